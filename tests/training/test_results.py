@@ -17,7 +17,9 @@ from training.results import (
     write_results_csv,
 )
 
-OPENAI_CSV = """step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy,full_valid_loss,full_valid_mean_token_accuracy
+OPENAI_CSV = """\
+step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy,full_valid_loss,\
+full_valid_mean_token_accuracy
 1,1.9,0.5,,,,
 2,1.4,0.6,1.5,0.55,,
 3,0.86,0.7,,,0.74,0.71
