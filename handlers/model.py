@@ -10,7 +10,7 @@ but `Outcome.UNAVAILABLE`, so the pipeline can count it as a failure and keep go
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
@@ -38,7 +38,7 @@ class Conversation:
         ]
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     ANSWERED = "answered"  # text is an answer for the customer
     HANDOFF = "handoff"  # the model asked for a human (reason says why)
     UNAVAILABLE = "unavailable"  # the call failed after retries, or the reply was unusable

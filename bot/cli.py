@@ -1,0 +1,82 @@
+"""The `sarah` command.
+
+    sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat in this terminal
+    sarah train …         the model pipeline (validate, split, finetune, evaluate)
+    sarah doctor          check settings, Redis, Slack and the model, and say what to fix
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.logs import configure_logging
+from config import Settings, SettingsError, SlackMode, load_settings
+
+log = logging.getLogger("sarah")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["train"]:
+        from training.cli import main as train_main
+
+        return train_main(args[1:])
+    parser = argparse.ArgumentParser(prog="sarah", description="Sarah, the ZenNest support assistant.")
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "doctor", "train"])
+    parser.add_argument("--env-file", default=".env", help="settings file read besides the environment")
+    options = parser.parse_args(args)
+    try:
+        settings = load_settings(options.env_file)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    configure_logging(settings.log.log_level)
+    if options.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor(settings))
+    with redis_url_for(settings) as redis_url:
+        if settings.slack.mode is SlackMode.LOCAL:
+            from bot.local_chat import run_local_chat
+
+            return asyncio.run(run_local_chat(settings, redis_url))
+        return asyncio.run(_serve(settings, redis_url))
+
+
+@contextlib.contextmanager
+def redis_url_for(settings: Settings) -> Iterator[str]:
+    """REDIS_URL when set; otherwise an embedded Redis server with its data in SARAH_DATA_DIR."""
+    if settings.redis.redis_url:
+        yield settings.redis.redis_url
+        return
+    from bot.embedded_redis import start_embedded_redis
+
+    data_dir = Path(settings.redis.sarah_data_dir)
+    with start_embedded_redis(data_dir) as embedded:
+        log.info("no REDIS_URL: using an embedded Redis with its data in %s", data_dir.resolve())
+        yield embedded.url
+
+
+async def _serve(settings: Settings, redis_url: str) -> int:
+    from bot.runtime import Sarah
+
+    sarah = Sarah(settings, redis_url)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(sarah.stop()))
+    await sarah.start()
+    await sarah.wait()
+    await sarah.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

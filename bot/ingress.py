@@ -1,0 +1,44 @@
+"""The Slack side of Sarah's front door: a Bolt `AsyncApp` whose listeners only queue messages.
+
+Bolt verifies Slack's signature (401 on a bad one) and answers `url_verification`. With
+`process_before_response=True` Bolt acknowledges an event only after the listener returns, and
+answers 500 if it raises, so a message that could not be queued (Redis down) is retried by Slack
+instead of being lost. The listener does nothing slow: classify, then one Lua call.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.inbox import Inbox
+from bot.slack_events import Ignored, classify
+
+log = logging.getLogger(__name__)
+
+
+def build_bolt_app(*, client: AsyncWebClient, signing_secret: str | None, inbox: Inbox) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        request_verification_enabled=signing_secret is not None,
+    )
+
+    async def queue_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        message = classify(event, context.bot_user_id, str(body.get("event_id", "")))
+        if isinstance(message, Ignored):
+            log.debug("ignored a Slack event: %s", message.reason)
+            return
+        queued = await inbox.put(message)
+        log.info(
+            "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
+            extra={"thread": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},
+        )
+
+    app.event("message")(queue_message)
+    app.event("app_mention")(queue_message)
+    return app

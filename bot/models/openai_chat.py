@@ -1,0 +1,108 @@
+"""Sarah's model behind any OpenAI-compatible chat-completions API (OpenAI, Azure, vLLM).
+
+The SDK already retries connection errors, timeouts, 408/409/429 and 5xx with backoff; this class
+turns what is left into a `Reply`: a `handoff_to_human` tool call becomes `Outcome.HANDOFF`, and a
+failure becomes `Outcome.UNAVAILABLE` with a short reason. The key is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from handlers.model import Conversation, Outcome, Reply
+from handlers.prompt import HANDOFF_REASONS, HANDOFF_TOOL_NAME, TOOLS
+
+log = logging.getLogger(__name__)
+
+
+class OpenAIChatModel:
+    """`reply(conversation)` through `client.chat.completions.create` with Sarah's hand-off tool."""
+
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        model: str,
+        *,
+        max_tokens: int = 600,
+        temperature: float = 0.3,
+    ) -> None:
+        self._client = client
+        self.name = model
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def reply(self, conversation: Conversation) -> Reply:
+        try:
+            completion = await self._client.chat.completions.create(
+                model=self.name,
+                messages=conversation.as_messages(),  # type: ignore[arg-type]
+                tools=TOOLS,  # type: ignore[arg-type]
+                max_tokens=self._max_tokens,
+                temperature=self._temperature,
+            )
+        except openai.APITimeoutError:  # a subclass of APIConnectionError: catch it first
+            return _unavailable("timeout")
+        except openai.APIConnectionError:
+            return _unavailable("connection")
+        except openai.RateLimitError as error:
+            return _unavailable("quota" if _code(error) == "insufficient_quota" else "rate_limited")
+        except openai.AuthenticationError:
+            log.error("the model API refused the key (OPENAI_API_KEY)")
+            return _unavailable("auth")
+        except openai.BadRequestError as error:
+            return _unavailable("context_too_long" if _code(error) == "context_length_exceeded" else "bad_request")
+        except openai.APIStatusError as error:
+            return _unavailable(f"http_{error.status_code}")
+        return _reply_from(completion)
+
+
+def _reply_from(completion: Any) -> Reply:
+    usage = {}
+    if getattr(completion, "usage", None) is not None:
+        usage = {"prompt_tokens": completion.usage.prompt_tokens,
+                 "completion_tokens": completion.usage.completion_tokens}
+    if not completion.choices:
+        return _unavailable("no_choices")
+    message = completion.choices[0].message
+    for call in message.tool_calls or []:
+        function = getattr(call, "function", None)
+        if function is not None and function.name == HANDOFF_TOOL_NAME:
+            reason, summary = _handoff_arguments(function.arguments)
+            return Reply(text=message.content or "", outcome=Outcome.HANDOFF, reason=reason,
+                         summary=summary, usage=usage)
+    text = (message.content or "").strip()
+    if not text:
+        return _unavailable("empty")
+    return Reply(text=text, usage=usage)
+
+
+def _handoff_arguments(raw: str | None) -> tuple[str, str]:
+    """Read the tool call's arguments leniently: a malformed call still means 'get a human'."""
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    reason = data.get("reason") if data.get("reason") in HANDOFF_REASONS else "unknown_answer"
+    summary = data.get("summary") if isinstance(data.get("summary"), str) else ""
+    return str(reason), str(summary)
+
+
+def _code(error: openai.APIStatusError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    inner = body.get("error", body) if isinstance(body, dict) else {}
+    return str(inner.get("code", "")) if isinstance(inner, dict) else ""
+
+
+def _unavailable(reason: str) -> Reply:
+    log.warning("model call failed", extra={"reason": reason})
+    return Reply(text="", outcome=Outcome.UNAVAILABLE, reason=reason)

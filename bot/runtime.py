@@ -1,0 +1,179 @@
+"""Build Sarah from her settings and run her: the one place where the parts are wired together.
+
+`Sarah(settings)` owns every connection (Redis, Slack's Web API, the model's HTTP client) and
+starts what `SARAH_ROLE` asks for: the Slack ingress (HTTP server or Socket Mode), the worker, or
+both in one process (the default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import BlockingConnectionPool, Redis
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.http_server import build_web_app
+from bot.inbox import Inbox
+from bot.ingress import build_bolt_app
+from bot.slack_outbox import SlackOutbox
+from bot.worker import Worker
+from config import Settings, SlackMode
+from config.settings import ModelSettings, RedisSettings, SlackSettings
+from handlers.model import Model
+from handlers.pipeline import Outbox, Pipeline, Texts
+from handlers.thread_store import ThreadStore
+from handlers.tokens import encoder_for
+
+log = logging.getLogger(__name__)
+
+
+def build_redis(settings: RedisSettings, url: str) -> Redis:
+    """A client whose pool waits for a free connection instead of raising when it is full."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=settings.redis_max_connections, timeout=10)
+    return Redis(connection_pool=pool)
+
+
+def build_slack_client(settings: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """One shared aiohttp session (slack_sdk opens a new one per call otherwise), with retries on 429."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        session=session,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_model(settings: ModelSettings) -> Model:
+    """The OpenAI-compatible model, or the offline one when no API is configured."""
+    if settings.offline:
+        from bot.models.offline import OfflineModel
+
+        log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: Sarah answers with the offline model")
+        offline: Model = OfflineModel.from_knowledge_base()
+        return offline
+    from openai import AsyncOpenAI, DefaultAioHttpClient
+
+    from bot.models.openai_chat import OpenAIChatModel
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+    client = AsyncOpenAI(
+        api_key=key,
+        base_url=settings.openai_base_url,
+        timeout=settings.model_timeout_seconds,
+        max_retries=settings.model_max_retries,
+        http_client=DefaultAioHttpClient(),
+    )
+    return OpenAIChatModel(
+        client,
+        settings.sarah_model,
+        max_tokens=settings.model_max_reply_tokens,
+        temperature=settings.model_temperature,
+    )
+
+
+@dataclass
+class Sarah:
+    """Every long-lived object of one Sarah process, built from `settings`."""
+
+    settings: Settings
+    redis_url: str
+    model: Model | None = None  # injected by tests and the local chat; built from settings otherwise
+    outbox: Outbox | None = None
+    http_port: int | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _cleanups: list[Any] = field(default_factory=list)
+
+    async def start(self) -> None:
+        s = self.settings
+        self.redis = build_redis(s.redis, self.redis_url)
+        await self.redis.ping()
+        self._session = aiohttp.ClientSession()
+        self.slack = build_slack_client(s.slack, self._session)
+        if self.model is None:
+            self.model = build_model(s.model)
+            closer = getattr(self.model, "aclose", None)
+            if closer is not None:
+                self._cleanups.insert(0, closer)
+        self.store = ThreadStore(
+            self.redis,
+            ttl_seconds=s.retention.conversation_ttl_seconds,
+            max_turns=s.retention.max_stored_turns,
+            lease_seconds=s.worker.thread_lease_seconds,
+        )
+        self.inbox = Inbox(
+            self.redis, dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds, max_length=s.redis.stream_max_length
+        )
+        self.pipeline = Pipeline(
+            self.store,
+            self.model,
+            self.outbox or SlackOutbox(self.slack, thinking_text=s.texts.text_thinking),
+            encoder=encoder_for(s.model.sarah_model),
+            token_budget=s.model.prompt_token_budget,
+            texts=Texts(apology=s.texts.text_apology, files_only=s.texts.text_files_only),
+            max_redrafts=s.worker.max_redrafts,
+        )
+        if s.worker.sarah_role in ("all", "worker"):
+            self.worker = Worker(
+                self.inbox,
+                self.store,
+                self.pipeline,
+                concurrency=s.worker.worker_concurrency,
+                read_batch=s.worker.worker_read_batch,
+                lease_seconds=s.worker.thread_lease_seconds,
+                reclaim_idle_seconds=s.worker.reclaim_idle_seconds,
+                coalesce_seconds=s.worker.coalesce_seconds,
+            )
+            self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker"))
+        if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
+            await self._start_ingress()
+
+    async def _start_ingress(self) -> None:
+        s = self.settings.slack
+        secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
+        bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox)
+        if s.mode is SlackMode.SOCKET:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert s.slack_app_token is not None
+            handler = AsyncSocketModeHandler(bolt, s.slack_app_token.get_secret_value())
+            await handler.connect_async()
+            self._cleanups.append(handler.close_async)
+            log.info("connected to Slack in Socket Mode")
+            return
+        runner = web.AppRunner(build_web_app(bolt, self.redis), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
+        await site.start()
+        self._cleanups.append(runner.cleanup)
+        self.http_port = runner.addresses[0][1]
+        log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
+
+    async def wait(self) -> None:
+        await self._stop.wait()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for cleanup in reversed(self._cleanups):
+            with contextlib.suppress(Exception):
+                await cleanup()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._session.close()
+        await self.redis.aclose()

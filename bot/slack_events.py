@@ -1,0 +1,72 @@
+"""Decide which Slack events are messages for Sarah, and turn them into `InboundMessage`s.
+
+Pure functions with no I/O, so every rule (what Sarah answers, what she ignores and why) is tested
+directly. Sarah answers: every DM; an @mention in a channel (in a thread under it); and replies in
+a channel thread, which the worker answers only if Sarah is already part of that thread.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.messages import InboundMessage, Kind, ThreadRef
+
+# Subtypes that are still a person writing to Sarah; every other subtype (edits, deletions,
+# joins, bot messages, channel topics…) is ignored.
+_ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    reason: str
+
+
+def classify(event: dict[str, Any], bot_user_id: str | None, event_id: str = "") -> InboundMessage | Ignored:
+    """The message Sarah should answer in `event`, or why she ignores it."""
+    kind = event.get("type")
+    if kind not in ("message", "app_mention"):
+        return Ignored(f"event type {kind!r}")
+    subtype = event.get("subtype")
+    if subtype not in _ANSWERED_SUBTYPES:
+        return Ignored(f"subtype {subtype!r}")
+    if event.get("bot_id") or event.get("bot_profile"):
+        return Ignored("sent by a bot")
+    user = event.get("user")
+    if not isinstance(user, str) or not user:
+        return Ignored("no user")
+    if bot_user_id and user == bot_user_id:
+        return Ignored("Sarah's own message")
+    channel, ts = event.get("channel"), event.get("ts")
+    if not isinstance(channel, str) or not isinstance(ts, str):
+        return Ignored("no channel or ts")
+    text = event.get("text") if isinstance(event.get("text"), str) else ""
+    thread_ts = event.get("thread_ts") if isinstance(event.get("thread_ts"), str) else None
+    mention = f"<@{bot_user_id}>" if bot_user_id else None
+
+    if kind == "app_mention":
+        message_kind = Kind.MENTION
+    elif event.get("channel_type") == "im":
+        message_kind = Kind.DM
+    elif event.get("channel_type") in ("channel", "group"):
+        if thread_ts is None or thread_ts == ts:
+            return Ignored("top-level channel message without a mention")
+        if mention and mention in text:
+            return Ignored("mentions Sarah: the app_mention event carries it")
+        message_kind = Kind.THREAD_REPLY
+    else:
+        return Ignored(f"channel type {event.get('channel_type')!r}")
+
+    if mention:
+        text = re.sub(rf"\s*{re.escape(mention)}\s*", " ", text).strip()
+    team = event.get("team") if isinstance(event.get("team"), str) else ""
+    return InboundMessage(
+        thread=ThreadRef(channel=channel, thread_ts=thread_ts or ts, team=team or ""),
+        ts=ts,
+        user=user,
+        text=text,
+        kind=message_kind,
+        has_files=bool(event.get("files")),
+        event_id=event_id,
+    )

@@ -1,0 +1,238 @@
+"""Every setting Sarah reads, grouped, validated once at start.
+
+Each group is its own `BaseSettings` whose field names are the environment variables (lower-cased),
+so an error can always name the variable an admin has to fix. `load_settings()` builds all groups,
+collects every problem at once and raises `SettingsError` with one line per variable. Secrets are
+`SecretStr`: they print as `**********` and never reach a log or an error message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.errors import SettingsError, describe_validation_error
+
+_COMMON = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+
+class SlackMode(StrEnum):
+    SOCKET = "socket"  # SLACK_APP_TOKEN set: Sarah dials out, no public URL needed
+    HTTP = "http"  # Slack posts to /slack/events
+    LOCAL = "local"  # no Slack tokens: the terminal chat
+
+
+class SlackSettings(BaseSettings):
+    model_config = _COMMON
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    sarah_host: str = "0.0.0.0"
+    sarah_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with 'xoxb-' (OAuth & Permissions page)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with 'xapp-' (Basic Information page)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _mode_is_complete(self) -> SlackSettings:
+        if self.slack_app_token is not None and self.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN: is required when SLACK_APP_TOKEN is set (Socket Mode)")
+        if self.mode is SlackMode.HTTP and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET: is required in HTTP mode (SLACK_BOT_TOKEN set, no SLACK_APP_TOKEN)"
+            )
+        return self
+
+    @property
+    def mode(self) -> SlackMode:
+        if self.slack_bot_token is None:
+            return SlackMode.LOCAL
+        return SlackMode.SOCKET if self.slack_app_token is not None else SlackMode.HTTP
+
+
+class ModelSettings(BaseSettings):
+    model_config = _COMMON
+
+    sarah_model: str = Field(default="gpt-4.1-mini-2025-04-14", min_length=1)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    model_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    model_max_retries: int = Field(default=2, ge=0, le=10)
+    model_max_reply_tokens: int = Field(default=700, ge=16, le=32_000)
+    model_temperature: float = Field(default=0.3, ge=0, le=2)
+    prompt_token_budget: int = Field(default=6_000, ge=256, le=1_000_000)
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _base_url_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.openai.com/v1")
+        return value
+
+    @property
+    def offline(self) -> bool:
+        """No API key and no OpenAI-compatible server: Sarah answers with the offline model."""
+        return self.openai_api_key is None and self.openai_base_url is None
+
+
+class RedisSettings(BaseSettings):
+    model_config = _COMMON
+
+    redis_url: str | None = None
+    redis_max_connections: int = Field(default=64, ge=2, le=10_000)
+    redis_stream: str = Field(default="sarah:{inbox}:stream", min_length=1)
+    stream_max_length: int = Field(default=100_000, ge=1_000)
+    sarah_data_dir: Path = Path(".sarah")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class RetentionSettings(BaseSettings):
+    model_config = _COMMON
+
+    conversation_ttl_days: float = Field(default=30, gt=0, le=3650)
+    dedupe_ttl_hours: float = Field(default=48, gt=0, le=24 * 90)
+    max_stored_turns: int = Field(default=200, ge=4, le=10_000)
+
+    @property
+    def conversation_ttl_seconds(self) -> int:
+        return int(self.conversation_ttl_days * 86_400)
+
+    @property
+    def dedupe_ttl_seconds(self) -> int:
+        return int(self.dedupe_ttl_hours * 3_600)
+
+
+class WorkerSettings(BaseSettings):
+    model_config = _COMMON
+
+    sarah_role: Literal["all", "ingress", "worker"] = "all"
+    worker_concurrency: int = Field(default=500, ge=1, le=100_000)
+    worker_read_batch: int = Field(default=100, ge=1, le=10_000)
+    thread_lease_seconds: float = Field(default=30, ge=2, le=3_600)
+    reclaim_idle_seconds: float = Field(default=120, ge=5, le=86_400)
+    coalesce_seconds: float = Field(default=0.3, ge=0, le=30)
+    max_redrafts: int = Field(default=2, ge=0, le=10)
+
+
+class TextSettings(BaseSettings):
+    """Everything Sarah says that does not come from the model, so admins can change it."""
+
+    model_config = _COMMON
+
+    text_thinking: str = Field(default="_Sarah is typing…_", min_length=1)
+    text_apology: str = Field(
+        default=(
+            "Sorry, I couldn't reach my knowledge right now. Please send your message again in a "
+            "minute, or say *human* to talk to our support team."
+        ),
+        min_length=1,
+    )
+    text_files_only: str = Field(
+        default=(
+            "Thanks for the file! I can only read text, so could you describe what you see in a "
+            "sentence or two?"
+        ),
+        min_length=1,
+    )
+
+
+class LogSettings(BaseSettings):
+    model_config = _COMMON
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All of Sarah's settings; built by `load_settings`, then passed to whoever needs them."""
+
+    slack: SlackSettings
+    model: ModelSettings
+    redis: RedisSettings
+    retention: RetentionSettings
+    worker: WorkerSettings
+    texts: TextSettings
+    log: LogSettings
+
+    def __post_init__(self) -> None:
+        worst_model_call = self.model.model_timeout_seconds * (self.model.model_max_retries + 1)
+        if self.worker.reclaim_idle_seconds <= self.worker.thread_lease_seconds:
+            raise SettingsError(
+                ["RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS, or a healthy "
+                 "worker's messages are taken from it"]
+            )
+        if self.worker.reclaim_idle_seconds < worst_model_call:
+            raise SettingsError(
+                [f"RECLAIM_IDLE_SECONDS: must be at least the worst model call "
+                 f"(MODEL_TIMEOUT_SECONDS × (MODEL_MAX_RETRIES + 1) = {worst_model_call:g} s)"]
+            )
+
+
+_GROUPS: dict[str, type[BaseSettings]] = {
+    "slack": SlackSettings,
+    "model": ModelSettings,
+    "redis": RedisSettings,
+    "retention": RetentionSettings,
+    "worker": WorkerSettings,
+    "texts": TextSettings,
+    "log": LogSettings,
+}
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
+    """Read the environment (and `env_file` if it exists); raise `SettingsError` naming each bad variable.
+
+    `overrides` take a group name and a dict of field values, e.g. `model={"sarah_model": "x"}`;
+    tests and the CLI use them instead of touching `os.environ`.
+    """
+    groups: dict[str, BaseSettings] = {}
+    problems: list[str] = []
+    for name, group in _GROUPS.items():
+        try:
+            groups[name] = group(_env_file=env_file, **overrides.get(name, {}))  # type: ignore[call-arg]
+        except ValidationError as error:
+            problems.extend(describe_validation_error(error))
+    if problems:
+        raise SettingsError(problems)
+    return Settings(**groups)  # type: ignore[arg-type]

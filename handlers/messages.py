@@ -1,0 +1,69 @@
+"""What the pipeline knows of a customer message: plain data, no Slack types.
+
+A thread is keyed by channel id and thread ts: channel ids are unique across workspaces (Slack
+Connect included), while a message's `team` is the sender's workspace, not the channel's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    DM = "dm"  # a direct message to Sarah; each top-level DM starts a thread
+    MENTION = "mention"  # @Sarah in a channel; she answers in a thread under it
+    THREAD_REPLY = "thread_reply"  # a reply in a channel thread, answered only if Sarah is part of it
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    channel: str
+    thread_ts: str
+    team: str = ""
+
+    @property
+    def key(self) -> str:
+        """The Redis hash tag body: every key of one thread lands in the same cluster slot."""
+        return f"{self.channel}:{self.thread_ts}"
+
+    @property
+    def is_dm(self) -> bool:
+        return self.channel.startswith("D")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One customer message, as queued by the ingress and read by the worker."""
+
+    thread: ThreadRef
+    ts: str
+    user: str
+    text: str
+    kind: Kind
+    has_files: bool = False
+    event_id: str = ""
+
+    @property
+    def files_only(self) -> bool:
+        return self.has_files and not self.text.strip()
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = asdict(self)
+        data["kind"] = self.kind.value
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> InboundMessage:
+        data = json.loads(raw)
+        return cls(
+            thread=ThreadRef(**data["thread"]),
+            ts=data["ts"],
+            user=data["user"],
+            text=data["text"],
+            kind=Kind(data["kind"]),
+            has_files=bool(data.get("has_files", False)),
+            event_id=data.get("event_id", ""),
+        )

@@ -1,0 +1,204 @@
+"""A thread's memory in Redis: its turns, its queue of unanswered messages, its lease and its state.
+
+Keys (all share the hash tag `{channel:thread_ts}`, so every script below touches one cluster slot):
+
+    sarah:{C:ts}:state     HASH  who owns the thread, failure count, the "typing…" placeholder …
+    sarah:{C:ts}:turns     LIST  JSON turns, oldest first, capped at MAX_STORED_TURNS
+    sarah:{C:ts}:queue     HASH  message ts → queued message not answered yet
+    sarah:{C:ts}:answered  SET   ts of every message already answered (the "reply posted" marker)
+    sarah:{C:ts}:lease     STRING  the token of the one worker answering this thread right now
+
+Every key but the lease carries the retention TTL, refreshed on activity. Each read-modify-write is
+one Lua script that receives all its keys in KEYS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+
+from handlers.messages import InboundMessage, Kind, ThreadRef
+
+_ACCEPT = """
+-- KEYS: state, queue, answered, lease
+-- ARGV: ts, payload, kind, token, lease_ms, ttl, now, customer
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 'done' end
+if ARGV[3] == 'thread_reply' then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 'not_ours' end
+else
+  if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[7]) == 1 then
+    redis.call('HSET', KEYS[1], 'owner', 'bot', 'customer', ARGV[8], 'kind', ARGV[3])
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+if redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5]) then return 'leased' end
+return 'queued'
+"""
+
+_RENEW = """
+-- KEYS: lease   ARGV: token, lease_ms
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE_IF_IDLE = """
+-- KEYS: queue, lease   ARGV: token
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'lost' end
+if redis.call('HLEN', KEYS[1]) > 0 then return 'more' end
+redis.call('DEL', KEYS[2])
+return 'released'
+"""
+
+_COMMIT = """
+-- KEYS: state, turns, queue, answered
+-- ARGV: ttl, max_turns, now, n_answered, ts…, turn json…
+local n = tonumber(ARGV[4])
+for i = 5, 4 + n do
+  redis.call('HDEL', KEYS[3], ARGV[i])
+  redis.call('SADD', KEYS[4], ARGV[i])
+end
+for i = 5 + n, #ARGV do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+end
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('HDEL', KEYS[1], 'placeholder')
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+for i = 1, 4 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+end
+return n
+"""
+
+
+class Accepted(StrEnum):
+    LEASED = "leased"  # queued, and this worker now answers the thread
+    QUEUED = "queued"  # queued; the worker holding the lease will answer it
+    DONE = "done"  # already answered (a redelivery): acknowledge it
+    NOT_OURS = "not_ours"  # a reply in a channel thread Sarah is not part of: acknowledge it
+
+
+class Release(StrEnum):
+    RELEASED = "released"
+    MORE = "more"  # new messages arrived: keep answering
+    LOST = "lost"  # the lease expired and may be someone else's now
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A queued message and the stream entry to acknowledge once it is answered."""
+
+    message: InboundMessage
+    entry_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTurn:
+    role: str  # "user" | "assistant"
+    content: str
+    ts: str = ""
+    user: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"role": self.role, "content": self.content, "ts": self.ts, "user": self.user},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> StoredTurn:
+        data = json.loads(raw)
+        return cls(data["role"], data["content"], data.get("ts", ""), data.get("user", ""))
+
+
+def thread_keys(thread: ThreadRef) -> dict[str, str]:
+    tag = "sarah:{" + thread.key + "}:"
+    return {name: tag + name for name in ("state", "turns", "queue", "answered", "lease")}
+
+
+class ThreadStore:
+    """Reads and writes one thread's keys; every multi-key change is a single Lua script."""
+
+    def __init__(self, redis: Redis, *, ttl_seconds: int, max_turns: int, lease_seconds: float) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._max_turns = max_turns
+        self._lease_ms = int(lease_seconds * 1000)
+        self._accept = redis.register_script(_ACCEPT)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE_IF_IDLE)
+        self._commit = redis.register_script(_COMMIT)
+
+    async def accept(self, message: InboundMessage, entry_id: str, token: str, now: float) -> Accepted:
+        keys = thread_keys(message.thread)
+        payload = json.dumps({"m": message.to_json(), "e": entry_id}, separators=(",", ":"))
+        result = await self._accept(
+            keys=[keys["state"], keys["queue"], keys["answered"], keys["lease"]],
+            args=[message.ts, payload, message.kind.value, token, self._lease_ms, self._ttl, now,
+                  message.user],
+        )
+        return Accepted(_text(result))
+
+    async def pending(self, thread: ThreadRef) -> list[Pending]:
+        """Unanswered messages of the thread, oldest first."""
+        raw = await self._redis.hgetall(thread_keys(thread)["queue"])
+        items = []
+        for ts, value in raw.items():
+            data = json.loads(value)
+            items.append((_text(ts), Pending(InboundMessage.from_json(data["m"]), data["e"])))
+        return [pending for _, pending in sorted(items, key=lambda item: _ts_order(item[0]))]
+
+    async def pending_count(self, thread: ThreadRef) -> int:
+        return int(await self._redis.hlen(thread_keys(thread)["queue"]))
+
+    async def history(self, thread: ThreadRef) -> list[StoredTurn]:
+        raw = await self._redis.lrange(thread_keys(thread)["turns"], 0, -1)
+        return [StoredTurn.from_json(item) for item in raw]
+
+    async def state(self, thread: ThreadRef) -> dict[str, str]:
+        raw = await self._redis.hgetall(thread_keys(thread)["state"])
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
+        key = thread_keys(thread)["state"]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=dict(fields))
+            pipe.expire(key, self._ttl)
+            await pipe.execute()
+
+    async def commit(
+        self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float
+    ) -> None:
+        """Record the answer: the new turns, the answered markers, and the queue emptied of them."""
+        keys = thread_keys(thread)
+        await self._commit(
+            keys=[keys["state"], keys["turns"], keys["queue"], keys["answered"]],
+            args=[self._ttl, self._max_turns, now, len(answered),
+                  *[p.message.ts for p in answered], *[t.to_json() for t in turns]],
+        )
+
+    async def renew_lease(self, thread: ThreadRef, token: str) -> bool:
+        return bool(await self._renew(keys=[thread_keys(thread)["lease"]], args=[token, self._lease_ms]))
+
+    async def release_if_idle(self, thread: ThreadRef, token: str) -> Release:
+        keys = thread_keys(thread)
+        return Release(_text(await self._release(keys=[keys["queue"], keys["lease"]], args=[token])))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ts_order(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return (int(seconds or 0), int(micros or 0))
+
+
+__all__ = ["Accepted", "Kind", "Pending", "Release", "StoredTurn", "ThreadStore", "thread_keys"]

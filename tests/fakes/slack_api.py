@@ -1,0 +1,158 @@
+"""A fake of Slack's Web API over real HTTP: it records what Sarah posts and answers like Slack.
+
+Only the methods Sarah calls exist; any other method answers `unknown_method`, so a test notices a
+call it did not expect. `rate_limit_next(n)` makes the next n calls answer 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.server import LocalServer
+
+BOT_USER_ID = "USARAH"
+BOT_ID = "BSARAH"
+TEAM_ID = "TZEN"
+
+
+@dataclass
+class Posted:
+    """A message as it stands in the fake workspace (updates replace its text and blocks)."""
+
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    user: str = BOT_USER_ID
+    deleted: bool = False
+    updates: int = 0
+
+    @property
+    def body(self) -> str:
+        """What a person reads: markdown/section block text when there are blocks, else `text`."""
+        parts = []
+        for block in self.blocks:
+            if block.get("type") == "markdown":
+                parts.append(block["text"])
+            elif block.get("type") == "section" and isinstance(block.get("text"), dict):
+                parts.append(block["text"]["text"])
+        return "\n".join(parts) if parts else self.text
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.messages: list[Posted] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self._clock = itertools.count(1)
+        self._rate_limited = 0
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle)
+        self._server = LocalServer(app)
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def close(self) -> None:
+        await self._server.close()
+
+    @property
+    def api_url(self) -> str:
+        return self._server.url + "/api/"
+
+    def rate_limit_next(self, calls: int) -> None:
+        self._rate_limited = calls
+
+    def thread(self, channel: str, thread_ts: str) -> list[Posted]:
+        """Sarah's visible messages in one thread, in order."""
+        return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts and not m.deleted]
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == method]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until `predicate()` is truthy (checked after every API call), or fail the test."""
+        async def until() -> Any:
+            async with self._changed:
+                while not (result := predicate()):
+                    await self._changed.wait()
+                return result
+
+        return await asyncio.wait_for(until(), timeout)
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._clock):06d}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _params(request)
+        if self._rate_limited > 0:
+            self._rate_limited -= 1
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
+        self.calls.append((method, params))
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
+        async with self._changed:
+            self._changed.notify_all()
+        return web.json_response(result)
+
+    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://zennest.slack.com/", "team": "ZenNest", "user": "sarah",
+                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        ts = self._next_ts()
+        message = Posted(p["channel"], ts, p.get("thread_ts"), p.get("text") or p.get("markdown_text") or "",
+                         _blocks(p))
+        self.messages.append(message)
+        return {"ok": True, "channel": p["channel"], "ts": ts, "message": {"text": message.text, "ts": ts}}
+
+    def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        for message in self.messages:
+            if message.channel == p["channel"] and message.ts == p["ts"] and not message.deleted:
+                message.text = p.get("text") or p.get("markdown_text") or ""
+                message.blocks = _blocks(p)
+                message.updates += 1
+                return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        for message in self.messages:
+            if message.channel == p["channel"] and message.ts == p["ts"]:
+                message.deleted = True
+                return {"ok": True}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "permalink": f"https://zennest.slack.com/archives/{p['channel']}/p{p['message_ts']}"}
+
+    def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(p["user"], {"id": p["user"], "name": p["user"].lower(),
+                                           "real_name": f"User {p['user']}"})
+        return {"ok": True, "user": user}
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        data = await request.json()
+    else:
+        data = dict(await request.post())
+    return {k: v for k, v in data.items()}
+
+
+def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = params.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)

@@ -1,0 +1,106 @@
+"""Signed Slack Events API payloads shaped like the real ones, and the client that sends them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from typing import Any
+
+import aiohttp
+
+from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID
+
+SIGNING_SECRET = "test-signing-secret"
+_counter = itertools.count(1)
+
+
+def new_ts() -> str:
+    return f"{int(time.time())}.{next(_counter):06d}"
+
+
+def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": "ASARAH",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_counter):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+    }
+
+
+def dm(text: str, *, user: str = "UCUSTOMER", channel: str = "D0CUSTOMER", ts: str | None = None,
+       thread_ts: str | None = None, **extra: Any) -> dict[str, Any]:
+    event = {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text,
+             "ts": ts or new_ts(), "team": TEAM_ID, **extra}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def mention(text: str, *, user: str = "UCUSTOMER", channel: str = "C0GENERAL", ts: str | None = None,
+            thread_ts: str | None = None) -> dict[str, Any]:
+    event = {"type": "app_mention", "channel": channel, "user": user, "text": f"<@{BOT_USER_ID}> {text}",
+             "ts": ts or new_ts(), "team": TEAM_ID}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def channel_message(text: str, *, thread_ts: str | None, user: str = "UCUSTOMER", channel: str = "C0GENERAL",
+                    ts: str | None = None, **extra: Any) -> dict[str, Any]:
+    event = {"type": "message", "channel_type": "channel", "channel": channel, "user": user, "text": text,
+             "ts": ts or new_ts(), "team": TEAM_ID, **extra}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def sarahs_own(text: str, *, channel: str = "D0CUSTOMER") -> dict[str, Any]:
+    return {"type": "message", "channel_type": "im", "channel": channel, "user": BOT_USER_ID, "bot_id": BOT_ID,
+            "text": text, "ts": new_ts()}
+
+
+def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    stamp = str(timestamp or int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": "application/json"}
+
+
+class SlackSender:
+    """Posts payloads to Sarah's /slack/events the way Slack does."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._session = aiohttp.ClientSession()
+
+    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
+                    secret: str = SIGNING_SECRET) -> int:
+        return await self.payload(envelope(event, event_id), retry_num=retry_num, secret=secret)
+
+    async def payload(self, payload: dict[str, Any], *, retry_num: int | None = None,
+                      secret: str = SIGNING_SECRET, form: bool = False) -> int:
+        if form:
+            from urllib.parse import urlencode
+
+            body = urlencode({"payload": json.dumps(payload)})
+            headers = signed_headers(body, secret=secret)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            body = json.dumps(payload)
+            headers = signed_headers(body, secret=secret)
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        async with self._session.post(self.url, data=body, headers=headers) as response:
+            await response.read()
+            return response.status
+
+    async def close(self) -> None:
+        await self._session.close()
