@@ -1,0 +1,72 @@
+"""Conversations live in Redis with a TTL; the stream does not grow; the prompt stays in budget."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.inbox import STREAM
+from tests.conftest import StartSarah
+from tests.fakes.openai_chat import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack
+from tests.slack_payloads import channel_message, dm, mention, new_ts
+
+
+async def test_every_key_has_a_ttl_and_the_stream_is_trimmed(
+    start_sarah: StartSarah, fake_slack: FakeSlack, redis: Redis
+) -> None:
+    _, slack = await start_sarah(retention={"conversation_ttl_days": 2, "dedupe_ttl_hours": 1})
+    roots = [new_ts() for _ in range(3)]
+    await slack.event(dm("first", ts=roots[0]))
+    await slack.event(mention("second", ts=roots[1]))
+    await slack.event(dm("third", ts=roots[2], channel="D0OTHER", user="UOTHER"))
+    await fake_slack.wait_for(lambda: sum("Answering" in m.body for m in fake_slack.messages) == 3)
+    await slack.event(channel_message("follow-up", thread_ts=roots[1]))
+    await fake_slack.wait_for(lambda: sum("Answering" in m.body for m in fake_slack.messages) == 4)
+
+    keys = [k.decode() for k in await redis.keys("sarah:*") if k.decode() != STREAM]
+    conversation_keys = [k for k in keys if not k.startswith("sarah:{inbox}")]
+    dedupe_keys = [k for k in keys if k.startswith("sarah:{inbox}:seen:")]
+    assert len(dedupe_keys) == 4
+    assert len(conversation_keys) >= 3 * 3  # state, turns, answered of each thread
+    for key in conversation_keys:
+        assert 0 < await redis.ttl(key) <= 2 * 86_400, key
+    for key in dedupe_keys:
+        assert 0 < await redis.ttl(key) <= 3_600, key
+    assert await redis.xlen(STREAM) == 0  # answered entries are acknowledged and deleted
+
+
+async def test_a_long_thread_keeps_the_prompt_within_budget_and_keeps_the_newest_turns(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah(model={"prompt_token_budget": 600})
+    root = new_ts()
+    filler = "My ZenGlow bulbs flicker whenever the dishwasher runs in the evening. " * 6
+    await slack.event(dm(f"turn 0: {filler}", ts=root))
+    for i in range(1, 8):
+        await fake_slack.wait_for(lambda i=i: sum("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", root)) == i)
+        await slack.event(dm(f"turn {i}: {filler}", thread_ts=root))
+    await fake_slack.wait_for(lambda: sum("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", root)) == 8)
+
+    from handlers.tokens import encoder_for
+
+    encoder = encoder_for("gpt-4.1-mini")
+    last = fake_openai.requests[-1]
+    tokens = sum(len(encoder.encode(m["content"])) + 3 for m in last["messages"])
+    assert tokens <= 600
+    users = [m["content"] for m in last["messages"] if m["role"] == "user"]
+    assert users[-1].startswith("turn 7:")  # the newest turn is always there
+    assert not any(u.startswith("turn 0:") for u in users)  # the oldest went first
+    assert [int(u.split(":")[0].split()[1]) for u in users] == sorted(int(u.split(":")[0].split()[1]) for u in users)
+
+
+async def test_an_oversized_message_is_cut_with_a_marker_not_dropped(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah(model={"prompt_token_budget": 400})
+    ts = new_ts()
+    await slack.event(dm("Here is my whole router log: " + "wlan0 dropped packet 0x1f; " * 400, ts=ts))
+    await fake_slack.wait_for(lambda: fake_slack.thread("D0CUSTOMER", ts) and fake_openai.requests)
+    user = [m["content"] for m in fake_openai.requests[0]["messages"] if m["role"] == "user"]
+    assert len(user) == 1
+    assert user[0].startswith("Here is my whole router log: wlan0")
+    assert "was cut" in user[0]

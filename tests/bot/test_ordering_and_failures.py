@@ -1,0 +1,117 @@
+"""One thread at a time, in order; quick messages answered together; a failing model never stops Sarah."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.conftest import StartSarah
+from tests.fakes.openai_chat import Delay, FakeOpenAI, HttpError, echo_responder, user_lines
+from tests.fakes.slack_api import FakeSlack
+from tests.slack_payloads import dm, new_ts
+
+
+async def test_three_quick_messages_get_one_reply_that_answers_all_three_in_order(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: Delay(0.3, echo_responder(request))
+    _, slack = await start_sarah()
+    root = new_ts()
+    await slack.event(dm("my ZenLock beeps", ts=root))
+    await slack.event(dm("three times", thread_ts=root))
+    await slack.event(dm("and then the light turns red", thread_ts=root))
+    await fake_slack.wait_for(lambda: any("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", root)))
+    await asyncio.sleep(1.0)  # a second reply, were there one, would be posted by now
+
+    replies = [m.body for m in fake_slack.thread("D0CUSTOMER", root)]
+    assert replies == ["Answering: my ZenLock beeps | three times | and then the light turns red"]
+
+
+async def test_messages_of_one_thread_are_answered_one_at_a_time_in_order(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    in_flight = 0
+    most_in_flight = 0
+
+    async def slow(request: dict) -> None:  # type: ignore[type-arg]
+        nonlocal in_flight, most_in_flight
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        await asyncio.sleep(0.2)
+        in_flight -= 1
+
+    def responder(request: dict) -> object:  # type: ignore[type-arg]
+        asyncio.get_running_loop().create_task(slow(request))
+        return Delay(0.2, echo_responder(request))
+
+    fake_openai.responder = responder
+    _, slack = await start_sarah(worker={"coalesce_seconds": 0, "max_redrafts": 0})
+    root = new_ts()
+    await slack.event(dm("one", ts=root))
+    await asyncio.sleep(0.1)
+    await slack.event(dm("two", thread_ts=root))
+    await fake_slack.wait_for(lambda: sum("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", root)) == 2)
+    assert most_in_flight == 1
+    assert [user_lines(r) for r in fake_openai.requests] == [["one"], ["one", "two"]]
+    assert [m.body for m in fake_slack.thread("D0CUSTOMER", root)] == ["Answering: one", "Answering: one | two"]
+
+
+async def test_a_model_error_gets_a_short_apology_and_the_worker_goes_on(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: (
+        HttpError(500) if "break" in user_lines(request)[-1] else echo_responder(request)
+    )
+    _, slack = await start_sarah()
+    broken, fine = new_ts(), new_ts()
+    await slack.event(dm("please break", ts=broken))
+    apology = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.thread("D0CUSTOMER", broken) if "typing" not in m.body]
+    )
+    assert apology[0].body.startswith("Sorry, I couldn't reach my knowledge")
+    assert len(apology[0].body) < 300
+
+    await slack.event(dm("and now a normal question", ts=fine))
+    replies = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.thread("D0CUSTOMER", fine) if "typing" not in m.body]
+    )
+    assert replies[0].body == "Answering: and now a normal question"
+
+
+async def test_a_model_that_times_out_gets_the_apology_too(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: Delay(3, "too late")
+    _, slack = await start_sarah(model={"model_timeout_seconds": 0.5})
+    ts = new_ts()
+    await slack.event(dm("hello?", ts=ts))
+    replies = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Sorry" in m.body]
+    )
+    assert "too late" not in replies[0].body
+
+
+async def test_a_long_answer_is_split_into_several_messages_in_order(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    paragraphs = [(f"Step {i}: " + "check the ZenHub cable and the router. " * 60).strip() for i in range(12)]
+    fake_openai.responder = lambda request: "\n\n".join(paragraphs)
+    _, slack = await start_sarah()
+    ts = new_ts()
+    await slack.event(dm("give me every step", ts=ts))
+    await fake_slack.wait_for(lambda: len(fake_slack.thread("D0CUSTOMER", ts)) >= 3)
+    bodies = [m.body for m in fake_slack.thread("D0CUSTOMER", ts)]
+    assert all(len(b) <= 12_000 for b in bodies)
+    assert "\n\n".join(bodies) == "\n\n".join(paragraphs)
+
+
+async def test_the_customer_sees_sarah_is_typing_until_the_answer_replaces_it(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: Delay(0.5, "Here is how.")
+    _, slack = await start_sarah()
+    ts = new_ts()
+    await slack.event(dm("how do I add a ZenSense?", ts=ts))
+    typing = await fake_slack.wait_for(lambda: fake_slack.thread("D0CUSTOMER", ts))
+    assert "typing" in typing[0].body
+    await fake_slack.wait_for(lambda: fake_slack.thread("D0CUSTOMER", ts)[0].body == "Here is how.")
+    assert len(fake_slack.thread("D0CUSTOMER", ts)) == 1  # replaced in place, not a second message

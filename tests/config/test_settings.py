@@ -1,0 +1,69 @@
+"""A wrong setting stops Sarah with a message that names the variable, and never shows a secret."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import SettingsError, SlackMode, load_settings
+
+
+def problems(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    return str(caught.value)
+
+
+def test_each_wrong_value_is_named_with_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, SARAH_PORT="99999", MODEL_TIMEOUT_SECONDS="soon", REDIS_URL="localhost:6379")
+    assert "SARAH_PORT: Input should be less than or equal to 65535" in message
+    assert "MODEL_TIMEOUT_SECONDS: Input should be a valid number" in message
+    assert "REDIS_URL: must start with redis://, rediss:// or unix://" in message
+
+
+def test_a_wrong_token_is_named_and_its_value_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, SLACK_BOT_TOKEN="xoxp-user-token-secret-123", SLACK_SIGNING_SECRET="s")
+    assert "SLACK_BOT_TOKEN: must be a bot token starting with 'xoxb-'" in message
+    assert "secret-123" not in message
+
+
+def test_http_mode_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "SLACK_SIGNING_SECRET: is required in HTTP mode" in problems(monkeypatch, SLACK_BOT_TOKEN="xoxb-1")
+
+
+def test_the_reclaim_time_must_outlast_the_slowest_model_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, MODEL_TIMEOUT_SECONDS="60", MODEL_MAX_RETRIES="2", RECLAIM_IDLE_SECONDS="90")
+    assert "RECLAIM_IDLE_SECONDS: must be at least the worst model call" in message
+
+
+def test_the_mode_follows_the_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(None).slack.mode is SlackMode.LOCAL
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    assert load_settings(None).slack.mode is SlackMode.HTTP
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    settings = load_settings(None)
+    assert settings.slack.mode is SlackMode.SOCKET
+    assert "xoxb-1" not in repr(settings)
+
+
+def test_a_dotenv_file_is_read(tmp_path: Path) -> None:
+    env = tmp_path / "sarah.env"
+    env.write_text("SARAH_MODEL=ft:gpt-4o-mini-2024-07-18:zennest::abc\nHANDOFF_UNUSED=1\n")
+    assert load_settings(env).model.sarah_model == "ft:gpt-4o-mini-2024-07-18:zennest::abc"
+
+
+def test_the_sarah_command_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli"], capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "SARAH_PORT": "http", "PYTHONPATH": str(Path(__file__).parents[2])},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "SARAH_PORT: Input should be a valid integer" in result.stderr
+    assert "Traceback" not in result.stderr
