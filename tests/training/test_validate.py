@@ -1,0 +1,132 @@
+"""`sarah train validate`: each kind of bad data is caught, named by category and `file:line`."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handlers.prompt import SYSTEM_PROMPT
+from tests.training.examples_factory import dataset, example, write_lines
+from training.cli import main
+from training.tokens import billed_tokens, default_epochs
+from training.validate import validate_files
+
+DATA = Path(__file__).resolve().parents[2] / "training" / "data"
+
+
+def _broken(mutate: Any) -> dict[str, Any]:
+    bad = copy.deepcopy(example(99))
+    mutate(bad)
+    return bad
+
+
+CASES: list[tuple[str, Any]] = [
+    ("data_type", ["not", "an", "object"]),
+    ("missing_messages_list", {"objective": "knowledge", "messages": []}),
+    ("message_missing_key", _broken(lambda e: e["messages"][1].pop("role"))),
+    ("message_unrecognized_key", _broken(lambda e: e["messages"][1].update(mood="happy"))),
+    ("unrecognized_role", _broken(lambda e: e["messages"][1].update(role="customer"))),
+    ("missing_content", _broken(lambda e: e["messages"][2].update(content=""))),
+    ("example_missing_assistant_message", _broken(lambda e: e["messages"].pop(2))),
+    ("unknown_top_level_key", _broken(lambda e: e.update(notes="x"))),
+    ("tool_call_shape", _broken(lambda e: e["messages"][2].update(
+        content=None, tool_calls=[{"type": "function", "function": {"name": "handoff_to_human"}}]))),
+    ("tool_call_shape", _broken(lambda e: e["messages"][2].update(content=None, tool_calls=[{
+        "id": "c1", "type": "function",
+        "function": {"name": "handoff_to_human", "arguments": '{"reason": "bored", "summary": "x"}'}}]))),
+    ("weight", _broken(lambda e: e["messages"][2].update(weight=0.5))),
+    ("weight", _broken(lambda e: e["messages"][1].update(weight=1))),
+    ("system_prompt_differs", _broken(lambda e: e["messages"][0].update(content="You are a pirate."))),
+    ("action_claim", _broken(lambda e: e["messages"][2].update(content="I've reset your ZenHub, try again now."))),
+]
+
+
+@pytest.mark.parametrize(("category", "bad"), CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(CASES)])
+def test_each_error_category_is_reported_with_file_and_line(tmp_path: Path, category: str, bad: Any) -> None:
+    path = write_lines(tmp_path / "train.jsonl", [*dataset(2)[:11], bad, example(200)])
+    report = validate_files([path])
+    errors = [(p.category, p.where) for p in report.errors]
+    assert (category, f"{path}:12") in errors
+    assert all(where == f"{path}:12" for _, where in errors), errors  # the good lines stay clean
+
+
+def test_a_broken_line_is_reported_and_the_check_goes_on(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "t.jsonl", [example(1), '{"messages": [', example(2), _broken(
+        lambda e: e["messages"][1].update(role="robot"))])
+    report = validate_files([path])
+    assert [(p.category, p.where) for p in report.errors] == [
+        ("invalid_json", f"{path}:2"), ("unrecognized_role", f"{path}:4")]
+    assert report.files[0].examples == 3
+
+
+def test_duplicates_near_duplicates_and_leakage(tmp_path: Path) -> None:
+    near = copy.deepcopy(example(3))
+    near["messages"][2]["content"] += " Thanks!"
+    train = write_lines(tmp_path / "train.jsonl", [example(1), example(2), example(1), example(3), near])
+    valid = write_lines(tmp_path / "valid.jsonl", [example(2), example(7)])
+    report = validate_files([train, valid])
+    kinds = {"duplicate", "near_duplicate", "leakage"}
+    found = {(p.severity, p.category, p.where) for p in report.problems if p.category in kinds}
+    assert found == {
+        ("error", "duplicate", f"{train}:3"),
+        ("warning", "near_duplicate", f"{train}:5"),
+        ("error", "leakage", f"{valid}:1"),
+    }
+
+
+def test_token_counts_epochs_and_billing(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "t.jsonl", dataset(2))  # 14 examples, hand-offs included
+    report = validate_files([path], max_tokens=300)
+    stats = report.files[0].tokens
+    assert stats is not None and stats["count"] == 14
+    assert stats["min"] <= stats["p10"] <= stats["median"] <= stats["p90"] <= stats["max"]
+    assert stats["min"] > len(SYSTEM_PROMPT) // 8  # the system prompt is counted
+    assert report.files[0].assistant_tokens["min"] > 0  # a hand-off's tool call is counted
+    assert report.files[0].default_epochs == 7  # 100 // 14
+    assert report.files[0].over_limit == 14
+    assert report.files[0].billed_tokens == 7 * 14 * 300
+    assert {p.category for p in report.warnings} >= {"over_token_limit"}
+
+
+@pytest.mark.parametrize(("examples", "epochs"), [(5, 20), (1, 25), (40, 3), (100, 3), (9_000, 2), (30_000, 1)])
+def test_default_epochs_follow_openais_rule(examples: int, epochs: int) -> None:
+    assert default_epochs(examples) == epochs
+
+
+def test_billing_caps_each_example_at_the_limit() -> None:
+    assert billed_tokens([10, 500], epochs=3, max_tokens=100) == 3 * 110
+
+
+def test_ft_model_ids_use_the_base_models_encoding(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "t.jsonl", [example(1)])
+    assert validate_files([path], model="ft:gpt-4.1-mini-2025-04-14:zennest::abc").base_model == (
+        "gpt-4.1-mini-2025-04-14")
+
+
+def test_cli_exits_non_zero_on_errors_and_writes_the_json_report(tmp_path: Path, capsys: Any) -> None:
+    path = write_lines(tmp_path / "t.jsonl", [*dataset(2), "{oops"])
+    out = tmp_path / "report.json"
+    assert main(["validate", str(path), "--json-report", str(out)]) == 1
+    report = json.loads(out.read_text())
+    assert report["ok"] is False and report["errors_by_category"] == {"invalid_json": 1}
+    assert f"{path}:15" in capsys.readouterr().out
+
+
+def test_cli_passes_clean_data(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "t.jsonl", dataset(2))
+    assert main(["validate", str(path)]) == 0
+
+
+def _shipped_files() -> list[Path]:
+    return sorted((DATA / "conversations").glob("*.jsonl"))
+
+
+@pytest.mark.skipif(not _shipped_files(), reason="the conversation files are not written yet")
+def test_the_shipped_data_passes_with_no_error() -> None:
+    report = validate_files(_shipped_files())
+    assert report.errors == []
+    assert sum(f.examples for f in report.files) >= 300

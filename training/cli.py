@@ -1,0 +1,151 @@
+"""`sarah train …`: validate → split → finetune → evaluate, one subcommand each.
+
+Exit codes: 0 done, 1 the data or the job failed (the report says why), 2 the command cannot run
+(bad settings, missing files, a missing extra). Heavy modules are imported only by the subcommand
+that needs them, so `validate` starts fast and works without the `[train]` extra's plotting stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DATA_DIR = Path("training/data")
+CONVERSATIONS_DIR = DATA_DIR / "conversations"
+TRAIN_FILE = DATA_DIR / "train.jsonl"
+VALID_FILE = DATA_DIR / "valid.jsonl"
+EVAL_FILE = DATA_DIR / "eval.jsonl"
+RUNS_DIR = Path("runs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sarah train", description="Make Sarah's model: check, split, tune, compare.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check training files against OpenAI's guidance and ours")
+    validate.add_argument("files", nargs="*", type=Path,
+                          help="JSONL files or folders (default: train.jsonl + valid.jsonl, else the conversations)")
+    validate.add_argument("--json-report", type=Path, default=RUNS_DIR / "validate.json")
+    validate.add_argument("--max-tokens", type=int, default=None, help="per-example token limit (default 65536)")
+    validate.add_argument("--model", default=None, help="model whose tokenizer counts (default FINETUNE_BASE_MODEL)")
+
+    split = commands.add_parser("split", help="seeded, stratified 80/20 split of the conversations")
+    split.add_argument("--input-dir", type=Path, default=CONVERSATIONS_DIR)
+    split.add_argument("--train-out", type=Path, default=TRAIN_FILE)
+    split.add_argument("--valid-out", type=Path, default=VALID_FILE)
+    split.add_argument("--seed", type=int, default=None, help="default FINETUNE_SEED (42)")
+    split.add_argument("--valid-share", type=float, default=0.2)
+
+    finetune = commands.add_parser("finetune", help="fine-tune Sarah's model and record its id for the bot")
+    finetune.add_argument("--backend", choices=["openai", "azure", "local"], default=None,
+                          help="default FINETUNE_BACKEND (openai)")
+    finetune.add_argument("--resume", metavar="JOB_ID", default=None, help="follow an existing job instead")
+    finetune.add_argument("--merge", action="store_true", help="local backend: also write merged weights")
+    finetune.add_argument("--train", type=Path, default=TRAIN_FILE)
+    finetune.add_argument("--valid", type=Path, default=VALID_FILE)
+    finetune.add_argument("--model", default=None, help="base model (default FINETUNE_BASE_MODEL)")
+    finetune.add_argument("--epochs", type=int, default=None, help="default FINETUNE_EPOCHS")
+    finetune.add_argument("--suffix", default=None, help="default FINETUNE_SUFFIX")
+    finetune.add_argument("--out-dir", type=Path, default=RUNS_DIR, help="where the CSV, PNG and W&B run go")
+    finetune.add_argument("--env-file", type=Path, default=Path(".env"), help="where SARAH_MODEL is recorded")
+
+    evaluate = commands.add_parser("evaluate", help="compare two models on the held-out set")
+    evaluate.add_argument("--a", required=True, metavar="SPEC",
+                          help="offline | openai:<model> | url:<base_url>#<model> | local:<adapter dir>")
+    evaluate.add_argument("--b", required=True, metavar="SPEC")
+    evaluate.add_argument("--report", type=Path, default=RUNS_DIR / "evaluation.md", help=".md or .html")
+    evaluate.add_argument("--judge", metavar="SPEC", default=None, help="an LLM judge (openai:… or url:…)")
+    evaluate.add_argument("--eval-file", type=Path, default=EVAL_FILE)
+    evaluate.add_argument("--limit", type=int, default=None, help="only the first N items")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from config.errors import SettingsError
+
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "split":
+            return _split(args)
+        if args.command == "finetune":
+            from training.finetune import run_finetune
+
+            return run_finetune(args)
+        if args.command == "evaluate":
+            from training.evaluate import run_evaluate
+
+            return run_evaluate(args)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"Not found: {error.filename or error}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from training.tokens import DEFAULT_MAX_TOKENS
+    from training.validate import render, validate_files, write_json_report
+
+    files = _input_files(args.files)
+    if not files:
+        print("No training files: run `sarah train split` or name the files.", file=sys.stderr)
+        return 2
+    model = args.model or _settings_or_default("finetune_base_model", "gpt-4.1-mini-2025-04-14")
+    report = validate_files(files, model=model, max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS)
+    render(report, Console(soft_wrap=True))
+    write_json_report(report, args.json_report)
+    print(f"JSON report: {args.json_report}")
+    return 0 if report.ok else 1
+
+
+def _input_files(given: list[Path]) -> list[Path]:
+    if not given:
+        if TRAIN_FILE.exists() and VALID_FILE.exists():
+            return [TRAIN_FILE, VALID_FILE]
+        return sorted(CONVERSATIONS_DIR.glob("*.jsonl"))
+    files: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.jsonl")))
+        elif not path.exists():
+            raise FileNotFoundError(2, "no such file", str(path))
+        else:
+            files.append(path)
+    return files
+
+
+def _split(args: argparse.Namespace) -> int:
+    from training.split import split_files
+
+    seed = args.seed if args.seed is not None else _settings_or_default("finetune_seed", 42)
+    try:
+        result = split_files(args.input_dir, args.train_out, args.valid_out, seed=seed, valid_share=args.valid_share)
+    except ValueError as error:
+        print(f"{error} (run `sarah train validate` to see every problem)", file=sys.stderr)
+        return 1
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{len(result.train)} training examples → {args.train_out}")
+    print(f"{len(result.valid)} validation examples → {args.valid_out}")
+    for objective in sorted(set(result.train_by_objective) | set(result.valid_by_objective)):
+        print(f"  {objective}: {result.train_by_objective.get(objective, 0)} train, "
+              f"{result.valid_by_objective.get(objective, 0)} valid")
+    return 0
+
+
+def _settings_or_default(name: str, default: object) -> object:
+    """One training setting, for commands that only need a default from it (settings must be valid)."""
+    from config.training import load_training_settings
+
+    return getattr(load_training_settings(), name, default)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
