@@ -37,6 +37,7 @@ class Progress:
         self._step: tuple[int, int | None, float | None] | None = None
         self._first_step: tuple[int, float] | None = None
         self._last_plain_step = ""
+        self._last_step_at: float | None = None
         use_live = live if live is not None else bool(getattr(self._stream, "isatty", lambda: False)())
         self._live: Any = self._start_live() if use_live else None
 
@@ -54,12 +55,17 @@ class Progress:
         self._events = [*self._events, text][-self._max_events :]
         self._render(f"event: {text}")
 
-    def step(self, step: int, total: int | None, loss: float | None) -> None:
-        """Training step `step` of `total` with its loss; shows the estimated time left."""
-        now = self._clock()
+    def step(self, step: int, total: int | None, loss: float | None, *, at: float | None = None) -> None:
+        """Training step `step` of `total` with its loss; shows the estimated time left.
+
+        `at` is when the step happened (e.g. an API event's timestamp, when events arrive in batches);
+        give it for every step or for none.
+        """
+        now = at if at is not None else self._clock()
         if self._first_step is None or step < self._first_step[0]:
             self._first_step = (step, now)
         self._step = (step, total, loss)
+        self._last_step_at = now
         line = self._step_line(now)
         if self._live is None and line == self._last_plain_step:
             return
@@ -90,7 +96,9 @@ class Progress:
         done = step - first_step
         if total is None or done <= 0:
             return None
-        elapsed = (now if now is not None else self._clock()) - started
+        if now is None:
+            now = self._last_step_at if self._last_step_at is not None else self._clock()
+        elapsed = now - started
         return max(0.0, elapsed / done * (total - step))
 
     def _step_line(self, now: float) -> str:
@@ -126,7 +134,7 @@ class Progress:
         body.append("status: ", style="bold")
         body.append(self._status or "starting")
         if self._step is not None:
-            body.append("\n" + self._step_line(self._clock()), style="cyan")
+            body.append("\n" + self._step_line(self._last_step_at or self._clock()), style="cyan")
         for event in self._events:
             body.append(f"\n• {event}", style="dim")
         return Panel(body, title=self._title)

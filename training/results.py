@@ -97,7 +97,8 @@ def plot_losses(rows: list[dict[str, Any]], png_path: Path) -> Path:
             points = [(row["step"], row[column]) for row in rows if row.get(column) is not None]
             if points:
                 steps, values = zip(*points, strict=True)
-                axes.plot(steps, values, style, label=column.replace("_", " "), markersize=3)
+                size = 3 if column == "train_loss" else 6
+                axes.plot(steps, values, style, label=column.replace("_", " "), markersize=size)
         axes.set_xlabel("step")
         axes.set_ylabel("loss")
         axes.set_title("Sarah fine-tune: loss")

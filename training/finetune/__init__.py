@@ -1,0 +1,74 @@
+"""`sarah train finetune`: one command, three backends (openai, azure, local).
+
+This module only picks the backend and turns failures into one sentence and an exit code:
+0 done, 1 the job or the API failed, 2 the command cannot run as configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import openai
+
+from config.training import TrainingSettings, load_training_settings
+from training.finetune.api_errors import describe_api_error
+from training.finetune.jobs import FlowError
+from training.finetune.openai_backend import Run
+
+LOCAL_EXTRA_MESSAGE = "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'"
+
+
+def run_finetune(
+    args: argparse.Namespace, *, today: date | None = None, sleep: Callable[[float], None] = time.sleep
+) -> int:
+    settings = load_training_settings(args.env_file if args.env_file.exists() else None)
+    backend = args.backend or settings.finetune_backend
+    run = Run(
+        train=args.train,
+        valid=args.valid,
+        out_dir=args.out_dir,
+        env_file=args.env_file,
+        base_model=args.model or settings.finetune_base_model,
+        epochs=args.epochs or settings.finetune_epochs,
+        suffix=args.suffix or settings.finetune_suffix,
+        seed=settings.finetune_seed,
+        resume=args.resume,
+    )
+    if backend == "local":
+        return _run_local(run, settings, merge=args.merge)
+    key_variable, url_variable = (("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT") if backend == "azure"
+                                  else ("OPENAI_API_KEY", "OPENAI_BASE_URL"))
+    try:
+        if backend == "azure":
+            from training.finetune.azure_backend import run_azure
+
+            return run_azure(run, settings, sleep=sleep)
+        from training.finetune.openai_backend import run_openai
+
+        return run_openai(run, settings, today=today or datetime.now(UTC).date(), sleep=sleep)
+    except FlowError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except openai.OpenAIError as error:
+        print(describe_api_error(error, key_variable=key_variable, url_variable=url_variable), file=sys.stderr)
+        return 1
+
+
+def _run_local(run: Run, settings: TrainingSettings, *, merge: bool) -> int:
+    try:
+        from training.local import run_local_finetune
+    except ImportError:
+        print(LOCAL_EXTRA_MESSAGE, file=sys.stderr)
+        return 2
+    from training.progress import Progress
+
+    with Progress("Local LoRA fine-tune") as progress:
+        result = run_local_finetune(run.train, run.valid, settings, progress, merge=merge,
+                                    wandb_project=settings.wandb_project)
+    if result is not None:
+        print(f"Local fine-tune done: {result}")
+    return 0

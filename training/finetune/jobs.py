@@ -1,0 +1,175 @@
+"""The files + fine-tuning jobs flow, shared by OpenAI and Azure OpenAI (same SDK surface).
+
+upload both files (stripped of our own keys) → create the job → poll it, showing status, events and
+steps → on success download the result CSV → print the losses, draw the PNG, log our own W&B run.
+`client` is an `openai.OpenAI` or `openai.AzureOpenAI`; `sleep` is injectable so tests run fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from training.examples import write_upload_file
+from training.progress import Progress
+from training.results import FinalLosses, final_losses, log_to_wandb, parse_results, plot_losses, write_results_csv
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+MIN_TRAINING_EXAMPLES = 10
+
+
+class FlowError(Exception):
+    """The flow cannot go on; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    base_model: str
+    epochs: int
+    suffix: str
+    seed: int
+    integrations: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    job_id: str
+    fine_tuned_model: str
+    losses: FinalLosses
+    csv_path: Path
+    png_path: Path
+    wandb_dir: Path | None
+
+
+def prepare_uploads(train: Path, valid: Path, out_dir: Path) -> tuple[Path, Path]:
+    """Copies of both files without our `objective` field, as OpenAI accepts them."""
+    for path in (train, valid):
+        if not path.exists():
+            raise FlowError(f"{path} does not exist: run `sarah train split` first.")
+    upload_dir = out_dir / "upload"
+    train_upload, valid_upload = upload_dir / "train.jsonl", upload_dir / "valid.jsonl"
+    try:
+        count = write_upload_file(train, train_upload)
+        write_upload_file(valid, valid_upload)
+    except ValueError as error:
+        raise FlowError(f"{error}: run `sarah train validate` to see every problem.") from None
+    if count < MIN_TRAINING_EXAMPLES:
+        raise FlowError(f"{train} has {count} examples; fine-tuning needs at least {MIN_TRAINING_EXAMPLES}.")
+    return train_upload, valid_upload
+
+
+def upload(client: Any, path: Path) -> str:
+    """Upload one file for fine-tuning; return its id."""
+    with path.open("rb") as handle:
+        file = client.files.create(file=(path.name, handle), purpose="fine-tune")
+    return str(file.id)
+
+
+def create_job(client: Any, request: JobRequest, training_file: str, validation_file: str) -> Any:
+    """Create the supervised job with our epochs, suffix, seed and (optionally) the W&B integration."""
+    options: dict[str, Any] = {}
+    if request.integrations:
+        options["integrations"] = request.integrations
+    return client.fine_tuning.jobs.create(
+        model=request.base_model,
+        training_file=training_file,
+        validation_file=validation_file,
+        suffix=request.suffix,
+        seed=request.seed,
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": request.epochs}}},
+        **options,
+    )
+
+
+def follow(
+    client: Any, job_id: str, progress: Progress, *, poll_seconds: float, sleep: Callable[[float], None] = time.sleep
+) -> Any:
+    """Poll the job until it ends, feeding the progress display; return the final job."""
+    seen: set[str] = set()
+    while True:
+        job = client.fine_tuning.jobs.retrieve(job_id)
+        progress.status(str(job.status))
+        events = client.fine_tuning.jobs.list_events(job_id, limit=100).data
+        for event in sorted((e for e in events if e.id not in seen), key=lambda e: (e.created_at, _seq(e.id))):
+            seen.add(event.id)
+            data = getattr(event, "data", None) or {}
+            if getattr(event, "type", None) == "metrics" and isinstance(data, dict) and "step" in data:
+                progress.step(int(data["step"]), data.get("total_steps"), data.get("train_loss"),
+                              at=float(event.created_at))
+            else:
+                progress.event(str(event.message))
+        if job.status in TERMINAL_STATUSES:
+            return job
+        sleep(poll_seconds)
+
+
+def _seq(event_id: str) -> int:
+    digits = "".join(ch for ch in event_id if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def download_results(client: Any, job: Any) -> list[dict[str, Any]]:
+    """The rows of the job's result CSV (OpenAI serves it base64-encoded; plain text is accepted)."""
+    if not job.result_files:
+        raise FlowError(f"job {job.id} succeeded but has no result file yet; resume it in a minute.")
+    raw = client.files.content(job.result_files[0]).read()
+    return parse_results(_decode_csv(raw).splitlines())
+
+
+def _decode_csv(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    if text.lstrip().startswith("step"):
+        return text
+    try:
+        return base64.b64decode(raw, validate=False).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return text
+
+
+def record_results(
+    rows: list[dict[str, Any]],
+    *,
+    job_id: str,
+    fine_tuned_model: str,
+    out_dir: Path,
+    wandb_project: str | None,
+    wandb_entity: str | None,
+    config: dict[str, Any],
+) -> JobResult:
+    """Write the CSV and PNG, print the losses, log the W&B run; return where everything went."""
+    run_dir = out_dir / job_id
+    csv_path, png_path = run_dir / "results.csv", run_dir / "loss.png"
+    write_results_csv(rows, csv_path)
+    plot_losses(rows, png_path)
+    losses = final_losses(rows)
+    print(f"Training loss:             {_loss(losses.train_loss)}")
+    print(f"Validation loss:           {_loss(losses.valid_loss)}")
+    print(f"Full validation loss:      {_loss(losses.full_valid_loss)}")
+    print(f"Result CSV: {csv_path}")
+    print(f"Loss curves: {png_path}")
+    wandb_dir = _log_wandb(rows, job_id=job_id, project=wandb_project, entity=wandb_entity,
+                           config={**config, "job_id": job_id, "fine_tuned_model": fine_tuned_model})
+    return JobResult(job_id, fine_tuned_model, losses, csv_path, png_path, wandb_dir)
+
+
+def _log_wandb(rows: list[dict[str, Any]], *, job_id: str, project: str | None, entity: str | None,
+               config: dict[str, Any]) -> Path | None:
+    try:
+        run_dir = log_to_wandb(rows, project=project or "sarah-finetune", name=job_id, config=config, entity=entity)
+    except ImportError:
+        print("W&B run skipped: install the [train] extra (pip install 'sarah-zennest[train]').")
+        return None
+    except Exception as error:  # W&B is a record of the run, not a reason to lose the new model id
+        print(f"W&B run failed ({type(error).__name__}); the CSV and PNG are written.")
+        return None
+    print(f"W&B run: {run_dir}")
+    return run_dir
+
+
+def _loss(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else "not reported"

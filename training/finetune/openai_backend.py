@@ -1,0 +1,133 @@
+"""`--backend openai`: tune on OpenAI, then point the bot at the new model through `.env`.
+
+Before uploading anything it checks that OpenAI still takes jobs (not after 2027-01-06) and that the
+base model is still offered and not past its `shutdown_date`, and refuses with what to do instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from bot.retirement import base_of
+from config.training import TrainingSettings
+from training.envfile import set_env_value
+from training.finetune.availability import base_model_verdict, deadline_refusal, missing_model_refusal
+from training.finetune.jobs import (
+    FlowError,
+    JobRequest,
+    create_job,
+    download_results,
+    follow,
+    prepare_uploads,
+    record_results,
+    upload,
+)
+from training.progress import Progress
+
+CLIENT_TIMEOUT_SECONDS = 45.0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What the command was asked to do (from the CLI and the settings)."""
+
+    train: Path
+    valid: Path
+    out_dir: Path
+    env_file: Path
+    base_model: str
+    epochs: int
+    suffix: str
+    seed: int
+    resume: str | None = None
+
+
+def make_client(settings: TrainingSettings) -> openai.OpenAI:
+    if settings.openai_api_key is None:
+        raise FlowError("OPENAI_API_KEY is not set: put the key in the environment or .env.")
+    return openai.OpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        timeout=CLIENT_TIMEOUT_SECONDS,
+        max_retries=2,
+    )
+
+
+def wandb_integration(settings: TrainingSettings) -> list[dict[str, Any]] | None:
+    """OpenAI's own W&B integration, when a W&B project is configured."""
+    if not settings.wandb_project:
+        return None
+    wandb: dict[str, Any] = {"project": settings.wandb_project}
+    if settings.wandb_entity:
+        wandb["entity"] = settings.wandb_entity
+    return [{"type": "wandb", "wandb": wandb}]
+
+
+def check_base_model(client: openai.OpenAI, base_model: str, today: date) -> list[str]:
+    """Raise FlowError when OpenAI cannot tune `base_model` today; return warnings otherwise."""
+    refusal = deadline_refusal(today)
+    if refusal:
+        raise FlowError(refusal)
+    warnings: list[str] = []
+    for name in filter(None, (base_model, base_of(base_model))):
+        try:
+            info = client.models.retrieve(name)
+        except openai.NotFoundError:
+            raise FlowError(missing_model_refusal(name)) from None
+        refusal, warning = base_model_verdict(info, name, today)
+        if refusal:
+            raise FlowError(refusal)
+        if warning:
+            warnings.append(warning)
+    return warnings
+
+
+def run_openai(
+    run: Run,
+    settings: TrainingSettings,
+    *,
+    today: date,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """The whole flow; returns the exit code (API errors are the caller's to describe)."""
+    client = make_client(settings)
+    if run.resume:
+        job_id = run.resume
+        print(f"Following job {job_id}")
+    else:
+        for warning in check_base_model(client, run.base_model, today):
+            print(f"warning: {warning}")
+        train_upload, valid_upload = prepare_uploads(run.train, run.valid, run.out_dir)
+        training_file, validation_file = upload(client, train_upload), upload(client, valid_upload)
+        print(f"Uploaded {run.train} as {training_file} and {run.valid} as {validation_file}")
+        request = JobRequest(run.base_model, run.epochs, run.suffix, run.seed, wandb_integration(settings))
+        job_id = str(create_job(client, request, training_file, validation_file).id)
+        print(f"Created job {job_id} on {run.base_model} ({run.epochs} epochs, suffix {run.suffix}, seed {run.seed})")
+    try:
+        with Progress(f"Fine-tuning {job_id}") as progress:
+            job = follow(client, job_id, progress, poll_seconds=settings.poll_seconds, sleep=sleep)
+    except KeyboardInterrupt:
+        print(f"\nStopped following; the job goes on. Resume with: sarah train finetune --resume {job_id}")
+        return 130
+    if job.status != "succeeded":
+        reason = getattr(job.error, "message", None) if job.error else None
+        print(f"Job {job_id} {job.status}" + (f": {reason}" if reason else "."))
+        return 1
+    rows = download_results(client, job)
+    result = record_results(
+        rows, job_id=job_id, fine_tuned_model=job.fine_tuned_model, out_dir=run.out_dir,
+        wandb_project=settings.wandb_project, wandb_entity=settings.wandb_entity,
+        config={"backend": "openai", "base_model": job.model, "epochs": run.epochs, "suffix": run.suffix,
+                "seed": run.seed},
+    )
+    set_env_value(run.env_file, "SARAH_MODEL", result.fine_tuned_model)
+    print(f"New model: {result.fine_tuned_model}")
+    print(f"Recorded SARAH_MODEL={result.fine_tuned_model} in {run.env_file}: restart Sarah to use it.")
+    return 0
