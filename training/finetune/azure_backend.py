@@ -45,7 +45,7 @@ def make_azure_client(settings: TrainingSettings) -> openai.AzureOpenAI:
 
 def deployment_name(suffix: str, job_id: str) -> str:
     """A deployment name Azure accepts (letters, digits, - and _), unique per job."""
-    tail = re.sub(r"[^A-Za-z0-9]", "", job_id)[-8:].lower()
+    tail = re.sub(r"[^A-Za-z0-9]", "", job_id.removeprefix("ftjob-"))[-8:].lower()
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"sarah-{suffix}-{tail}")[:64]
 
 
