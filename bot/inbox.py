@@ -22,13 +22,15 @@ log = logging.getLogger(__name__)
 
 STREAM = "sarah:{inbox}:stream"
 SEEN_PREFIX = "sarah:{inbox}:seen:"  # same hash tag as the stream: one script, one cluster slot
+LATEST_PREFIX = "sarah:{inbox}:latest:"  # channel:user → the thread they wrote in last (for /sarah)
 GROUP = "sarah-workers"
 
 _PUT = """
--- KEYS: seen, stream   ARGV: ttl, maxlen, payload
+-- KEYS: seen, stream, latest   ARGV: ttl, maxlen, payload, thread_ts
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[1])
 return id
 """
 
@@ -54,8 +56,17 @@ class Inbox:
     async def put(self, message: InboundMessage) -> bool:
         """Queue `message` unless it was queued before; True when it was queued now."""
         seen = f"{SEEN_PREFIX}{message.thread.channel}:{message.ts}"
-        entry_id = await self._put(keys=[seen, self._stream], args=[self._ttl, self._max_length, message.to_json()])
+        latest = f"{LATEST_PREFIX}{message.thread.channel}:{message.user}"
+        entry_id = await self._put(
+            keys=[seen, self._stream, latest],
+            args=[self._ttl, self._max_length, message.to_json(), message.thread.thread_ts],
+        )
         return entry_id is not None
+
+    async def latest_thread(self, channel: str, user: str) -> str | None:
+        """The thread `user` last wrote to Sarah in, in `channel` (what `/sarah human` is about)."""
+        value = await self._redis.get(f"{LATEST_PREFIX}{channel}:{user}")
+        return _text(value) if value else None
 
     async def ensure_group(self) -> None:
         try:

@@ -23,15 +23,20 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions import register_actions
 from bot.http_server import build_web_app
 from bot.inbox import Inbox
 from bot.ingress import build_bolt_app
 from bot.slack_outbox import SlackOutbox
+from bot.support_team import SupportTeam
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
+from handlers.handoff import Handoff, HandoffTexts
 from handlers.model import Model
-from handlers.pipeline import Outbox, Pipeline, Texts
+from handlers.outbox import Outbox
+from handlers.ownership import OwnershipStore
+from handlers.pipeline import Pipeline, Policy, Texts
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 
@@ -87,6 +92,10 @@ def build_model(settings: ModelSettings) -> Model:
     )
 
 
+async def _nobody(user: str) -> bool:
+    return False
+
+
 @dataclass
 class Sarah:
     """Every long-lived object of one Sarah process, built from `settings`."""
@@ -117,17 +126,54 @@ class Sarah:
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
         )
+        self.ownership = OwnershipStore(
+            self.redis, ttl_seconds=s.retention.conversation_ttl_seconds, max_turns=s.retention.max_stored_turns
+        )
         self.inbox = Inbox(
             self.redis, dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds, max_length=s.redis.stream_max_length
         )
+        self.team = SupportTeam(
+            self.slack,
+            channel=s.handoff.support_channel,
+            usergroup=s.handoff.support_usergroup,
+            cache_seconds=s.handoff.support_team_cache_seconds,
+        )
+        outbox = self.outbox or SlackOutbox(
+            self.slack, thinking_text=s.texts.text_thinking, support_channel=s.handoff.support_channel
+        )
+        self.handoff = Handoff(
+            self.store,
+            self.ownership,
+            outbox,
+            self.model,
+            texts=HandoffTexts(
+                handoff=s.texts.text_handoff,
+                agent_joined=s.texts.text_agent_joined,
+                back_to_sarah=s.texts.text_back_to_sarah,
+                resolved=s.texts.text_resolved,
+            ),
+            reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
+        )
         self.pipeline = Pipeline(
             self.store,
+            self.ownership,
+            self.handoff,
             self.model,
-            self.outbox or SlackOutbox(self.slack, thinking_text=s.texts.text_thinking),
+            outbox,
             encoder=encoder_for(s.model.sarah_model),
             token_budget=s.model.prompt_token_budget,
-            texts=Texts(apology=s.texts.text_apology, files_only=s.texts.text_files_only),
+            texts=Texts(
+                apology=s.texts.text_apology,
+                files_only=s.texts.text_files_only,
+                cannot_resolve=s.texts.text_cannot_resolve,
+                not_helped=s.texts.text_not_helped,
+            ),
+            policy=Policy(
+                handoff_after_failures=s.handoff.handoff_after_failures,
+                consecutive=s.handoff.handoff_count == "consecutive",
+            ),
             max_redrafts=s.worker.max_redrafts,
+            is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
         )
         if s.worker.sarah_role in ("all", "worker"):
             self.worker = Worker(
@@ -141,6 +187,7 @@ class Sarah:
                 coalesce_seconds=s.worker.coalesce_seconds,
             )
             self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker"))
+            self._tasks.append(asyncio.create_task(self._remind_forever(), name="reminders"))
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
             await self._start_ingress()
 
@@ -148,6 +195,7 @@ class Sarah:
         s = self.settings.slack
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
         bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox)
+        register_actions(bolt, inbox=self.inbox, handoff=self.handoff, ownership=self.ownership, team=self.team)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -164,6 +212,19 @@ class Sarah:
         self._cleanups.append(runner.cleanup)
         self.http_port = runner.addresses[0][1]
         log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
+
+    async def _remind_forever(self) -> None:
+        """Re-announce unclaimed cards; any number of processes may run this (popping is atomic)."""
+        interval = min(self.settings.handoff.handoff_reminder_minutes * 60 / 4, 30.0)
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=interval)
+            if self._stop.is_set():
+                return
+            try:
+                await self.handoff.remind_due()
+            except Exception:  # a Slack or Redis hiccup must not end the reminders
+                log.exception("reminders failed this round")
 
     async def wait(self) -> None:
         await self._stop.wait()

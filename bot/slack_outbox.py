@@ -1,22 +1,30 @@
-"""The pipeline's `Outbox` in Slack: a "typing…" placeholder, then the answer in its place."""
+"""The pipeline's `Outbox` in Slack: answers in the customer's thread, cards in the support channel."""
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cards import card_message, escape, feedback_actions, reminder_text
 from bot.slack_format import markdown_message, split_for_slack
 from handlers.messages import ThreadRef
+from handlers.outbox import Card, CardRef
 
 log = logging.getLogger(__name__)
 
+_GONE = ("message_not_found", "cant_update_message", "edit_window_closed")
+
 
 class SlackOutbox:
-    def __init__(self, client: AsyncWebClient, *, thinking_text: str) -> None:
+    def __init__(self, client: AsyncWebClient, *, thinking_text: str, support_channel: str | None) -> None:
         self._client = client
         self._thinking_text = thinking_text
+        self._support_channel = support_channel
+        self._names: OrderedDict[str, str] = OrderedDict()  # a small per-process cache of display names
 
     async def thinking(self, thread: ThreadRef) -> str | None:
         response = await self._client.chat_postMessage(
@@ -25,15 +33,23 @@ class SlackOutbox:
         ts = response.get("ts")
         return ts if isinstance(ts, str) else None
 
-    async def send(self, thread: ThreadRef, text: str, *, replace: str | None = None) -> None:
+    async def send(
+        self, thread: ThreadRef, text: str, *, replace: str | None = None, feedback: bool = False
+    ) -> str | None:
         pieces = split_for_slack(text)
-        first, rest = pieces[0], pieces[1:]
-        if replace and await self._update(thread, replace, first):
-            pass
-        else:
-            await self._post(thread, first)
-        for piece in rest:
-            await self._post(thread, piece)
+        first_ts: str | None = None
+        for index, piece in enumerate(pieces):
+            message = markdown_message(piece)
+            if feedback and index == len(pieces) - 1:
+                message["blocks"].append(feedback_actions(thread.key))
+            if index == 0 and replace and await self._update(thread.channel, replace, message):
+                first_ts = replace
+                continue
+            response = await self._client.chat_postMessage(
+                channel=thread.channel, thread_ts=thread.thread_ts, **message
+            )
+            first_ts = first_ts or response.get("ts")
+        return first_ts
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:
         try:
@@ -42,18 +58,60 @@ class SlackOutbox:
             if error.response.get("error") != "message_not_found":
                 raise
 
-    async def _post(self, thread: ThreadRef, text: str) -> None:
+    async def post_card(self, card: Card) -> CardRef | None:
+        if not self._support_channel:
+            log.error("no SUPPORT_CHANNEL: the hand-off card for %s was not posted", card.thread.key)
+            return None
+        response = await self._client.chat_postMessage(
+            channel=self._support_channel, **card_message(card, permalink=await self._permalink(card))
+        )
+        return CardRef(self._support_channel, str(response["ts"]))
+
+    async def update_card(self, ref: CardRef, card: Card) -> None:
+        await self._update(ref.channel, ref.ts, card_message(card, permalink=await self._permalink(card)))
+
+    async def remind(self, ref: CardRef, card: Card) -> None:
         await self._client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.thread_ts, **markdown_message(text)
+            channel=ref.channel, thread_ts=ref.ts, reply_broadcast=True, text=reminder_text(card)
         )
 
-    async def _update(self, thread: ThreadRef, ts: str, text: str) -> bool:
-        """Replace the placeholder; False when it is gone (deleted by someone), so we post instead."""
+    async def to_support(self, ref: CardRef, text: str) -> None:
+        await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=text)
+
+    async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:
+        await self._client.chat_postMessage(
+            channel=thread.channel, thread_ts=thread.thread_ts, text=f"*{escape(agent)}* (ZenNest support): {text}"
+        )
+
+    async def display_name(self, user: str) -> str:
+        if not user:
+            return "The customer"
+        if user not in self._names:
+            try:
+                profile = (await self._client.users_info(user=user)).get("user") or {}
+            except SlackApiError:
+                profile = {}
+            name = profile.get("real_name") or profile.get("profile", {}).get("display_name") or profile.get("name")
+            self._names[user] = str(name or "A ZenNest colleague")
+            if len(self._names) > 1_000:
+                self._names.popitem(last=False)
+        return self._names[user]
+
+    async def _update(self, channel: str, ts: str, message: dict[str, Any]) -> bool:
+        """Edit a message in place; False when it is gone (someone deleted it), so the caller posts."""
         try:
-            await self._client.chat_update(channel=thread.channel, ts=ts, **markdown_message(text))
+            await self._client.chat_update(channel=channel, ts=ts, **message)
         except SlackApiError as error:
-            if error.response.get("error") in ("message_not_found", "cant_update_message", "edit_window_closed"):
-                log.info("placeholder in %s is gone; posting the answer instead", thread.key)
+            if error.response.get("error") in _GONE:
+                log.info("message %s in %s is gone; posting instead", ts, channel)
                 return False
             raise
         return True
+
+    async def _permalink(self, card: Card) -> str | None:
+        try:
+            response = await self._client.chat_getPermalink(channel=card.thread.channel, message_ts=card.thread.thread_ts)
+        except SlackApiError:
+            return None
+        link = response.get("permalink")
+        return link if isinstance(link, str) else None

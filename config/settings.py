@@ -8,6 +8,7 @@ collects every problem at once and raises `SettingsError` with one line per vari
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -150,6 +151,37 @@ class WorkerSettings(BaseSettings):
     max_redrafts: int = Field(default=2, ge=0, le=10)
 
 
+class HandoffSettings(BaseSettings):
+    """When Sarah hands a thread to people, and who those people are."""
+
+    model_config = _COMMON
+
+    handoff_after_failures: int = Field(default=3, ge=1, le=100)
+    handoff_count: Literal["total", "consecutive"] = "total"
+    support_channel: str | None = None
+    support_usergroup: str | None = None
+    handoff_reminder_minutes: float = Field(default=15, gt=0, le=7 * 24 * 60)
+    support_team_cache_seconds: float = Field(default=60, ge=0, le=3_600)
+
+    @field_validator("support_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
+            raise ValueError("must be a channel id like C0123ABCD (channel details → About), not a name")
+        return value
+
+    @field_validator("support_usergroup")
+    @classmethod
+    def _usergroup_id(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.fullmatch(r"S[A-Z0-9]{2,}", value):
+            raise ValueError("must be a user group id like S0123ABCD")
+        return value
+
+
 class TextSettings(BaseSettings):
     """Everything Sarah says that does not come from the model, so admins can change it."""
 
@@ -160,6 +192,38 @@ class TextSettings(BaseSettings):
         default=(
             "Sorry, I couldn't reach my knowledge right now. Please send your message again in a "
             "minute, or say *human* to talk to our support team."
+        ),
+        min_length=1,
+    )
+    text_cannot_resolve: str = Field(
+        default=(
+            "I'm sorry, I couldn't solve that one yet. Could you tell me a little more, such as what you "
+            "see on the device right now? You can also say *human* to reach our support team."
+        ),
+        min_length=1,
+    )
+    text_not_helped: str = Field(
+        default="Sorry that didn't help. What happened when you tried it?", min_length=1
+    )
+    text_handoff: str = Field(
+        default=(
+            "I'm handing this conversation to our support team. A person will reply right here in this "
+            "thread, usually within a few hours; you don't need to do anything else. Anything you add "
+            "here meanwhile goes to them."
+        ),
+        min_length=1,
+    )
+    text_agent_joined: str = Field(
+        default="{agent} from the ZenNest support team has joined and will help you from here.", min_length=1
+    )
+    text_back_to_sarah: str = Field(
+        default="Our support team has handed this conversation back to me, Sarah. How else can I help?",
+        min_length=1,
+    )
+    text_resolved: str = Field(
+        default=(
+            "Our support team has marked this conversation as resolved. If anything else comes up, just "
+            "write here and I'll pick it up."
         ),
         min_length=1,
     )
@@ -192,11 +256,18 @@ class Settings:
     redis: RedisSettings
     retention: RetentionSettings
     worker: WorkerSettings
+    handoff: HandoffSettings
     texts: TextSettings
     log: LogSettings
 
     def __post_init__(self) -> None:
         worst_model_call = self.model.model_timeout_seconds * (self.model.model_max_retries + 1)
+        if self.slack.mode is not SlackMode.LOCAL and self.handoff.support_channel is None:
+            raise SettingsError(
+                ["SUPPORT_CHANNEL: is required with Slack: the channel id where Sarah posts hand-off cards"]
+            )
+        if "{agent}" not in self.texts.text_agent_joined:
+            raise SettingsError(["TEXT_AGENT_JOINED: must contain {agent}, where the agent's name goes"])
         if self.worker.reclaim_idle_seconds <= self.worker.thread_lease_seconds:
             raise SettingsError(
                 ["RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS, or a healthy "
@@ -215,6 +286,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "redis": RedisSettings,
     "retention": RetentionSettings,
     "worker": WorkerSettings,
+    "handoff": HandoffSettings,
     "texts": TextSettings,
     "log": LogSettings,
 }

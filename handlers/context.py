@@ -44,6 +44,7 @@ def fit_to_budget(
             kept.append(Turn(turn.role, cut_to_tokens(encoder, turn.content, max(limit, 1))))
         break
     kept.reverse()
-    while kept and kept[0].role == "assistant" and len(kept) > 1:
-        kept.pop(0)  # a context that opens with Sarah's half of an exchange confuses the model
+    if len(kept) < len(turns):
+        while len(kept) > 1 and kept[0].role == "assistant":
+            kept.pop(0)  # a trimmed context that opens with half an exchange confuses the model
     return Conversation(system=system, turns=tuple(kept))

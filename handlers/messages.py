@@ -16,6 +16,8 @@ class Kind(StrEnum):
     DM = "dm"  # a direct message to Sarah; each top-level DM starts a thread
     MENTION = "mention"  # @Sarah in a channel; she answers in a thread under it
     THREAD_REPLY = "thread_reply"  # a reply in a channel thread, answered only if Sarah is part of it
+    FEEDBACK = "feedback"  # the customer pressed Helped / Didn't help; `ref` is the answer's ts
+    COMMAND = "command"  # `/sarah human` and the like, queued into the thread it is about
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class InboundMessage:
     kind: Kind
     has_files: bool = False
     event_id: str = ""
+    ref: str = ""  # FEEDBACK: the ts of the answer being rated
 
     @property
     def files_only(self) -> bool:
@@ -66,4 +69,5 @@ class InboundMessage:
             kind=Kind(data["kind"]),
             has_files=bool(data.get("has_files", False)),
             event_id=data.get("event_id", ""),
+            ref=data.get("ref", ""),
         )

@@ -1,23 +1,27 @@
-"""Answer a thread's waiting messages: load → prompt → model → reply → save.
+"""Answer a thread's waiting messages: owner → explicit request → prompt → model → judge → reply or hand off.
 
-The pipeline knows nothing of Slack: it reads and writes the thread through `ThreadStore`, asks a
-`Model`, and speaks through an `Outbox` (Slack in production, the terminal in the local chat, a
-recorder in tests). Messages that arrive while the model is thinking are folded into one new draft
-(at most `max_redrafts` times), so a customer who sends three quick lines gets one answer to all
-three.
+The pipeline knows nothing of Slack: it reads and writes the thread through the stores, asks a
+`Model`, and speaks through an `Outbox`. It is called by the one worker holding the thread's lease,
+so a thread's messages are handled one pass at a time, in order. Messages that arrive while the
+model is thinking are folded into a new draft (at most `max_redrafts` times), so three quick lines
+get one answer. The owner is read again right before every send: an answer drafted before a
+hand-off is never posted after it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from handlers.context import fit_to_budget
-from handlers.messages import InboundMessage, ThreadRef
+from handlers.handoff import Handoff, card_ref
+from handlers.intents import says_it_did_not_work, wants_human
+from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, Turn
+from handlers.outbox import CardRef, Outbox
+from handlers.ownership import Owner, OwnershipStore
 from handlers.prompt import SYSTEM_PROMPT
 from handlers.thread_store import Pending, StoredTurn, ThreadStore
 from handlers.tokens import Encoder
@@ -25,88 +29,146 @@ from handlers.tokens import Encoder
 log = logging.getLogger(__name__)
 
 FILE_NOTE = "\n[The customer also attached a file, which Sarah cannot open.]"
-
-
-class Outbox(Protocol):
-    """Where Sarah's words go. Each method is one visible change in the customer's thread."""
-
-    async def thinking(self, thread: ThreadRef) -> str | None:
-        """Show that Sarah is answering; return a handle `send` can replace, if there is one."""
-        ...
-
-    async def send(self, thread: ThreadRef, text: str, *, replace: str | None = None) -> None:
-        """Post `text` in the thread (replacing the `thinking` placeholder when given)."""
-        ...
-
-    async def withdraw(self, thread: ThreadRef, handle: str) -> None:
-        """Remove a placeholder that will not become an answer."""
-        ...
+NOTE_PREFIX = "note:"
 
 
 @dataclass(frozen=True, slots=True)
 class Texts:
     apology: str
     files_only: str
+    cannot_resolve: str
+    not_helped: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    handoff_after_failures: int = 3
+    consecutive: bool = False  # count failures in a row (reset by a good answer) instead of in total
 
 
 @dataclass(frozen=True, slots=True)
 class Answered:
-    """What one pass answered: the stream entries to acknowledge, and what Sarah said."""
+    """What one pass handled: the stream entries to acknowledge, and the model's reply if it was asked."""
 
     entry_ids: list[str]
-    reply: Reply | None
+    reply: Reply | None = None
+
+
+async def _nobody_is_support(user: str) -> bool:
+    return False
 
 
 class Pipeline:
     def __init__(
         self,
         store: ThreadStore,
+        ownership: OwnershipStore,
+        handoff: Handoff,
         model: Model,
         outbox: Outbox,
         *,
         encoder: Encoder,
         token_budget: int,
         texts: Texts,
+        policy: Policy = Policy(),
         max_redrafts: int = 2,
+        is_support: Callable[[str], Awaitable[bool]] = _nobody_is_support,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._ownership = ownership
+        self._handoff = handoff
         self._model = model
         self._outbox = outbox
         self._encoder = encoder
         self._budget = token_budget
         self._texts = texts
+        self._policy = policy
         self._max_redrafts = max_redrafts
+        self._is_support = is_support
         self._clock = clock
 
     async def answer_pending(
         self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True
     ) -> Answered:
-        """Answer every waiting message of `thread` in one reply; `still_ours` guards each send."""
-        batch = await self._store.pending(thread)
-        if not batch:
-            return Answered([], None)
-        if all(p.message.files_only for p in batch):
-            return await self._finish(thread, batch, Reply(self._texts.files_only), None, still_ours)
+        """Handle every waiting message of `thread`; `still_ours` says whether the lease is still held.
 
-        placeholder = (await self._store.state(thread)).get("placeholder")
+        When new messages arrive while the model drafts, the pass starts over with all of them
+        (at most `max_redrafts` times), so a hand-off request or an agent's line is seen before
+        Sarah's draft is sent.
+        """
+        for attempt in range(self._max_redrafts + 1):
+            batch = await self._store.pending(thread)
+            if not batch:
+                return Answered([])
+            state = await self._store.state(thread)
+            if state.get("relay_to"):
+                return await self._relay_from_support(thread, state["relay_to"], batch)
+            agents = await self._support_members(thread, batch)
+            owner = Owner(state.get("owner", "bot"))
+            if agents or owner in (Owner.WAITING, Owner.HUMAN):
+                await self._clear_placeholder(thread, state)
+                if agents:
+                    return await self._agents_wrote(thread, batch, agents)
+                return await self._hold_for_people(thread, state, batch)
+            if owner is Owner.RESOLVED:
+                await self._handoff.reopen(thread)
+            answered = await self._answer(thread, state, batch, still_ours, last_try=attempt == self._max_redrafts)
+            if answered is not None:
+                return answered
+            log.info("new messages arrived while drafting; starting over with them", extra={"thread": thread.key})
+        raise AssertionError("unreachable: the last attempt always answers")
+
+    # -- Sarah answers ------------------------------------------------------------------------------
+
+    async def _answer(
+        self, thread: ThreadRef, state: dict[str, str], batch: list[Pending], still_ours: Callable[[], bool],
+        *, last_try: bool,
+    ) -> Answered | None:
+        feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
+        messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
+        last_answer = await self._last_answer_ts(thread)
+        failure_key = await self._judge_feedback(thread, feedback)
+
+        if any(wants_human(p.message.text) for p in messages):
+            return await self._escalate(thread, batch, "customer_asked", state.get("placeholder"))
+        if not messages:  # only button presses
+            await self._store.commit(thread, batch, [], self._clock())
+            if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
+                await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
+            return Answered([p.entry_id for p in batch])
+        if last_answer and any(says_it_did_not_work(p.message.text) for p in messages):
+            failure_key = failure_key or f"answer:{last_answer}"
+        if all(p.message.files_only for p in messages):
+            return await self._deliver(thread, batch, Reply(self._texts.files_only), None, still_ours)
+
+        placeholder = state.get("placeholder")
         if not placeholder and still_ours():
             placeholder = await self._outbox.thinking(thread)
             if placeholder:
                 await self._store.set_fields(thread, placeholder=placeholder)
+        reply = await self._ask_model(thread, batch)
+        if not last_try and await self._store.pending_count(thread) > len(batch):
+            return None  # start over with the new messages
 
-        for redraft in range(self._max_redrafts + 1):
-            reply = await self._ask_model(thread, batch)
-            if redraft < self._max_redrafts and await self._store.pending_count(thread) > len(batch):
-                log.info("new messages arrived while drafting; drafting again", extra={"thread": thread.key})
-                batch = await self._store.pending(thread)
-                continue
-            break
-        return await self._finish(thread, batch, reply, placeholder, still_ours)
+        if reply.outcome is Outcome.HANDOFF and reply.reason == "customer_asked":
+            return await self._escalate(thread, batch, "customer_asked", placeholder, reply.summary)
+        if reply.outcome is Outcome.HANDOFF:
+            failure_key = failure_key or (
+                f"answer:{last_answer}" if reply.reason == "steps_failed" and last_answer
+                else f"message:{messages[0].message.ts}"
+            )
+        elif reply.outcome is Outcome.UNAVAILABLE:
+            failure_key = failure_key or f"message:{messages[0].message.ts}"
+        if failure_key and await self._over_threshold(thread, failure_key, batch, placeholder, reply):
+            return Answered([p.entry_id for p in batch], reply)
+        if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:
+            await self._ownership.reset_failures(thread)
+        return await self._deliver(thread, batch, reply, placeholder, still_ours)
 
     async def _ask_model(self, thread: ThreadRef, batch: list[Pending]) -> Reply:
-        history = [Turn(t.role, t.content) for t in await self._store.history(thread)]  # type: ignore[arg-type]
-        new_turns = [Turn("user", _user_text(p.message)) for p in batch]
+        history = [Turn(t.role, t.content) for t in await self._store.episode(thread)]  # type: ignore[arg-type]
+        new_turns = [Turn("user", _user_text(p.message)) for p in batch if p.message.kind is not Kind.FEEDBACK]
         conversation = fit_to_budget(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
         started = time.monotonic()
         reply = await self._model.reply(conversation)
@@ -117,25 +179,180 @@ class Pipeline:
         )
         return reply
 
-    async def _finish(
-        self,
-        thread: ThreadRef,
-        batch: list[Pending],
-        reply: Reply,
-        placeholder: str | None,
+    async def _deliver(
+        self, thread: ThreadRef, batch: list[Pending], reply: Reply, placeholder: str | None,
         still_ours: Callable[[], bool],
     ) -> Answered:
-        if not still_ours():
-            log.warning("lost the thread's lease before sending; another worker answers it",
-                        extra={"thread": thread.key})
-            return Answered([], None)
-        text = reply.text if reply.outcome is Outcome.ANSWERED else self._texts.apology
-        await self._outbox.send(thread, text, replace=placeholder)
-        turns = [StoredTurn("user", _user_text(p.message), p.message.ts, p.message.user) for p in batch]
-        if reply.outcome is Outcome.ANSWERED:
-            turns.append(StoredTurn("assistant", reply.text))
+        """Post Sarah's answer (or apology) if the thread is still hers, and record the turns."""
+        answered = reply.outcome is Outcome.ANSWERED
+        text = reply.text if answered else (
+            self._texts.cannot_resolve if reply.outcome is Outcome.HANDOFF else self._texts.apology
+        )
+        if await self._people_are_coming(thread):
+            return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
+        posted = await self._send_if_ours(thread, text, placeholder, still_ours, feedback=answered)
+        if posted is False and not still_ours():
+            return Answered([])  # the lease moved on: the next holder answers these messages
+        turns = self._user_turns(batch)
+        if answered and posted:
+            turns.append(StoredTurn("assistant", reply.text, ts=posted))
         await self._store.commit(thread, batch, turns, self._clock())
         return Answered([p.entry_id for p in batch], reply)
+
+    async def _send_if_ours(
+        self, thread: ThreadRef, text: str, placeholder: str | None, still_ours: Callable[[], bool],
+        *, feedback: bool = False,
+    ) -> str | bool | None:
+        """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
+        placeholder and return False)."""
+        if not still_ours() or await self._ownership.owner(thread) is not Owner.BOT:
+            log.info("not sending: the thread changed hands while Sarah was answering", extra={"thread": thread.key})
+            if placeholder and still_ours():
+                await self._outbox.withdraw(thread, placeholder)
+            return False
+        return await self._outbox.send(thread, text, replace=placeholder, feedback=feedback)
+
+    # -- failures and hand-off ------------------------------------------------------------------------
+
+    async def _judge_feedback(self, thread: ThreadRef, feedback: list[Pending]) -> str | None:
+        customer = (await self._store.state(thread)).get("customer")
+        key = None
+        for press in feedback:
+            if customer and press.message.user != customer:
+                continue  # only the person who asked rates the answers
+            if press.message.text == "not_helped":
+                key = f"answer:{press.message.ref}"
+            elif press.message.text == "helped" and self._policy.consecutive:
+                await self._ownership.reset_failures(thread)
+        return key
+
+    async def _over_threshold(
+        self, thread: ThreadRef, failure_key: str, batch: list[Pending], placeholder: str | None,
+        reply: Reply | None = None,
+    ) -> bool:
+        """Count the failure; hand off (and return True) once the thread has failed often enough."""
+        failures = await self._ownership.record_failure(thread, failure_key)
+        log.info("failure counted", extra={"thread": thread.key, "failures": failures, "key": failure_key})
+        if failures < self._policy.handoff_after_failures:
+            return False
+        reason = reply.reason if reply and reply.outcome is Outcome.HANDOFF else (
+            "model_unavailable" if reply and reply.outcome is Outcome.UNAVAILABLE else "steps_failed"
+        )
+        await self._escalate(thread, batch, reason, placeholder, reply.summary if reply else "", failures)
+        return True
+
+    async def _escalate(
+        self, thread: ThreadRef, batch: list[Pending], reason: str, placeholder: str | None,
+        summary: str = "", failures: int | None = None,
+    ) -> Answered:
+        await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        if failures is None:
+            failures = int((await self._store.state(thread)).get("failures") or 0)
+        await self._handoff.escalate(
+            thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary
+        )
+        return Answered([p.entry_id for p in batch])
+
+    # -- people have the thread ------------------------------------------------------------------------
+
+    async def _hold_for_people(self, thread: ThreadRef, state: dict[str, str], batch: list[Pending]) -> Answered:
+        """Sarah stays silent; in a DM she passes the customer's lines to the card's thread."""
+        ref = card_ref(state)
+        if thread.is_dm and ref is not None:
+            name = await self._outbox.display_name(state.get("customer", ""))
+            for pending in batch:
+                message = pending.message
+                if message.kind is Kind.FEEDBACK:
+                    continue
+                if message.text.strip():
+                    await self._outbox.to_support(ref, f"*{name}:* {message.text}")
+                if message.has_files:
+                    await self._outbox.to_support(
+                        ref, f"_{name} sent a file, which I can't pass on here. Ask them to describe it._"
+                    )
+        await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        return Answered([p.entry_id for p in batch])
+
+    async def _agents_wrote(self, thread: ThreadRef, batch: list[Pending], agents: set[str]) -> Answered:
+        """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
+        for agent in sorted(agents):
+            await self._handoff.take_over(thread, agent)
+        turns = [
+            StoredTurn("agent" if p.message.user in agents else "user", p.message.text, p.message.ts, p.message.user)
+            for p in batch if p.message.kind is not Kind.FEEDBACK
+        ]
+        await self._store.commit(thread, batch, turns, self._clock())
+        return Answered([p.entry_id for p in batch])
+
+    async def _relay_from_support(self, card_thread: ThreadRef, relay_to: str, batch: list[Pending]) -> Answered:
+        """Agents write in the card's thread; Sarah passes their lines to the customer's DM.
+
+        `note:` lines stay internal; a file is announced to the agent, never dropped silently.
+        """
+        channel, _, thread_ts = relay_to.partition(":")
+        customer_thread = ThreadRef(channel, thread_ts)
+        ref = CardRef(card_thread.channel, card_thread.thread_ts)
+        relayed: list[StoredTurn] = []
+        for pending in batch:
+            message = pending.message
+            if message.text.strip().lower().startswith(NOTE_PREFIX):
+                continue
+            owner = await self._ownership.owner(customer_thread)
+            if owner is Owner.WAITING:
+                await self._handoff.claim(customer_thread, message.user)
+            elif owner is not Owner.HUMAN:
+                await self._outbox.to_support(ref, "_This conversation is not with the team any more; "
+                                                   "that line was not sent to the customer._")
+                continue
+            if message.text.strip():
+                name = await self._outbox.display_name(message.user)
+                await self._outbox.to_customer(customer_thread, name, message.text)
+                relayed.append(StoredTurn("agent", message.text, message.ts, message.user))
+            if message.has_files:
+                await self._outbox.to_support(ref, "_I can't pass files on to the customer. Please describe "
+                                                   "what it shows, or share a link._")
+        await self._store.commit(card_thread, batch, [], self._clock())
+        if relayed:
+            await self._ownership.transition(
+                customer_thread, allowed=(Owner.HUMAN,), to=Owner.HUMAN, by=relayed[-1].user,
+                now=self._clock(), turns=tuple(relayed),
+            )
+        return Answered([p.entry_id for p in batch])
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    async def _clear_placeholder(self, thread: ThreadRef, state: dict[str, str]) -> None:
+        """A "typing…" left by a draft that people overtook: remove it, Sarah will not answer."""
+        if state.get("placeholder"):
+            await self._outbox.withdraw(thread, state["placeholder"])
+            await self._store.set_fields(thread, placeholder="")
+
+    async def _support_members(self, thread: ThreadRef, batch: list[Pending]) -> set[str]:
+        """Support-team members among the authors (channel threads only: agents cannot see DMs)."""
+        if thread.is_dm:
+            return set()
+        return {p.message.user for p in batch
+                if p.message.kind is not Kind.FEEDBACK and await self._is_support(p.message.user)}
+
+    async def _people_are_coming(self, thread: ThreadRef) -> bool:
+        """Checked right before a send: is a hand-off request or an agent's line waiting in the queue?"""
+        pending = await self._store.pending(thread)
+        return any(wants_human(p.message.text) for p in pending if p.message.kind is not Kind.FEEDBACK) or bool(
+            await self._support_members(thread, pending)
+        )
+
+    async def _last_answer_ts(self, thread: ThreadRef) -> str:
+        for turn in reversed(await self._store.episode(thread)):
+            if turn.role == "assistant":
+                return turn.ts
+        return ""
+
+    @staticmethod
+    def _user_turns(batch: list[Pending]) -> list[StoredTurn]:
+        return [
+            StoredTurn("user", _user_text(p.message), p.message.ts, p.message.user)
+            for p in batch if p.message.kind is not Kind.FEEDBACK
+        ]
 
 
 def _user_text(message: InboundMessage) -> str:

@@ -7,6 +7,7 @@ Keys (all share the hash tag `{channel:thread_ts}`, so every script below touche
     sarah:{C:ts}:queue     HASH  message ts → queued message not answered yet
     sarah:{C:ts}:answered  SET   ts of every message already answered (the "reply posted" marker)
     sarah:{C:ts}:lease     STRING  the token of the one worker answering this thread right now
+    sarah:{C:ts}:failed    SET   what already counted as a failure (see handlers/ownership.py)
 
 Every key but the lease carries the retention TTL, refreshed on activity. Each read-modify-write is
 one Lua script that receives all its keys in KEYS.
@@ -101,7 +102,7 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class StoredTurn:
-    role: str  # "user" | "assistant"
+    role: str  # "user" | "assistant" | "agent" (a support person) | "marker" (a new episode starts)
     content: str
     ts: str = ""
     user: str = ""
@@ -120,7 +121,7 @@ class StoredTurn:
 
 def thread_keys(thread: ThreadRef) -> dict[str, str]:
     tag = "sarah:{" + thread.key + "}:"
-    return {name: tag + name for name in ("state", "turns", "queue", "answered", "lease")}
+    return {name: tag + name for name in ("state", "turns", "queue", "answered", "lease", "failed")}
 
 
 class ThreadStore:
@@ -161,6 +162,13 @@ class ThreadStore:
     async def history(self, thread: ThreadRef) -> list[StoredTurn]:
         raw = await self._redis.lrange(thread_keys(thread)["turns"], 0, -1)
         return [StoredTurn.from_json(item) for item in raw]
+
+    async def episode(self, thread: ThreadRef) -> list[StoredTurn]:
+        """The customer's and Sarah's turns since the last episode marker (a hand-back or a reset)."""
+        turns = await self.history(thread)
+        starts = [i for i, turn in enumerate(turns) if turn.role == "marker"]
+        current = turns[starts[-1] + 1 :] if starts else turns
+        return [turn for turn in current if turn.role in ("user", "assistant")]
 
     async def state(self, thread: ThreadRef) -> dict[str, str]:
         raw = await self._redis.hgetall(thread_keys(thread)["state"])

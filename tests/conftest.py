@@ -19,6 +19,7 @@ from tests.fakes.openai_chat import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_payloads import SIGNING_SECRET, SlackSender
 
+SUPPORT_CHANNEL = "C0SUPPORT"
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -69,6 +70,7 @@ def sarah_settings(fake_slack: FakeSlack, fake_openai: FakeOpenAI, **groups: dic
                   "sarah_model": "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1", "model_timeout_seconds": 5,
                   "model_max_retries": 0},
         "redis": {"redis_url": REDIS_TEST_URL},
+        "handoff": {"support_channel": SUPPORT_CHANNEL},
         "worker": {"coalesce_seconds": 0.05, "thread_lease_seconds": 5, "reclaim_idle_seconds": 10},
     }
     for name, values in groups.items():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.conftest import StartSarah
 from tests.fakes.openai_chat import FakeOpenAI, user_lines
 from tests.fakes.slack_api import FakeSlack

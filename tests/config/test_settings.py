@@ -36,6 +36,13 @@ def test_http_mode_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch) -> 
     assert "SLACK_SIGNING_SECRET: is required in HTTP mode" in problems(monkeypatch, SLACK_BOT_TOKEN="xoxb-1")
 
 
+def test_slack_needs_a_support_channel_given_by_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
+    assert "SUPPORT_CHANNEL: is required with Slack" in message
+    message = problems(monkeypatch, SUPPORT_CHANNEL="#support")
+    assert "SUPPORT_CHANNEL: must be a channel id like C0123ABCD" in message
+
+
 def test_the_reclaim_time_must_outlast_the_slowest_model_call(monkeypatch: pytest.MonkeyPatch) -> None:
     message = problems(monkeypatch, MODEL_TIMEOUT_SECONDS="60", MODEL_MAX_RETRIES="2", RECLAIM_IDLE_SECONDS="90")
     assert "RECLAIM_IDLE_SECONDS: must be at least the worst model call" in message
@@ -43,6 +50,7 @@ def test_the_reclaim_time_must_outlast_the_slowest_model_call(monkeypatch: pytes
 
 def test_the_mode_follows_the_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(None).slack.mode is SlackMode.LOCAL
+    monkeypatch.setenv("SUPPORT_CHANNEL", "C0SUPPORT")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
     assert load_settings(None).slack.mode is SlackMode.HTTP

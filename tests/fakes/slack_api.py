@@ -53,6 +53,8 @@ class FakeSlack:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: list[Posted] = []
         self.users: dict[str, dict[str, Any]] = {}
+        self.channel_members: dict[str, list[str]] = {}
+        self.usergroups: dict[str, list[str]] = {}
         self._clock = itertools.count(1)
         self._rate_limited = 0
         self._changed = asyncio.Condition()
@@ -80,7 +82,7 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], within: float = 10.0) -> Any:
         """Wait until `predicate()` is truthy (checked after every API call), or fail the test."""
         async def until() -> Any:
             async with self._changed:
@@ -88,7 +90,7 @@ class FakeSlack:
                     await self._changed.wait()
                 return result
 
-        return await asyncio.wait_for(until(), timeout)
+        return await asyncio.wait_for(until(), within)
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._clock):06d}"
@@ -138,6 +140,13 @@ class FakeSlack:
 
     def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "permalink": f"https://zennest.slack.com/archives/{p['channel']}/p{p['message_ts']}"}
+
+    def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "members": self.channel_members.get(p["channel"], []),
+                "response_metadata": {"next_cursor": ""}}
+
+    def _usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "users": self.usergroups.get(p["usergroup"], [])}
 
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(p["user"], {"id": p["user"], "name": p["user"].lower(),

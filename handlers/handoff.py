@@ -1,0 +1,211 @@
+"""Hand a thread to the support team, and everything that happens to it while people have it.
+
+Each change of hands is one atomic `OwnershipStore.transition`; only the caller that made the
+change tells the customer and updates the card, so a double click or two agents at once produce one
+notice. The customer is told at every change: escalated, an agent joined, back to Sarah, resolved.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from handlers.messages import ThreadRef
+from handlers.model import Conversation, Model, Outcome, Turn
+from handlers.outbox import Card, CardRef, Outbox
+from handlers.ownership import Owner, OwnershipStore
+from handlers.thread_store import StoredTurn, ThreadStore
+
+log = logging.getLogger(__name__)
+
+SUMMARY_PROMPT = (
+    "You write hand-off notes for the ZenNest support team. In at most two sentences, say what the "
+    "customer needs and what has been tried. Plain text, no greeting."
+)
+HAND_BACK_MARKER = "Support handed the conversation back to Sarah."
+TRANSCRIPT_TURNS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffTexts:
+    handoff: str
+    agent_joined: str  # contains {agent}
+    back_to_sarah: str
+    resolved: str
+
+
+class Handoff:
+    def __init__(
+        self,
+        store: ThreadStore,
+        ownership: OwnershipStore,
+        outbox: Outbox,
+        model: Model,
+        *,
+        texts: HandoffTexts,
+        reminder_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._ownership = ownership
+        self._outbox = outbox
+        self._model = model
+        self._texts = texts
+        self._reminder_seconds = reminder_seconds
+        self._clock = clock
+
+    async def escalate(
+        self, thread: ThreadRef, *, reason: str, failures: int, placeholder: str | None = None, summary: str = ""
+    ) -> bool:
+        """bot → waiting: tell the customer, post the card, schedule the reminder. False if not Sarah's."""
+        now = self._clock()
+        moved = await self._ownership.transition(
+            thread, allowed=(Owner.BOT,), to=Owner.WAITING, by="sarah", now=now,
+            handoff_reason=reason, escalated_at=now, failures_at_handoff=failures,
+        )
+        if not moved.changed:
+            if placeholder:
+                await self._outbox.withdraw(thread, placeholder)
+            return False
+        await self._ownership.remind_at(thread, now + self._reminder_seconds)
+        log.info("thread handed to support", extra={"thread": thread.key, "reason": reason, "failures": failures})
+        await self._outbox.send(thread, self._texts.handoff, replace=placeholder)
+        summary = summary or await self._summarize(thread)
+        await self._store.set_fields(thread, summary=summary)
+        card = await self.card(thread)
+        ref = await self._outbox.post_card(card)
+        if ref is not None:
+            await self._store.set_fields(thread, card_channel=ref.channel, card_ts=ref.ts)
+            if thread.is_dm:  # agents cannot see the DM: Sarah relays through the card's thread
+                await self._store.set_fields(ThreadRef(ref.channel, ref.ts), relay_to=thread.key, kind="card")
+        return True
+
+    async def claim(self, thread: ThreadRef, agent: str) -> str | None:
+        """waiting → human. Returns why not, or None when the agent now has the thread."""
+        moved = await self._ownership.transition(
+            thread, allowed=(Owner.WAITING,), to=Owner.HUMAN, by=agent, now=self._clock()
+        )
+        if not moved.changed:
+            return _why_not(moved.previous)
+        await self._after_agent_joined(thread, agent)
+        return None
+
+    async def take_over(self, thread: ThreadRef, agent: str) -> bool:
+        """A support member wrote in the thread: it is theirs now, whoever had it."""
+        moved = await self._ownership.transition(
+            thread, allowed=(Owner.BOT, Owner.WAITING, Owner.RESOLVED), to=Owner.HUMAN, by=agent, now=self._clock()
+        )
+        if moved.changed:
+            await self._after_agent_joined(thread, agent)
+        return moved.changed
+
+    async def resolve(self, thread: ThreadRef, agent: str) -> str | None:
+        moved = await self._ownership.transition(
+            thread, allowed=(Owner.WAITING, Owner.HUMAN), to=Owner.RESOLVED, by=agent, now=self._clock()
+        )
+        if not moved.changed:
+            return _why_not(moved.previous)
+        await self._ownership.cancel_reminder(thread)
+        await self._outbox.send(thread, self._texts.resolved)
+        await self._refresh_card(thread)
+        return None
+
+    async def hand_back(self, thread: ThreadRef, agent: str) -> str | None:
+        """waiting/human → bot, with a fresh failure count and a new episode for the model."""
+        moved = await self._ownership.transition(
+            thread, allowed=(Owner.WAITING, Owner.HUMAN), to=Owner.BOT, by=agent, now=self._clock(),
+            reset_failures=True,
+            turns=(StoredTurn("marker", HAND_BACK_MARKER), StoredTurn("assistant", self._texts.back_to_sarah)),
+        )
+        if not moved.changed:
+            return _why_not(moved.previous)
+        await self._ownership.cancel_reminder(thread)
+        await self._outbox.send(thread, self._texts.back_to_sarah)
+        await self._refresh_card(thread)
+        return None
+
+    async def reopen(self, thread: ThreadRef) -> None:
+        """A customer wrote again in a resolved thread: Sarah takes it, as a new episode."""
+        await self._ownership.transition(
+            thread, allowed=(Owner.RESOLVED,), to=Owner.BOT, by="customer", now=self._clock(),
+            reset_failures=True, turns=(StoredTurn("marker", "The customer came back after a resolved hand-off."),),
+        )
+
+    async def remind_due(self) -> int:
+        """Re-announce every card whose reminder is due and still unclaimed; returns how many."""
+        reminded = 0
+        for thread in await self._ownership.pop_due_reminders(self._clock()):
+            state = await self._store.state(thread)
+            if state.get("owner") != Owner.WAITING.value:
+                continue
+            ref = card_ref(state)
+            if ref is None:  # the process stopped between hand-off and card: post it now
+                ref = await self._outbox.post_card(await self.card(thread))
+                if ref is not None:
+                    await self._store.set_fields(thread, card_channel=ref.channel, card_ts=ref.ts)
+            else:
+                await self._outbox.remind(ref, await self.card(thread))
+            await self._ownership.remind_at(thread, self._clock() + self._reminder_seconds)
+            reminded += 1
+        return reminded
+
+    async def card(self, thread: ThreadRef) -> Card:
+        state = await self._store.state(thread)
+        turns = [t for t in await self._store.history(thread) if t.role in ("user", "assistant", "agent")]
+        return Card(
+            thread=thread,
+            customer=state.get("customer", ""),
+            reason=state.get("handoff_reason", ""),
+            failures=int(state.get("failures_at_handoff") or state.get("failures") or 0),
+            summary=state.get("summary", ""),
+            transcript=tuple(turns[-TRANSCRIPT_TURNS:]),
+            status=Owner(state.get("owner", "bot")),
+            escalated_at=float(state.get("escalated_at") or 0),
+            status_by=state.get("owner_by", ""),
+            status_at=float(state.get("owner_at") or 0),
+        )
+
+    async def _after_agent_joined(self, thread: ThreadRef, agent: str) -> None:
+        await self._ownership.cancel_reminder(thread)
+        name = await self._outbox.display_name(agent)
+        await self._outbox.send(thread, self._texts.agent_joined.format(agent=name))
+        await self._refresh_card(thread)
+
+    async def _refresh_card(self, thread: ThreadRef) -> None:
+        ref = card_ref(await self._store.state(thread))
+        if ref is not None:
+            await self._outbox.update_card(ref, await self.card(thread))
+
+    async def _summarize(self, thread: ThreadRef) -> str:
+        """The model's two-line summary for the agent; a plain one when the model cannot give it."""
+        turns = await self._store.episode(thread)
+        lines = "\n".join(f"{'Customer' if t.role == 'user' else 'Sarah'}: {t.content}" for t in turns[-20:])
+        reply = await self._model.reply(Conversation(SUMMARY_PROMPT, (Turn("user", lines or "(no messages)"),)))
+        if reply.outcome is Outcome.ANSWERED and reply.text.strip():
+            return reply.text.strip()[:600]
+        return plain_summary(turns)
+
+
+def plain_summary(turns: list[StoredTurn]) -> str:
+    asked = [t.content for t in turns if t.role == "user"]
+    if not asked:
+        return "The customer asked for a person."
+    first, last = asked[0][:200], asked[-1][:200]
+    return f"First message: “{first}”" + (f" Latest: “{last}”" if len(asked) > 1 else "")
+
+
+def card_ref(state: dict[str, str]) -> CardRef | None:
+    if state.get("card_channel") and state.get("card_ts"):
+        return CardRef(state["card_channel"], state["card_ts"])
+    return None
+
+
+def _why_not(owner: Owner) -> str:
+    return {
+        Owner.BOT: "Sarah has this conversation (it was handed back or never escalated).",
+        Owner.WAITING: "Nobody has claimed this conversation yet.",
+        Owner.HUMAN: "Someone on the team has already claimed this conversation.",
+        Owner.RESOLVED: "This conversation is already resolved.",
+    }[owner]

@@ -1,0 +1,74 @@
+"""What the pipeline can make visible, as an interface: Slack implements it, so does the terminal chat.
+
+Every method is one change a person sees: in the customer's thread, or in the support channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from handlers.messages import ThreadRef
+from handlers.ownership import Owner
+from handlers.thread_store import StoredTurn
+
+
+@dataclass(frozen=True, slots=True)
+class CardRef:
+    """Where an escalation card lives (the support channel and the card's ts)."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Everything an escalation card shows; rebuilt from Redis whenever the thread changes hands."""
+
+    thread: ThreadRef
+    customer: str
+    reason: str
+    failures: int
+    summary: str
+    transcript: tuple[StoredTurn, ...]
+    status: Owner
+    escalated_at: float
+    status_by: str = ""  # the agent who claimed, resolved or handed back
+    status_at: float = 0.0
+
+
+class Outbox(Protocol):
+    async def thinking(self, thread: ThreadRef) -> str | None:
+        """Show that Sarah is answering; return a handle `send` can replace, if there is one."""
+        ...
+
+    async def send(
+        self, thread: ThreadRef, text: str, *, replace: str | None = None, feedback: bool = False
+    ) -> str | None:
+        """Post Sarah's `text` in the customer's thread (with Helped / Didn't help buttons when
+        `feedback`); returns the id of the (first) message."""
+        ...
+
+    async def withdraw(self, thread: ThreadRef, handle: str) -> None:
+        """Remove a placeholder that will not become an answer."""
+        ...
+
+    async def post_card(self, card: Card) -> CardRef | None:
+        """Announce an escalation to the support team."""
+        ...
+
+    async def update_card(self, ref: CardRef, card: Card) -> None: ...
+
+    async def remind(self, ref: CardRef, card: Card) -> None:
+        """Announce again a card nobody has claimed."""
+        ...
+
+    async def to_support(self, ref: CardRef, text: str) -> None:
+        """A line in the card's thread (a relayed customer message, or Sarah's note to agents)."""
+        ...
+
+    async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:
+        """An agent's line relayed into the customer's thread, with the agent's name on it."""
+        ...
+
+    async def display_name(self, user: str) -> str: ...

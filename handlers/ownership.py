@@ -1,0 +1,141 @@
+"""Who answers a thread, and how often Sarah has failed in it: state kept in Redis, changed atomically.
+
+One owner per thread: `bot → waiting → human → bot` (or `resolved`), with who changed it and when.
+A change names the owners it may start from, so two agents pressing Claim at once cannot both win,
+and an answer drafted before a hand-off is never sent after it (the pipeline reads the owner right
+before every send). Failures are counted once per key (one customer message, or one answer), so
+a "Didn't help" press and "that didn't work" about the same answer count once.
+
+Reminders for unclaimed cards are a sorted set (thread key → due time) that any worker may pop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+
+from handlers.messages import ThreadRef
+from handlers.thread_store import StoredTurn, thread_keys
+
+REMINDERS = "sarah:{reminders}:due"
+
+
+class Owner(StrEnum):
+    BOT = "bot"
+    WAITING = "waiting"  # handed off, no agent yet
+    HUMAN = "human"  # an agent has it
+    RESOLVED = "resolved"
+
+
+_TRANSITION = """
+-- KEYS: state, turns, failed
+-- ARGV: from (comma list), to, by, now, reset_failures, ttl, max_turns, n_turns, turn json…, field, value…
+local owner = redis.call('HGET', KEYS[1], 'owner') or 'bot'
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if s == owner then allowed = true end end
+if not allowed then return {0, owner} end
+redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'owner_by', ARGV[3], 'owner_at', ARGV[4])
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'failures', 0)
+  redis.call('DEL', KEYS[3])
+end
+local n = tonumber(ARGV[8])
+for i = 9, 8 + n do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+if n > 0 then redis.call('LTRIM', KEYS[2], -tonumber(ARGV[7]), -1) end
+for i = 9 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 1, 3 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[6]) end
+end
+return {1, owner}
+"""
+
+_RECORD_FAILURE = """
+-- KEYS: state, failed   ARGV: key, ttl
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
+  return {0, tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')}
+end
+local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return {1, n}
+"""
+
+_POP_DUE = """
+-- KEYS: reminders   ARGV: now, limit
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
+return due
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    changed: bool
+    previous: Owner
+
+
+class OwnershipStore:
+    def __init__(self, redis: Redis, *, ttl_seconds: int, max_turns: int) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._max_turns = max_turns
+        self._transition = redis.register_script(_TRANSITION)
+        self._record_failure = redis.register_script(_RECORD_FAILURE)
+        self._pop_due = redis.register_script(_POP_DUE)
+
+    async def owner(self, thread: ThreadRef) -> Owner:
+        value = await self._redis.hget(thread_keys(thread)["state"], "owner")
+        return Owner(_text(value)) if value else Owner.BOT
+
+    async def transition(
+        self,
+        thread: ThreadRef,
+        *,
+        allowed: tuple[Owner, ...],
+        to: Owner,
+        by: str,
+        now: float,
+        reset_failures: bool = False,
+        turns: tuple[StoredTurn, ...] = (),
+        **fields: str | int | float,
+    ) -> Transition:
+        """Move the thread to `to` if its owner is one of `allowed`; append `turns` and set `fields` too."""
+        keys = thread_keys(thread)
+        pairs: list[Any] = [item for pair in fields.items() for item in pair]
+        changed, previous = await self._transition(
+            keys=[keys["state"], keys["turns"], keys["failed"]],
+            args=[",".join(allowed), to.value, by, now, "1" if reset_failures else "0", self._ttl,
+                  self._max_turns, len(turns), *[t.to_json() for t in turns], *pairs],
+        )
+        return Transition(bool(changed), Owner(_text(previous)))
+
+    async def record_failure(self, thread: ThreadRef, key: str) -> int:
+        """Count a failure once per `key`; returns the thread's failure count after it."""
+        keys = thread_keys(thread)
+        _, count = await self._record_failure(keys=[keys["state"], keys["failed"]], args=[key, self._ttl])
+        return int(count)
+
+    async def reset_failures(self, thread: ThreadRef) -> None:
+        await self._redis.hset(thread_keys(thread)["state"], "failures", 0)
+
+    async def remind_at(self, thread: ThreadRef, when: float) -> None:
+        await self._redis.zadd(REMINDERS, {thread.key: when})
+
+    async def cancel_reminder(self, thread: ThreadRef) -> None:
+        await self._redis.zrem(REMINDERS, thread.key)
+
+    async def pop_due_reminders(self, now: float, limit: int = 100) -> list[ThreadRef]:
+        """Due reminders, each handed to exactly one caller (popping is atomic)."""
+        due = await self._pop_due(keys=[REMINDERS], args=[now, limit])
+        threads = []
+        for member in due:
+            channel, _, thread_ts = _text(member).partition(":")
+            threads.append(ThreadRef(channel=channel, thread_ts=thread_ts))
+        return threads
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
