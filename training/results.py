@@ -128,7 +128,9 @@ def log_to_wandb(
     import wandb
 
     mode = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
-    run = wandb.init(project=project, entity=entity, name=name, config=config, mode=mode, reinit="create_new")
+    # wandb keeps the first run's settings for the whole process: pass the directory every time.
+    run = wandb.init(project=project, entity=entity, name=name, config=config, mode=mode, reinit="create_new",
+                     dir=os.environ.get("WANDB_DIR") or None)
     try:
         for row in rows:
             values = {k: v for k, v in row.items() if k != "step" and v is not None}

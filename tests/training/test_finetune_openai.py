@@ -77,7 +77,8 @@ def test_the_whole_flow_tunes_prints_losses_and_points_the_bot_at_the_new_model(
     env = (tmp_path / ".env").read_text().splitlines()
     assert env == ["# Sarah", "SLACK_BOT_TOKEN=xoxb-1", f"SARAH_MODEL={job.fine_tuned_model}", "LOG_LEVEL=INFO"]
 
-    (run_dir,) = (tmp_path / "wandb-dir" / "wandb").glob("offline-run-*")
+    (run_dir,) = [Path(x.removeprefix("W&B run: ")) for x in out.splitlines() if x.startswith("W&B run: ")]
+    assert run_dir.is_relative_to(tmp_path / "wandb-dir")
     history, summary = read_run(run_dir)
     assert [row["train_loss"] for row in history][-1] == train_loss
     assert summary["final_valid_loss"] == valid_loss and summary["final_full_valid_loss"] == full_valid_loss
