@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-DATA_DIR = Path("training/data")
+DATA_DIR = Path(__file__).resolve().parent / "data"  # the data ships inside the package
 CONVERSATIONS_DIR = DATA_DIR / "conversations"
 TRAIN_FILE = DATA_DIR / "train.jsonl"
 VALID_FILE = DATA_DIR / "valid.jsonl"
@@ -106,10 +106,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _input_files(given: list[Path]) -> list[Path]:
+    """The files to check, shown relative to the working directory when they are under it."""
     if not given:
         if TRAIN_FILE.exists() and VALID_FILE.exists():
-            return [TRAIN_FILE, VALID_FILE]
-        return sorted(CONVERSATIONS_DIR.glob("*.jsonl"))
+            return [_short(TRAIN_FILE), _short(VALID_FILE)]
+        return [_short(p) for p in sorted(CONVERSATIONS_DIR.glob("*.jsonl"))]
     files: list[Path] = []
     for path in given:
         if path.is_dir():
@@ -119,6 +120,13 @@ def _input_files(given: list[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def _short(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _split(args: argparse.Namespace) -> int:
