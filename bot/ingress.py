@@ -36,7 +36,7 @@ def build_bolt_app(*, client: AsyncWebClient, signing_secret: str | None, inbox:
         queued = await inbox.put(message)
         log.info(
             "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
-            extra={"thread": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},
+            extra={"thread_key": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},
         )
 
     app.event("message")(queue_message)

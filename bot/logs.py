@@ -1,6 +1,6 @@
 """Log lines with their structured fields, never with customer text or secrets.
 
-Code logs ids, counts and outcomes (`extra={"thread": ..., "chars": ...}`), never a message's text;
+Code logs ids, counts and outcomes (`extra={"thread_key": ..., "chars": ...}`), never a message's text;
 settings hold secrets as `SecretStr`. This formatter appends the `extra` fields as key=value.
 """
 

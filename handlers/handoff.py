@@ -70,7 +70,7 @@ class Handoff:
                 await self._outbox.withdraw(thread, placeholder)
             return False
         await self._ownership.remind_at(thread, now + self._reminder_seconds)
-        log.info("thread handed to support", extra={"thread": thread.key, "reason": reason, "failures": failures})
+        log.info("thread handed to support", extra={"thread_key": thread.key, "reason": reason, "failures": failures})
         await self._outbox.send(thread, self._texts.handoff, replace=placeholder)
         summary = summary or await self._summarize(thread)
         await self._store.set_fields(thread, summary=summary)

@@ -116,7 +116,7 @@ class Pipeline:
             answered = await self._answer(thread, state, batch, still_ours, last_try=attempt == self._max_redrafts)
             if answered is not None:
                 return answered
-            log.info("new messages arrived while drafting; starting over with them", extra={"thread": thread.key})
+            log.info("new messages arrived while drafting; starting over with them", extra={"thread_key": thread.key})
         raise AssertionError("unreachable: the last attempt always answers")
 
     # -- Sarah answers ------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class Pipeline:
         reply = await self._model.reply(conversation)
         log.info(
             "model replied",
-            extra={"thread": thread.key, "outcome": reply.outcome.value, "reason": reply.reason,
+            extra={"thread_key": thread.key, "outcome": reply.outcome.value, "reason": reply.reason,
                    "turns": len(conversation.turns), "seconds": round(time.monotonic() - started, 3)},
         )
         return reply
@@ -206,7 +206,7 @@ class Pipeline:
         """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
         placeholder and return False)."""
         if not still_ours() or await self._ownership.owner(thread) is not Owner.BOT:
-            log.info("not sending: the thread changed hands while Sarah was answering", extra={"thread": thread.key})
+            log.info("not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key})
             if placeholder and still_ours():
                 await self._outbox.withdraw(thread, placeholder)
             return False
@@ -232,7 +232,7 @@ class Pipeline:
     ) -> bool:
         """Count the failure; hand off (and return True) once the thread has failed often enough."""
         failures = await self._ownership.record_failure(thread, failure_key)
-        log.info("failure counted", extra={"thread": thread.key, "failures": failures, "key": failure_key})
+        log.info("failure counted", extra={"thread_key": thread.key, "failures": failures, "key": failure_key})
         if failures < self._policy.handoff_after_failures:
             return False
         reason = reply.reason if reply and reply.outcome is Outcome.HANDOFF else (

@@ -8,6 +8,7 @@ import itertools
 import json
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -87,8 +88,6 @@ class SlackSender:
     async def payload(self, payload: dict[str, Any], *, retry_num: int | None = None,
                       secret: str = SIGNING_SECRET, form: bool = False) -> int:
         if form:
-            from urllib.parse import urlencode
-
             body = urlencode({"payload": json.dumps(payload)})
             headers = signed_headers(body, secret=secret)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -102,5 +101,39 @@ class SlackSender:
             await response.read()
             return response.status
 
+    async def press(self, payload: dict[str, Any]) -> int:
+        return await self.payload(payload, form=True)
+
+    async def command(self, fields: dict[str, str]) -> tuple[int, str]:
+        body = urlencode(fields)
+        headers = signed_headers(body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        async with self._session.post(self.url, data=body, headers=headers) as response:
+            return response.status, await response.text()
+
     async def close(self) -> None:
         await self._session.close()
+
+
+def button_press(action_id: str, value: str, *, user: str, channel: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A block_actions payload, as Slack sends it when someone presses a button on `message`."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "ASARAH",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel, "is_ephemeral": False},
+        "trigger_id": f"trigger-{next(_counter)}",
+        "team": {"id": TEAM_ID, "domain": "zennest"},
+        "channel": {"id": channel, "name": "support"},
+        "message": message,
+        "response_url": "https://hooks.slack.invalid/actions/1",
+        "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
+                     "action_ts": new_ts()}],
+    }
+
+
+def slash_command(text: str, *, user: str = "UCUSTOMER", channel: str = "D0CUSTOMER") -> dict[str, str]:
+    return {"token": "legacy-verification-token", "team_id": TEAM_ID, "channel_id": channel, "user_id": user,
+            "command": "/sarah", "text": text, "api_app_id": "ASARAH", "trigger_id": f"trigger-{next(_counter)}",
+            "response_url": "https://hooks.slack.invalid/commands/1"}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 
@@ -22,3 +26,13 @@ class LocalServer:
 
     async def close(self) -> None:
         await self._runner.cleanup()
+
+
+async def eventually(predicate: Callable[[], Any], within: float = 10.0) -> Any:
+    """Poll `predicate` until it is truthy (for state no fake announces), or fail after `within` s."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not (result := predicate()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the condition did not come true in time")
+        await asyncio.sleep(0.02)
+    return result

@@ -43,8 +43,13 @@ class Posted:
         for block in self.blocks:
             if block.get("type") == "markdown":
                 parts.append(block["text"])
-            elif block.get("type") == "section" and isinstance(block.get("text"), dict):
-                parts.append(block["text"]["text"])
+            elif block.get("type") == "section":
+                if isinstance(block.get("text"), dict):
+                    parts.append(block["text"]["text"])
+                parts.extend(field["text"] for field in block.get("fields", []))
+            elif block.get("type") in ("context", "header"):
+                elements = block.get("elements") or [block.get("text", {})]
+                parts.extend(e.get("text", "") for e in elements)
         return "\n".join(parts) if parts else self.text
 
 
@@ -59,7 +64,7 @@ class FakeSlack:
         self._rate_limited = 0
         self._changed = asyncio.Condition()
         app = web.Application()
-        app.router.add_post("/api/{method}", self._handle)
+        app.router.add_route("*", "/api/{method}", self._handle)
         self._server = LocalServer(app)
 
     async def start(self) -> None:
@@ -78,6 +83,14 @@ class FakeSlack:
     def thread(self, channel: str, thread_ts: str) -> list[Posted]:
         """Sarah's visible messages in one thread, in order."""
         return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts and not m.deleted]
+
+    def buttons(self, message: Posted) -> list[str]:
+        return [e["action_id"] for b in message.blocks if b.get("type") == "actions" for e in b["elements"]]
+
+    def as_payload(self, message: Posted) -> dict[str, Any]:
+        """The `message` object Slack puts in a block_actions payload."""
+        return {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks,
+                "user": message.user}
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
@@ -155,11 +168,12 @@ class FakeSlack:
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
+    data: dict[str, Any] = dict(request.query)
     if request.content_type == "application/json":
-        data = await request.json()
-    else:
-        data = dict(await request.post())
-    return {k: v for k, v in data.items()}
+        data.update(await request.json())
+    elif request.method == "POST":
+        data.update(await request.post())
+    return data
 
 
 def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:
