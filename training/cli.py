@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / "data"  # the data ships inside the package
 CONVERSATIONS_DIR = DATA_DIR / "conversations"
@@ -148,7 +149,7 @@ def _split(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings_or_default(name: str, default: object) -> object:
+def _settings_or_default(name: str, default: Any) -> Any:
     """One training setting, for commands that only need a default from it (settings must be valid)."""
     from config.training import load_training_settings
 

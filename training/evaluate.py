@@ -67,7 +67,8 @@ def build_model(spec: ModelSpec, settings: Any) -> Model:
     if spec.kind == "offline":
         from bot.models.offline import OfflineModel
 
-        return OfflineModel.from_knowledge_base()
+        offline: Model = OfflineModel.from_knowledge_base()
+        return offline
     if spec.kind == "local":
         try:
             from training.local import LocalAdapterModel

@@ -78,8 +78,8 @@ def final_losses(rows: list[dict[str, Any]]) -> FinalLosses:
     """The last non-empty train, valid and full-valid loss."""
 
     def last(column: str) -> float | None:
-        values = [row.get(column) for row in rows if row.get(column) is not None]
-        return float(values[-1]) if values else None
+        values = [float(row[column]) for row in rows if row.get(column) is not None]
+        return values[-1] if values else None
 
     return FinalLosses(last("train_loss"), last("valid_loss"), last("full_valid_loss"))
 
@@ -127,7 +127,7 @@ def log_to_wandb(
     """
     import wandb
 
-    mode = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
+    mode: Any = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
     # wandb keeps the first run's settings for the whole process: pass the directory every time.
     run = wandb.init(project=project, entity=entity, name=name, config=config, mode=mode, reinit="create_new",
                      dir=os.environ.get("WANDB_DIR") or None)
