@@ -1,0 +1,50 @@
+"""`sarah` with no Slack tokens is a chat in the terminal through the same pipeline as Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.conftest import REDIS_TEST_URL
+from tests.fakes.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
+
+ROOT = Path(__file__).parents[2]
+
+
+async def chat(lines: list[str], env: dict[str, str], cwd: Path) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=cwd,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", **env},
+    )
+    out, err = await asyncio.wait_for(process.communicate("\n".join(lines).encode() + b"\n"), 90)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+def model_env(fake_openai: FakeOpenAI) -> dict[str, str]:
+    return {"REDIS_URL": REDIS_TEST_URL, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_openai.base_url,
+            "MODEL_MAX_RETRIES": "0", "COALESCE_SECONDS": "0"}
+
+
+async def test_a_terminal_conversation_is_answered_remembered_and_handed_off(
+    fake_openai: FakeOpenAI, redis: object, tmp_path: Path
+) -> None:
+    fake_openai.responder = lambda request: (
+        ToolCall("needs_staff_access", "Wants a refund") if "refund" in user_lines(request)[-1]
+        else echo_responder(request)
+    )
+    out = await chat(["How do I pair a ZenLock?", "and a second one?", "/human", "/quit"],
+                     model_env(fake_openai), tmp_path)
+    assert "Hi, I'm Sarah from ZenNest support" in out
+    assert "Sarah: Answering: How do I pair a ZenLock?" in out
+    assert "Sarah: Answering: How do I pair a ZenLock? | and a second one?" in out  # remembered
+    assert "handing this conversation to our support team" in out
+    assert "[hand-off] In Slack, Sarah would now hand this conversation to the ZenNest support team" in out
+    assert "reason: customer_asked" in out
+
+    again = await chat(["/reset", "hello again", "/quit"], model_env(fake_openai), tmp_path)
+    assert "Welcome back: continuing your conversation" in again
+    assert "Sarah: Answering: hello again" in again  # a fresh episode after /reset
