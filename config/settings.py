@@ -109,7 +109,6 @@ class RedisSettings(BaseSettings):
 
     redis_url: str | None = None
     redis_max_connections: int = Field(default=64, ge=2, le=10_000)
-    redis_stream: str = Field(default="sarah:{inbox}:stream", min_length=1)
     stream_max_length: int = Field(default=100_000, ge=1_000)
     sarah_data_dir: Path = Path(".sarah")
 

@@ -1,0 +1,32 @@
+"""What an admin copies from the repo matches what Sarah reads and uses."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from config.settings import _GROUPS
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_env_example_lists_every_setting_and_nothing_else() -> None:
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    settings = {name.upper() for group in _GROUPS.values() for name in group.model_fields}
+    assert listed == settings
+
+
+def test_the_manifest_subscribes_to_exactly_what_sarah_handles() -> None:
+    manifest = json.loads((ROOT / "deploy" / "slack-manifest.json").read_text())
+    settings = manifest["settings"]
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == [
+        "app_mention", "message.channels", "message.groups", "message.im"]
+    assert settings["interactivity"]["is_enabled"] is True  # Claim, Resolve, Hand back, Helped buttons
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/sarah"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "app_mentions:read", "chat:write", "commands", "im:history", "channels:history", "groups:history",
+        "users:read",  # agents' names on relayed lines
+        "channels:read", "groups:read",  # the support channel's members (conversations.members)
+        "usergroups:read",  # SUPPORT_USERGROUP's members
+    }
