@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -24,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
+from bot.retirement import check_model_retirement
 from bot.http_server import build_web_app
 from bot.inbox import Inbox
 from bot.ingress import build_bolt_app
@@ -39,6 +41,9 @@ from handlers.ownership import OwnershipStore
 from handlers.pipeline import Pipeline, Policy, Texts
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,15 @@ def build_model(settings: ModelSettings) -> Model:
     )
 
 
+async def _warn_if_retiring(client: AsyncOpenAI, model: str) -> None:
+    """Log, without delaying the start, when the model (or its base) is about to be shut down."""
+    try:
+        for notice in await check_model_retirement(client, model, datetime.now(UTC).date()):
+            log.warning("model retirement: %s", notice)
+    except Exception:  # a lookup that fails says nothing about the model
+        log.debug("could not look up the model's shutdown date", exc_info=True)
+
+
 async def _nobody(user: str) -> bool:
     return False
 
@@ -120,6 +134,9 @@ class Sarah:
             closer = getattr(self.model, "aclose", None)
             if closer is not None:
                 self._cleanups.insert(0, closer)
+            client = getattr(self.model, "client", None)
+            if client is not None:
+                self._tasks.append(asyncio.create_task(_warn_if_retiring(client, s.model.sarah_model)))
         self.store = ThreadStore(
             self.redis,
             ttl_seconds=s.retention.conversation_ttl_seconds,

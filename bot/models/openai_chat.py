@@ -36,6 +36,10 @@ class OpenAIChatModel:
         self._max_tokens = max_tokens
         self._temperature = temperature
 
+    @property
+    def client(self) -> AsyncOpenAI:
+        return self._client
+
     async def aclose(self) -> None:
         await self._client.close()
 

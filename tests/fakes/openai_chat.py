@@ -49,9 +49,11 @@ class FakeOpenAI:
     def __init__(self, responder: Callable[[dict[str, Any]], Any] = echo_responder) -> None:
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
+        self.models: dict[str, dict[str, Any]] = {}  # GET /v1/models/{id}; unknown ids answer 404
         self._ids = itertools.count(1)
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models/{model}", self._model)
         self._server = LocalServer(app)
 
     async def start(self) -> None:
@@ -63,6 +65,13 @@ class FakeOpenAI:
     @property
     def base_url(self) -> str:
         return self._server.url + "/v1"
+
+    async def _model(self, request: web.Request) -> web.Response:
+        model = request.match_info["model"]
+        if model not in self.models:
+            return web.json_response({"error": {"message": "no such model", "code": "model_not_found"}}, status=404)
+        return web.json_response({"id": model, "object": "model", "created": 0, "owned_by": "zennest",
+                                  **self.models[model]})
 
     async def _completions(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -46,10 +46,13 @@ class FakeFile:
     purpose: str
     content: bytes
     created_at: int = field(default_factory=lambda: int(time.time()))
+    reads: int = 0  # a new upload reads as `uploaded` once, then `processed`
 
     def as_json(self) -> dict[str, Any]:
+        status = "uploaded" if self.reads == 0 and self.purpose == "fine-tune" else "processed"
+        self.reads += 1
         return {"id": self.id, "object": "file", "bytes": len(self.content), "created_at": self.created_at,
-                "filename": self.filename, "purpose": self.purpose, "status": "processed"}
+                "filename": self.filename, "purpose": self.purpose, "status": status}
 
 
 @dataclass
@@ -197,6 +200,8 @@ class FakeFineTuningServer:
         for key in ("training_file", "validation_file"):
             if params.get(key) is not None and params[key] not in self.files:
                 return _error(400, f"invalid {key}: {params[key]}", "invalid_file")
+            if params.get(key) is not None and self.files[params[key]].reads < 2:
+                return _error(400, f"File {params[key]} is still being processed and is not ready.", "file_not_ready")
         job = FakeJob(f"ftjob-{next(self._ids):04d}", params, azure=request.path.startswith("/openai/"),
                       fails=self.fail_jobs)
         job.events.append(self._event(job, "Validating training file"))

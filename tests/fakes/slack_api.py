@@ -154,6 +154,10 @@ class FakeSlack:
     def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "permalink": f"https://zennest.slack.com/archives/{p['channel']}/p{p['message_ts']}"}
 
+    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        members = self.channel_members.get(p["channel"], [])
+        return {"ok": True, "channel": {"id": p["channel"], "is_member": BOT_USER_ID in members}}
+
     def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "members": self.channel_members.get(p["channel"], []),
                 "response_metadata": {"next_cursor": ""}}

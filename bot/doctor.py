@@ -1,0 +1,89 @@
+"""`sarah doctor`: check each thing Sarah depends on and say plainly what to fix.
+
+Settings were already validated by `load_settings`; here: Redis answers, the Slack token works and
+Sarah is in the support channel, the model is reachable and not about to be retired.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TextIO
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot.retirement import check_model_retirement
+from bot.runtime import build_model, build_slack_client
+from config import Settings, SlackMode
+
+Check = Callable[[], Awaitable[list[str]]]  # returns problems; an empty list means fine
+
+
+async def run_doctor(settings: Settings, redis_url: str | None = None, out: TextIO = sys.stdout) -> int:
+    checks: dict[str, Check] = {
+        "Redis": lambda: _redis(redis_url or settings.redis.redis_url),
+        "Slack": lambda: _slack(settings),
+        "Model": lambda: _model(settings),
+    }
+    failed = 0
+    out.write(f"Mode: {settings.slack.mode.value}; model: {settings.model.sarah_model}"
+              f"{' (offline)' if settings.model.offline else ''}\n")
+    for name, check in checks.items():
+        try:
+            problems = await check()
+        except Exception as error:  # a check that breaks is itself a finding, never a traceback
+            problems = [f"the check could not run: {type(error).__name__}: {error}"]
+        serious = [p for p in problems if not p.startswith("warning:")]
+        status = "PROBLEM" if serious else "warning" if problems else "ok"
+        failed += 1 if serious else 0
+        out.write(f"{name}: {status}\n" + "".join(f"  - {p}\n" for p in problems))
+    out.write("All good.\n" if not failed else f"{failed} check(s) need attention.\n")
+    return 1 if failed else 0
+
+
+async def _redis(url: str | None) -> list[str]:
+    if not url:
+        return ["warning: no REDIS_URL: Sarah will start an embedded Redis (fine for trying her out)"]
+    client = Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    except Exception as error:
+        return [f"REDIS_URL does not answer: {type(error).__name__}"]
+    finally:
+        await client.aclose()
+    return []
+
+
+async def _slack(settings: Settings) -> list[str]:
+    if settings.slack.mode is SlackMode.LOCAL:
+        return ["warning: no SLACK_BOT_TOKEN: `sarah` opens a chat in the terminal"]
+    async with aiohttp.ClientSession() as session:
+        client = build_slack_client(settings.slack, session)
+        auth = await client.auth_test()
+        problems = []
+        channel = settings.handoff.support_channel
+        if channel:
+            info = await client.conversations_info(channel=channel)
+            if not (info.get("channel") or {}).get("is_member"):
+                problems.append(f"Sarah is not a member of SUPPORT_CHANNEL {channel}: invite her with /invite @Sarah")
+        if not auth.get("bot_id"):
+            problems.append("SLACK_BOT_TOKEN is not a bot token")
+        return problems
+
+
+async def _model(settings: Settings) -> list[str]:
+    if settings.model.offline:
+        return []
+    model = build_model(settings.model)
+    client = getattr(model, "client", None)
+    try:
+        if client is None:
+            return []
+        notices = await check_model_retirement(client, settings.model.sarah_model, datetime.now(UTC).date())
+        return [f"warning: {n}" if "no longer answers" not in n else n for n in notices]
+    finally:
+        closer = getattr(model, "aclose", None)
+        if closer is not None:
+            await closer()
