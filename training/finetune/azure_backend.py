@@ -57,7 +57,10 @@ def run_azure(run: Run, settings: TrainingSettings, *, sleep: Callable[[float], 
         print(f"Following Azure job {job_id}")
     else:
         train_upload, valid_upload = prepare_uploads(run.train, run.valid, run.out_dir)
-        training_file, validation_file = upload(client, train_upload), upload(client, valid_upload)
+        training_file, validation_file = (
+            upload(client, path, poll_seconds=settings.poll_seconds, sleep=sleep)
+            for path in (train_upload, valid_upload)
+        )
         print(f"Uploaded {run.train} as {training_file} and {run.valid} as {validation_file}")
         # Our own W&B run records the losses; OpenAI's W&B integration is not sent to Azure.
         request = JobRequest(run.base_model, run.epochs, run.suffix, run.seed)

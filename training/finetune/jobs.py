@@ -63,10 +63,26 @@ def prepare_uploads(train: Path, valid: Path, out_dir: Path) -> tuple[Path, Path
     return train_upload, valid_upload
 
 
-def upload(client: Any, path: Path) -> str:
-    """Upload one file for fine-tuning; return its id."""
+def upload(
+    client: Any, path: Path, *, poll_seconds: float = 2.0, max_wait_seconds: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Upload one file for fine-tuning and wait until the API has processed it; return its id.
+
+    A job created on a file that is still being processed is refused, so the wait saves a failed job.
+    """
     with path.open("rb") as handle:
         file = client.files.create(file=(path.name, handle), purpose="fine-tune")
+    waited = 0.0
+    while getattr(file, "status", "processed") not in ("processed", None):
+        if file.status == "error":
+            detail = getattr(file, "status_details", None) or "no details"
+            raise FlowError(f"The API could not process {path.name}: {detail}")
+        if waited >= max_wait_seconds:
+            raise FlowError(f"{path.name} was still being processed after {max_wait_seconds:.0f} s; try again later.")
+        sleep(poll_seconds)
+        waited += poll_seconds
+        file = client.files.retrieve(file.id)
     return str(file.id)
 
 

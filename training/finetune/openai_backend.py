@@ -105,7 +105,10 @@ def run_openai(
         for warning in check_base_model(client, run.base_model, today):
             print(f"warning: {warning}")
         train_upload, valid_upload = prepare_uploads(run.train, run.valid, run.out_dir)
-        training_file, validation_file = upload(client, train_upload), upload(client, valid_upload)
+        training_file, validation_file = (
+            upload(client, path, poll_seconds=settings.poll_seconds, sleep=sleep)
+            for path in (train_upload, valid_upload)
+        )
         print(f"Uploaded {run.train} as {training_file} and {run.valid} as {validation_file}")
         request = JobRequest(run.base_model, run.epochs, run.suffix, run.seed, wandb_integration(settings))
         job_id = str(create_job(client, request, training_file, validation_file).id)
