@@ -100,6 +100,7 @@ class FakeFineTuningServer:
         }
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # method, path, query
         self.fail_jobs = False
+        self._failures: list[list[Any]] = []  # [method, path suffix, status, code, message, times left]
         self._ids = itertools.count(1)
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
@@ -134,6 +135,10 @@ class FakeFineTuningServer:
     def azure_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def fail_with(self, method: str, path_suffix: str, status: int, code: str, message: str, times: int = 1) -> None:
+        """Answer the next `times` matching requests with an OpenAI-style error (retries included)."""
+        self._failures.append([method, path_suffix, status, code, message, times])
+
     def add_model(self, name: str, **fields: Any) -> None:
         self.models[name] = {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "system", **fields}
 
@@ -167,6 +172,13 @@ class FakeFineTuningServer:
                 return _error(401, "Access denied due to invalid subscription key.", "401")
         elif request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return _error(401, "Incorrect API key provided.", "invalid_api_key", "invalid_request_error")
+        for failure in self._failures:
+            method, suffix, status, code, message, times = failure
+            if times > 0 and request.method == method and request.path.endswith(suffix):
+                failure[5] -= 1
+                response = _error(status, message, code)
+                response.headers["retry-after-ms"] = "10"  # keep the SDK's own retries fast
+                return response
         response: web.StreamResponse = await handler(request)
         return response
 

@@ -192,3 +192,22 @@ def test_the_local_backend_without_its_extra_names_the_extra(
     assert run_finetune(_args(tmp_path, data, "--backend", "local"), today=TODAY) == 2
     assert capsys.readouterr().err.strip() == (
         "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'")
+
+
+@pytest.mark.parametrize(("status", "code", "message", "expected"), [
+    (429, "rate_limit_exceeded", "Slow down.", "The API is rate-limiting us: wait a minute, then try again."),
+    (429, "insufficient_quota", "You exceeded your quota.",
+     "The account has no quota left: add credit to it, then try again."),
+    (400, "invalid_request_error", "suffix may not contain sk-abcdef1234567890",
+     "The API rejected the request: suffix may not contain [redacted]."),
+])
+def test_api_errors_at_job_creation_are_one_sentence(
+    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, status: int, code: str, message: str, expected: str,
+) -> None:
+    _use(finetune_server, monkeypatch)
+    finetune_server.fail_with("POST", "/fine_tuning/jobs", status, code, message, times=3)
+    assert run_finetune(_args(tmp_path, data), today=TODAY) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == expected
+    assert "Traceback" not in captured.out + captured.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from tests.training.wandb_records import read_run
@@ -71,3 +72,18 @@ def test_plain_progress_prints_status_events_and_time_left() -> None:
     assert lines.count("status: running") == 1
     assert "event: Step 1/10: training loss=1.2" in lines
     assert lines[-1] == "step 4/10 · loss 0.9000 · about 1m 00s left"
+
+
+def test_live_progress_on_a_terminal_draws_a_panel() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    with Progress("Tuning", stream=out) as progress:
+        progress.status("running")
+        progress.event("Fine-tuning job started")
+        progress.step(3, 6, 1.2277)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    assert "Tuning" in text and "status: running" in text and "Fine-tuning job started" in text
+    assert "step 3/6" in text and "loss 1.2277" in text
