@@ -342,9 +342,8 @@ def _duplicate_problems(parsed: list[_Parsed], paths: list[Path]) -> list[Proble
             continue
         kind = "the same as" if pair.exact else f"nearly the same as (similarity {pair.similarity:.2f})"
         if first.file_index != second.file_index:
-            problems.append(Problem("error", "leakage", second.where,
-                                    f"{kind} {first.where}: an example in two files trains twice, and across train and valid it "
-                                    "leaks"))
+            message = f"{kind} {first.where}: an example in two files trains twice; across train and valid it leaks"
+            problems.append(Problem("error", "leakage", second.where, message))
         elif pair.exact:
             problems.append(Problem("error", "duplicate", second.where, f"{kind} {first.where}"))
         else:
