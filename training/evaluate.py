@@ -15,7 +15,7 @@ import html
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,8 +62,11 @@ def parse_spec(spec: str) -> ModelSpec:
     raise SpecError(f"cannot read the model spec {spec!r}: use {SPEC_HELP}")
 
 
-def build_model(spec: ModelSpec, settings: Any) -> Model:
-    """The Model a spec names; heavy imports happen only for the kind asked for."""
+def build_model(spec: ModelSpec, settings: Any, closers: list[Callable[[], Awaitable[None]]] | None = None) -> Model:
+    """The Model a spec names; heavy imports happen only for the kind asked for.
+
+    The HTTP clients it opens are added to `closers`, to be awaited when the comparison is done.
+    """
     if spec.kind == "offline":
         from bot.models.offline import OfflineModel
 
@@ -87,6 +90,8 @@ def build_model(spec: ModelSpec, settings: Any) -> Model:
         client = AsyncOpenAI(api_key=key or "not-needed", base_url=settings.openai_base_url, timeout=45)
     else:
         client = AsyncOpenAI(api_key=key or "not-needed", base_url=spec.base_url, timeout=45)
+    if closers is not None:
+        closers.append(client.close)
     return OpenAIChatModel(client, spec.model, temperature=0.0)
 
 
@@ -272,16 +277,29 @@ def run_evaluate(args: argparse.Namespace) -> int:
     try:
         specs = [parse_spec(args.a), parse_spec(args.b)]
         judge_spec = parse_spec(args.judge) if args.judge else None
-        settings = load_training_settings()
-        models = [build_model(spec, settings) for spec in specs]
-        judge = build_model(judge_spec, settings) if judge_spec else None
     except SpecError as error:
         print(error, file=sys.stderr)
         return 2
+    settings = load_training_settings()
     items = load_eval_items(args.eval_file, args.limit)
     passages = {p.id: p.text for p in load_knowledge_base()}
-    a, b = asyncio.run(compare(models[0], models[1], items, passages,
-                               labels=(specs[0].label, specs[1].label), judge=judge))
+
+    async def evaluate() -> tuple[Side, Side]:
+        closers: list[Callable[[], Awaitable[None]]] = []
+        try:
+            a_model, b_model = (build_model(spec, settings, closers) for spec in specs)
+            judge = build_model(judge_spec, settings, closers) if judge_spec else None
+            return await compare(a_model, b_model, items, passages, labels=(specs[0].label, specs[1].label),
+                                 judge=judge)
+        finally:
+            for close in closers:
+                await close()
+
+    try:
+        a, b = asyncio.run(evaluate())
+    except SpecError as error:
+        print(error, file=sys.stderr)
+        return 2
     write_report(args.report, a, b, items)
     width = max(len(label) for label, _, _ in a.scores.rows())
     print(f"{'':{width}}  A: {a.label}  |  B: {b.label}")

@@ -120,8 +120,13 @@ def test_spec_parsing() -> None:
 
 
 async def test_an_openai_compatible_server_can_be_either_side(fake_openai: FakeOpenAI) -> None:
-    model = build_model(parse_spec(f"{'url:'}{fake_openai.base_url}#sarah"), load_training_settings(None))
-    a, _ = await compare(model, Scripted("good", GOOD), ITEMS, PASSAGES, labels=("server", "good"))
+    closers: list[Any] = []
+    model = build_model(parse_spec(f"url:{fake_openai.base_url}#sarah"), load_training_settings(None), closers)
+    try:
+        a, _ = await compare(model, Scripted("good", GOOD), ITEMS, PASSAGES, labels=("server", "good"))
+    finally:
+        for close in closers:
+            await close()
     assert a.replies[0].text == "Answering: Which fittings?"
     assert fake_openai.requests[0]["model"] == "sarah"
 
@@ -144,3 +149,34 @@ async def test_an_llm_judge_grade_is_scaled_into_the_scores() -> None:
     a, _ = await compare(Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"),
                          judge=Judge())
     assert a.scores.judge is not None and a.scores.judge.value == pytest.approx(0.25)  # one 5, three 1s
+
+
+def test_the_command_compares_two_servers_into_an_html_report(tmp_path: Path, capsys: Any) -> None:
+    import asyncio
+    import json as jsonlib
+    import threading
+
+    from training.cli import main
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = FakeOpenAI()
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
+        eval_file = tmp_path / "eval.jsonl"
+        eval_file.write_text("".join(jsonlib.dumps(item) + "\n" for item in ITEMS))
+        report = tmp_path / "out" / "eval.html"
+        code = main(["evaluate", "--a", f"url:{server.base_url}#base", "--b", f"url:{server.base_url}#tuned",
+                     "--eval-file", str(eval_file), "--report", str(report), "--limit", "3"])
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+    assert code == 0
+    assert sorted(r["model"] for r in server.requests) == ["base"] * 3 + ["tuned"] * 3
+    page = report.read_text()
+    assert page.startswith("<!doctype html>") and "Answering: Which fittings?" in page
+    assert "On-topic rate" in capsys.readouterr().out
+    assert jsonlib.loads((tmp_path / "out" / "eval.json").read_text())["base @ " + server.base_url]
