@@ -51,7 +51,11 @@ def deployment_name(suffix: str, job_id: str) -> str:
 
 def run_azure(run: Run, settings: TrainingSettings, *, sleep: Callable[[float], None] = time.sleep) -> int:
     """The whole Azure flow; returns the exit code (API errors are the caller's to describe)."""
-    client = make_azure_client(settings)
+    with make_azure_client(settings) as client:
+        return _flow(client, run, settings, sleep=sleep)
+
+
+def _flow(client: openai.AzureOpenAI, run: Run, settings: TrainingSettings, *, sleep: Callable[[float], None]) -> int:
     if run.resume:
         job_id = run.resume
         print(f"Following Azure job {job_id}")

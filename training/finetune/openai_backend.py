@@ -97,7 +97,13 @@ def run_openai(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """The whole flow; returns the exit code (API errors are the caller's to describe)."""
-    client = make_client(settings)
+    with make_client(settings) as client:
+        return _flow(client, run, settings, today=today, sleep=sleep)
+
+
+def _flow(
+    client: openai.OpenAI, run: Run, settings: TrainingSettings, *, today: date, sleep: Callable[[float], None]
+) -> int:
     if run.resume:
         job_id = run.resume
         print(f"Following job {job_id}")
