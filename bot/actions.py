@@ -37,8 +37,9 @@ def register_actions(
         agent = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id", "")
         if not await team.is_member(agent):
-            await client.chat_postEphemeral(channel=channel, user=agent,
-                                            text="Only the support team can claim, resolve or hand back conversations.")
+            await client.chat_postEphemeral(
+                channel=channel, user=agent, text="Only the support team can claim, resolve or hand back conversations."
+            )
             return
         thread = _thread(action.get("value", ""))
         if thread is None:
@@ -57,13 +58,23 @@ def register_actions(
         if thread is None or not message.get("ts"):
             return
         helped = action["action_id"] == HELPED
-        await inbox.put(InboundMessage(
-            thread=thread, ts=str(action.get("action_ts") or f"{time.time():.6f}"), user=body["user"]["id"],
-            text="helped" if helped else "not_helped", kind=Kind.FEEDBACK, ref=str(message["ts"]),
-        ))
+        await inbox.put(
+            InboundMessage(
+                thread=thread,
+                ts=str(action.get("action_ts") or f"{time.time():.6f}"),
+                user=body["user"]["id"],
+                text="helped" if helped else "not_helped",
+                kind=Kind.FEEDBACK,
+                ref=str(message["ts"]),
+            )
+        )
         blocks = message.get("blocks") or []
-        await client.chat_update(channel=thread.channel, ts=message["ts"], text=message.get("text") or " ",
-                                 blocks=feedback_given(blocks, helped))
+        await client.chat_update(
+            channel=thread.channel,
+            ts=message["ts"],
+            text=message.get("text") or " ",
+            blocks=feedback_given(blocks, helped),
+        )
 
     async def sarah_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         words = (command.get("text") or "").strip().lower().split()
@@ -74,21 +85,34 @@ def register_actions(
             if thread_ts is None:  # nothing to hand over yet: open a thread for it
                 opened = await client.chat_postMessage(channel=channel, text="You asked to talk to our support team.")
                 thread_ts = str(opened["ts"])
-            await inbox.put(InboundMessage(
-                thread=ThreadRef(channel, thread_ts), ts=f"{time.time():.6f}", user=user, text="/sarah human",
-                kind=Kind.COMMAND,
-            ))
+            await inbox.put(
+                InboundMessage(
+                    thread=ThreadRef(channel, thread_ts),
+                    ts=f"{time.time():.6f}",
+                    user=user,
+                    text="/sarah human",
+                    kind=Kind.COMMAND,
+                )
+            )
         elif words[:1] == ["reset"]:
             thread_ts = await inbox.latest_thread(channel, user)
             if thread_ts is None:
                 await ack("There is no conversation to reset: just write to me.")
                 return
             moved = await ownership.transition(
-                ThreadRef(channel, thread_ts), allowed=(Owner.BOT, Owner.RESOLVED), to=Owner.BOT, by=user,
-                now=time.time(), reset_failures=True, turns=(StoredTurn("marker", "The customer reset the conversation."),),
+                ThreadRef(channel, thread_ts),
+                allowed=(Owner.BOT, Owner.RESOLVED),
+                to=Owner.BOT,
+                by=user,
+                now=time.time(),
+                reset_failures=True,
+                turns=(StoredTurn("marker", "The customer reset the conversation."),),
             )
-            await ack("Fresh start: I've set our earlier conversation aside." if moved.changed else
-                      "Our support team has that conversation; they'll reply in the thread.")
+            await ack(
+                "Fresh start: I've set our earlier conversation aside."
+                if moved.changed
+                else "Our support team has that conversation; they'll reply in the thread."
+            )
         else:
             await ack(HELP)
 

@@ -35,9 +35,18 @@ def feedback_actions(thread_key: str) -> dict[str, Any]:
         "type": "actions",
         "block_id": "sarah_feedback",
         "elements": [
-            {"type": "button", "action_id": HELPED, "value": thread_key, "text": {"type": "plain_text", "text": "Helped"}},
-            {"type": "button", "action_id": NOT_HELPED, "value": thread_key,
-             "text": {"type": "plain_text", "text": "Didn't help"}},
+            {
+                "type": "button",
+                "action_id": HELPED,
+                "value": thread_key,
+                "text": {"type": "plain_text", "text": "Helped"},
+            },
+            {
+                "type": "button",
+                "action_id": NOT_HELPED,
+                "value": thread_key,
+                "text": {"type": "plain_text", "text": "Didn't help"},
+            },
         ],
     }
 
@@ -67,7 +76,7 @@ def _transcript(card: Card) -> str:
     lines = [f"*{speaker.get(t.role, t.role)}:* {escape(t.content)}" for t in card.transcript]
     text = "\n".join(lines) or "_(no messages)_"
     if len(text) > SECTION_LIMIT - 40:
-        text = "…" + text[-(SECTION_LIMIT - 41):]  # the newest lines matter most
+        text = "…" + text[-(SECTION_LIMIT - 41) :]  # the newest lines matter most
     return text
 
 
@@ -89,8 +98,10 @@ def card_message(card: Card, *, permalink: str | None, now: float | None = None)
     ]
     where = f"<{permalink}|Open the customer's thread>" if permalink else "Thread link unavailable"
     if card.thread.is_dm:
-        where = ("This is a DM, which you cannot see: reply in this card's thread and I'll relay it. "
-                 "Start a line with `note:` to keep it internal.")
+        where = (
+            "This is a DM, which you cannot see: reply in this card's thread and I'll relay it. "
+            "Start a line with `note:` to keep it internal."
+        )
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": where}]})
     buttons = _buttons(card)
     if buttons:
@@ -100,8 +111,12 @@ def card_message(card: Card, *, permalink: str | None, now: float | None = None)
 
 def _buttons(card: Card) -> list[dict[str, Any]]:
     def button(action: str, label: str, style: str | None = None) -> dict[str, Any]:
-        element: dict[str, Any] = {"type": "button", "action_id": action, "value": card.thread.key,
-                                   "text": {"type": "plain_text", "text": label}}
+        element: dict[str, Any] = {
+            "type": "button",
+            "action_id": action,
+            "value": card.thread.key,
+            "text": {"type": "plain_text", "text": label},
+        }
         if style:
             element["style"] = style
         return element

@@ -1,8 +1,8 @@
 """The `sarah` command.
 
-    sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat in this terminal
-    sarah train …         the model pipeline (validate, split, finetune, evaluate)
-    sarah doctor          check settings, Redis, Slack and the model, and say what to fix
+sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat in this terminal
+sarah train …         the model pipeline (validate, split, finetune, evaluate)
+sarah doctor          check settings, Redis, Slack and the model, and say what to fix
 """
 
 from __future__ import annotations

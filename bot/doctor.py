@@ -28,8 +28,10 @@ async def run_doctor(settings: Settings, redis_url: str | None = None, out: Text
         "Model": lambda: _model(settings),
     }
     failed = 0
-    out.write(f"Mode: {settings.slack.mode.value}; model: {settings.model.sarah_model}"
-              f"{' (offline)' if settings.model.offline else ''}\n")
+    out.write(
+        f"Mode: {settings.slack.mode.value}; model: {settings.model.sarah_model}"
+        f"{' (offline)' if settings.model.offline else ''}\n"
+    )
     for name, check in checks.items():
         try:
             problems = await check()

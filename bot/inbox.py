@@ -84,7 +84,8 @@ class Inbox:
                 raise
             await self.ensure_group()  # the stream was deleted under us (e.g. FLUSHDB): start again
             return []
-        return [_entry(entry_id, fields) for _, entries in response or [] for entry_id, fields in entries]
+        streams: Any = response or []
+        return [_entry(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
 
     async def reclaim(self, consumer: str, *, min_idle_ms: int, count: int = 100) -> list[Entry]:
         """Take over entries another consumer left unacknowledged for `min_idle_ms`."""
@@ -107,11 +108,10 @@ class Inbox:
             await pipe.execute()
 
 
-def _entry(entry_id: Any, fields: dict[Any, Any]) -> Entry:
-    raw = fields.get(b"m", fields.get("m"))
+def _entry(entry_id: Any, fields: Any) -> Entry:
     try:
-        return Entry(_text(entry_id), InboundMessage.from_json(raw))
-    except (TypeError, ValueError, KeyError) as error:
+        return Entry(_text(entry_id), InboundMessage.from_json(fields.get(b"m", fields.get("m"))))
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
         log.error("unreadable stream entry %s dropped: %s", _text(entry_id), type(error).__name__)
         return Entry(_text(entry_id), None)
 

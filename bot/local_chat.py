@@ -82,8 +82,10 @@ async def run_local_chat(
         thread_ts = await sarah.inbox.latest_thread(CHANNEL, USER)
         if thread_ts:
             turns = await sarah.store.episode(ThreadRef(CHANNEL, thread_ts))
-            stdout.write(f"Welcome back: continuing your conversation ({len(turns)} earlier messages). "
-                         "/reset starts a fresh one.\n")
+            stdout.write(
+                f"Welcome back: continuing your conversation ({len(turns)} earlier messages). "
+                "/reset starts a fresh one.\n"
+            )
         else:
             thread_ts = _now()
             stdout.write("Hi, I'm Sarah from ZenNest support. " + HELP + "\n")
@@ -121,8 +123,10 @@ async def _chat(sarah: Sarah, outbox: TerminalOutbox, thread: ThreadRef, stdin: 
         outbox.said.clear()
         await sarah.inbox.put(InboundMessage(thread=thread, ts=_now(), user=USER, text=text, kind=kind))
         if await sarah.ownership.owner(thread) not in (Owner.BOT, Owner.RESOLVED):
-            stdout.write("(The support team has this conversation: in Slack your message goes to them. "
-                         "/reset starts a fresh one with Sarah.)\n")
+            stdout.write(
+                "(The support team has this conversation: in Slack your message goes to them. "
+                "/reset starts a fresh one with Sarah.)\n"
+            )
             stdout.flush()
             continue
         try:

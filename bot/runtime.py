@@ -25,10 +25,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
-from bot.retirement import check_model_retirement
 from bot.http_server import build_web_app
 from bot.inbox import Inbox
 from bot.ingress import build_bolt_app
+from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.support_team import SupportTeam
 from bot.worker import Worker
@@ -218,7 +218,7 @@ class Sarah:
 
             assert s.slack_app_token is not None
             handler = AsyncSocketModeHandler(bolt, s.slack_app_token.get_secret_value())
-            await handler.connect_async()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return

@@ -41,8 +41,8 @@ def classify(event: dict[str, Any], bot_user_id: str | None, event_id: str = "")
     channel, ts = event.get("channel"), event.get("ts")
     if not isinstance(channel, str) or not isinstance(ts, str):
         return Ignored("no channel or ts")
-    text = event.get("text") if isinstance(event.get("text"), str) else ""
-    thread_ts = event.get("thread_ts") if isinstance(event.get("thread_ts"), str) else None
+    text = _str(event.get("text"))
+    thread_ts = _str(event.get("thread_ts")) or None
     mention = f"<@{bot_user_id}>" if bot_user_id else None
 
     if kind == "app_mention":
@@ -60,9 +60,9 @@ def classify(event: dict[str, Any], bot_user_id: str | None, event_id: str = "")
 
     if mention:
         text = re.sub(rf"\s*{re.escape(mention)}\s*", " ", text).strip()
-    team = event.get("team") if isinstance(event.get("team"), str) else ""
+    team = _str(event.get("team"))
     return InboundMessage(
-        thread=ThreadRef(channel=channel, thread_ts=thread_ts or ts, team=team or ""),
+        thread=ThreadRef(channel=channel, thread_ts=thread_ts or ts, team=team),
         ts=ts,
         user=user,
         text=text,
@@ -70,3 +70,7 @@ def classify(event: dict[str, Any], bot_user_id: str | None, event_id: str = "")
         has_files=bool(event.get("files")),
         event_id=event_id,
     )
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""

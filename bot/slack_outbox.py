@@ -110,7 +110,9 @@ class SlackOutbox:
 
     async def _permalink(self, card: Card) -> str | None:
         try:
-            response = await self._client.chat_getPermalink(channel=card.thread.channel, message_ts=card.thread.thread_ts)
+            response = await self._client.chat_getPermalink(
+                channel=card.thread.channel, message_ts=card.thread.thread_ts
+            )
         except SlackApiError:
             return None
         link = response.get("permalink")

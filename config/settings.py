@@ -65,9 +65,7 @@ class SlackSettings(BaseSettings):
         if self.slack_app_token is not None and self.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN: is required when SLACK_APP_TOKEN is set (Socket Mode)")
         if self.mode is SlackMode.HTTP and self.slack_signing_secret is None:
-            raise ValueError(
-                "SLACK_SIGNING_SECRET: is required in HTTP mode (SLACK_BOT_TOKEN set, no SLACK_APP_TOKEN)"
-            )
+            raise ValueError("SLACK_SIGNING_SECRET: is required in HTTP mode (SLACK_BOT_TOKEN set, no SLACK_APP_TOKEN)")
         return self
 
     @property
@@ -201,9 +199,7 @@ class TextSettings(BaseSettings):
         ),
         min_length=1,
     )
-    text_not_helped: str = Field(
-        default="Sorry that didn't help. What happened when you tried it?", min_length=1
-    )
+    text_not_helped: str = Field(default="Sorry that didn't help. What happened when you tried it?", min_length=1)
     text_handoff: str = Field(
         default=(
             "I'm handing this conversation to our support team. A person will reply right here in this "
@@ -227,10 +223,7 @@ class TextSettings(BaseSettings):
         min_length=1,
     )
     text_files_only: str = Field(
-        default=(
-            "Thanks for the file! I can only read text, so could you describe what you see in a "
-            "sentence or two?"
-        ),
+        default=("Thanks for the file! I can only read text, so could you describe what you see in a sentence or two?"),
         min_length=1,
     )
 
@@ -269,13 +262,17 @@ class Settings:
             raise SettingsError(["TEXT_AGENT_JOINED: must contain {agent}, where the agent's name goes"])
         if self.worker.reclaim_idle_seconds <= self.worker.thread_lease_seconds:
             raise SettingsError(
-                ["RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS, or a healthy "
-                 "worker's messages are taken from it"]
+                [
+                    "RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS, or a healthy "
+                    "worker's messages are taken from it"
+                ]
             )
         if self.worker.reclaim_idle_seconds < worst_model_call:
             raise SettingsError(
-                [f"RECLAIM_IDLE_SECONDS: must be at least the worst model call "
-                 f"(MODEL_TIMEOUT_SECONDS × (MODEL_MAX_RETRIES + 1) = {worst_model_call:g} s)"]
+                [
+                    f"RECLAIM_IDLE_SECONDS: must be at least the worst model call "
+                    f"(MODEL_TIMEOUT_SECONDS × (MODEL_MAX_RETRIES + 1) = {worst_model_call:g} s)"
+                ]
             )
 
 
@@ -301,7 +298,7 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
     problems: list[str] = []
     for name, group in _GROUPS.items():
         try:
-            groups[name] = group(_env_file=env_file, **overrides.get(name, {}))  # type: ignore[call-arg]
+            groups[name] = group(_env_file=env_file, **overrides.get(name, {}))
         except ValidationError as error:
             problems.extend(describe_validation_error(error))
     if problems:

@@ -27,9 +27,7 @@ def cut_to_tokens(encoder: Encoder, text: str, limit: int) -> str:
     return head.rstrip("\ufffd") + CUT_MARKER
 
 
-def fit_to_budget(
-    system: str, turns: Sequence[Turn], encoder: Encoder, budget: int
-) -> Conversation:
+def fit_to_budget(system: str, turns: Sequence[Turn], encoder: Encoder, budget: int) -> Conversation:
     """The conversation the model sees: system prompt plus the newest turns within `budget` tokens."""
     remaining = budget - count_tokens(encoder, system) - TOKENS_PER_REPLY
     kept: list[Turn] = []

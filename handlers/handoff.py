@@ -62,8 +62,14 @@ class Handoff:
         """bot → waiting: tell the customer, post the card, schedule the reminder. False if not Sarah's."""
         now = self._clock()
         moved = await self._ownership.transition(
-            thread, allowed=(Owner.BOT,), to=Owner.WAITING, by="sarah", now=now,
-            handoff_reason=reason, escalated_at=now, failures_at_handoff=failures,
+            thread,
+            allowed=(Owner.BOT,),
+            to=Owner.WAITING,
+            by="sarah",
+            now=now,
+            handoff_reason=reason,
+            escalated_at=now,
+            failures_at_handoff=failures,
         )
         if not moved.changed:
             if placeholder:
@@ -115,7 +121,11 @@ class Handoff:
     async def hand_back(self, thread: ThreadRef, agent: str) -> str | None:
         """waiting/human → bot, with a fresh failure count and a new episode for the model."""
         moved = await self._ownership.transition(
-            thread, allowed=(Owner.WAITING, Owner.HUMAN), to=Owner.BOT, by=agent, now=self._clock(),
+            thread,
+            allowed=(Owner.WAITING, Owner.HUMAN),
+            to=Owner.BOT,
+            by=agent,
+            now=self._clock(),
             reset_failures=True,
             turns=(StoredTurn("marker", HAND_BACK_MARKER), StoredTurn("assistant", self._texts.back_to_sarah)),
         )
@@ -129,8 +139,13 @@ class Handoff:
     async def reopen(self, thread: ThreadRef) -> None:
         """A customer wrote again in a resolved thread: Sarah takes it, as a new episode."""
         await self._ownership.transition(
-            thread, allowed=(Owner.RESOLVED,), to=Owner.BOT, by="customer", now=self._clock(),
-            reset_failures=True, turns=(StoredTurn("marker", "The customer came back after a resolved hand-off."),),
+            thread,
+            allowed=(Owner.RESOLVED,),
+            to=Owner.BOT,
+            by="customer",
+            now=self._clock(),
+            reset_failures=True,
+            turns=(StoredTurn("marker", "The customer came back after a resolved hand-off."),),
         )
 
     async def remind_due(self) -> int:

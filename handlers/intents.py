@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import re
 
-_PERSON = r"(?:a |an |the |some |real |actual |live )*(?:human|person|people|agent|someone|somebody|representative|rep|operator|staff|support(?: team| staff| agent)?)"
+_PERSON = (
+    r"(?:a |an |the |some |real |actual |live )*"
+    r"(?:human|person|people|agent|someone|somebody|representative|rep|operator|staff|support(?: team| staff| agent)?)"
+)
 
 _WANTS_HUMAN = [
     re.compile(r"^\s*/?sarah\s+human\b", re.I),
-    re.compile(r"^\s*[\"']?(?:human|agent|operator|representative|real person|a person)[\"']?\s*(?:please|pls|now)?\s*[.!?]*\s*$", re.I),
+    re.compile(
+        r"^\s*[\"']?(?:human|agent|operator|representative|real person|a person)[\"']?"
+        r"\s*(?:please|pls|now)?\s*[.!?]*\s*$",
+        re.I,
+    ),
     re.compile(rf"\b(?:talk|speak|chat)(?:ing)?\s+(?:to|with)\s+{_PERSON}\b", re.I),
     re.compile(r"\b(?:real|actual|live)\s+(?:human|person|agent|people)\b", re.I),
     re.compile(rf"\b(?:get|give|connect|transfer|put)\s+me\s+(?:to|through to|with)?\s*{_PERSON}\b", re.I),
@@ -21,9 +28,7 @@ _WANTS_HUMAN = [
     re.compile(r"\bhuman,?\s+please\b|\bescalate\b", re.I),
 ]
 
-_NOT_A_REQUEST = re.compile(
-    r"\bhuman (?:detected|detection)\b|\bperson detect|\bagent app\b|\buser agent\b", re.I
-)
+_NOT_A_REQUEST = re.compile(r"\bhuman (?:detected|detection)\b|\bperson detect|\bagent app\b|\buser agent\b", re.I)
 
 _DID_NOT_WORK = re.compile(
     r"\b(?:(?:did(?:n'?t| not)|does(?:n'?t| not)|has(?:n'?t| not)|is(?:n'?t| not)|still (?:not|doesn'?t|won'?t))\s+"

@@ -107,8 +107,18 @@ class OwnershipStore:
         pairs: list[Any] = [item for pair in fields.items() for item in pair]
         changed, previous = await self._transition(
             keys=[keys["state"], keys["turns"], keys["failed"]],
-            args=[",".join(allowed), to.value, by, now, "1" if reset_failures else "0", self._ttl,
-                  self._max_turns, len(turns), *[t.to_json() for t in turns], *pairs],
+            args=[
+                ",".join(allowed),
+                to.value,
+                by,
+                now,
+                "1" if reset_failures else "0",
+                self._ttl,
+                self._max_turns,
+                len(turns),
+                *[t.to_json() for t in turns],
+                *pairs,
+            ],
         )
         return Transition(bool(changed), Owner(_text(previous)))
 

@@ -88,9 +88,7 @@ class Pipeline:
         self._is_support = is_support
         self._clock = clock
 
-    async def answer_pending(
-        self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True
-    ) -> Answered:
+    async def answer_pending(self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True) -> Answered:
         """Handle every waiting message of `thread`; `still_ours` says whether the lease is still held.
 
         When new messages arrive while the model drafts, the pass starts over with all of them
@@ -122,8 +120,13 @@ class Pipeline:
     # -- Sarah answers ------------------------------------------------------------------------------
 
     async def _answer(
-        self, thread: ThreadRef, state: dict[str, str], batch: list[Pending], still_ours: Callable[[], bool],
-        *, last_try: bool,
+        self,
+        thread: ThreadRef,
+        state: dict[str, str],
+        batch: list[Pending],
+        still_ours: Callable[[], bool],
+        *,
+        last_try: bool,
     ) -> Answered | None:
         feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
@@ -155,7 +158,8 @@ class Pipeline:
             return await self._escalate(thread, batch, "customer_asked", placeholder, reply.summary)
         if reply.outcome is Outcome.HANDOFF:
             failure_key = failure_key or (
-                f"answer:{last_answer}" if reply.reason == "steps_failed" and last_answer
+                f"answer:{last_answer}"
+                if reply.reason == "steps_failed" and last_answer
                 else f"message:{messages[0].message.ts}"
             )
         elif reply.outcome is Outcome.UNAVAILABLE:
@@ -174,43 +178,61 @@ class Pipeline:
         reply = await self._model.reply(conversation)
         log.info(
             "model replied",
-            extra={"thread_key": thread.key, "outcome": reply.outcome.value, "reason": reply.reason,
-                   "turns": len(conversation.turns), "seconds": round(time.monotonic() - started, 3)},
+            extra={
+                "thread_key": thread.key,
+                "outcome": reply.outcome.value,
+                "reason": reply.reason,
+                "turns": len(conversation.turns),
+                "seconds": round(time.monotonic() - started, 3),
+            },
         )
         return reply
 
     async def _deliver(
-        self, thread: ThreadRef, batch: list[Pending], reply: Reply, placeholder: str | None,
+        self,
+        thread: ThreadRef,
+        batch: list[Pending],
+        reply: Reply,
+        placeholder: str | None,
         still_ours: Callable[[], bool],
     ) -> Answered:
         """Post Sarah's answer (or apology) if the thread is still hers, and record the turns."""
         answered = reply.outcome is Outcome.ANSWERED
-        text = reply.text if answered else (
-            self._texts.cannot_resolve if reply.outcome is Outcome.HANDOFF else self._texts.apology
+        text = (
+            reply.text
+            if answered
+            else (self._texts.cannot_resolve if reply.outcome is Outcome.HANDOFF else self._texts.apology)
         )
         if await self._people_are_coming(thread):
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
-        posted = await self._send_if_ours(thread, text, placeholder, still_ours, feedback=answered)
-        if posted is False and not still_ours():
+        sent, answer_ts = await self._send_if_ours(thread, text, placeholder, still_ours, feedback=answered)
+        if not sent and not still_ours():
             return Answered([])  # the lease moved on: the next holder answers these messages
         turns = self._user_turns(batch)
-        if answered and posted:
-            turns.append(StoredTurn("assistant", reply.text, ts=posted))
+        if answered and sent:
+            turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
         await self._store.commit(thread, batch, turns, self._clock())
         return Answered([p.entry_id for p in batch], reply)
 
     async def _send_if_ours(
-        self, thread: ThreadRef, text: str, placeholder: str | None, still_ours: Callable[[], bool],
-        *, feedback: bool = False,
-    ) -> str | bool | None:
+        self,
+        thread: ThreadRef,
+        text: str,
+        placeholder: str | None,
+        still_ours: Callable[[], bool],
+        *,
+        feedback: bool = False,
+    ) -> tuple[bool, str | None]:
         """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
-        placeholder and return False)."""
+        placeholder). Returns whether it was sent, and the id of the message."""
         if not still_ours() or await self._ownership.owner(thread) is not Owner.BOT:
-            log.info("not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key})
+            log.info(
+                "not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key}
+            )
             if placeholder and still_ours():
                 await self._outbox.withdraw(thread, placeholder)
-            return False
-        return await self._outbox.send(thread, text, replace=placeholder, feedback=feedback)
+            return False, None
+        return True, await self._outbox.send(thread, text, replace=placeholder, feedback=feedback)
 
     # -- failures and hand-off ------------------------------------------------------------------------
 
@@ -227,7 +249,11 @@ class Pipeline:
         return key
 
     async def _over_threshold(
-        self, thread: ThreadRef, failure_key: str, batch: list[Pending], placeholder: str | None,
+        self,
+        thread: ThreadRef,
+        failure_key: str,
+        batch: list[Pending],
+        placeholder: str | None,
         reply: Reply | None = None,
     ) -> bool:
         """Count the failure; hand off (and return True) once the thread has failed often enough."""
@@ -235,22 +261,27 @@ class Pipeline:
         log.info("failure counted", extra={"thread_key": thread.key, "failures": failures, "key": failure_key})
         if failures < self._policy.handoff_after_failures:
             return False
-        reason = reply.reason if reply and reply.outcome is Outcome.HANDOFF else (
-            "model_unavailable" if reply and reply.outcome is Outcome.UNAVAILABLE else "steps_failed"
+        reason = (
+            reply.reason
+            if reply and reply.outcome is Outcome.HANDOFF
+            else ("model_unavailable" if reply and reply.outcome is Outcome.UNAVAILABLE else "steps_failed")
         )
         await self._escalate(thread, batch, reason, placeholder, reply.summary if reply else "", failures)
         return True
 
     async def _escalate(
-        self, thread: ThreadRef, batch: list[Pending], reason: str, placeholder: str | None,
-        summary: str = "", failures: int | None = None,
+        self,
+        thread: ThreadRef,
+        batch: list[Pending],
+        reason: str,
+        placeholder: str | None,
+        summary: str = "",
+        failures: int | None = None,
     ) -> Answered:
         await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
         if failures is None:
             failures = int((await self._store.state(thread)).get("failures") or 0)
-        await self._handoff.escalate(
-            thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary
-        )
+        await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
         return Answered([p.entry_id for p in batch])
 
     # -- people have the thread ------------------------------------------------------------------------
@@ -279,7 +310,8 @@ class Pipeline:
             await self._handoff.take_over(thread, agent)
         turns = [
             StoredTurn("agent" if p.message.user in agents else "user", p.message.text, p.message.ts, p.message.user)
-            for p in batch if p.message.kind is not Kind.FEEDBACK
+            for p in batch
+            if p.message.kind is not Kind.FEEDBACK
         ]
         await self._store.commit(thread, batch, turns, self._clock())
         return Answered([p.entry_id for p in batch])
@@ -301,21 +333,27 @@ class Pipeline:
             if owner is Owner.WAITING:
                 await self._handoff.claim(customer_thread, message.user)
             elif owner is not Owner.HUMAN:
-                await self._outbox.to_support(ref, "_This conversation is not with the team any more; "
-                                                   "that line was not sent to the customer._")
+                await self._outbox.to_support(
+                    ref, "_This conversation is not with the team any more; that line was not sent to the customer._"
+                )
                 continue
             if message.text.strip():
                 name = await self._outbox.display_name(message.user)
                 await self._outbox.to_customer(customer_thread, name, message.text)
                 relayed.append(StoredTurn("agent", message.text, message.ts, message.user))
             if message.has_files:
-                await self._outbox.to_support(ref, "_I can't pass files on to the customer. Please describe "
-                                                   "what it shows, or share a link._")
+                await self._outbox.to_support(
+                    ref, "_I can't pass files on to the customer. Please describe what it shows, or share a link._"
+                )
         await self._store.commit(card_thread, batch, [], self._clock())
         if relayed:
             await self._ownership.transition(
-                customer_thread, allowed=(Owner.HUMAN,), to=Owner.HUMAN, by=relayed[-1].user,
-                now=self._clock(), turns=tuple(relayed),
+                customer_thread,
+                allowed=(Owner.HUMAN,),
+                to=Owner.HUMAN,
+                by=relayed[-1].user,
+                now=self._clock(),
+                turns=tuple(relayed),
             )
         return Answered([p.entry_id for p in batch])
 
@@ -331,8 +369,11 @@ class Pipeline:
         """Support-team members among the authors (channel threads only: agents cannot see DMs)."""
         if thread.is_dm:
             return set()
-        return {p.message.user for p in batch
-                if p.message.kind is not Kind.FEEDBACK and await self._is_support(p.message.user)}
+        return {
+            p.message.user
+            for p in batch
+            if p.message.kind is not Kind.FEEDBACK and await self._is_support(p.message.user)
+        }
 
     async def _people_are_coming(self, thread: ThreadRef) -> bool:
         """Checked right before a send: is a hand-off request or an agent's line waiting in the queue?"""
@@ -351,7 +392,8 @@ class Pipeline:
     def _user_turns(batch: list[Pending]) -> list[StoredTurn]:
         return [
             StoredTurn("user", _user_text(p.message), p.message.ts, p.message.user)
-            for p in batch if p.message.kind is not Kind.FEEDBACK
+            for p in batch
+            if p.message.kind is not Kind.FEEDBACK
         ]
 
 

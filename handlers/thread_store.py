@@ -142,8 +142,7 @@ class ThreadStore:
         payload = json.dumps({"m": message.to_json(), "e": entry_id}, separators=(",", ":"))
         result = await self._accept(
             keys=[keys["state"], keys["queue"], keys["answered"], keys["lease"]],
-            args=[message.ts, payload, message.kind.value, token, self._lease_ms, self._ttl, now,
-                  message.user],
+            args=[message.ts, payload, message.kind.value, token, self._lease_ms, self._ttl, now, message.user],
         )
         return Accepted(_text(result))
 
@@ -177,19 +176,23 @@ class ThreadStore:
     async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
         key = thread_keys(thread)["state"]
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=dict(fields))
+            pipe.hset(key, mapping=dict(fields))  # type: ignore[arg-type]
             pipe.expire(key, self._ttl)
             await pipe.execute()
 
-    async def commit(
-        self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float
-    ) -> None:
+    async def commit(self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float) -> None:
         """Record the answer: the new turns, the answered markers, and the queue emptied of them."""
         keys = thread_keys(thread)
         await self._commit(
             keys=[keys["state"], keys["turns"], keys["queue"], keys["answered"]],
-            args=[self._ttl, self._max_turns, now, len(answered),
-                  *[p.message.ts for p in answered], *[t.to_json() for t in turns]],
+            args=[
+                self._ttl,
+                self._max_turns,
+                now,
+                len(answered),
+                *[p.message.ts for p in answered],
+                *[t.to_json() for t in turns],
+            ],
         )
 
     async def renew_lease(self, thread: ThreadRef, token: str) -> bool:

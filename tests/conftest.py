@@ -64,11 +64,20 @@ async def fake_openai() -> AsyncIterator[FakeOpenAI]:
 
 def sarah_settings(fake_slack: FakeSlack, fake_openai: FakeOpenAI, **groups: dict[str, Any]) -> Any:
     base: dict[str, dict[str, Any]] = {
-        "slack": {"slack_bot_token": "xoxb-test-token", "slack_signing_secret": SIGNING_SECRET,
-                  "slack_api_url": fake_slack.api_url, "sarah_host": "127.0.0.1", "sarah_port": 0},
-        "model": {"openai_api_key": "sk-test-key", "openai_base_url": fake_openai.base_url,
-                  "sarah_model": "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1", "model_timeout_seconds": 5,
-                  "model_max_retries": 0},
+        "slack": {
+            "slack_bot_token": "xoxb-test-token",
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": fake_slack.api_url,
+            "sarah_host": "127.0.0.1",
+            "sarah_port": 0,
+        },
+        "model": {
+            "openai_api_key": "sk-test-key",
+            "openai_base_url": fake_openai.base_url,
+            "sarah_model": "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1",
+            "model_timeout_seconds": 5,
+            "model_max_retries": 0,
+        },
         "redis": {"redis_url": REDIS_TEST_URL},
         "handoff": {"support_channel": SUPPORT_CHANNEL},
         "worker": {"coalesce_seconds": 0.05, "thread_lease_seconds": 5, "reclaim_idle_seconds": 10},

@@ -35,43 +35,91 @@ def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, An
     }
 
 
-def dm(text: str, *, user: str = "UCUSTOMER", channel: str = "D0CUSTOMER", ts: str | None = None,
-       thread_ts: str | None = None, **extra: Any) -> dict[str, Any]:
-    event = {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text,
-             "ts": ts or new_ts(), "team": TEAM_ID, **extra}
+def dm(
+    text: str,
+    *,
+    user: str = "UCUSTOMER",
+    channel: str = "D0CUSTOMER",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts or new_ts(),
+        "team": TEAM_ID,
+        **extra,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
 
 
-def mention(text: str, *, user: str = "UCUSTOMER", channel: str = "C0GENERAL", ts: str | None = None,
-            thread_ts: str | None = None) -> dict[str, Any]:
-    event = {"type": "app_mention", "channel": channel, "user": user, "text": f"<@{BOT_USER_ID}> {text}",
-             "ts": ts or new_ts(), "team": TEAM_ID}
+def mention(
+    text: str,
+    *,
+    user: str = "UCUSTOMER",
+    channel: str = "C0GENERAL",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    event = {
+        "type": "app_mention",
+        "channel": channel,
+        "user": user,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": ts or new_ts(),
+        "team": TEAM_ID,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
 
 
-def channel_message(text: str, *, thread_ts: str | None, user: str = "UCUSTOMER", channel: str = "C0GENERAL",
-                    ts: str | None = None, **extra: Any) -> dict[str, Any]:
-    event = {"type": "message", "channel_type": "channel", "channel": channel, "user": user, "text": text,
-             "ts": ts or new_ts(), "team": TEAM_ID, **extra}
+def channel_message(
+    text: str,
+    *,
+    thread_ts: str | None,
+    user: str = "UCUSTOMER",
+    channel: str = "C0GENERAL",
+    ts: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    event = {
+        "type": "message",
+        "channel_type": "channel",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts or new_ts(),
+        "team": TEAM_ID,
+        **extra,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
 
 
 def sarahs_own(text: str, *, channel: str = "D0CUSTOMER") -> dict[str, Any]:
-    return {"type": "message", "channel_type": "im", "channel": channel, "user": BOT_USER_ID, "bot_id": BOT_ID,
-            "text": text, "ts": new_ts()}
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "channel": channel,
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "text": text,
+        "ts": new_ts(),
+    }
 
 
 def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
     stamp = str(timestamp or int(time.time()))
     digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/json"}
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}", "Content-Type": "application/json"}
 
 
 class SlackSender:
@@ -81,12 +129,19 @@ class SlackSender:
         self.url = url
         self._session = aiohttp.ClientSession()
 
-    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
-                    secret: str = SIGNING_SECRET) -> int:
+    async def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        secret: str = SIGNING_SECRET,
+    ) -> int:
         return await self.payload(envelope(event, event_id), retry_num=retry_num, secret=secret)
 
-    async def payload(self, payload: dict[str, Any], *, retry_num: int | None = None,
-                      secret: str = SIGNING_SECRET, form: bool = False) -> int:
+    async def payload(
+        self, payload: dict[str, Any], *, retry_num: int | None = None, secret: str = SIGNING_SECRET, form: bool = False
+    ) -> int:
         if form:
             body = urlencode({"payload": json.dumps(payload)})
             headers = signed_headers(body, secret=secret)
@@ -128,12 +183,19 @@ def button_press(action_id: str, value: str, *, user: str, channel: str, message
         "channel": {"id": channel, "name": "support"},
         "message": message,
         "response_url": "https://hooks.slack.invalid/actions/1",
-        "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
-                     "action_ts": new_ts()}],
+        "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button", "action_ts": new_ts()}],
     }
 
 
 def slash_command(text: str, *, user: str = "UCUSTOMER", channel: str = "D0CUSTOMER") -> dict[str, str]:
-    return {"token": "legacy-verification-token", "team_id": TEAM_ID, "channel_id": channel, "user_id": user,
-            "command": "/sarah", "text": text, "api_app_id": "ASARAH", "trigger_id": f"trigger-{next(_counter)}",
-            "response_url": "https://hooks.slack.invalid/commands/1"}
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "channel_id": channel,
+        "user_id": user,
+        "command": "/sarah",
+        "text": text,
+        "api_app_id": "ASARAH",
+        "trigger_id": f"trigger-{next(_counter)}",
+        "response_url": "https://hooks.slack.invalid/commands/1",
+    }

@@ -71,8 +71,10 @@ class OpenAIChatModel:
 def _reply_from(completion: Any) -> Reply:
     usage = {}
     if getattr(completion, "usage", None) is not None:
-        usage = {"prompt_tokens": completion.usage.prompt_tokens,
-                 "completion_tokens": completion.usage.completion_tokens}
+        usage = {
+            "prompt_tokens": completion.usage.prompt_tokens,
+            "completion_tokens": completion.usage.completion_tokens,
+        }
     if not completion.choices:
         return _unavailable("no_choices")
     message = completion.choices[0].message
@@ -80,8 +82,9 @@ def _reply_from(completion: Any) -> Reply:
         function = getattr(call, "function", None)
         if function is not None and function.name == HANDOFF_TOOL_NAME:
             reason, summary = _handoff_arguments(function.arguments)
-            return Reply(text=message.content or "", outcome=Outcome.HANDOFF, reason=reason,
-                         summary=summary, usage=usage)
+            return Reply(
+                text=message.content or "", outcome=Outcome.HANDOFF, reason=reason, summary=summary, usage=usage
+            )
     text = (message.content or "").strip()
     if not text:
         return _unavailable("empty")

@@ -12,7 +12,9 @@ async def test_a_dm_is_answered_in_its_thread(start_sarah: StartSarah, fake_slac
     _, slack = await start_sarah()
     ts = new_ts()
     assert await slack.event(dm("How do I pair my ZenLock?", ts=ts)) == 200
-    replies = await fake_slack.wait_for(lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Answering" in m.body])
+    replies = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Answering" in m.body]
+    )
     assert replies[0].body == "Answering: How do I pair my ZenLock?"
     assert replies[0].thread_ts == ts
 
@@ -21,7 +23,9 @@ async def test_a_mention_is_answered_in_a_thread_under_it(start_sarah: StartSara
     _, slack = await start_sarah()
     ts = new_ts()
     await slack.event(mention("is my ZenCam covered by warranty?", ts=ts))
-    replies = await fake_slack.wait_for(lambda: [m for m in fake_slack.thread("C0GENERAL", ts) if "Answering" in m.body])
+    replies = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.thread("C0GENERAL", ts) if "Answering" in m.body]
+    )
     assert replies[0].body == "Answering: is my ZenCam covered by warranty?"  # the @mention itself is stripped
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from tests.conftest import SUPPORT_CHANNEL, StartSarah
+from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 from tests.fakes.openai_chat import Delay, FakeOpenAI, HttpError, ToolCall, echo_responder, user_lines
 from tests.fakes.server import eventually
 from tests.fakes.slack_api import FakeSlack, Posted
@@ -34,15 +34,44 @@ async def escalated_dm(slack: SlackSender, fake_slack: FakeSlack) -> tuple[str, 
     root = new_ts()
     await slack.event(dm("I want to talk to a real person", ts=root))
     card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
+    await relay_ready(card)
     return root, card
 
 
-async def press(slack: SlackSender, fake_slack: FakeSlack, action: str, message: Posted, user: str = AGENT,
-                channel: str = SUPPORT_CHANNEL) -> None:
-    value = next(e["value"] for b in message.blocks if b.get("type") == "actions" for e in b["elements"]
-                 if e["action_id"] == action)
-    assert await slack.press(button_press(action, value, user=user, channel=channel,
-                                          message=fake_slack.as_payload(message))) == 200
+async def relay_ready(card: Posted) -> None:
+    """Wait until Sarah has recorded the card's thread as a relay (a moment after the card shows)."""
+    client = Redis.from_url(REDIS_TEST_URL)
+    try:
+        for _ in range(200):
+            if await client.hget(f"sarah:{{{card.channel}:{card.ts}}}:state", "relay_to"):
+                return
+            await asyncio.sleep(0.02)
+        raise TimeoutError("the card's thread never became a relay")
+    finally:
+        await client.aclose()
+
+
+async def press(
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    action: str,
+    message: Posted,
+    user: str = AGENT,
+    channel: str = SUPPORT_CHANNEL,
+) -> None:
+    value = next(
+        e["value"]
+        for b in message.blocks
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action
+    )
+    assert (
+        await slack.press(
+            button_press(action, value, user=user, channel=channel, message=fake_slack.as_payload(message))
+        )
+        == 200
+    )
 
 
 async def test_an_explicit_request_hands_off_at_once_with_one_card(
@@ -67,8 +96,11 @@ async def test_model_signals_count_and_the_threshold_follows_the_setting(
     start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = lambda request: (
-        ToolCall("unknown_answer", "Asked about a ZenFridge") if "fridge" in user_lines(request)[-1]
-        else HttpError(503) if "outage" in user_lines(request)[-1] else echo_responder(request)
+        ToolCall("unknown_answer", "Asked about a ZenFridge")
+        if "fridge" in user_lines(request)[-1]
+        else HttpError(503)
+        if "outage" in user_lines(request)[-1]
+        else echo_responder(request)
     )
     _, slack = await start_sarah(handoff={"handoff_after_failures": 3})
     root = new_ts()
@@ -89,8 +121,9 @@ async def test_didnt_help_and_it_did_not_work_about_one_answer_count_once(
     _, slack = await start_sarah(handoff={"handoff_after_failures": 2})
     root = new_ts()
     await slack.event(dm("my ZenHub light is red", ts=root))
-    answer = (await fake_slack.wait_for(
-        lambda: [m for m in fake_slack.thread(CUSTOMER_DM, root) if "Answering" in m.body]))[0]
+    answer = (
+        await fake_slack.wait_for(lambda: [m for m in fake_slack.thread(CUSTOMER_DM, root) if "Answering" in m.body])
+    )[0]
     assert fake_slack.buttons(answer) == ["sarah_helped", "sarah_not_helped"]
     await press(slack, fake_slack, "sarah_not_helped", answer, user="UCUSTOMER", channel=CUSTOMER_DM)
     await said(fake_slack, CUSTOMER_DM, root, "Sorry that didn't help")
@@ -130,8 +163,9 @@ async def test_an_agent_posting_in_a_channel_thread_takes_it_over_and_sarahs_dra
     root = new_ts()
     await slack.event(mention("my camera is offline", ts=root))
     await eventually(lambda: fake_openai.requests)
-    await slack.event(channel_message("Hi, Ana from support here, I'll check this with you.", thread_ts=root,
-                                      user=AGENT))
+    await slack.event(
+        channel_message("Hi, Ana from support here, I'll check this with you.", thread_ts=root, user=AGENT)
+    )
     await said(fake_slack, "C0GENERAL", root, "Ana Support from the ZenNest support team has joined")
     await asyncio.sleep(1.5)
     assert not any("DRAFT" in b for b in in_thread(fake_slack, "C0GENERAL", root))
@@ -141,22 +175,24 @@ async def test_an_agent_posting_in_a_channel_thread_takes_it_over_and_sarahs_dra
     assert len(fake_openai.requests) == requests  # Sarah stays out of a thread a person has
 
 
-async def test_relay_both_ways_in_a_dm_with_notes_kept_internal(
-    start_sarah: StartSarah, fake_slack: FakeSlack
-) -> None:
+async def test_relay_both_ways_in_a_dm_with_notes_kept_internal(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
     fake_slack.users[AGENT] = {"id": AGENT, "name": "ana", "real_name": "Ana Support"}
     fake_slack.users["UCUSTOMER"] = {"id": "UCUSTOMER", "name": "cris", "real_name": "Cris Customer"}
     _, slack = await start_sarah()
     root, card = await escalated_dm(slack, fake_slack)
 
-    await slack.event(channel_message("Hello Cris, what model is your hub?", thread_ts=card.ts,
-                                      channel=SUPPORT_CHANNEL, user=AGENT))
+    await slack.event(
+        channel_message("Hello Cris, what model is your hub?", thread_ts=card.ts, channel=SUPPORT_CHANNEL, user=AGENT)
+    )
     relayed = await said(fake_slack, CUSTOMER_DM, root, "what model is your hub?")
     assert relayed[0].startswith("*Ana Support* (ZenNest support)")
     await said(fake_slack, CUSTOMER_DM, root, "Ana Support from the ZenNest support team has joined")
 
-    await slack.event(channel_message("note: customer sounds upset, be gentle", thread_ts=card.ts,
-                                      channel=SUPPORT_CHANNEL, user=AGENT))
+    await slack.event(
+        channel_message(
+            "note: customer sounds upset, be gentle", thread_ts=card.ts, channel=SUPPORT_CHANNEL, user=AGENT
+        )
+    )
     await slack.event(dm("It's the ZenHub 2", thread_ts=root))
     await said(fake_slack, SUPPORT_CHANNEL, card.ts, "It's the ZenHub 2")
     assert not any("upset" in b for b in in_thread(fake_slack, CUSTOMER_DM, root))
@@ -227,9 +263,7 @@ async def test_an_unclaimed_card_is_announced_again_once_per_interval(
     assert broadcast[0]["reply_broadcast"] in (True, "true", "1")
 
 
-async def test_hand_off_state_survives_a_restart_of_sarah(
-    start_sarah: StartSarah, fake_slack: FakeSlack
-) -> None:
+async def test_hand_off_state_survives_a_restart_of_sarah(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
     fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
     first, slack = await start_sarah()
     root, card = await escalated_dm(slack, fake_slack)
@@ -242,9 +276,7 @@ async def test_hand_off_state_survives_a_restart_of_sarah(
     await said(fake_slack, CUSTOMER_DM, root, "Hi, it's Ana")
 
 
-async def test_slash_sarah_human_hands_off_the_latest_thread(
-    start_sarah: StartSarah, fake_slack: FakeSlack
-) -> None:
+async def test_slash_sarah_human_hands_off_the_latest_thread(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
     _, slack = await start_sarah()
     root = new_ts()
     await slack.event(dm("my thermostat shows E4", ts=root))

@@ -14,9 +14,7 @@ from tests.slack_payloads import channel_message, dm, envelope, new_ts, sarahs_o
 
 
 async def answered(fake_slack: FakeSlack, channel: str, ts: str, count: int = 1) -> None:
-    await fake_slack.wait_for(
-        lambda: sum("Answering" in m.body for m in fake_slack.thread(channel, ts)) >= count
-    )
+    await fake_slack.wait_for(lambda: sum("Answering" in m.body for m in fake_slack.thread(channel, ts)) >= count)
 
 
 async def test_own_bot_and_edited_messages_are_ignored(
@@ -27,11 +25,26 @@ async def test_own_bot_and_edited_messages_are_ignored(
     await slack.event(sarahs_own("I am Sarah"))
     await slack.event(dm("status report", subtype="bot_message", bot_id="BOTHER", username="deploy-bot"))
     await slack.event(dm("posted by an app", bot_id="BOTHER"))
-    await slack.event({"type": "message", "subtype": "message_changed", "channel": "D0CUSTOMER",
-                       "channel_type": "im", "ts": new_ts(),
-                       "message": {"type": "message", "user": "UCUSTOMER", "text": "edited text", "ts": root}})
-    await slack.event({"type": "message", "subtype": "message_deleted", "channel": "D0CUSTOMER",
-                       "channel_type": "im", "ts": new_ts(), "deleted_ts": root})
+    await slack.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "D0CUSTOMER",
+            "channel_type": "im",
+            "ts": new_ts(),
+            "message": {"type": "message", "user": "UCUSTOMER", "text": "edited text", "ts": root},
+        }
+    )
+    await slack.event(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": "D0CUSTOMER",
+            "channel_type": "im",
+            "ts": new_ts(),
+            "deleted_ts": root,
+        }
+    )
     await slack.event(channel_message("<@UNEW> has joined the channel", thread_ts=None, subtype="channel_join"))
     probe = new_ts()
     await slack.event(dm("a real question", ts=probe))

@@ -15,8 +15,13 @@ ROOT = Path(__file__).parents[2]
 
 async def chat(lines: list[str], env: dict[str, str], cwd: Path) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=cwd,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
         env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", **env},
     )
     out, err = await asyncio.wait_for(process.communicate("\n".join(lines).encode() + b"\n"), 90)
@@ -25,19 +30,26 @@ async def chat(lines: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 def model_env(fake_openai: FakeOpenAI) -> dict[str, str]:
-    return {"REDIS_URL": REDIS_TEST_URL, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_openai.base_url,
-            "MODEL_MAX_RETRIES": "0", "COALESCE_SECONDS": "0"}
+    return {
+        "REDIS_URL": REDIS_TEST_URL,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "MODEL_MAX_RETRIES": "0",
+        "COALESCE_SECONDS": "0",
+    }
 
 
 async def test_a_terminal_conversation_is_answered_remembered_and_handed_off(
     fake_openai: FakeOpenAI, redis: object, tmp_path: Path
 ) -> None:
     fake_openai.responder = lambda request: (
-        ToolCall("needs_staff_access", "Wants a refund") if "refund" in user_lines(request)[-1]
+        ToolCall("needs_staff_access", "Wants a refund")
+        if "refund" in user_lines(request)[-1]
         else echo_responder(request)
     )
-    out = await chat(["How do I pair a ZenLock?", "and a second one?", "/human", "/quit"],
-                     model_env(fake_openai), tmp_path)
+    out = await chat(
+        ["How do I pair a ZenLock?", "and a second one?", "/human", "/quit"], model_env(fake_openai), tmp_path
+    )
     assert "Hi, I'm Sarah from ZenNest support" in out
     assert "Sarah: Answering: How do I pair a ZenLock?" in out
     assert "Sarah: Answering: How do I pair a ZenLock? | and a second one?" in out  # remembered

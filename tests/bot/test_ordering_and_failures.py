@@ -84,9 +84,7 @@ async def test_a_model_that_times_out_gets_the_apology_too(
     _, slack = await start_sarah(model={"model_timeout_seconds": 0.5})
     ts = new_ts()
     await slack.event(dm("hello?", ts=ts))
-    replies = await fake_slack.wait_for(
-        lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Sorry" in m.body]
-    )
+    replies = await fake_slack.wait_for(lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Sorry" in m.body])
     assert "too late" not in replies[0].body
 
 

@@ -68,7 +68,10 @@ def test_a_dotenv_file_is_read(tmp_path: Path) -> None:
 
 def test_the_sarah_command_exits_2_naming_the_variable(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot.cli"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "SARAH_PORT": "http", "PYTHONPATH": str(Path(__file__).parents[2])},
         cwd=tmp_path,
     )

@@ -21,12 +21,22 @@ def test_the_manifest_subscribes_to_exactly_what_sarah_handles() -> None:
     manifest = json.loads((ROOT / "deploy" / "slack-manifest.json").read_text())
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
-        "app_mention", "message.channels", "message.groups", "message.im"]
+        "app_mention",
+        "message.channels",
+        "message.groups",
+        "message.im",
+    ]
     assert settings["interactivity"]["is_enabled"] is True  # Claim, Resolve, Hand back, Helped buttons
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/sarah"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "chat:write", "commands", "im:history", "channels:history", "groups:history",
+        "app_mentions:read",
+        "chat:write",
+        "commands",
+        "im:history",
+        "channels:history",
+        "groups:history",
         "users:read",  # agents' names on relayed lines
-        "channels:read", "groups:read",  # the support channel's members (conversations.members)
+        "channels:read",
+        "groups:read",  # the support channel's members (conversations.members)
         "usergroups:read",  # SUPPORT_USERGROUP's members
     }

@@ -70,8 +70,9 @@ class FakeOpenAI:
         model = request.match_info["model"]
         if model not in self.models:
             return web.json_response({"error": {"message": "no such model", "code": "model_not_found"}}, status=404)
-        return web.json_response({"id": model, "object": "model", "created": 0, "owned_by": "zennest",
-                                  **self.models[model]})
+        return web.json_response(
+            {"id": model, "object": "model", "created": 0, "owned_by": "zennest", **self.models[model]}
+        )
 
     async def _completions(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -89,15 +90,25 @@ class FakeOpenAI:
         finish = "stop"
         if isinstance(result, ToolCall):
             finish = "tool_calls"
-            message["tool_calls"] = [{
-                "id": f"call_{next(self._ids)}", "type": "function",
-                "function": {"name": "handoff_to_human",
-                             "arguments": json.dumps({"reason": result.reason, "summary": result.summary})},
-            }]
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{next(self._ids)}",
+                    "type": "function",
+                    "function": {
+                        "name": "handoff_to_human",
+                        "arguments": json.dumps({"reason": result.reason, "summary": result.summary}),
+                    },
+                }
+            ]
         else:
             message["content"] = str(result)
-        return web.json_response({
-            "id": f"chatcmpl-{next(self._ids)}", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-        })
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{next(self._ids)}",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            }
+        )

@@ -89,14 +89,20 @@ class FakeSlack:
 
     def as_payload(self, message: Posted) -> dict[str, Any]:
         """The `message` object Slack puts in a block_actions payload."""
-        return {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks,
-                "user": message.user}
+        return {
+            "type": "message",
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+            "user": message.user,
+        }
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
 
     async def wait_for(self, predicate: Callable[[], Any], within: float = 10.0) -> Any:
         """Wait until `predicate()` is truthy (checked after every API call), or fail the test."""
+
         async def until() -> Any:
             async with self._changed:
                 while not (result := predicate()):
@@ -122,13 +128,22 @@ class FakeSlack:
         return web.json_response(result)
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://zennest.slack.com/", "team": "ZenNest", "user": "sarah",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://zennest.slack.com/",
+            "team": "ZenNest",
+            "user": "sarah",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
-        message = Posted(p["channel"], ts, p.get("thread_ts"), p.get("text") or p.get("markdown_text") or "",
-                         _blocks(p))
+        message = Posted(
+            p["channel"], ts, p.get("thread_ts"), p.get("text") or p.get("markdown_text") or "", _blocks(p)
+        )
         self.messages.append(message)
         return {"ok": True, "channel": p["channel"], "ts": ts, "message": {"text": message.text, "ts": ts}}
 
@@ -159,15 +174,17 @@ class FakeSlack:
         return {"ok": True, "channel": {"id": p["channel"], "is_member": BOT_USER_ID in members}}
 
     def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "members": self.channel_members.get(p["channel"], []),
-                "response_metadata": {"next_cursor": ""}}
+        return {
+            "ok": True,
+            "members": self.channel_members.get(p["channel"], []),
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "users": self.usergroups.get(p["usergroup"], [])}
 
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        user = self.users.get(p["user"], {"id": p["user"], "name": p["user"].lower(),
-                                           "real_name": f"User {p['user']}"})
+        user = self.users.get(p["user"], {"id": p["user"], "name": p["user"].lower(), "real_name": f"User {p['user']}"})
         return {"ok": True, "user": user}
 
 

@@ -11,7 +11,10 @@ ENCODER = encoder_for("gpt-4o-mini")
 
 
 def cost(system: str, turns: tuple[Turn, ...]) -> int:
-    return sum(len(ENCODER.encode(t)) + TOKENS_PER_MESSAGE for t in [system, *(x.content for x in turns)]) + TOKENS_PER_REPLY
+    return (
+        sum(len(ENCODER.encode(t)) + TOKENS_PER_MESSAGE for t in [system, *(x.content for x in turns)])
+        + TOKENS_PER_REPLY
+    )
 
 
 def test_newest_turns_are_kept_within_budget() -> None:
@@ -19,7 +22,7 @@ def test_newest_turns_are_kept_within_budget() -> None:
     conversation = fit_to_budget("You are Sarah.", turns, ENCODER, 500)
     assert cost(conversation.system, conversation.turns) <= 500
     assert conversation.turns[-1] == turns[-1]
-    assert list(conversation.turns) == turns[-len(conversation.turns):]
+    assert list(conversation.turns) == turns[-len(conversation.turns) :]
     assert conversation.turns[0].role == "user"
 
 
