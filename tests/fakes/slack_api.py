@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.fakes.server import LocalServer
 
@@ -65,6 +65,9 @@ class FakeSlack:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_get("/link", self._socket)
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: list[str] = []
         self._server = LocalServer(app)
 
     async def start(self) -> None:
@@ -126,6 +129,33 @@ class FakeSlack:
         async with self._changed:
             self._changed.notify_all()
         return web.json_response(result)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then read the app's acknowledgements until it hangs up."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "ASARAH"}})
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                envelope_id = json.loads(message.data).get("envelope_id")
+                if envelope_id:
+                    self.socket_acks.append(envelope_id)
+                    async with self._changed:
+                        self._changed.notify_all()
+        self.sockets.remove(socket)
+        return socket
+
+    async def push(self, payload: dict[str, Any], kind: str = "events_api") -> str:
+        """Send an envelope to the connected Socket Mode client; returns its envelope id."""
+        envelope_id = f"env-{next(self._clock)}"
+        for socket in self.sockets:
+            await socket.send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                    "accepts_response_payload": kind != "events_api", "retry_attempt": 0})
+        return envelope_id
+
+    def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self._server.url.replace("http://", "ws://") + "/link"}
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {
