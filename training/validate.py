@@ -175,7 +175,7 @@ def validate_files(
                 Problem("warning", "too_few_examples", str(path),
                         f"{file_report.examples} examples: OpenAI needs at least {MIN_TRAINING_EXAMPLES} to train")
             )
-    report.problems.extend(_duplicate_problems(parsed, paths))
+    report.problems.extend(_duplicate_problems(parsed))
     return report
 
 
@@ -332,7 +332,7 @@ def _check_tool_calls(
                 error("tool_call_shape", f"{label}: a hand-off needs a one-sentence 'summary'")
 
 
-def _duplicate_problems(parsed: list[_Parsed], paths: list[Path]) -> list[Problem]:
+def _duplicate_problems(parsed: list[_Parsed]) -> list[Problem]:
     """Duplicates inside one file, and any example found (or nearly) in two files: leakage."""
     texts = [dialogue_text(p.value) for p in parsed]
     problems: list[Problem] = []
