@@ -21,7 +21,7 @@ from bot.support_team import SupportTeam
 from handlers.handoff import Handoff
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.ownership import Owner, OwnershipStore
-from handlers.thread_store import StoredTurn
+from handlers.thread_store import StoredTurn, ThreadStore
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,13 @@ HELP = "Try `/sarah human` to reach our support team, or `/sarah reset` to start
 
 
 def register_actions(
-    app: AsyncApp, *, inbox: Inbox, handoff: Handoff, ownership: OwnershipStore, team: SupportTeam
+    app: AsyncApp,
+    *,
+    inbox: Inbox,
+    store: ThreadStore,
+    handoff: Handoff,
+    ownership: OwnershipStore,
+    team: SupportTeam,
 ) -> None:
     async def card_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -58,6 +64,12 @@ def register_actions(
         if thread is None or not message.get("ts"):
             return
         helped = action["action_id"] == HELPED
+        customer = (await store.state(thread)).get("customer")
+        if customer and body["user"]["id"] != customer:
+            await client.chat_postEphemeral(
+                channel=thread.channel, user=body["user"]["id"], text="Only the person who asked can rate this answer."
+            )
+            return
         await inbox.put(
             InboundMessage(
                 thread=thread,

@@ -212,7 +212,9 @@ class Sarah:
         s = self.settings.slack
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
         bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox)
-        register_actions(bolt, inbox=self.inbox, handoff=self.handoff, ownership=self.ownership, team=self.team)
+        register_actions(
+            bolt, inbox=self.inbox, store=self.store, handoff=self.handoff, ownership=self.ownership, team=self.team
+        )
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

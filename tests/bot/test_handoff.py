@@ -286,3 +286,19 @@ async def test_slash_sarah_human_hands_off_the_latest_thread(start_sarah: StartS
     await said(fake_slack, CUSTOMER_DM, root, "handing this conversation to our support team")
     card: Any = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
     assert "my thermostat shows E4" in card.body
+
+
+async def test_only_the_customer_can_rate_an_answer_in_a_channel_thread(
+    start_sarah: StartSarah, fake_slack: FakeSlack, redis: Redis
+) -> None:
+    _, slack = await start_sarah(handoff={"handoff_after_failures": 1})
+    root = new_ts()
+    await slack.event(mention("how do I add a ZenSense?", ts=root))
+    answer = (
+        await fake_slack.wait_for(lambda: [m for m in fake_slack.thread("C0GENERAL", root) if "Answering" in m.body])
+    )[0]
+    await press(slack, fake_slack, "sarah_not_helped", answer, user="UBYSTANDER", channel="C0GENERAL")
+    refusal = await fake_slack.wait_for(lambda: fake_slack.calls_to("chat.postEphemeral"))
+    assert "Only the person who asked" in refusal[0]["text"]
+    await asyncio.sleep(0.3)
+    assert fake_slack.buttons(answer) == ["sarah_helped", "sarah_not_helped"] and cards(fake_slack) == []
