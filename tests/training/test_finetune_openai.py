@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
 from tests.training.examples_factory import dataset, write_lines
-from tests.training.wandb_records import read_run
+from tests.training.wandb_records import read_run, read_run_with_config
 from training.cli import build_parser
 from training.finetune import run_finetune
 
@@ -211,3 +211,20 @@ def test_api_errors_at_job_creation_are_one_sentence(
     captured = capsys.readouterr()
     assert captured.err.strip() == expected
     assert "Traceback" not in captured.out + captured.err
+
+
+def test_the_wandb_run_records_what_a_resumed_job_ran_with(
+    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+) -> None:
+    _use(finetune_server, monkeypatch, FINETUNE_EPOCHS="5", FINETUNE_SEED="9")
+    assert run_finetune(_args(tmp_path, data), today=TODAY) == 0
+    (job,) = finetune_server.jobs.values()
+    capsys.readouterr()
+    monkeypatch.setenv("FINETUNE_EPOCHS", "2")  # the settings changed since; the record must not
+    assert run_finetune(_args(tmp_path, data, "--resume", job.id), today=TODAY) == 0
+    out = capsys.readouterr().out
+    (run_dir,) = [Path(x.removeprefix("W&B run: ")) for x in out.splitlines() if x.startswith("W&B run: ")]
+    _, _, config = read_run_with_config(run_dir)
+    assert config == {"backend": "openai", "base_model": "gpt-4.1-mini-2025-04-14", "epochs": 5, "suffix": "sarah",
+                      "seed": 9, "job_id": job.id, "fine_tuned_model": job.fine_tuned_model}

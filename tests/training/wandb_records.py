@@ -45,11 +45,18 @@ def _payloads(data: bytes) -> list[bytes]:
 
 def read_run(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(history rows, summary) of the offline run in `run_dir`."""
+    history, summary, _ = read_run_with_config(run_dir)
+    return history, summary
+
+
+def read_run_with_config(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """(history rows, summary, config) of the offline run in `run_dir`."""
     from wandb.proto import wandb_internal_pb2 as pb
 
     (path,) = run_dir.glob("run-*.wandb")
     history: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
+    config: dict[str, Any] = {}
     for payload in _payloads(path.read_bytes()):
         record = pb.Record()
         record.ParseFromString(payload)
@@ -59,7 +66,12 @@ def read_run(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 (item.key or "/".join(item.nested_key)): json.loads(item.value_json)
                 for item in record.history.item
             })
+        elif kind in ("run", "config"):
+            updates = record.run.config.update if kind == "run" else record.config.update
+            for item in updates:
+                if item.key != "_wandb":
+                    config[item.key] = json.loads(item.value_json)
         elif kind == "summary":
             for item in record.summary.update:
                 summary[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
-    return history, summary
+    return history, summary, config

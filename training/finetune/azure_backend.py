@@ -20,6 +20,7 @@ from training.finetune.jobs import (
     create_job,
     download_results,
     follow,
+    job_config,
     prepare_uploads,
     record_results,
     upload,
@@ -85,8 +86,7 @@ def _flow(client: openai.AzureOpenAI, run: Run, settings: TrainingSettings, *, s
     record_results(
         rows, job_id=job_id, fine_tuned_model=job.fine_tuned_model, out_dir=run.out_dir,
         wandb_project=settings.wandb_project, wandb_entity=settings.wandb_entity,
-        config={"backend": "azure", "base_model": job.model, "epochs": run.epochs, "suffix": run.suffix,
-                "seed": run.seed},
+        config=job_config(job, "azure", run.suffix, run.seed),
     )
     deployment = deployment_name(run.suffix, job_id)
     endpoint = str(settings.azure_openai_endpoint).rstrip("/")

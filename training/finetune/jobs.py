@@ -129,6 +129,20 @@ def _seq(event_id: str) -> int:
     return int(digits) if digits else 0
 
 
+def job_config(job: Any, backend: str, run_suffix: str, run_seed: int) -> dict[str, Any]:
+    """What the job was run with, read from the job itself (so a resumed job is recorded truly)."""
+    epochs = None
+    method = getattr(job, "method", None)
+    supervised = getattr(method, "supervised", None) if method is not None else None
+    if supervised is not None and getattr(supervised, "hyperparameters", None) is not None:
+        epochs = supervised.hyperparameters.n_epochs
+    if epochs is None and getattr(job, "hyperparameters", None) is not None:
+        epochs = job.hyperparameters.n_epochs
+    seed = getattr(job, "seed", None)
+    return {"backend": backend, "base_model": job.model, "epochs": epochs, "suffix": run_suffix,
+            "seed": seed if seed is not None else run_seed}
+
+
 def download_results(client: Any, job: Any) -> list[dict[str, Any]]:
     """The rows of the job's result CSV (OpenAI serves it base64-encoded; plain text is accepted)."""
     if not job.result_files:

@@ -25,6 +25,7 @@ from training.finetune.jobs import (
     create_job,
     download_results,
     follow,
+    job_config,
     prepare_uploads,
     record_results,
     upload,
@@ -133,8 +134,7 @@ def _flow(
     result = record_results(
         rows, job_id=job_id, fine_tuned_model=job.fine_tuned_model, out_dir=run.out_dir,
         wandb_project=settings.wandb_project, wandb_entity=settings.wandb_entity,
-        config={"backend": "openai", "base_model": job.model, "epochs": run.epochs, "suffix": run.suffix,
-                "seed": run.seed},
+        config=job_config(job, "openai", run.suffix, run.seed),
     )
     set_env_value(run.env_file, "SARAH_MODEL", result.fine_tuned_model)
     print(f"New model: {result.fine_tuned_model}")
