@@ -228,3 +228,20 @@ def test_the_wandb_run_records_what_a_resumed_job_ran_with(
     _, _, config = read_run_with_config(run_dir)
     assert config == {"backend": "openai", "base_model": "gpt-4.1-mini-2025-04-14", "epochs": 5, "suffix": "sarah",
                       "seed": 9, "job_id": job.id, "fine_tuned_model": job.fine_tuned_model}
+
+
+def test_missing_split_files_are_refused_before_any_call(
+    tmp_path: Path, finetune_server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, capsys: Any,
+) -> None:
+    _use(finetune_server, monkeypatch)
+    missing = (tmp_path / "nope-train.jsonl", tmp_path / "nope-valid.jsonl")
+    assert run_finetune(_args(tmp_path, missing), today=TODAY) == 2
+    assert capsys.readouterr().err.strip() == f"{missing[0]} does not exist: run `sarah train split` first."
+    assert finetune_server.requests == []
+
+
+def test_the_closing_date_is_refused_even_without_a_key(
+    tmp_path: Path, data: tuple[Path, Path], capsys: Any,
+) -> None:
+    assert run_finetune(_args(tmp_path, data), today=date(2027, 2, 1)) == 2
+    assert "OpenAI stopped taking new fine-tuning jobs on 2027-01-06" in capsys.readouterr().err

@@ -73,9 +73,6 @@ def wandb_integration(settings: TrainingSettings) -> list[dict[str, Any]] | None
 
 def check_base_model(client: openai.OpenAI, base_model: str, today: date) -> list[str]:
     """Raise FlowError when OpenAI cannot tune `base_model` today; return warnings otherwise."""
-    refusal = deadline_refusal(today)
-    if refusal:
-        raise FlowError(refusal)
     warnings: list[str] = []
     for name in filter(None, (base_model, base_of(base_model))):
         try:
@@ -97,21 +94,32 @@ def run_openai(
     today: date,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """The whole flow; returns the exit code (API errors are the caller's to describe)."""
+    """The whole flow; returns the exit code (API errors are the caller's to describe).
+
+    What can be refused without the network is refused first: the closing date, then the files.
+    """
+    uploads = None
+    if not run.resume:
+        refusal = deadline_refusal(today)
+        if refusal:
+            raise FlowError(refusal)
+        uploads = prepare_uploads(run.train, run.valid, run.out_dir)
     with make_client(settings) as client:
+        return _flow(client, run, settings, uploads, today=today, sleep=sleep)
         return _flow(client, run, settings, today=today, sleep=sleep)
 
 
 def _flow(
-    client: openai.OpenAI, run: Run, settings: TrainingSettings, *, today: date, sleep: Callable[[float], None]
+    client: openai.OpenAI, run: Run, settings: TrainingSettings, uploads: tuple[Path, Path] | None, *,
+    today: date, sleep: Callable[[float], None],
 ) -> int:
-    if run.resume:
-        job_id = run.resume
+    if uploads is None:
+        job_id = str(run.resume)
         print(f"Following job {job_id}")
     else:
         for warning in check_base_model(client, run.base_model, today):
             print(f"warning: {warning}")
-        train_upload, valid_upload = prepare_uploads(run.train, run.valid, run.out_dir)
+        train_upload, valid_upload = uploads
         training_file, validation_file = (
             upload(client, path, poll_seconds=settings.poll_seconds, sleep=sleep)
             for path in (train_upload, valid_upload)
