@@ -85,30 +85,29 @@ def final_losses(rows: list[dict[str, Any]]) -> FinalLosses:
 
 
 def plot_losses(rows: list[dict[str, Any]], png_path: Path) -> Path:
-    """Draw the loss curves over steps to a PNG (Agg backend: no display needed)."""
-    import matplotlib
+    """Draw the loss curves over steps to a PNG.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Uses matplotlib's object API (a `Figure` renders with Agg by itself), so no global backend or
+    pyplot state is touched and no display is needed.
+    """
+    from matplotlib.figure import Figure
 
-    figure, axes = plt.subplots(figsize=(8, 4.5))
-    try:
-        for column, style in zip(LOSS_COLUMNS, ("-", "o-", "s--"), strict=True):
-            points = [(row["step"], row[column]) for row in rows if row.get(column) is not None]
-            if points:
-                steps, values = zip(*points, strict=True)
-                size = 3 if column == "train_loss" else 6
-                axes.plot(steps, values, style, label=column.replace("_", " "), markersize=size)
-        axes.set_xlabel("step")
-        axes.set_ylabel("loss")
-        axes.set_title("Sarah fine-tune: loss")
-        axes.grid(alpha=0.3)
-        if axes.get_legend_handles_labels()[0]:
-            axes.legend()
-        png_path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(png_path, dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(figure)
+    figure = Figure(figsize=(8, 4.5))
+    axes = figure.subplots()
+    for column, style in zip(LOSS_COLUMNS, ("-", "o-", "s--"), strict=True):
+        points = [(row["step"], row[column]) for row in rows if row.get(column) is not None]
+        if points:
+            steps, values = zip(*points, strict=True)
+            size = 3 if column == "train_loss" else 6
+            axes.plot(steps, values, style, label=column.replace("_", " "), markersize=size)
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    axes.set_title("Sarah fine-tune: loss")
+    axes.grid(alpha=0.3)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend()
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(png_path, dpi=110, bbox_inches="tight")
     return png_path
 
 
