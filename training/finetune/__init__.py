@@ -16,7 +16,7 @@ import openai
 
 from config.training import TrainingSettings, load_training_settings
 from training.finetune.api_errors import describe_api_error
-from training.finetune.jobs import FlowError
+from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError
 from training.finetune.openai_backend import Run
 
 LOCAL_EXTRA_MESSAGE = "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'"
@@ -60,15 +60,20 @@ def run_finetune(
 
 def _run_local(run: Run, settings: TrainingSettings, *, merge: bool) -> int:
     try:
-        from training.local import run_local_finetune
+        from training.local import LocalFinetuneError, run_local_finetune
     except ImportError:
         print(LOCAL_EXTRA_MESSAGE, file=sys.stderr)
         return 2
+    from config.training_local import local_settings_from
     from training.progress import Progress
 
-    with Progress("Local LoRA fine-tune") as progress:
-        result = run_local_finetune(run.train, run.valid, settings, progress, merge=merge,
-                                    wandb_project=settings.wandb_project)
-    if result is not None:
-        print(f"Local fine-tune done: {result}")
+    local_settings = local_settings_from(settings)  # a bad LOCAL_* value raises SettingsError: exit 2
+    try:
+        with Progress("Local LoRA fine-tune") as progress:
+            result = run_local_finetune(run.train, run.valid, local_settings, progress, merge=merge,
+                                        wandb_project=settings.wandb_project or DEFAULT_WANDB_PROJECT)
+    except LocalFinetuneError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"Local fine-tune done: {result}")
     return 0

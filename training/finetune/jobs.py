@@ -21,6 +21,7 @@ from training.results import FinalLosses, final_losses, log_to_wandb, parse_resu
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 MIN_TRAINING_EXAMPLES = 10
+DEFAULT_WANDB_PROJECT = "sarah-finetune"  # our own W&B run is logged even without WANDB_PROJECT
 
 
 class FlowError(Exception):
@@ -190,7 +191,8 @@ def record_results(
 def _log_wandb(rows: list[dict[str, Any]], *, job_id: str, project: str | None, entity: str | None,
                config: dict[str, Any]) -> Path | None:
     try:
-        run_dir = log_to_wandb(rows, project=project or "sarah-finetune", name=job_id, config=config, entity=entity)
+        run_dir = log_to_wandb(rows, project=project or DEFAULT_WANDB_PROJECT, name=job_id, config=config,
+                               entity=entity)
     except ImportError:
         print("W&B run skipped: install the [train] extra (pip install 'sarah-zennest[train]').")
         return None
