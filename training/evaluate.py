@@ -199,12 +199,15 @@ def _flags(score: ItemScore, item: dict[str, Any]) -> list[str]:
 
 
 def _last_user(item: dict[str, Any]) -> str:
+    """The customer's last message; earlier turns are noted, not shown (the report stays readable)."""
     users = [m.get("content") or "" for m in item["messages"] if m.get("role") == "user"]
-    return users[-1] if users else ""
+    earlier = len(item["messages"]) - 1
+    return (f"(after {earlier} earlier turns) " if earlier else "") + (users[-1] if users else "")
 
 
 def render_markdown(a: Side, b: Side, items: list[dict[str, Any]], title: str) -> str:
     def cell(text: str) -> str:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
     lines = [f"# {title}", "", f"A: **{a.label}** · B: **{b.label}** · {len(items)} held-out items", "",

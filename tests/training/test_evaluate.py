@@ -99,6 +99,8 @@ async def test_markdown_report_puts_the_answers_side_by_side(tmp_path: Path) -> 
     assert "→ hand-off (customer_asked): Wants a person." in row
     assert "I've reset your ZenNest account" in row and "invented action" in row and "missed hand-off" in row
     assert "Write a poem \\| about the sea" in report  # a pipe in the text does not break the table
+    assert "Waves roll &lt;in&gt; under" in report  # nor does markup
+    assert "(after 2 earlier turns) Yes, still stuck." in report
     assert (tmp_path / "eval.json").exists()
 
 
