@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json-report", type=Path, default=RUNS_DIR / "validate.json")
     validate.add_argument("--max-tokens", type=int, default=None, help="per-example token limit (default 65536)")
     validate.add_argument("--model", default=None, help="model whose tokenizer counts (default FINETUNE_BASE_MODEL)")
+    validate.add_argument("--eval-file", type=Path, default=EVAL_FILE,
+                          help="held-out set that must not leak into the files (default training/data/eval.jsonl)")
 
     split = commands.add_parser("split", help="seeded, stratified 80/20 split of the conversations")
     split.add_argument("--input-dir", type=Path, default=CONVERSATIONS_DIR)
@@ -99,7 +101,8 @@ def _validate(args: argparse.Namespace) -> int:
         print("No training files: run `sarah train split` or name the files.", file=sys.stderr)
         return 2
     model = args.model or _settings_or_default("finetune_base_model", "gpt-4.1-mini-2025-04-14")
-    report = validate_files(files, model=model, max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS)
+    report = validate_files(files, model=model, max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS,
+                            eval_path=args.eval_file)
     render(report, Console(soft_wrap=True))
     write_json_report(report, args.json_report)
     print(f"JSON report: {args.json_report}")

@@ -46,6 +46,7 @@ CATEGORIES = (
     "action_claim",
     "duplicate",
     "leakage",
+    "eval_leakage",
     "near_duplicate",
     "over_token_limit",
     "missing_system_message",
@@ -122,9 +123,17 @@ class _Parsed:
 
 
 def validate_files(
-    paths: list[Path], *, model: str = "gpt-4.1-mini-2025-04-14", max_tokens: int = DEFAULT_MAX_TOKENS
+    paths: list[Path],
+    *,
+    model: str = "gpt-4.1-mini-2025-04-14",
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    eval_path: Path | None = None,
 ) -> Report:
-    """Check every file, then duplicates within and across them; never raises on bad data."""
+    """Check every file, then duplicates within and across them; never raises on bad data.
+
+    With `eval_path` (the held-out set), a customer message found in it and in the training data is an
+    error too: the evaluation would measure recall, not skill.
+    """
     base, encoder = resolve_encoder(model)
     report = Report(model=model, base_model=base, max_tokens=max_tokens)
     parsed: list[_Parsed] = []
@@ -176,6 +185,8 @@ def validate_files(
                         f"{file_report.examples} examples: OpenAI needs at least {MIN_TRAINING_EXAMPLES} to train")
             )
     report.problems.extend(_duplicate_problems(parsed))
+    if eval_path is not None and eval_path.exists():
+        report.problems.extend(_eval_leakage(parsed, eval_path))
     return report
 
 
@@ -348,6 +359,33 @@ def _duplicate_problems(parsed: list[_Parsed]) -> list[Problem]:
             problems.append(Problem("error", "duplicate", second.where, f"{kind} {first.where}"))
         else:
             problems.append(Problem("warning", "near_duplicate", second.where, f"{kind} {first.where}"))
+    return problems
+
+
+MIN_LEAK_WORDS = 6  # "hi", "thanks" and other short messages are everywhere, and are not leakage
+
+
+def _eval_leakage(parsed: list[_Parsed], eval_path: Path) -> list[Problem]:
+    """Customer messages of the held-out set that also appear (or nearly) in the training data."""
+    held_out: list[tuple[str, str]] = []
+    for line in read_jsonl(eval_path):
+        if line.error is None and isinstance(line.value, dict):
+            for message in line.value.get("messages") or []:
+                if isinstance(message, dict) and message.get("role") == "user":
+                    held_out.append((f"{eval_path}:{line.number}", str(message.get("content") or "")))
+    trained: list[tuple[str, str]] = []
+    for example in parsed:
+        messages = example.value.get("messages") if isinstance(example.value, dict) else None
+        for message in messages if isinstance(messages, list) else []:
+            if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
+                trained.append((example.where, message["content"]))
+    texts = [t for _, t in held_out] + [t for _, t in trained]
+    problems: list[Problem] = []
+    for pair in similar_pairs(texts):
+        if pair.first < len(held_out) <= pair.second and len(texts[pair.first].split()) >= MIN_LEAK_WORDS:
+            where, _ = trained[pair.second - len(held_out)]
+            problems.append(Problem("error", "eval_leakage", where,
+                                    f"a customer message of the held-out set {held_out[pair.first][0]} is here too"))
     return problems
 
 

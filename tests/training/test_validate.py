@@ -79,6 +79,20 @@ def test_duplicates_near_duplicates_and_leakage(tmp_path: Path) -> None:
     }
 
 
+def test_a_held_out_question_in_the_training_data_is_leakage(tmp_path: Path) -> None:
+    greeting = _broken(lambda e: e["messages"][1].update(content="Hi"))
+    train = write_lines(tmp_path / "train.jsonl", [greeting, example(2)])
+    question = example(2)["messages"][1]["content"]
+    held_out = write_lines(tmp_path / "eval.jsonl", [
+        {"id": "a", "category": "product_knowledge", "messages": [{"role": "user", "content": "Hi"}], "expect": {}},
+        {"id": "b", "category": "product_knowledge", "messages": [{"role": "user", "content": question}],
+         "expect": {}},
+    ])
+    report = validate_files([train], eval_path=held_out)
+    assert [(p.category, p.where) for p in report.errors] == [("eval_leakage", f"{train}:2")]
+    assert f"{held_out}:2" in report.errors[0].message
+
+
 def test_token_counts_epochs_and_billing(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "t.jsonl", dataset(2))  # 14 examples, hand-offs included
     report = validate_files([path], max_tokens=300)
