@@ -111,8 +111,10 @@ def follow(
     while True:
         job = client.fine_tuning.jobs.retrieve(job_id)
         progress.status(str(job.status))
-        events = client.fine_tuning.jobs.list_events(job_id, limit=100).data
-        for event in sorted((e for e in events if e.id not in seen), key=lambda e: (e.created_at, _seq(e.id))):
+        events = client.fine_tuning.jobs.list_events(job_id, limit=100).data  # newest first
+        for event in reversed(events):
+            if event.id in seen:
+                continue
             seen.add(event.id)
             data = getattr(event, "data", None) or {}
             if getattr(event, "type", None) == "metrics" and isinstance(data, dict) and "step" in data:
@@ -123,11 +125,6 @@ def follow(
         if job.status in TERMINAL_STATUSES:
             return job
         sleep(poll_seconds)
-
-
-def _seq(event_id: str) -> int:
-    digits = "".join(ch for ch in event_id if ch.isdigit())
-    return int(digits) if digits else 0
 
 
 def job_config(job: Any, backend: str, run_suffix: str, run_seed: int) -> dict[str, Any]:
