@@ -1,0 +1,88 @@
+"""Settings of the local LoRA backend (`sarah train finetune --backend local`).
+
+Separate from the OpenAI/Azure settings because a local run has its own knobs (base model, LoRA
+rank, max length…). The variable names and bounds match the `local_*` fields of
+`config.training.TrainingSettings`, so one `.env` drives both; `local_settings_from` converts that
+class. A bad value raises `SettingsError` with one line per variable (`LOCAL_EPOCHS: …`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.errors import SettingsError, describe_validation_error
+
+Device = Literal["auto", "cpu", "cuda"]
+
+DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
+
+
+class LocalTrainingSettings(BaseSettings):
+    """`LOCAL_*` variables: what to tune, how hard, and where the versioned run folders go."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+    local_base_model: str = Field(default=DEFAULT_BASE_MODEL, min_length=1)  # a Hugging Face id or a folder
+    local_output_dir: Path = Path("runs/local")
+    local_epochs: int = Field(default=3, ge=1, le=100)
+    local_learning_rate: float = Field(default=2e-4, gt=0, le=1)
+    local_lora_rank: int = Field(default=16, ge=1, le=512)
+    local_lora_alpha: int = Field(default=32, ge=1, le=1024)
+    local_lora_dropout: float = Field(default=0.05, ge=0, lt=1)
+    local_max_length: int = Field(default=2048, ge=64, le=131_072)
+    local_seed: int = Field(default=42, ge=0)
+    local_batch_size: int = Field(default=4, ge=1, le=1024)
+    local_device: Device = "auto"
+
+    @field_validator("local_base_model", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("local_device", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """What the model card and the W&B run record about this run."""
+        return {
+            "base_model": self.local_base_model,
+            "epochs": self.local_epochs,
+            "learning_rate": self.local_learning_rate,
+            "lora_rank": self.local_lora_rank,
+            "lora_alpha": self.local_lora_alpha,
+            "lora_dropout": self.local_lora_dropout,
+            "max_length": self.local_max_length,
+            "batch_size": self.local_batch_size,
+            "seed": self.local_seed,
+        }
+
+
+def load_local_training_settings(env_file: Path | str | None = ".env", **overrides: Any) -> LocalTrainingSettings:
+    """Read the environment (and `env_file`); raise `SettingsError` naming each bad variable."""
+    try:
+        return LocalTrainingSettings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+def local_settings_from(settings: Any) -> LocalTrainingSettings:
+    """Accept `LocalTrainingSettings` or the CLI's `TrainingSettings` (its `local_*` fields).
+
+    `TrainingSettings` keeps epochs and seed in FINETUNE_EPOCHS / FINETUNE_SEED; its other fields are
+    ignored. Values are validated again, so a bad one still names its variable.
+    """
+    if isinstance(settings, LocalTrainingSettings):
+        return settings
+    values: dict[str, Any] = {
+        name: getattr(settings, name) for name in LocalTrainingSettings.model_fields if hasattr(settings, name)
+    }
+    for local_name, shared_name in (("local_epochs", "finetune_epochs"), ("local_seed", "finetune_seed")):
+        if local_name not in values and hasattr(settings, shared_name):
+            values[local_name] = getattr(settings, shared_name)
+    return load_local_training_settings(None, **values)

@@ -1,0 +1,174 @@
+"""`sarah train finetune --backend local`: LoRA-tune an open-weight chat model on Sarah's data.
+
+One call does the whole run and leaves a versioned folder `LOCAL_OUTPUT_DIR/sarah-<UTC time>/`:
+`adapter/` (LoRA weights + tokenizer: what vLLM mounts), `results.csv` and `loss.png` (the OpenAI
+path's format), `model_card.md`/`.json`, optionally `merged/` (full weights) and a W&B run. The
+heavy libraries are imported here, inside the function, so `import training.local` stays cheap.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from config.training_local import LocalTrainingSettings, local_settings_from
+from training.local.card import library_versions, write_model_card
+from training.local.data import load_examples, sha256_of
+from training.local.history import FULL_VALID_PREFIX, first_train_loss, rows_from_log_history
+from training.progress import Progress
+from training.results import FinalLosses, final_losses, log_to_wandb, plot_losses, write_results_csv
+
+
+class LocalFinetuneError(RuntimeError):
+    """The run cannot start or finish; the message says what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFinetuneResult:
+    output_dir: Path
+    adapter_dir: Path
+    csv_path: Path
+    png_path: Path
+    card_path: Path
+    losses: FinalLosses
+    first_train_loss: float | None
+    merged_dir: Path | None = None
+    wandb_dir: Path | None = None
+
+    def __str__(self) -> str:
+        def fmt(value: float | None) -> str:
+            return "—" if value is None else f"{value:.4f}"
+
+        return (f"{self.output_dir} (adapter: {self.adapter_dir.name}/; train loss {fmt(self.first_train_loss)} → "
+                f"{fmt(self.losses.train_loss)}, full valid loss {fmt(self.losses.full_valid_loss)})")
+
+
+def run_local_finetune(
+    train_path: Path,
+    valid_path: Path,
+    settings: LocalTrainingSettings,
+    progress: Progress,
+    *,
+    merge: bool = False,
+    wandb_project: str | None = None,
+) -> LocalFinetuneResult:
+    """Tune, evaluate, save and record one run; raise LocalFinetuneError on a setup problem."""
+    from training.local.trainer import quiet_progress_bars
+
+    with quiet_progress_bars():
+        return _run(train_path, valid_path, local_settings_from(settings), progress, merge=merge,
+                    wandb_project=wandb_project)
+
+
+def _run(
+    train_path: Path,
+    valid_path: Path,
+    settings: LocalTrainingSettings,
+    progress: Progress,
+    *,
+    merge: bool,
+    wandb_project: str | None,
+) -> LocalFinetuneResult:
+    from training.local.masking import choose_masking, tokenize_examples
+    from training.local.trainer import BaseModelError, build_trainer, load_base, pick_device
+
+    started, clock = datetime.now(UTC), time.monotonic()
+    progress.status("reading the data")
+    try:
+        train_examples, valid_examples = load_examples(train_path), load_examples(valid_path)
+        device = pick_device(settings.local_device)
+        progress.status(f"loading {settings.local_base_model} on {device}")
+        tokenizer, model = load_base(settings.local_base_model, device)
+        masking = choose_masking(tokenizer)
+    except (BaseModelError, ValueError) as error:
+        raise LocalFinetuneError(str(error)) from None
+    progress.event(f"loss on assistant turns only, found through {masking.describe()}")
+    train = tokenize_examples(tokenizer, train_examples, masking, settings.local_max_length)
+    valid = tokenize_examples(tokenizer, valid_examples, masking, settings.local_max_length)
+    if not train.rows:
+        raise LocalFinetuneError(f"{train_path}: no example has an assistant turn to learn within "
+                                 f"LOCAL_MAX_LENGTH={settings.local_max_length} tokens")
+    if train.dropped or valid.dropped:
+        progress.event(f"{train.dropped + valid.dropped} examples skipped: no trained turn within "
+                       f"LOCAL_MAX_LENGTH={settings.local_max_length}")
+
+    run_dir = _new_run_dir(settings.local_output_dir, started)
+    trainer, full_valid = build_trainer(model, tokenizer, train.rows, valid.rows, settings, device=device,
+                                        work_dir=run_dir / "checkpoints", progress=progress)
+    trainer.train()
+    if full_valid is not None:
+        progress.status("evaluating on the whole validation file")
+        trainer.evaluate(full_valid, metric_key_prefix=FULL_VALID_PREFIX)
+
+    progress.status("saving")
+    adapter_dir = run_dir / "adapter"
+    trainer.model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    rows = rows_from_log_history(trainer.state.log_history)
+    csv_path, png_path = run_dir / "results.csv", run_dir / "loss.png"
+    write_results_csv(rows, csv_path)
+    plot_losses(rows, png_path)
+    losses, first = final_losses(rows), first_train_loss(rows)
+
+    card = {
+        "name": run_dir.name,
+        "created_at": started.isoformat(timespec="seconds"),
+        "backend": "local-lora",
+        "base_model": settings.local_base_model,
+        "device": device,
+        "steps": int(trainer.state.global_step),
+        "duration_seconds": round(time.monotonic() - clock, 1),
+        "loss_masking": masking.method,
+        "data": {
+            "train": _data_entry(train_path, len(train.rows)),
+            "valid": _data_entry(valid_path, len(valid.rows)),
+        },
+        "excluded_turns_weight_0": train.excluded_turns + valid.excluded_turns,
+        "hyperparameters": {**settings.hyperparameters(), "target_modules": "all-linear"},
+        "losses": {"first_train_loss": first, "train_loss": losses.train_loss, "valid_loss": losses.valid_loss,
+                   "full_valid_loss": losses.full_valid_loss},
+        "library_versions": library_versions(),
+    }
+    merged_dir = _merge(trainer.model, tokenizer, run_dir / "merged", progress) if merge else None
+    wandb_dir = None
+    if wandb_project:
+        progress.status("logging to Weights & Biases")
+        wandb_dir = log_to_wandb(rows, project=wandb_project, name=run_dir.name,
+                                 config={**card["hyperparameters"], "backend": "local", "data": card["data"]})
+        card["wandb_run_dir"] = str(wandb_dir)
+    _, card_md = write_model_card(card, run_dir)
+    progress.status("done")
+    return LocalFinetuneResult(output_dir=run_dir, adapter_dir=adapter_dir, csv_path=csv_path, png_path=png_path,
+                               card_path=card_md, losses=losses, first_train_loss=first, merged_dir=merged_dir,
+                               wandb_dir=wandb_dir)
+
+
+def _new_run_dir(root: Path, started: datetime) -> Path:
+    """`sarah-20261125T021500Z`, with a counter if two runs start in the same second."""
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(1000):
+        path = root / (f"sarah-{stamp}" if attempt == 0 else f"sarah-{stamp}-{attempt}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise LocalFinetuneError(f"cannot make a new run folder under {root}")
+
+
+def _data_entry(path: Path, examples: int) -> dict[str, Any]:
+    return {"path": str(path), "sha256": sha256_of(path), "examples": examples}
+
+
+def _merge(peft_model: Any, tokenizer: Any, folder: Path, progress: Progress) -> Path:
+    """Full weights with the adapter folded in: for engines or runtimes without LoRA support."""
+    progress.status("merging the adapter into the base weights")
+    merged = peft_model.merge_and_unload()
+    merged.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
