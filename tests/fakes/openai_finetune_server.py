@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -185,11 +186,11 @@ class FakeFineTuningServer:
     # -- files ---------------------------------------------------------------------------------
 
     async def _upload(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        upload = form.get("file")
-        if not isinstance(upload, web.FileField):
+        fields = _multipart_fields(request.headers.get("Content-Type", ""), await request.read())
+        if "file" not in fields:
             return _error(400, "No file was uploaded.", "invalid_request")
-        file = FakeFile(f"file-{next(self._ids)}", upload.filename, str(form.get("purpose", "")), upload.file.read())
+        filename, content = fields["file"]
+        file = FakeFile(f"file-{next(self._ids)}", filename, fields.get("purpose", ("", b""))[1].decode(), content)
         self.files[file.id] = file
         return web.json_response(file.as_json())
 
@@ -302,6 +303,24 @@ class FakeFineTuningServer:
                 return web.json_response({"id": name, "object": "model", "created": job.created_at,
                                           "owned_by": "zennest"})
         return _error(404, f"The model '{name}' does not exist", "model_not_found")
+
+
+def _multipart_fields(content_type: str, body: bytes) -> dict[str, tuple[str, bytes]]:
+    """{field name: (file name, bytes)} of a multipart/form-data body (read whole: uploads are small)."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if match is None:
+        return {}
+    fields: dict[str, tuple[str, bytes]] = {}
+    for part in body.split(b"--" + match.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        part = part.removeprefix(b"\r\n").removesuffix(b"\r\n")
+        head, _, content = part.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        filename = re.search(rb'filename="([^"]*)"', head)
+        if name:
+            fields[name.group(1).decode()] = (filename.group(1).decode() if filename else "", content)
+    return fields
 
 
 def _error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> web.Response:

@@ -58,6 +58,8 @@ def test_the_whole_flow_tunes_prints_losses_and_points_the_bot_at_the_new_model(
         lines = [json.loads(x) for x in upload.content.decode().splitlines()]
         assert lines and all("objective" not in x and "messages" in x for x in lines)
     assert sorted(len(u.content.decode().splitlines()) for u in uploads) == [5, 16]
+    sent = {u.filename: u.content for u in uploads}
+    assert sent == {name: (tmp_path / "runs" / "upload" / name).read_bytes() for name in ("train.jsonl", "valid.jsonl")}
 
     (job,) = finetune_server.jobs.values()
     assert job.params["model"] == "gpt-4.1-mini-2025-04-14"
