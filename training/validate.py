@@ -108,6 +108,7 @@ class Report:
             "error_count": len(self.errors),
             "warning_count": len(self.warnings),
             "errors_by_category": {c: counts[c] for c in CATEGORIES if counts[c]},
+            "examples": sum(f.examples for f in self.files),
             "files": [asdict(f) for f in self.files],
             "problems": [asdict(p) for p in self.problems],
         }
@@ -421,5 +422,10 @@ def render(report: Report, console: Any, *, max_per_category: int = 20) -> None:
             console.print(f"  {problem.where}: {problem.message}", markup=False, highlight=False)
         if len(problems) > max_per_category:
             console.print(f"  … and {len(problems) - max_per_category} more (see the JSON report)")
+    if len(report.files) > 1:
+        total = sum(f.examples for f in report.files)
+        multi = sum(f.multi_turn_share * f.examples for f in report.files)
+        console.print(f"\n[bold]All files[/]: {total} examples, {multi / total if total else 0:.0%} with 2+ assistant "
+                      "turns", highlight=False)
     verdict = "[bold green]No errors.[/]" if report.ok else f"[bold red]{len(report.errors)} error(s).[/]"
     console.print(f"\n{verdict} {len(report.warnings)} warning(s).")
