@@ -71,18 +71,19 @@ def load_local_training_settings(env_file: Path | str | None = ".env", **overrid
         raise SettingsError(describe_validation_error(error)) from None
 
 
-def local_settings_from(settings: Any) -> LocalTrainingSettings:
+def local_settings_from(settings: Any, env_file: Path | str | None = ".env") -> LocalTrainingSettings:
     """Accept `LocalTrainingSettings` or the CLI's `TrainingSettings` (its `local_*` fields).
 
-    `TrainingSettings` keeps epochs and seed in FINETUNE_EPOCHS / FINETUNE_SEED; its other fields are
-    ignored. Values are validated again, so a bad one still names its variable.
+    Epochs and seed come from LOCAL_EPOCHS / LOCAL_SEED when they are set, else from the shared
+    FINETUNE_EPOCHS / FINETUNE_SEED. Values are validated again, so a bad one still names its variable.
     """
     if isinstance(settings, LocalTrainingSettings):
         return settings
+    own = load_local_training_settings(env_file)
     values: dict[str, Any] = {
         name: getattr(settings, name) for name in LocalTrainingSettings.model_fields if hasattr(settings, name)
     }
     for local_name, shared_name in (("local_epochs", "finetune_epochs"), ("local_seed", "finetune_seed")):
-        if local_name not in values and hasattr(settings, shared_name):
+        if local_name not in own.model_fields_set and hasattr(settings, shared_name):
             values[local_name] = getattr(settings, shared_name)
-    return load_local_training_settings(None, **values)
+    return load_local_training_settings(env_file, **values)

@@ -63,7 +63,8 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _settings(base: Path, out: Path, **overrides: Any) -> LocalTrainingSettings:
     values: dict[str, Any] = {
         "local_base_model": str(base), "local_output_dir": out, "local_epochs": 4, "local_learning_rate": 1e-2,
-        "local_lora_rank": 8, "local_lora_alpha": 16, "local_max_length": 1024, "local_batch_size": 4,
+        "local_lora_rank": 8, "local_lora_alpha": 16, "local_lora_dropout": 0.0, "local_max_length": 1024,
+        "local_batch_size": 4,
         "local_seed": 7, "local_device": "cpu",
     }
     return load_local_training_settings(None, **{**values, **overrides})
@@ -80,7 +81,18 @@ class Tuned:
 
 
 @pytest.fixture(scope="module")
-def tuned(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Tuned:
+def one_torch_thread() -> Iterator[None]:
+    """A tiny model gains nothing from threads, and on a busy CI box they wait on each other (5x slower)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tuned(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory, one_torch_thread: None) -> Tuned:
     from training.local import run_local_finetune
     from training.progress import Progress
 
@@ -114,8 +126,11 @@ def test_local_settings_read_the_environment_and_the_shared_training_settings(
     assert load_local_training_settings(None).local_base_model == "/models/qwen"
 
     shared = TrainingSettings(_env_file=None, finetune_epochs=5, finetune_seed=9)  # type: ignore[call-arg]
-    local = local_settings_from(shared)
+    local = local_settings_from(shared, env_file=None)
     assert (local.local_epochs, local.local_seed, local.local_lora_rank) == (5, 9, 32)
+
+    monkeypatch.setenv("LOCAL_EPOCHS", "2")  # the backend's own variable wins over FINETUNE_EPOCHS
+    assert local_settings_from(shared, env_file=None).local_epochs == 2
 
 
 def test_without_the_extra_the_import_error_says_what_to_install() -> None:
