@@ -400,4 +400,6 @@ class Pipeline:
 def _user_text(message: InboundMessage) -> str:
     if message.files_only:
         return "[The customer sent a file without text.]"
+    if not message.text.strip():
+        return "[The customer called Sarah without writing anything yet.]"
     return message.text + (FILE_NOTE if message.has_files else "")

@@ -58,3 +58,13 @@ async def test_a_reply_in_a_channel_thread_sarah_is_not_part_of_is_left_alone(
     await fake_slack.wait_for(lambda: any("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", probe)))
     assert fake_slack.thread("C0GENERAL", root) == []
     assert [user_lines(r) for r in fake_openai.requests] == [["are you there?"]]
+
+
+async def test_a_bare_mention_gets_an_answer_rather_than_an_empty_prompt(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah()
+    ts = new_ts()
+    await slack.event(mention("", ts=ts))
+    await fake_slack.wait_for(lambda: any("Answering" in m.body for m in fake_slack.thread("C0GENERAL", ts)))
+    assert user_lines(fake_openai.requests[0]) == ["[The customer called Sarah without writing anything yet.]"]
