@@ -87,12 +87,15 @@ class LocalAdapterModel:
             from peft import PeftModel
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            from training.local.quiet import quiet_progress_bars
+
             device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
             dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-            tokenizer = AutoTokenizer.from_pretrained(self.adapter_dir)
+            with quiet_progress_bars():
+                tokenizer = AutoTokenizer.from_pretrained(self.adapter_dir)
+                base = AutoModelForCausalLM.from_pretrained(self.base_model, dtype=dtype)
+                model = PeftModel.from_pretrained(base, self.adapter_dir).to(device).eval()
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
-            base = AutoModelForCausalLM.from_pretrained(self.base_model, dtype=dtype)
-            model = PeftModel.from_pretrained(base, self.adapter_dir).to(device).eval()
             self._loaded = (tokenizer, model)
         return self._loaded

@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 from training.progress import Progress
 
 
-class ProgressBridge(TrainerCallback):  # type: ignore[misc]
+class ProgressBridge(TrainerCallback):
     """Forwards each logged step (step, total, loss: Progress works out the time left) and evaluation."""
 
     def __init__(self, progress: Progress) -> None:

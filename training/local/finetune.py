@@ -57,7 +57,7 @@ def run_local_finetune(
     wandb_project: str | None = None,
 ) -> LocalFinetuneResult:
     """Tune, evaluate, save and record one run; raise LocalFinetuneError on a setup problem."""
-    from training.local.trainer import quiet_progress_bars
+    from training.local.quiet import quiet_progress_bars
 
     with quiet_progress_bars():
         return _run(train_path, valid_path, local_settings_from(settings), progress, merge=merge,
@@ -115,7 +115,7 @@ def _run(
     plot_losses(rows, png_path)
     losses, first = final_losses(rows), first_train_loss(rows)
 
-    card = {
+    card: dict[str, Any] = {
         "name": run_dir.name,
         "created_at": started.isoformat(timespec="seconds"),
         "backend": "local-lora",

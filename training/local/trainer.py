@@ -6,18 +6,14 @@ Imported only when a run starts: it pulls in torch, transformers, peft, trl and 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import datasets
 import torch
-import transformers
 from datasets import Dataset
 from peft import LoraConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
-from trl import SFTConfig, SFTTrainer
+from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]  # lazily exported
 
 from config.training_local import LocalTrainingSettings
 from training.local.callbacks import ProgressBridge
@@ -102,18 +98,3 @@ def build_trainer(
     trainer.remove_callback(PrinterCallback)  # it prints every log dict under the Progress display
     return trainer, valid
 
-
-@contextmanager
-def quiet_progress_bars() -> Iterator[None]:
-    """Hide the libraries' own tqdm bars (loading, saving, mapping) for the run, then restore them."""
-    was_transformers, was_datasets = transformers.utils.logging.is_progress_bar_enabled(), \
-        datasets.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if was_transformers:
-            transformers.utils.logging.enable_progress_bar()
-        if was_datasets:
-            datasets.enable_progress_bars()
