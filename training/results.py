@@ -143,6 +143,9 @@ def log_to_wandb(
         run_dir = Path(run.dir).parent
     finally:
         run.finish()
+        # finish() can return before the run's file is written; teardown waits for it (and makes
+        # the next run read WANDB_DIR afresh). The CLI runs one W&B run at a time, so this is safe.
+        wandb.teardown()
     return run_dir
 
 
