@@ -182,3 +182,14 @@ def test_the_command_compares_two_servers_into_an_html_report(tmp_path: Path, ca
     assert page.startswith("<!doctype html>") and "Answering: Which fittings?" in page
     assert "On-topic rate" in capsys.readouterr().out
     assert jsonlib.loads((tmp_path / "out" / "eval.json").read_text())["base @ " + server.base_url]
+
+
+def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> None:
+    pytest.importorskip("bot.models.offline", reason="the offline model is not written yet")
+    from training.cli import main
+
+    report = tmp_path / "offline.md"
+    assert main(["evaluate", "--a", "offline", "--b", "offline", "--report", str(report), "--limit", "7"]) == 0
+    text = report.read_text()
+    assert "A: **offline** · B: **offline** · 7 held-out items" in text
+    assert text.count("\n| pk-") == 7
