@@ -14,20 +14,16 @@ REQUIRED = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "t
 EXTRA_HINT = "pip install 'sarah-zennest[local]'"
 
 
-def _missing() -> list[str]:
-    missing = []
-    for name in REQUIRED:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
-            found = False
-        if not found:
-            missing.append(name)
-    return missing
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
+        return False
 
 
-if _missing():
-    raise ImportError(f"The local backend needs the [local] extra ({', '.join(_missing())} missing): {EXTRA_HINT}")
+if not all(map(_installed, REQUIRED)):
+    raise ImportError(f"The local backend needs the [local] extra "
+                      f"({', '.join(n for n in REQUIRED if not _installed(n))} missing): {EXTRA_HINT}")
 
 from training.local.adapter_model import LocalAdapterModel  # noqa: E402
 from training.local.finetune import LocalFinetuneError, LocalFinetuneResult, run_local_finetune  # noqa: E402

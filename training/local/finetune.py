@@ -64,6 +64,18 @@ def run_local_finetune(
                     wandb_project=wandb_project)
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """Everything a run needs before training starts: the model, its tokenizer and the token rows."""
+
+    device: str
+    tokenizer: Any
+    model: Any
+    masking: Any  # masking.Masking
+    train: Any  # masking.Tokenized
+    valid: Any
+
+
 def _run(
     train_path: Path,
     valid_path: Path,
@@ -73,68 +85,45 @@ def _run(
     merge: bool,
     wandb_project: str | None,
 ) -> LocalFinetuneResult:
-    from training.local.masking import choose_masking, tokenize_examples
-    from training.local.trainer import BaseModelError, build_trainer, load_base, pick_device
-
     started, clock = datetime.now(UTC), time.monotonic()
-    progress.status("reading the data")
-    try:
-        train_examples, valid_examples = load_examples(train_path), load_examples(valid_path)
-        device = pick_device(settings.local_device)
-        progress.status(f"loading {settings.local_base_model} on {device}")
-        tokenizer, model = load_base(settings.local_base_model, device)
-        masking = choose_masking(tokenizer)
-    except (BaseModelError, ValueError) as error:
-        raise LocalFinetuneError(str(error)) from None
-    progress.event(f"loss on assistant turns only, found through {masking.describe()}")
-    train = tokenize_examples(tokenizer, train_examples, masking, settings.local_max_length)
-    valid = tokenize_examples(tokenizer, valid_examples, masking, settings.local_max_length)
-    if not train.rows:
-        raise LocalFinetuneError(f"{train_path}: no example has an assistant turn to learn within "
-                                 f"LOCAL_MAX_LENGTH={settings.local_max_length} tokens")
-    if train.dropped or valid.dropped:
-        progress.event(f"{train.dropped + valid.dropped} examples skipped: no trained turn within "
-                       f"LOCAL_MAX_LENGTH={settings.local_max_length}")
-
+    prepared = _prepare(train_path, valid_path, settings, progress)
     run_dir = _new_run_dir(settings.local_output_dir, started)
-    trainer, full_valid = build_trainer(model, tokenizer, train.rows, valid.rows, settings, device=device,
-                                        work_dir=run_dir / "checkpoints", progress=progress)
-    trainer.train()
-    if full_valid is not None:
-        progress.status("evaluating on the whole validation file")
-        trainer.evaluate(full_valid, metric_key_prefix=FULL_VALID_PREFIX)
+    try:
+        trainer = _train(prepared, settings, run_dir, progress)
+    except BaseException as error:  # nothing usable was made: leave no half-made run folder behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if type(error).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError
+            raise LocalFinetuneError("the GPU ran out of memory: lower LOCAL_BATCH_SIZE, then LOCAL_MAX_LENGTH, "
+                                     "or pick a smaller LOCAL_BASE_MODEL") from None
+        raise
 
     progress.status("saving")
     adapter_dir = run_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)
-    tokenizer.save_pretrained(adapter_dir)
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    prepared.tokenizer.save_pretrained(adapter_dir)
     rows = rows_from_log_history(trainer.state.log_history)
     csv_path, png_path = run_dir / "results.csv", run_dir / "loss.png"
     write_results_csv(rows, csv_path)
     plot_losses(rows, png_path)
     losses, first = final_losses(rows), first_train_loss(rows)
-
     card: dict[str, Any] = {
         "name": run_dir.name,
         "created_at": started.isoformat(timespec="seconds"),
         "backend": "local-lora",
         "base_model": settings.local_base_model,
-        "device": device,
+        "device": prepared.device,
         "steps": int(trainer.state.global_step),
         "duration_seconds": round(time.monotonic() - clock, 1),
-        "loss_masking": masking.method,
-        "data": {
-            "train": _data_entry(train_path, len(train.rows)),
-            "valid": _data_entry(valid_path, len(valid.rows)),
-        },
-        "excluded_turns_weight_0": train.excluded_turns + valid.excluded_turns,
+        "loss_masking": prepared.masking.method,
+        "data": {"train": _data_entry(train_path, len(prepared.train.rows)),
+                 "valid": _data_entry(valid_path, len(prepared.valid.rows))},
+        "excluded_turns_weight_0": prepared.train.excluded_turns + prepared.valid.excluded_turns,
         "hyperparameters": {**settings.hyperparameters(), "target_modules": "all-linear"},
         "losses": {"first_train_loss": first, "train_loss": losses.train_loss, "valid_loss": losses.valid_loss,
                    "full_valid_loss": losses.full_valid_loss},
         "library_versions": library_versions(),
     }
-    merged_dir = _merge(trainer.model, tokenizer, run_dir / "merged", progress) if merge else None
+    merged_dir = _merge(trainer.model, prepared.tokenizer, run_dir / "merged", progress) if merge else None
     wandb_dir = None
     if wandb_project:
         progress.status("logging to Weights & Biases")
@@ -146,6 +135,47 @@ def _run(
     return LocalFinetuneResult(output_dir=run_dir, adapter_dir=adapter_dir, csv_path=csv_path, png_path=png_path,
                                card_path=card_md, losses=losses, first_train_loss=first, merged_dir=merged_dir,
                                wandb_dir=wandb_dir)
+
+
+def _prepare(train_path: Path, valid_path: Path, settings: LocalTrainingSettings, progress: Progress) -> _Prepared:
+    """Read and tokenize the data with the base model's template; every setup problem is one sentence."""
+    from training.local.masking import choose_masking, tokenize_examples
+    from training.local.trainer import BaseModelError, load_base, pick_device
+
+    progress.status("reading the data")
+    try:
+        train_examples, valid_examples = load_examples(train_path), load_examples(valid_path)
+        device = pick_device(settings.local_device)
+        progress.status(f"loading {settings.local_base_model} on {device}")
+        tokenizer, model = load_base(settings.local_base_model, device)
+        masking = choose_masking(tokenizer)
+        train = tokenize_examples(tokenizer, train_examples, masking, settings.local_max_length)
+        valid = tokenize_examples(tokenizer, valid_examples, masking, settings.local_max_length)
+    except (BaseModelError, ValueError) as error:
+        raise LocalFinetuneError(str(error)) from None
+    progress.event(f"loss on assistant turns only, found through {masking.describe()}")
+    if not train.rows:
+        raise LocalFinetuneError(f"{train_path}: no example has an assistant turn to learn within "
+                                 f"LOCAL_MAX_LENGTH={settings.local_max_length} tokens")
+    if train.dropped or valid.dropped:
+        progress.event(f"{train.dropped + valid.dropped} examples skipped: no trained turn within "
+                       f"LOCAL_MAX_LENGTH={settings.local_max_length}")
+    return _Prepared(device, tokenizer, model, masking, train, valid)
+
+
+def _train(prepared: _Prepared, settings: LocalTrainingSettings, run_dir: Path, progress: Progress) -> Any:
+    """Train, then measure the whole validation file once (OpenAI's `full_valid_loss`)."""
+    from training.local.trainer import build_trainer
+
+    trainer, full_valid = build_trainer(prepared.model, prepared.tokenizer, prepared.train.rows,
+                                        prepared.valid.rows, settings, device=prepared.device,
+                                        work_dir=run_dir / "checkpoints", progress=progress)
+    trainer.train()
+    if full_valid is not None:
+        progress.status("evaluating on the whole validation file")
+        trainer.evaluate(full_valid, metric_key_prefix=FULL_VALID_PREFIX)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    return trainer
 
 
 def _new_run_dir(root: Path, started: datetime) -> Path:
