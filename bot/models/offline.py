@@ -1,0 +1,350 @@
+"""Offline Sarah: answers from the ZenNest knowledge base and the training conversations, with no network.
+
+So that a newcomer (or a workspace without an OpenAI account) meets a Sarah who behaves like the tuned
+model: on-topic answers grounded in the knowledge base, polite refusals, and the same "cannot resolve"
+signal (`Outcome.HANDOFF` with a `HANDOFF_REASONS` value). Retrieval is lexical with ZenNest synonyms
+(`bot.models.retrieval`): no model download, an index built in milliseconds, the same reply for the
+same conversation. It only ever tells the customer what to do; it never claims to have done anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.models import signals
+from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
+from handlers.model import Conversation, Outcome, Reply, Turn
+from handlers.prompt import HANDOFF_TOOL_NAME
+from training.knowledge import Passage, load_knowledge_base
+
+DEFAULT_CONVERSATIONS = Path(__file__).resolve().parents[2] / "training" / "data" / "conversations"
+
+# Tuned on the training conversations, then checked once on the held-out eval set.
+PASSAGE_MIN_SCORE = 4.0  # BM25 of the best passage below which Sarah does not know the answer
+EXAMPLE_ANSWER_MIN = 0.62  # cosine to a training question above which its answer is reused
+EXAMPLE_HANDOFF_MIN = 0.55  # cosine to a training hand-off above which Sarah hands off the same way
+WEAK_WORD_MIN_SCORE = 6.0  # one weak smart-home word ("light") needs a passage this close ("car light": 5.3)
+MAX_BODY_CHARS = 1100
+
+# Words that make a message about a smart home: strong ones on their own, weak ones with support.
+_STRONG_WORDS = (
+    "hub thermostat camera cameras sensor sensors lock locks app firmware keypad code codes warranty refund "
+    "subscription plan billing bill led siren zigbee mesh pairing pair paired deadbolt bolt fingerprint e1 e2 e3 e4 "
+    "e5 e6 e7 privacy smart-home"
+)
+_WEAK_WORDS = (
+    "light lights bulb bulbs lamp strip door doors battery batteries wifi wi-fi router internet network alert alerts "
+    "notification notifications device devices video videos clip clips recording recordings motion heating cooling "
+    "heat charge charged payment pay card account password email return returns trial offline online setup install "
+    "reset data delete export guest member members share scene scenes mode modes away home house timeline schedule "
+    "temperature outdoor indoor night vision sd microsd storage cloud"
+)
+_STRONG_STEMS = frozenset(w for word in _STRONG_WORDS.split() for w in words(word))
+_WEAK_STEMS = frozenset(w for word in _WEAK_WORDS.split() for w in words(word)) - _STRONG_STEMS
+_CHANGES_SUBJECT = re.compile(r"(?:unrelated|off[- ]topic|random question|different (?:question|topic))", re.I)
+_NOT_OUR_PRODUCTS = (
+    "robot vacuum", "vacuum", "fridge", "refrigerator", "smoke detector", "smoke alarm", "carbon monoxide",
+    "smart plug", "doorbell", "speaker", "smart display", "sprinkler", "blinds", "curtains", "garage door opener",
+    "oven", "washing machine", "dishwasher", "air purifier", "humidifier", "leak sensor", "water sensor",
+    "window sensor", "contact sensor", "smart tv", "television", "ev charger", "solar", "smartwatch", "drone",
+    "baby monitor", "pet feeder", "kettle", "coffee machine", "tablet", "phone",
+)  # fmt: skip
+_OTHER_BRANDS = re.compile(  # case-sensitive: "Ring doorbell" is a brand, a "light ring" is not
+    r"\b(?:Ring (?:doorbell|camera|cam|alarm|app)|Google Nest|Nest (?:thermostat|cam|hub|doorbell)|Arlo|Samsung|"
+    r"Philips Hue|Ecobee|Wyze|Eufy|SimpliSafe|Tado|Honeywell|Sonos|Roku|Alexa|HomeKit|SmartThings)\b"
+)
+_ASKS_ABOUT_RANGE = re.compile(
+    r"\b(?:make|makes|sell|sells|release|releasing|launch|have|has|offer|do you (?:do|have)|is there)\b", re.I
+)
+_LOOKALIKE_REASONS = frozenset({"needs_staff_access", "unknown_answer"})
+_ZEN_WORD = re.compile(r"\bzen[a-z]+\b", re.I)
+_GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|yo)\b[\W\w]{0,20}$", re.I)
+_THANKS = re.compile(r"^\W*(?:thanks?|thank you|cheers|ty|great|perfect|awesome|brilliant)\b[\w\s,!.]{0,40}$", re.I)
+_STAFF_ONLY = re.compile(
+    r"\bcharged (?:me )?(?:twice|two times|double|again)|\bdouble[- ]charged|\btwo (?:payments|charges)\b|"
+    r"\b(?:email|inbox|phone)\b.{0,60}\b(?:can'?t|cannot|no longer|unable to|lost)\b.{0,30}"
+    r"\b(?:get into|access|open|use|reach|log ?in|sign ?in)\b|"
+    r"\b(?:can'?t|cannot|no longer)\b.{0,20}\b(?:get into|access)\b.{0,30}\b(?:email|inbox)\b|"
+    r"\blost (?:my )?phone\b|\brecovery codes?\b|\bunlock my account\b",
+    re.I | re.S,
+)
+_GAVE_STEPS = re.compile(
+    r"(?m)^\s*\d+\.\s|\b(?:try|check|make sure|restart|press|hold|tap|open|replace|move|unplug|power-cycle|reset)\b",
+    re.I,
+)
+_FRUSTRATED = re.compile(
+    r"!!|\b(?:stupid|useless|garbage|ridiculous|unacceptable|again|terrible|awful|wtf|damn)\b", re.I
+)
+_NUMBERED = re.compile(r"(?m)^\s*(?:\d+\.|-)\s")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One customer turn of a training conversation and what Sarah did next."""
+
+    question: str
+    answer: str  # the assistant's text, or "" when she handed off
+    handoff: str  # the hand-off reason, or ""
+    objective: str
+    first_turn: bool
+
+
+def load_examples(conversations_dir: Path | None = None) -> list[Example]:
+    """Every (user turn, next assistant action) pair of the training conversations, in file order."""
+    folder = conversations_dir or DEFAULT_CONVERSATIONS
+    examples: list[Example] = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            messages = [m for m in record.get("messages", []) if m.get("role") != "system"]
+            for i, message in enumerate(messages[:-1]):
+                following = messages[i + 1]
+                if message.get("role") != "user" or following.get("role") != "assistant":
+                    continue
+                reason = _handoff_reason(following)
+                examples.append(
+                    Example(
+                        question=str(message.get("content") or ""),
+                        answer="" if reason else str(following.get("content") or ""),
+                        handoff=reason,
+                        objective=str(record.get("objective", "")),
+                        first_turn=i == 0,
+                    )
+                )
+    return examples
+
+
+def _handoff_reason(message: dict[str, object]) -> str:
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
+        return ""
+    for call in calls:
+        function = call.get("function", {}) if isinstance(call, dict) else {}
+        if function.get("name") == HANDOFF_TOOL_NAME:
+            try:
+                return str(json.loads(function.get("arguments") or "{}").get("reason") or "unknown_answer")
+            except json.JSONDecodeError:
+                return "unknown_answer"
+    return ""
+
+
+class OfflineModel:
+    """The Model protocol, answered from an in-memory index: no network, no randomness."""
+
+    name = "offline"
+
+    def __init__(self, passages: Sequence[Passage], examples: Sequence[Example] = ()) -> None:
+        self._passages = list(passages)
+        self._examples = list(examples)
+        self._passage_index = BM25(
+            [terms(p.title + " " + p.text) for p in self._passages],
+            headings=[terms(p.area + " " + p.title) for p in self._passages],
+        )
+        self._example_index = Cosine([terms(e.question) for e in self._examples])
+        corpus = " ".join([p.area + " " + p.title + " " + p.text for p in self._passages])
+        corpus += " " + " ".join(e.question + " " + e.answer for e in self._examples)
+        self._zen_words = {w.lower() for w in _ZEN_WORD.findall(corpus)}
+        lowered = corpus.lower()
+        self._not_ours = tuple(p for p in _NOT_OUR_PRODUCTS if p not in lowered)
+
+    @classmethod
+    def from_knowledge_base(cls, kb_path: Path | None = None, conversations_dir: Path | None = None) -> OfflineModel:
+        """Build the index once, at start-up (tens of milliseconds)."""
+        folder = conversations_dir or DEFAULT_CONVERSATIONS
+        examples = load_examples(folder) if folder.is_dir() else []
+        return cls(load_knowledge_base(kb_path), examples)
+
+    async def reply(self, conversation: Conversation) -> Reply:
+        return self.answer(conversation.turns)
+
+    def answer(self, turns: Sequence[Turn]) -> Reply:
+        """The decision, in the order that matters: people, attacks, failures, topic, knowledge."""
+        users = [t.content for t in turns if t.role == "user"]
+        last = users[-1].strip() if users else ""
+        earlier_answers = [t.content for t in turns[:-1] if t.role == "assistant" and t.content]
+        previous_answer = earlier_answers[-1] if earlier_answers else ""
+        last_words = words(last)
+
+        if signals.wants_person(last):
+            return _handoff("customer_asked", f"The customer asked for a person: {_quote(last)}")
+        offered = signals.accepted_offer(last, previous_answer)
+        if offered:
+            return _handoff(offered, f"The customer accepted the offer of a person after: {_quote(users[-2:][0])}")
+        if signals.is_injection(last):
+            return Reply(DECLINE_RULES)
+        if not last_words:
+            return Reply(GREETING if last else EMPTY)
+        if self._asks_for_product_we_do_not_make(last):
+            return _handoff("unknown_answer", f"Asked about a product ZenNest does not make: {_quote(last)}")
+        if signals.says_steps_failed(last) and previous_answer and _GAVE_STEPS.search(previous_answer):
+            return _handoff("steps_failed", f"Sarah's steps did not work. Customer: {_quote(last)}")
+        if _STAFF_ONLY.search(last):
+            return _handoff("needs_staff_access", f"Needs staff: {_quote(last)}")
+
+        context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.3), (last, 1.0)]
+        passage_hits = self._passage_index.rank(weighted_query(context), limit=3)
+        example = self._best_example(last)
+        on_topic = self._is_on_topic(last, passage_hits, example, previous_answer)
+        if not on_topic:
+            if _GREETING.search(last) or _THANKS.search(last):
+                return Reply(GREETING if _GREETING.search(last) else YOU_ARE_WELCOME)
+            if _looks_like_gibberish(last):
+                return Reply(GIBBERISH)
+            return Reply(DECLINE_OFF_TOPIC)
+
+        if example is not None:
+            found, similarity = example
+            # A person asked for, or steps that failed, are judged from this conversation, not a look-alike.
+            if found.handoff in _LOOKALIKE_REASONS and found.first_turn and similarity >= EXAMPLE_HANDOFF_MIN:
+                return _handoff(found.handoff, f"Like a known hand-off case: {_quote(last)}")
+            if found.answer and similarity >= EXAMPLE_ANSWER_MIN and found.first_turn and len(users) == 1:
+                return Reply(found.answer)
+        if not passage_hits or passage_hits[0].score < PASSAGE_MIN_SCORE:
+            return _handoff("unknown_answer", f"Nothing in the knowledge base answers: {_quote(last)}")
+        best = self._passages[passage_hits[0].index]
+        if signals.says_steps_failed(last) and _escalates(best.text):
+            return _handoff("needs_staff_access", f"Tried the documented fix for {best.title}: {_quote(last)}")
+        return Reply(self._compose(last, passage_hits))
+
+    def _best_example(self, text: str) -> tuple[Example, float] | None:
+        hits = self._example_index.rank(weighted_query([(text, 1.0)]), limit=1)
+        return (self._examples[hits[0].index], hits[0].score) if hits else None
+
+    def _is_on_topic(
+        self, text: str, hits: Sequence[Hit], example: tuple[Example, float] | None, previous_answer: str
+    ) -> bool:
+        """ZenNest is named; or smart-home words meet a passage that answers them; or it follows up Sarah's answer."""
+        if _ZEN_WORD.search(text):
+            return True
+        if _OTHER_BRANDS.search(text):
+            return False
+        said = set(words(text))
+        strong, weak = len(said & _STRONG_STEMS), len(said & _WEAK_STEMS)
+        best = hits[0].score if hits else 0.0
+        if strong or weak >= 2 or (weak and best >= WEAK_WORD_MIN_SCORE):
+            return True
+        if previous_answer and not _CHANGES_SUBJECT.search(text) and said & set(words(previous_answer)):
+            return True
+        return (
+            example is not None
+            and example[1] >= EXAMPLE_ANSWER_MIN
+            and example[0].objective in ("identity", "interaction")
+        )
+
+    def _asks_for_product_we_do_not_make(self, text: str) -> bool:
+        """A Zen-named product we do not know ("ZenFridge"), or ZenNest plus a kind of device it does not make."""
+        lowered = text.lower()
+        zen = {w.lower() for w in _ZEN_WORD.findall(text)}
+        if zen - self._zen_words:
+            return True
+        for product in self._not_ours:
+            named = rf"{re.escape(product)}s?\b"
+            if re.search(rf"\bzen[a-z]*(?:\s+[a-z-]+){{0,2}}?\s+{named}", lowered):
+                return True  # "the ZenNest robot vacuum", "a ZenNest smart plug"
+            if (
+                (zen or "you" in lowered.split())
+                and _ASKS_ABOUT_RANGE.search(lowered)
+                and re.search(rf"\b{named}", lowered)
+            ):
+                return True  # "does ZenNest make a smoke detector?"
+        return False
+
+    def _compose(self, question: str, hits: Sequence[Hit]) -> str:
+        """The best passage, trimmed to what the question is about, framed as Sarah's reply."""
+        best = self._passages[hits[0].index]
+        body = _relevant_part(best.text, question)
+        opener = (
+            "Sorry about the trouble, let's sort it out."
+            if _FRUSTRATED.search(question)
+            else f"Here's what I can tell you about **{best.title}** ({best.area}):"
+        )
+        if len(hits) > 1 and hits[1].score >= 0.8 * hits[0].score:
+            second = self._passages[hits[1].index]
+            extra = _relevant_part(second.text, question, limit=500)
+            if extra and len(body) + len(extra) < MAX_BODY_CHARS + 400:
+                body += f"\n\n**{second.title}** ({second.area}): {extra}"
+        closer = (
+            "If that doesn't sort it out, tell me what you see and I'll bring in the ZenNest support team."
+            if _NUMBERED.search(body)
+            else "Anything else about your ZenNest home I can help with?"
+        )
+        return f"{opener}\n\n{body}\n\n{closer}"
+
+
+def _relevant_part(text: str, question: str, limit: int = MAX_BODY_CHARS) -> str:
+    """The whole passage when short; else its blocks that share words with the question, in order."""
+    if len(text) <= limit:
+        return text
+    blocks = _blocks(text)
+    wanted = set(terms(question))
+    scored = [(len(wanted & set(terms(b))), i) for i, b in enumerate(blocks)]
+    keep = {0}
+    size = len(blocks[0])
+    for score, i in sorted(scored, key=lambda s: (-s[0], s[1])):
+        if score == 0 or i in keep:
+            continue
+        if size + len(blocks[i]) > limit:
+            continue
+        keep.add(i)
+        size += len(blocks[i])
+    return "\n".join(blocks[i] for i in sorted(keep))
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs, with a numbered or bulleted list kept together with the line that introduces it."""
+    blocks: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if blocks and _NUMBERED.match(line):
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return blocks
+
+
+def _escalates(text: str) -> bool:
+    return bool(re.search(r"ZenNest support|support agent|ZenNest staff", text))
+
+
+def _looks_like_gibberish(text: str) -> bool:
+    tokens = re.findall(r"[a-z]+", text.lower())
+    odd = [t for t in tokens if not re.search(r"[aeiouy]", t) or re.search(r"[^aeiouy]{5,}", t)]
+    return not tokens or len(odd) * 2 >= len(tokens)
+
+
+def _quote(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return f'"{flat[: limit - 1]}…"' if len(flat) > limit else f'"{flat}"'
+
+
+def _handoff(reason: str, summary: str) -> Reply:
+    return Reply(HANDOFF_TEXT, outcome=Outcome.HANDOFF, reason=reason, summary=summary)
+
+
+HANDOFF_TEXT = "I'll pass this to the ZenNest support team so a person can take it from here."
+DECLINE_OFF_TOPIC = (
+    "Sorry, I can only help with ZenNest: setting up and fixing your ZenHub, ZenTherm, ZenLock, ZenCam, "
+    "ZenGlow and ZenSense devices and the ZenNest app, and questions about plans, billing, warranty, returns "
+    "and privacy. Is there anything about your ZenNest home I can help with?"
+)
+DECLINE_RULES = (
+    "I can't do that: I'm Sarah, ZenNest's support assistant, and I keep to my usual rules. I only help with "
+    "ZenNest products, plans and accounts. Is there something about your ZenNest home I can help with?"
+)
+GREETING = (
+    "Hi! I'm Sarah from ZenNest. What can I help you with today? For example, setting up a device, "
+    "fixing something that's offline, or a question about your plan."
+)
+EMPTY = "Your message came through empty. I'm Sarah from ZenNest: what can I help you with?"
+GIBBERISH = (
+    "Hmm, I couldn't make sense of that message; it may have been sent by accident. I'm Sarah from ZenNest: "
+    "what can I help you with, for example a device that's offline or a question about your plan?"
+)
+YOU_ARE_WELCOME = "You're welcome! If anything else comes up with your ZenNest home, just ask."

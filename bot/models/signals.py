@@ -1,0 +1,106 @@
+"""What a customer's message says before any retrieval: a person wanted, steps failed, rules attacked.
+
+These are the moments where a retrieved passage would be the wrong answer, so the offline model checks
+them first. The patterns ask for a verb of request next to a person ("talk to someone", "put me
+through to a manager"), so "a real person watches our clips" or "the agent app" are not requests.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PERSON = (
+    r"(?:an? |the |some |your |real |actual |live |other )*"
+    r"(?:human(?: being)?s?|person|people|agent|someone|somebody|anybody|anyone|representative|rep|operator|staff|"
+    r"support(?: team| staff| agent)?|manager|supervisor|boss|customer service|member of (?:your )?staff|"
+    r"someone (?:from|on) your team|team member)"
+)
+
+_WANTS_PERSON = (
+    re.compile(
+        r"^\W*(?:a |an |real |actual |live )*(?:human|agent|operator|person|representative|customer service|"
+        r"support|someone)\W*(?:please|pls|now)?\W*$",
+        re.I,
+    ),
+    re.compile(rf"\b(?:talk|speak|chat|go through this|deal)(?:ing)?\s+(?:to|with)\s+{_PERSON}", re.I),
+    re.compile(
+        rf"\b(?:get|give|connect|transfer|put|pass|send)\s+me\s+(?:to |through to |with |over to )?{_PERSON}", re.I
+    ),
+    re.compile(rf"\b(?:get|give)\s+me\s+{_PERSON}", re.I),
+    re.compile(rf"\b(?:complain\w*|complaint)\s+to\s+{_PERSON}", re.I),
+    re.compile(
+        rf"\b(?:want|need|prefer|rather(?: have)?|like)\s+(?:to (?:talk|speak) to )?{_PERSON}"
+        r"\s*(?:please|now|instead|\.|!|,|$)",
+        re.I,
+    ),
+    re.compile(rf"\b{_PERSON},?\s+please\b", re.I),
+    re.compile(r"\bescalate\b", re.I),
+    re.compile(r"\b(?:is there|can i (?:get|have)|i'?d like)\s+(?:an? )?(?:human|person|agent)\s+(?:i can|to)\b", re.I),
+    re.compile(rf"\b(?:could|can) {_PERSON}\s+(?:contact|call|email|phone) me\b", re.I),
+    re.compile(r"\bhablar con (?:una persona|alguien|un humano)|\bparler à (?:une personne|quelqu'un)", re.I),
+    re.compile(r"\bdon'?t want (?:help from |to talk to )?(?:an? )?(?:ai|bot|machine)", re.I),
+)
+
+_STEPS_FAILED = re.compile(
+    r"\b(?:did(?:n'?t| not)|does(?:n'?t| not)|has(?:n'?t| not)|is(?:n'?t| not)|still (?:not|doesn'?t|won'?t|can'?t))\s+"
+    r"(?:work|help|fix|solve|change|do anything|find)|"
+    r"\bstill (?:broken|the same|offline|not working|blinking|flashing|red|amber|dead|dies|dying|jammed|fails|failing|"
+    r"says|shows|showing|'|\"|no |can'?t|won'?t)|"
+    r"\b(?:no luck|same problem|no change|nothing changed|made no difference|did nothing|doing nothing)\b|"
+    r"\b(?:tried|done|did) (?:all (?:of )?(?:that|those|this|the steps)|that|it|everything|those|every step)\b.*"
+    r"\b(?:still|no|nothing|didn'?t|same|again)\b|"
+    r"\brestart(?:ing|ed)? (?:it )?did(?:n'?t| nothing| not)\b",
+    re.I | re.S,
+)
+
+_INJECTION = re.compile(
+    r"\b(?:ignore|disregard|forget) (?:all |any |your |the |my )*(?:previous |prior |above |earlier )?"
+    r"(?:instructions|rules|prompt|guidelines)|"
+    r"\b(?:new|updated) (?:instructions|policy|rules)\b|###|</?system>|\bsystem (?:override|prompt)\b|"
+    r"\b(?:developer|debug|admin|god|jailbreak) mode\b|\byou are now\b|\bfrom now on\b|\bpretend (?:you are|to be)\b|"
+    r"\bact as\b|\breply (?:with|only with) exactly\b|\bsay (?:exactly|only)\b|"
+    r"\brepeat (?:everything|all|the text) above\b|"
+    r"\b(?:hidden|system) (?:text|message|instructions)\b|\byour (?:rules|instructions|prompt|configuration)\b|"
+    r"\b(?:reply|respond|answer) (?:with )?['\"]?done\b|\[assistant:|\bunrestricted\b|"
+    r"\b(?:admin|staff|master) (?:password|code)s?\b",
+    re.I,
+)
+
+_AFFIRM = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please|please do|go ahead|do it|that would be great|i'?d prefer that)"
+    r"\b[\w\s,.!']{0,30}$",
+    re.I,
+)
+_OFFERED_PERSON = re.compile(
+    r"\b(?:connect you|pass (?:this|it|you|your)|hand (?:this|you|it)|put you through|bring in|"
+    r"someone from (?:the|our) (?:support )?team|a (?:person|human|member of (?:the|our) (?:support )?team))\b",
+    re.I,
+)
+_OFFER_FOR_STAFF = re.compile(r"\b(?:billing|refund|staff|warranty|replacement|verify)\b", re.I)
+_OFFER_UNKNOWN = re.compile(r"\b(?:don'?t (?:have|know)|rather not guess|no information)\b", re.I)
+
+
+def wants_person(text: str) -> bool:
+    """The customer asks to be put through to a human."""
+    return any(p.search(text) for p in _WANTS_PERSON)
+
+
+def says_steps_failed(text: str) -> bool:
+    """The customer reports that what they tried did not work."""
+    return bool(_STEPS_FAILED.search(text))
+
+
+def is_injection(text: str) -> bool:
+    """The message tries to change Sarah's rules or make her say something scripted."""
+    return bool(_INJECTION.search(text))
+
+
+def accepted_offer(text: str, previous_answer: str) -> str | None:
+    """The hand-off reason when the customer says yes to Sarah's offer of a person, else None."""
+    if not previous_answer or not _AFFIRM.search(text) or not _OFFERED_PERSON.search(previous_answer):
+        return None
+    if _OFFER_UNKNOWN.search(previous_answer):
+        return "unknown_answer"
+    if _OFFER_FOR_STAFF.search(previous_answer):
+        return "needs_staff_access"
+    return "customer_asked"
