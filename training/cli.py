@@ -94,7 +94,8 @@ def _validate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from training.tokens import DEFAULT_MAX_TOKENS
-    from training.validate import render, validate_files, write_json_report
+    from training.validate import validate_files
+    from training.validate_report import render, write_json_report
 
     files = _input_files(args.files)
     if not files:

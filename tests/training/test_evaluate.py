@@ -11,7 +11,9 @@ import pytest
 from config.training import load_training_settings
 from handlers.model import Conversation, Outcome, Reply
 from tests.fakes.openai_chat import FakeOpenAI
-from training.evaluate import SpecError, build_model, compare, parse_spec, render_html, run_evaluate, write_report
+from training.evaluate import compare, run_evaluate
+from training.evaluate_report import render_html, write_report
+from training.model_specs import SpecError, build_model, parse_spec
 
 PASSAGES = {
     "lights/overview": "ZenGlow bulbs come in E26 and E27 fittings.",
