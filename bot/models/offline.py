@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.models import signals
 from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
@@ -28,6 +29,7 @@ PASSAGE_MIN_SCORE = 4.0  # BM25 of the best passage below which Sarah does not k
 EXAMPLE_ANSWER_MIN = 0.62  # cosine to a training question above which its answer is reused
 EXAMPLE_HANDOFF_MIN = 0.55  # cosine to a training hand-off above which Sarah hands off the same way
 WEAK_WORD_MIN_SCORE = 6.0  # one weak smart-home word ("light") needs a passage this close ("car light": 5.3)
+FOLLOW_UP_KNOWN_SHARE = 0.6  # a follow-up question stays on topic when most of its words are ZenNest's words
 MAX_BODY_CHARS = 1100
 
 # Words that make a message about a smart home: strong ones on their own, weak ones with support.
@@ -45,7 +47,12 @@ _WEAK_WORDS = (
 )
 _STRONG_STEMS = frozenset(w for word in _STRONG_WORDS.split() for w in words(word))
 _WEAK_STEMS = frozenset(w for word in _WEAK_WORDS.split() for w in words(word)) - _STRONG_STEMS
-_CHANGES_SUBJECT = re.compile(r"(?:unrelated|off[- ]topic|random question|different (?:question|topic))", re.I)
+_GENERIC_HEADING_WORDS = frozenset({"overview", "change", "failed", "and", "or", "not", "new"})
+_CHANGES_SUBJECT = re.compile(
+    r"\b(?:unrelated|off[- ]topic|random question|different (?:question|topic)|also,? (?:could|can) you|by the way|"
+    r"btw|on another note)\b",
+    re.I,
+)
 _NOT_OUR_PRODUCTS = (
     "robot vacuum", "vacuum", "fridge", "refrigerator", "smoke detector", "smoke alarm", "carbon monoxide",
     "smart plug", "doorbell", "speaker", "smart display", "sprinkler", "blinds", "curtains", "garage door opener",
@@ -65,12 +72,30 @@ _ZEN_WORD = re.compile(r"\bzen[a-z]+\b", re.I)
 _GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|yo)\b[\W\w]{0,20}$", re.I)
 _THANKS = re.compile(r"^\W*(?:thanks?|thank you|cheers|ty|great|perfect|awesome|brilliant)\b[\w\s,!.]{0,40}$", re.I)
 _STAFF_ONLY = re.compile(
-    r"\bcharged (?:me )?(?:twice|two times|double|again)|\bdouble[- ]charged|\btwo (?:payments|charges)\b|"
+    r"\bcharged (?:me )?(?:twice|two times|double|again)|\bdouble[- ]charged|\btwo (?:\w+ )?(?:payments|charges)\b|"
     r"\b(?:email|inbox|phone)\b.{0,60}\b(?:can'?t|cannot|no longer|unable to|lost)\b.{0,30}"
     r"\b(?:get into|access|open|use|reach|log ?in|sign ?in)\b|"
     r"\b(?:can'?t|cannot|no longer)\b.{0,20}\b(?:get into|access)\b.{0,30}\b(?:email|inbox)\b|"
-    r"\blost (?:my )?phone\b|\brecovery codes?\b|\bunlock my account\b",
+    r"\b(?:never (?:saved|wrote down|kept)|don'?t have) (?:\w+ )?(?:recovery )?codes?\b|"
+    r"\bunlock my account\b|\baccount unlocked\b|"
+    r"\b(?:want|like|need|request|get|give me)\b.{0,30}\brefund(?:ed)?\b|\brefund (?:please|me|my)\b|"
+    r"\bbilling (?:country|address|name|details)\b.{0,40}\b(?:change|move|update)|"
+    r"\b(?:change|move|update|transfer)\b.{0,40}\bbilling\b|\bVAT\b|\binvoices?\b.{0,40}\b(?:name|number|address)|"
+    r"\b(?:can|could) (?:someone|somebody|staff|your team) (?:look|check|see|find)|\bhave someone (?:look|check)",
     re.I | re.S,
+)
+_IDENTITY = re.compile(
+    r"\b(?:who|what) (?:are|r) (?:you|u)\b|\byour (?:real )?name\b|"
+    r"\bare you (?:a |an |the )?(?:real |actual )?(?:bot|robot|ai|human|person|chatgpt|gpt|machine|computer|program)|"
+    r"\bwho (?:made|built|created|programmed) you\b|\bwhat (?:else )?can you (?:do|help)|"
+    r"\bwhat (?:kinds? of |sort of )?things can you\b|\bhow can you help\b|"
+    r"\bwho am i (?:talking|speaking|chatting) to\b|"
+    r"\bwill you remember|\bremember (?:me|what we)\b|\bare you (?:going to|gonna) remember\b|\bwhat are you able\b|"
+    r"\bdo you work (?:24|all|at night|weekends)",
+    re.I,
+)
+_QUESTION = re.compile(
+    r"\?|^\W*(?:how|what|why|when|where|which|who|can|could|does|do|is|are|will|should|would)\b", re.I
 )
 _GAVE_STEPS = re.compile(
     r"(?m)^\s*\d+\.\s|\b(?:try|check|make sure|restart|press|hold|tap|open|replace|move|unplug|power-cycle|reset)\b",
@@ -99,24 +124,29 @@ def load_examples(conversations_dir: Path | None = None) -> list[Example]:
     examples: list[Example] = []
     for path in sorted(folder.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            messages = [m for m in record.get("messages", []) if m.get("role") != "system"]
-            for i, message in enumerate(messages[:-1]):
-                following = messages[i + 1]
-                if message.get("role") != "user" or following.get("role") != "assistant":
-                    continue
-                reason = _handoff_reason(following)
-                examples.append(
-                    Example(
-                        question=str(message.get("content") or ""),
-                        answer="" if reason else str(following.get("content") or ""),
-                        handoff=reason,
-                        objective=str(record.get("objective", "")),
-                        first_turn=i == 0,
-                    )
-                )
+            if line.strip():
+                examples.extend(examples_from_record(json.loads(line)))
+    return examples
+
+
+def examples_from_record(record: dict[str, Any]) -> list[Example]:
+    """The (user turn, what Sarah did next) pairs of one training conversation."""
+    messages = [m for m in record.get("messages", []) if m.get("role") != "system"]
+    examples: list[Example] = []
+    for i, message in enumerate(messages[:-1]):
+        following = messages[i + 1]
+        if message.get("role") != "user" or following.get("role") != "assistant":
+            continue
+        reason = _handoff_reason(following)
+        examples.append(
+            Example(
+                question=str(message.get("content") or ""),
+                answer="" if reason else str(following.get("content") or ""),
+                handoff=reason,
+                objective=str(record.get("objective", "")),
+                first_turn=i == 0,
+            )
+        )
     return examples
 
 
@@ -152,6 +182,9 @@ class OfflineModel:
         self._zen_words = {w.lower() for w in _ZEN_WORD.findall(corpus)}
         lowered = corpus.lower()
         self._not_ours = tuple(p for p in _NOT_OUR_PRODUCTS if p not in lowered)
+        self._vocabulary = frozenset(words(corpus))
+        headings = {w for p in self._passages for w in words(p.title)} - _GENERIC_HEADING_WORDS
+        self._topic_words = frozenset(headings | _WEAK_STEMS)
 
     @classmethod
     def from_knowledge_base(cls, kb_path: Path | None = None, conversations_dir: Path | None = None) -> OfflineModel:
@@ -178,6 +211,8 @@ class OfflineModel:
             return _handoff(offered, f"The customer accepted the offer of a person after: {_quote(users[-2:][0])}")
         if signals.is_injection(last):
             return Reply(DECLINE_RULES)
+        if _IDENTITY.search(last):
+            return Reply(IDENTITY)
         if not last_words:
             return Reply(GREETING if last else EMPTY)
         if self._asks_for_product_we_do_not_make(last):
@@ -206,7 +241,12 @@ class OfflineModel:
             if found.answer and similarity >= EXAMPLE_ANSWER_MIN and found.first_turn and len(users) == 1:
                 return Reply(found.answer)
         if not passage_hits or passage_hits[0].score < PASSAGE_MIN_SCORE:
+            if previous_answer and not _QUESTION.search(last):
+                return Reply(TELL_ME_MORE)  # a short follow-up ("yes they're on"): ask, do not give up
             return _handoff("unknown_answer", f"Nothing in the knowledge base answers: {_quote(last)}")
+        passage_hits = [h for h in passage_hits if not _already_said(self._passages[h.index], earlier_answers)] or [
+            passage_hits[0]
+        ]
         best = self._passages[passage_hits[0].index]
         if signals.says_steps_failed(last) and _escalates(best.text):
             return _handoff("needs_staff_access", f"Tried the documented fix for {best.title}: {_quote(last)}")
@@ -225,12 +265,15 @@ class OfflineModel:
         if _OTHER_BRANDS.search(text):
             return False
         said = set(words(text))
-        strong, weak = len(said & _STRONG_STEMS), len(said & _WEAK_STEMS)
+        strong, weak = len(said & _STRONG_STEMS), len(said & self._topic_words)
         best = hits[0].score if hits else 0.0
-        if strong or weak >= 2 or (weak and best >= WEAK_WORD_MIN_SCORE):
+        if strong or (weak and best >= WEAK_WORD_MIN_SCORE):
             return True
-        if previous_answer and not _CHANGES_SUBJECT.search(text) and said & set(words(previous_answer)):
-            return True
+        if previous_answer and not _CHANGES_SUBJECT.search(text) and not previous_answer.startswith("Sorry, I can"):
+            # A reply inside a ZenNest conversation ("yes they're on", "Weak") stays in it, unless it asks
+            # something in words the knowledge base and the conversations never use ("who wins tonight?").
+            known = len(said & self._vocabulary) / len(said) if said else 0.0
+            return not _QUESTION.search(text) or known >= FOLLOW_UP_KNOWN_SHARE
         return (
             example is not None
             and example[1] >= EXAMPLE_ANSWER_MIN
@@ -270,7 +313,7 @@ class OfflineModel:
             if extra and len(body) + len(extra) < MAX_BODY_CHARS + 400:
                 body += f"\n\n**{second.title}** ({second.area}): {extra}"
         closer = (
-            "If that doesn't sort it out, tell me what you see and I'll bring in the ZenNest support team."
+            "If that doesn't sort it out, tell me what you see now and we'll take it from there."
             if _NUMBERED.search(body)
             else "Anything else about your ZenNest home I can help with?"
         )
@@ -307,6 +350,12 @@ def _blocks(text: str) -> list[str]:
         else:
             blocks.append(line)
     return blocks
+
+
+def _already_said(passage: Passage, answers: Sequence[str]) -> bool:
+    """Sarah quoted this passage earlier in the thread: repeating it would not help."""
+    opening = passage.text.strip().splitlines()[0][:80] if passage.text.strip() else ""
+    return bool(opening) and any(opening in answer for answer in answers)
 
 
 def _escalates(text: str) -> bool:
@@ -346,5 +395,15 @@ EMPTY = "Your message came through empty. I'm Sarah from ZenNest: what can I hel
 GIBBERISH = (
     "Hmm, I couldn't make sense of that message; it may have been sent by accident. I'm Sarah from ZenNest: "
     "what can I help you with, for example a device that's offline or a question about your plan?"
+)
+IDENTITY = (
+    "I'm Sarah, ZenNest's virtual support assistant. I can help you set up and troubleshoot the ZenHub, "
+    "ZenTherm, ZenLock, ZenCam, ZenGlow and ZenSense and the ZenNest app, and answer questions about plans, "
+    "billing, warranty, returns and privacy. I can't see or change your devices or account, but I'll tell you "
+    "exactly what to do, and if you'd like a person, just ask and the ZenNest support team will take over."
+)
+TELL_ME_MORE = (
+    "Thanks, that helps. Could you tell me a little more: which ZenNest device is it, and what do you see in "
+    "the app or on the device right now?"
 )
 YOU_ARE_WELCOME = "You're welcome! If anything else comes up with your ZenNest home, just ask."

@@ -35,6 +35,7 @@ _WANTS_PERSON = (
     ),
     re.compile(rf"\b{_PERSON},?\s+please\b", re.I),
     re.compile(r"\bescalate\b", re.I),
+    re.compile(r"\b(?:want|like|need|rather) to ask (?:someone|somebody|a person|a human|your team|staff)\b", re.I),
     re.compile(r"\b(?:is there|can i (?:get|have)|i'?d like)\s+(?:an? )?(?:human|person|agent)\s+(?:i can|to)\b", re.I),
     re.compile(rf"\b(?:could|can) {_PERSON}\s+(?:contact|call|email|phone) me\b", re.I),
     re.compile(r"\bhablar con (?:una persona|alguien|un humano)|\bparler à (?:une personne|quelqu'un)", re.I),
@@ -44,11 +45,14 @@ _WANTS_PERSON = (
 _STEPS_FAILED = re.compile(
     r"\b(?:did(?:n'?t| not)|does(?:n'?t| not)|has(?:n'?t| not)|is(?:n'?t| not)|still (?:not|doesn'?t|won'?t|can'?t))\s+"
     r"(?:work|help|fix|solve|change|do anything|find)|"
-    r"\bstill (?:broken|the same|offline|not working|blinking|flashing|red|amber|dead|dies|dying|jammed|fails|failing|"
-    r"says|shows|showing|'|\"|no |can'?t|won'?t)|"
-    r"\b(?:no luck|same problem|no change|nothing changed|made no difference|did nothing|doing nothing)\b|"
+    # "still" followed by anything but a good or neutral word: "still offline", "Still E7", "still blurry"
+    r"\bstill\b(?!\s+(?:want|need|have|got|like|there|here|works?|working|good|fine|ok|okay|on|online|connected|"
+    r"green|the best|better|under|within|valid|active|use|using|get|do|can|a |an |the |my |your |it |I |you ))|"
+    r"\b(?:no luck|same (?:problem|thing|again|error|result)|exactly the same|no change|nothing changed|"
+    r"made no difference|did nothing|doing nothing|never (?:flashes|works|connects|pairs|changes))\b|"
     r"\b(?:tried|done|did) (?:all (?:of )?(?:that|those|this|the steps)|that|it|everything|those|every step)\b.*"
-    r"\b(?:still|no|nothing|didn'?t|same|again)\b|"
+    r"\b(?:no|nothing|didn'?t|same|again)\b|"
+    r"\b(?:failed|fails) (?:both times|again)|\btried (?:twice|again|three times)\b|"
     r"\brestart(?:ing|ed)? (?:it )?did(?:n'?t| nothing| not)\b",
     re.I | re.S,
 )
@@ -67,17 +71,22 @@ _INJECTION = re.compile(
 )
 
 _AFFIRM = re.compile(
-    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please|please do|go ahead|do it|that would be great|i'?d prefer that)"
-    r"\b[\w\s,.!']{0,30}$",
+    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please|go ahead|do it|that would be (?:great|good)|i'?d prefer that)"
+    r"\b[^?]{0,60}$",
     re.I,
 )
 _OFFERED_PERSON = re.compile(
-    r"\b(?:connect you|pass (?:this|it|you|your)|hand (?:this|you|it)|put you through|bring in|"
-    r"someone from (?:the|our) (?:support )?team|a (?:person|human|member of (?:the|our) (?:support )?team))\b",
+    r"\b(?:connect you|pass (?:this|it|you|your|the question|them)|hand (?:this chat|this|you|it) over|"
+    r"put you through|ask the (?:ZenNest )?support team|a person from|"
+    r"someone from (?:the|our) (?:ZenNest )?(?:support )?team|"
+    r"(?:support|ZenNest) team can (?:check|investigate|help|confirm)|would you like that)\b",
     re.I,
 )
-_OFFER_FOR_STAFF = re.compile(r"\b(?:billing|refund|staff|warranty|replacement|verify)\b", re.I)
-_OFFER_UNKNOWN = re.compile(r"\b(?:don'?t (?:have|know)|rather not guess|no information)\b", re.I)
+_OFFER_FOR_STAFF = re.compile(
+    r"\b(?:billing|refunds?|staff|warranty|replacement|verify|claim|return|investigat\w*|orders?|shipping)\b", re.I
+)
+_OFFER_UNKNOWN = re.compile(r"\b(?:don'?t (?:have|know)|rather not guess|no information|not sure)\b", re.I)
+_OFFER_WINDOW = 260  # an offer is the end of Sarah's answer: "… Shall I pass you to the team?"
 
 
 def wants_person(text: str) -> bool:
@@ -85,9 +94,14 @@ def wants_person(text: str) -> bool:
     return any(p.search(text) for p in _WANTS_PERSON)
 
 
+_ASKS = re.compile(
+    r"^\W*(?:\w+[.,!]\s+)?(?:how|what|why|when|where|which|who|do|does|will|would|can|could|is|are|should)\b", re.I
+)
+
+
 def says_steps_failed(text: str) -> bool:
-    """The customer reports that what they tried did not work."""
-    return bool(_STEPS_FAILED.search(text))
+    """The customer reports that what they tried did not work (a question like "will it still arm?" does not)."""
+    return not _ASKS.search(text) and bool(_STEPS_FAILED.search(text))
 
 
 def is_injection(text: str) -> bool:
@@ -97,7 +111,8 @@ def is_injection(text: str) -> bool:
 
 def accepted_offer(text: str, previous_answer: str) -> str | None:
     """The hand-off reason when the customer says yes to Sarah's offer of a person, else None."""
-    if not previous_answer or not _AFFIRM.search(text) or not _OFFERED_PERSON.search(previous_answer):
+    offer = previous_answer[-_OFFER_WINDOW:]
+    if not offer or not _AFFIRM.search(text) or not _OFFERED_PERSON.search(offer):
         return None
     if _OFFER_UNKNOWN.search(previous_answer):
         return "unknown_answer"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models.offline import OfflineModel
+from bot.models.offline import OfflineModel, examples_from_record
 from handlers.model import Conversation, Model, Outcome, Reply, Turn
 from handlers.prompt import HANDOFF_REASONS, SYSTEM_PROMPT
 from training.claims import find_claims
@@ -243,9 +243,65 @@ async def test_the_held_out_eval_set_scores_at_least_what_we_measured(sarah: Off
     result = aggregate(items, scores)
     for label, rate, _ in result.rows():
         print(f"{label}: {rate}")
+    # Measured when written (70 items): 100%, 100%, 100%, 100%, 0 invented, 81%; margins leave room for new items.
     assert (result.on_topic.value or 0) >= 0.95
     assert (result.correct_refusal.value or 0) >= 0.9
-    assert (result.handoff_recall.value or 0) >= 0.85
-    assert (result.handoff_precision.value or 0) >= 0.85
+    assert (result.handoff_recall.value or 0) >= 0.9
+    assert (result.handoff_precision.value or 0) >= 0.9
     assert result.invented_actions.hits == 0
-    assert (result.kb_agreement.value or 0) >= 0.6
+    assert (result.kb_agreement.value or 0) >= 0.7
+
+
+async def test_it_behaves_like_the_training_conversations_it_has_not_seen() -> None:
+    """Two folds: built from half the conversations, judged on every customer turn of the other half.
+
+    The eval set guided the thresholds, so this is the more honest figure: did Sarah hand off, decline or
+    answer where the trained conversation did?
+    """
+    from training.scoring import is_refusal
+
+    records = [
+        json.loads(line)
+        for path in sorted((DEFAULT_PATH.parent / "conversations").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    if len(records) < 100:
+        pytest.skip("the training conversations are not all there yet")
+    kb = load_knowledge_base()
+    counts: dict[tuple[str, str], int] = {}
+    for fold in (0, 1):
+        seen = [r for i, r in enumerate(records) if i % 2 != fold]
+        model = OfflineModel(kb, [e for r in seen for e in examples_from_record(r)])
+        for record in (r for i, r in enumerate(records) if i % 2 == fold):
+            messages = [m for m in record["messages"] if m["role"] != "system"]
+            for i, message in enumerate(messages[:-1]):
+                following = messages[i + 1]
+                if message["role"] != "user" or following["role"] != "assistant":
+                    continue
+                expected = "handoff" if following.get("tool_calls") else "answer"
+                if expected == "answer" and is_refusal(following["content"] or ""):
+                    expected = "decline"
+                turns = [Turn(m["role"], m["content"] or "") for m in messages[: i + 1]]
+                reply = await model.reply(Conversation(SYSTEM_PROMPT, tuple(turns)))
+                got = "handoff" if reply.outcome is Outcome.HANDOFF else "answer"
+                if got == "answer" and is_refusal(reply.text):
+                    got = "decline"
+                counts[expected, got] = counts.get((expected, got), 0) + 1
+
+    def total(expected: str | None = None, got: str | None = None) -> int:
+        return sum(n for (e, g), n in counts.items() if expected in (None, e) and got in (None, g))
+
+    precision = counts.get(("handoff", "handoff"), 0) / total(got="handoff")
+    recall = counts.get(("handoff", "handoff"), 0) / total(expected="handoff")
+    refused = counts.get(("decline", "decline"), 0) / total(expected="decline")
+    wrongly_declined = counts.get(("answer", "decline"), 0) / total(expected="answer")
+    print(
+        f"unseen training turns: hand-off precision {precision:.0%}, recall {recall:.0%}, "
+        f"refusals {refused:.0%}, answerable turns declined {wrongly_declined:.0%}"
+    )
+    # Measured when written: 74%, 76%, 81%, 6%.
+    assert precision >= 0.65
+    assert recall >= 0.65
+    assert refused >= 0.7
+    assert wrongly_declined <= 0.1
