@@ -87,7 +87,8 @@ def build_tokenizer(texts: list[str], *, vocab_size: int = 1024, template: str =
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     bpe.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                        model_input_names=["input_ids", "attention_mask"])  # as Qwen's
     tokenizer.add_tokens(TOOL_TAGS)
     tokenizer.chat_template = template
     return tokenizer

@@ -215,6 +215,22 @@ def test_a_template_without_generation_markers_is_masked_the_same_way(tiny_base:
 
 
 @pytest.mark.local_training
+def test_the_trainer_learns_from_exactly_these_labels(tiny_base: Path, tmp_path: Path) -> None:
+    from training.local.data import to_example
+    from training.local.masking import choose_masking, tokenize_examples
+    from training.local.trainer import build_trainer, load_base
+    from training.progress import Progress
+
+    tokenizer, model = load_base(str(tiny_base), "cpu")
+    tokenized = tokenize_examples(tokenizer, [to_example(_handoff_record())], choose_masking(tokenizer), 4096)
+    trainer, _ = build_trainer(model, tokenizer, tokenized.rows, [], _settings(tiny_base, tmp_path), device="cpu",
+                               work_dir=tmp_path / "work", progress=Progress(stream=io.StringIO(), live=False))
+    batch = next(iter(trainer.get_train_dataloader()))
+
+    assert batch["labels"][0].tolist() == tokenized.rows[0]["labels"]  # TRL neither rebuilds nor unmasks them
+
+
+@pytest.mark.local_training
 def test_the_handoff_the_model_is_taught_to_write_is_read_back_as_a_handoff(tiny_base: Path) -> None:
     from transformers import AutoTokenizer
 

@@ -18,6 +18,7 @@ call is trained in the model's own tool-call syntax.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from training.local.data import ChatExample
 
 IGNORE = -100  # the label PyTorch's cross-entropy skips
+_GENERATION = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +53,26 @@ class Tokenized:
 
 def choose_masking(tokenizer: Any) -> Masking:
     """Pick the most faithful way to find assistant tokens for this tokenizer's template."""
-    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+    from trl.chat_template_utils import get_training_chat_template
 
     template = tokenizer.chat_template
+    if isinstance(template, dict):  # named variants: the default one is what apply_chat_template uses
+        template = template.get("default")
     if not template:
         raise ValueError("the base model's tokenizer has no chat template: pick an instruct (chat) model")
     if has_generation_markers(template):
         return Masking("template")
     try:
         patched = get_training_chat_template(tokenizer)
-    except ValueError:
-        return Masking("prefix")
-    return Masking("template") if patched is None else Masking("trl_training_template", patched)
+    except ValueError:  # TRL has no training copy of this template
+        patched = None
+    if patched and has_generation_markers(patched):
+        return Masking("trl_training_template", patched)
+    return Masking("prefix")
+
+
+def has_generation_markers(template: str) -> bool:
+    return _GENERATION.search(template) is not None
 
 
 def tokenize_examples(tokenizer: Any, examples: Iterable[ChatExample], masking: Masking, max_length: int) -> Tokenized:

@@ -82,7 +82,7 @@ def build_trainer(
         data_seed=settings.local_seed,
         use_cpu=device == "cpu",
         bf16=device == "cuda" and torch.cuda.is_bf16_supported(),
-        activation_checkpointing=device == "cuda",  # saves GPU memory; only slows a CPU run
+        **_checkpointing(device == "cuda"),  # saves GPU memory; only slows a CPU run
         logging_steps=1,
         eval_strategy="steps" if sample is not None else "no",
         eval_steps=max(1, total_steps // EVALUATIONS),
@@ -98,3 +98,9 @@ def build_trainer(
     trainer.remove_callback(PrinterCallback)  # it prints every log dict under the Progress display
     return trainer, valid
 
+
+
+def _checkpointing(on: bool) -> dict[str, Any]:
+    """transformers 5 renamed `gradient_checkpointing` to `activation_checkpointing`: use the name it has."""
+    fields = getattr(SFTConfig, "__dataclass_fields__", {})
+    return {"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing": on}
