@@ -7,6 +7,7 @@ passage a customer means. Everything here is pure and deterministic: same text, 
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -26,8 +27,14 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # Words customers use -> the knowledge base's own terms (both sides are expanded the same way).
 _SYNONYMS: Mapping[str, tuple[str, ...]] = {
-    "yellow": ("amber",),
-    "orange": ("amber",),
+    "yellow": ("amber", "colour"),
+    "orange": ("amber", "colour"),
+    "amber": ("colour",),
+    "green": ("colour",),
+    "red": ("colour",),
+    "blue": ("colour",),
+    "purple": ("colour",),
+    "color": ("colour",),
     "steady": ("solid",),
     "constant": ("solid",),
     "blink": ("flash",),
@@ -70,7 +77,7 @@ _SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "billed": ("billing", "charge"),
     "pay": ("payment", "billing"),
     "paid": ("payment", "billing"),
-    "card": ("payment",),
+    "memory": ("microsd", "storage"),
     "money": ("refund",),
     "alarm": ("guardian", "siren"),
     "siren": ("guardian",),
@@ -116,6 +123,9 @@ _SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "cancel": ("cancel", "plan"),
     "trial": ("free",),
     "copy": ("export",),
+    "shop": ("store",),
+    "light": ("led",),
+    "ring": ("led",),
     "download": ("export",),
 }
 
@@ -125,6 +135,7 @@ _WORD_FIXES = (
     (re.compile(r"\bsign[- ]?in\b"), "signin sign"),
     (re.compile(r"\blog[- ]?in\b"), "login"),
     (re.compile(r"\bset[- ]up\b"), "setup"),
+    (re.compile(r"\bsend (?:it |them |this |something |\w+ )?back\b"), "return"),
     (re.compile(r"['’]s\b"), ""),
     (re.compile(r"['’]"), ""),
 )
@@ -169,7 +180,11 @@ class Hit:
 
 
 class BM25:
-    """Okapi BM25 over a fixed list of documents (each a list of terms), with optional headings."""
+    """Okapi BM25 over a fixed list of documents (each a list of terms), with optional headings.
+
+    Scores are precomputed per (term, document) in an inverted index, so a query only touches the
+    documents that share a term with it: well under a millisecond for Sarah's knowledge base.
+    """
 
     def __init__(
         self,
@@ -179,37 +194,29 @@ class BM25:
         k1: float = 1.2,
         b: float = 0.75,
     ) -> None:
-        self._k1, self._b = k1, b
-        self._headings = [frozenset(h) for h in headings] or [frozenset()] * len(documents)
-        self._heading_weight = heading_weight
-        self._tf = [Counter(doc) for doc in documents]
-        self._length = [len(doc) for doc in documents]
-        self._average = sum(self._length) / max(len(documents), 1) or 1.0
+        counts = [Counter(doc) for doc in documents]
+        lengths = [len(doc) for doc in documents]
+        average = sum(lengths) / max(len(documents), 1) or 1.0
         df: Counter[str] = Counter()
-        for tf in self._tf:
+        for tf in counts:
             df.update(tf.keys())
         n = len(documents)
         self.idf = {term: math.log(1 + (n - count + 0.5) / (count + 0.5)) for term, count in df.items()}
-
-    def score(self, query: Mapping[str, float], index: int) -> float:
-        """BM25 of the text plus a bonus for each query term in the heading (what the document is about)."""
-        tf, length, heading = self._tf[index], self._length[index], self._headings[index]
-        total = 0.0
-        for term, weight in query.items():
-            freq = tf.get(term, 0)
-            if freq:
-                norm = freq * (self._k1 + 1) / (freq + self._k1 * (1 - self._b + self._b * length / self._average))
-                total += weight * self.idf[term] * norm
-            if term in heading:
-                total += self._heading_weight * weight * self.idf.get(term, 0.0)
-        return total
+        postings: dict[str, dict[int, float]] = {}
+        for index, (tf, length) in enumerate(zip(counts, lengths, strict=True)):
+            for term, freq in tf.items():
+                norm = freq * (k1 + 1) / (freq + k1 * (1 - b + b * length / average))
+                postings.setdefault(term, {})[index] = self.idf[term] * norm
+        for index, heading in enumerate(headings):
+            for term in set(heading):  # a term in the heading says what the document is about
+                bonus = heading_weight * self.idf.get(term, 0.0)
+                row = postings.setdefault(term, {})
+                row[index] = row.get(index, 0.0) + bonus
+        self._postings = {term: tuple(row.items()) for term, row in postings.items()}
 
     def rank(self, query: Mapping[str, float], limit: int = 5) -> list[Hit]:
         """Best documents first; ties go to the earlier document, so the order is stable."""
-        hits = [Hit(i, self.score(query, i)) for i in range(len(self._tf))]
-        hits = [h for h in hits if h.score > 0]
-        hits.sort(key=lambda h: (-h.score, h.index))
-        return hits[:limit]
+        return _top(_accumulate(self._postings, query), limit)
 
 
 class Cosine:
@@ -222,7 +229,11 @@ class Cosine:
             df.update(set(doc))
         self.idf = {term: math.log((1 + n) / (1 + count)) + 1 for term, count in df.items()}
         self._unseen = math.log(1 + n) + 1
-        self._vectors = [self.vector(Counter(doc)) for doc in documents]
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for index, doc in enumerate(documents):
+            for term, weight in self.vector(Counter(doc)).items():
+                postings.setdefault(term, []).append((index, weight))
+        self._postings = {term: tuple(row) for term, row in postings.items()}
 
     def vector(self, counts: Mapping[str, float]) -> dict[str, float]:
         """Unit TF-IDF vector; a word no document has gets the rarest weight, so it lowers every match."""
@@ -231,11 +242,20 @@ class Cosine:
         return {t: w / norm for t, w in weights.items()}
 
     def rank(self, query: Mapping[str, float], limit: int = 5) -> list[Hit]:
-        q = self.vector(query)
-        hits = [Hit(i, sum(w * doc.get(t, 0.0) for t, w in q.items())) for i, doc in enumerate(self._vectors)]
-        hits = [h for h in hits if h.score > 0]
-        hits.sort(key=lambda h: (-h.score, h.index))
-        return hits[:limit]
+        return _top(_accumulate(self._postings, self.vector(query)), limit)
+
+
+def _accumulate(postings: Mapping[str, Sequence[tuple[int, float]]], query: Mapping[str, float]) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for term, weight in query.items():
+        for index, value in postings.get(term, ()):
+            scores[index] = scores.get(index, 0.0) + weight * value
+    return scores
+
+
+def _top(scores: Mapping[int, float], limit: int) -> list[Hit]:
+    best = heapq.nsmallest(limit, ((-score, i) for i, score in scores.items() if score > 0))
+    return [Hit(i, -negative) for negative, i in best]
 
 
 def weighted_query(parts: Iterable[tuple[str, float]], synonym_weight: float = 0.4) -> dict[str, float]:
