@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ MAX_BODY_CHARS = 1100
 # Words that make a message about a smart home: strong ones on their own, weak ones with support.
 _STRONG_WORDS = (
     "hub thermostat camera cameras sensor sensors lock locks app firmware keypad code codes warranty refund "
-    "subscription plan billing bill led siren zigbee mesh pairing pair paired deadbolt bolt fingerprint e1 e2 e3 e4 "
+    "subscription billing led siren zigbee mesh pairing pair paired deadbolt bolt fingerprint e1 e2 e3 e4 "
     "e5 e6 e7 privacy smart-home"
 )
 _WEAK_WORDS = (
@@ -43,10 +44,11 @@ _WEAK_WORDS = (
     "notification notifications device devices video videos clip clips recording recordings motion heating cooling "
     "heat charge charged payment pay card account password email return returns trial offline online setup install "
     "reset data delete export guest member members share scene scenes mode modes away home house timeline schedule "
-    "temperature outdoor indoor night vision sd microsd storage cloud"
+    "temperature outdoor indoor night vision sd microsd storage cloud plan plans bill"
 )
 _STRONG_STEMS = frozenset(w for word in _STRONG_WORDS.split() for w in words(word))
 _WEAK_STEMS = frozenset(w for word in _WEAK_WORDS.split() for w in words(word)) - _STRONG_STEMS
+_PLAN_AS_VERB = re.compile(r"\bplan (?:a|an|my|our|the|to|for|some)\b", re.I)  # "plan a trip" is no ZenNest plan
 _GENERIC_HEADING_WORDS = frozenset({"overview", "change", "failed", "and", "or", "not", "new"})
 _CHANGES_SUBJECT = re.compile(
     r"\b(?:unrelated|off[- ]topic|random question|different (?:question|topic)|also,? (?:could|can) you|by the way|"
@@ -70,7 +72,12 @@ _ASKS_ABOUT_RANGE = re.compile(
 _LOOKALIKE_REASONS = frozenset({"needs_staff_access", "unknown_answer"})
 _ZEN_WORD = re.compile(r"\bzen[a-z]+\b", re.I)
 _GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|yo)\b[\W\w]{0,20}$", re.I)
-_THANKS = re.compile(r"^\W*(?:thanks?|thank you|cheers|ty|great|perfect|awesome|brilliant)\b[\w\s,!.]{0,40}$", re.I)
+_THANKS = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|brilliant|cool|nice|that'?s? (?:it|all|great))[\s,!.]+)?"
+    r"(?:thanks?|thank you|thx|cheers|ty|great|perfect|awesome|brilliant|bye|goodbye|all good|it works?|that worked)\b"
+    r"[\w\s,!.'’🙂👍]{0,50}$",
+    re.I,
+)
 _STAFF_ONLY = re.compile(
     r"\bcharged (?:me )?(?:twice|two times|double|again)|\bdouble[- ]charged|\btwo (?:\w+ )?(?:payments|charges)\b|"
     r"\b(?:email|inbox|phone)\b.{0,60}\b(?:can'?t|cannot|no longer|unable to|lost)\b.{0,30}"
@@ -177,9 +184,10 @@ class OfflineModel:
     def __init__(self, passages: Sequence[Passage], examples: Sequence[Example] = ()) -> None:
         self._passages = list(passages)
         self._examples = list(examples)
+        products = _area_products(self._passages)
         self._passage_index = BM25(
             [terms(p.title + " " + p.text) for p in self._passages],
-            headings=[terms(p.area + " " + p.title) for p in self._passages],
+            headings=[terms(f"{p.area} {products.get(p.area, '')} {p.title}") for p in self._passages],
         )
         self._example_index = Cosine([terms(e.question) for e in self._examples])
         corpus = " ".join([p.area + " " + p.title + " " + p.text for p in self._passages])
@@ -189,7 +197,7 @@ class OfflineModel:
         not_ours = "|".join(re.escape(p) for p in _NOT_OUR_PRODUCTS if p not in lowered) or "(?!x)x"
         self._not_ours_named = re.compile(rf"\b(?:{not_ours})s?\b")
         self._not_ours_after_zen = re.compile(rf"\bzen[a-z]*(?:\s+[a-z-]+){{0,2}}?\s+(?:{not_ours})s?\b")
-        self._vocabulary = frozenset(words(corpus))
+        self._vocabulary = frozenset(words(" ".join(p.area + " " + p.title + " " + p.text for p in self._passages)))
         headings = {w for p in self._passages for w in words(p.title)} - _GENERIC_HEADING_WORDS
         self._topic_words = frozenset(headings | _WEAK_STEMS)
 
@@ -221,8 +229,8 @@ class OfflineModel:
             return Reply(DECLINE_RULES)
         if _IDENTITY.search(last):
             return Reply(IDENTITY)
-        if not last_words:
-            return Reply(GREETING if last else EMPTY)
+        if not last_words:  # "yes", "ok", an emoji
+            return Reply(GO_ON if previous_answer else GREETING if last else EMPTY)
         if self._asks_for_product_we_do_not_make(last):
             return _handoff("unknown_answer", f"Asked about a product ZenNest does not make: {_quote(last)}")
         if signals.says_steps_failed(last) and previous_answer and _GAVE_STEPS.search(previous_answer):
@@ -230,13 +238,15 @@ class OfflineModel:
         if _STAFF_ONLY.search(last):
             return _handoff("needs_staff_access", f"Needs staff: {_quote(last)}")
 
+        if _THANKS.search(last):
+            return Reply(YOU_ARE_WELCOME)
         context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.3), (last, 1.0)]
         passage_hits = self._passage_index.rank(weighted_query(context), limit=3)
         example = self._best_example(last)
         on_topic = self._is_on_topic(last, example, previous_answer)
         if not on_topic:
-            if _GREETING.search(last) or _THANKS.search(last):
-                return Reply(GREETING if _GREETING.search(last) else YOU_ARE_WELCOME)
+            if _GREETING.search(last):
+                return Reply(GREETING)
             if _looks_like_gibberish(last):
                 return Reply(GIBBERISH)
             return Reply(DECLINE_OFF_TOPIC)
@@ -248,9 +258,9 @@ class OfflineModel:
                 return _handoff(found.handoff, f"Like a known hand-off case: {_quote(last)}")
             if found.answer and similarity >= EXAMPLE_ANSWER_MIN and found.first_turn and len(users) == 1:
                 return Reply(found.answer)
+        if previous_answer and not _QUESTION.search(last) and not self._answers_alone(last):
+            return Reply(TELL_ME_MORE)  # a short follow-up ("yes they're on", "Weak"): ask, do not guess
         if not passage_hits or passage_hits[0].score < PASSAGE_MIN_SCORE:
-            if previous_answer and not _QUESTION.search(last):
-                return Reply(TELL_ME_MORE)  # a short follow-up ("yes they're on"): ask, do not give up
             return _handoff("unknown_answer", f"Nothing in the knowledge base answers: {_quote(last)}")
         passage_hits = [h for h in passage_hits if not _already_said(self._passages[h.index], earlier_answers)] or [
             passage_hits[0]
@@ -259,6 +269,11 @@ class OfflineModel:
         if signals.says_steps_failed(last) and _escalates(best.text):
             return _handoff("needs_staff_access", f"Tried the documented fix for {best.title}: {_quote(last)}")
         return Reply(self._compose(last, passage_hits))
+
+    def _answers_alone(self, text: str) -> bool:
+        """The message on its own, without the conversation around it, finds a passage."""
+        hits = self._passage_index.rank(weighted_query([(text, 1.0)]), limit=1)
+        return bool(hits) and hits[0].score >= PASSAGE_MIN_SCORE
 
     def _best_example(self, text: str) -> tuple[Example, float] | None:
         hits = self._example_index.rank(weighted_query([(text, 1.0)]), limit=1)
@@ -270,7 +285,7 @@ class OfflineModel:
             return True
         if _OTHER_BRANDS.search(text):
             return False
-        said = set(words(text))
+        said = set(words(text)) - ({"plan"} if _PLAN_AS_VERB.search(text) else set())
         strong, weak = len(said & _STRONG_STEMS), len(said & self._topic_words)
         if strong:
             return True
@@ -354,6 +369,22 @@ def _blocks(text: str) -> list[str]:
     return blocks
 
 
+def _area_products(passages: Sequence[Passage]) -> dict[str, str]:
+    """The product an area is about ("Lights" -> "ZenGlow"): its most frequent Zen name, if clearly so.
+
+    Added to the headings, so "pair a ZenGlow bulb" meets Lights > Pairing, not Thermostat > Pairing.
+    """
+    names: dict[str, Counter[str]] = {}
+    for passage in passages:
+        names.setdefault(passage.area, Counter()).update(w.lower() for w in _ZEN_WORD.findall(passage.text))
+    products: dict[str, str] = {}
+    for area, counts in names.items():
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        if ranked and ranked[0][1] >= 3 and ranked[0][1] >= 0.4 * sum(counts.values()):
+            products[area] = ranked[0][0]
+    return products
+
+
 def _topic(passage: Passage) -> str:
     """'**Locks**' for an overview, '**Batteries** (Locks)' for a topic."""
     if passage.title.lower() == "overview":
@@ -411,6 +442,7 @@ IDENTITY = (
     "billing, warranty, returns and privacy. I can't see or change your devices or account, but I'll tell you "
     "exactly what to do, and if you'd like a person, just ask and the ZenNest support team will take over."
 )
+GO_ON = "Sure! Tell me what you'd like to do next, or what you see now, and we'll go from there."
 TELL_ME_MORE = (
     "Thanks, that helps. Could you tell me a little more: which ZenNest device is it, and what do you see in "
     "the app or on the device right now?"

@@ -117,6 +117,21 @@ async def test_it_answers_a_real_knowledge_base_question_with_the_right_passage(
     assert "C-wire" in reply.text
 
 
+async def test_a_product_name_leads_to_that_product_s_passage(sarah: OfflineModel) -> None:
+    reply = await ask(sarah, "How do I pair a ZenGlow bulb?")
+    assert "3 minutes" in reply.text and "ZenTherm" not in reply.text
+
+
+@pytest.mark.parametrize("follow_up", ["thanks, that worked!", "yes", "Weak", "ok great that's all I needed, bye"])
+async def test_short_replies_in_a_conversation_are_neither_declined_nor_handed_off(
+    sarah: OfflineModel, follow_up: str
+) -> None:
+    first = await ask(sarah, "My ZenCam keeps dropping offline in the evening")
+    reply = await ask(sarah, "My ZenCam keeps dropping offline in the evening", first.text, follow_up)
+    assert reply.outcome is Outcome.ANSWERED and not declined(reply)
+    assert reply.text != first.text
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -138,6 +153,13 @@ async def test_it_declines_a_change_of_subject_in_the_middle_of_a_conversation(s
         "What does flashing purple on the hub mean?",
         "Flashing purple means a firmware update is in progress. Don't unplug the hub.",
         "Thanks! Unrelated, but which football team will win tonight?",
+    )
+    assert declined(reply), reply.text
+    reply = await ask(
+        sarah,
+        "what does the leaf mean on my thermostat",
+        "The leaf icon means the ZenTherm is running on its Eco Temperatures.",
+        "can you help me plan a trip to Rome?",
     )
     assert declined(reply), reply.text
 
@@ -243,7 +265,7 @@ async def test_the_held_out_eval_set_scores_at_least_what_we_measured(sarah: Off
     result = aggregate(items, scores)
     for label, rate, _ in result.rows():
         print(f"{label}: {rate}")
-    # Measured when written (70 items): 100%, 100%, 100%, 100%, 0 invented, 81%; margins leave room for new items.
+    # Measured when written (70 items): 100%, 100%, 100%, 100%, 0 invented, 84%; margins leave room for new items.
     assert (result.on_topic.value or 0) >= 0.95
     assert (result.correct_refusal.value or 0) >= 0.9
     assert (result.handoff_recall.value or 0) >= 0.9
@@ -300,7 +322,7 @@ async def test_it_behaves_like_the_training_conversations_it_has_not_seen() -> N
         f"unseen training turns: hand-off precision {precision:.0%}, recall {recall:.0%}, "
         f"refusals {refused:.0%}, answerable turns declined {wrongly_declined:.0%}"
     )
-    # Measured when written: 74%, 76%, 81%, 6%.
+    # Measured when written: 74%, 76%, 81%, 7%.
     assert precision >= 0.65
     assert recall >= 0.65
     assert refused >= 0.7
