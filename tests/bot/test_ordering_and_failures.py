@@ -29,28 +29,14 @@ async def test_three_quick_messages_get_one_reply_that_answers_all_three_in_orde
 async def test_messages_of_one_thread_are_answered_one_at_a_time_in_order(
     start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:
-    in_flight = 0
-    most_in_flight = 0
-
-    async def slow(request: dict) -> None:  # type: ignore[type-arg]
-        nonlocal in_flight, most_in_flight
-        in_flight += 1
-        most_in_flight = max(most_in_flight, in_flight)
-        await asyncio.sleep(0.2)
-        in_flight -= 1
-
-    def responder(request: dict) -> object:  # type: ignore[type-arg]
-        asyncio.get_running_loop().create_task(slow(request))
-        return Delay(0.2, echo_responder(request))
-
-    fake_openai.responder = responder
+    fake_openai.responder = lambda request: Delay(0.2, echo_responder(request))
     _, slack = await start_sarah(worker={"coalesce_seconds": 0, "max_redrafts": 0})
     root = new_ts()
     await slack.event(dm("one", ts=root))
     await asyncio.sleep(0.1)
     await slack.event(dm("two", thread_ts=root))
     await fake_slack.wait_for(lambda: sum("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", root)) == 2)
-    assert most_in_flight == 1
+    assert fake_openai.most_in_flight == 1
     assert [user_lines(r) for r in fake_openai.requests] == [["one"], ["one", "two"]]
     assert [m.body for m in fake_slack.thread("D0CUSTOMER", root)] == ["Answering: one", "Answering: one | two"]
 

@@ -50,6 +50,8 @@ class FakeOpenAI:
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.models: dict[str, dict[str, Any]] = {}  # GET /v1/models/{id}; unknown ids answer 404
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most chat requests open at the same time
         self._ids = itertools.count(1)
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
@@ -77,10 +79,15 @@ class FakeOpenAI:
     async def _completions(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.requests.append(body)
-        result = self.responder(body)
-        while isinstance(result, Delay):
-            await asyncio.sleep(result.seconds)
-            result = result.then
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            result = self.responder(body)
+            while isinstance(result, Delay):
+                await asyncio.sleep(result.seconds)
+                result = result.then
+        finally:
+            self.in_flight -= 1
         if isinstance(result, HttpError):
             return web.json_response(
                 {"error": {"message": "fake failure", "type": "server_error", "code": result.code}},
