@@ -60,3 +60,11 @@ async def test_a_terminal_conversation_is_answered_remembered_and_handed_off(
     again = await chat(["/reset", "hello again", "/quit"], model_env(fake_openai), tmp_path)
     assert "Welcome back: continuing your conversation" in again
     assert "Sarah: Answering: hello again" in again  # a fresh episode after /reset
+
+
+async def test_with_nothing_configured_sarah_chats_offline_on_an_embedded_redis_that_remembers(tmp_path: Path) -> None:
+    env = {"SARAH_DATA_DIR": str(tmp_path / "data"), "COALESCE_SECONDS": "0"}
+    out = await chat(["How much does Zen Plus cost per month?", "/quit"], env, tmp_path)
+    assert "Sarah: " in out and "4.99" in out  # the offline model answers from the knowledge base
+    again = await chat(["/quit"], env, tmp_path)
+    assert "Welcome back: continuing your conversation (2 earlier messages)" in again
