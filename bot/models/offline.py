@@ -5,6 +5,10 @@ model: on-topic answers grounded in the knowledge base, polite refusals, and the
 signal (`Outcome.HANDOFF` with a `HANDOFF_REASONS` value). Retrieval is lexical with ZenNest synonyms
 (`bot.models.retrieval`): no model download, an index built in milliseconds, the same reply for the
 same conversation. It only ever tells the customer what to do; it never claims to have done anything.
+
+Why not a packaged embedding model: the one that ships its weights in the wheel (tokenlearn-static-model,
+64 dimensions) put a cited passage first for 11 of the 34 answerable eval questions, BM25 here for 30,
+and it scored off-topic requests as closer to the knowledge base than real questions.
 """
 
 from __future__ import annotations
