@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.models import signals
 from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
+from handlers import intents
 from handlers.model import Conversation, Outcome, Reply, Turn
 from handlers.prompt import HANDOFF_TOOL_NAME
 from training.knowledge import DEFAULT_PATH, Passage, load_knowledge_base
@@ -224,12 +224,12 @@ class OfflineModel:
         previous_answer = earlier_answers[-1] if earlier_answers else ""
         last_words = words(last)
 
-        if signals.wants_person(last):
+        if intents.wants_human(last):
             return _handoff("customer_asked", f"The customer asked for a person: {_quote(last)}")
-        offered = signals.accepted_offer(last, previous_answer)
+        offered = intents.accepted_offer(last, previous_answer)
         if offered:
             return _handoff(offered, f"The customer accepted the offer of a person after: {_quote(users[-2:][0])}")
-        if signals.is_injection(last):
+        if intents.is_injection(last):
             return Reply(DECLINE_RULES)
         if _IDENTITY.search(last):
             return Reply(IDENTITY)
@@ -237,7 +237,7 @@ class OfflineModel:
             return Reply(GO_ON if previous_answer else GREETING if last else EMPTY)
         if self._asks_for_product_we_do_not_make(last):
             return _handoff("unknown_answer", f"Asked about a product ZenNest does not make: {_quote(last)}")
-        if signals.says_steps_failed(last) and previous_answer and _GAVE_STEPS.search(previous_answer):
+        if intents.says_it_did_not_work(last) and previous_answer and _GAVE_STEPS.search(previous_answer):
             return _handoff("steps_failed", f"Sarah's steps did not work. Customer: {_quote(last)}")
         if _STAFF_ONLY.search(last):
             return _handoff("needs_staff_access", f"Needs staff: {_quote(last)}")
@@ -270,7 +270,7 @@ class OfflineModel:
             passage_hits[0]
         ]
         best = self._passages[passage_hits[0].index]
-        if signals.says_steps_failed(last) and _escalates(best.text):
+        if intents.says_it_did_not_work(last) and _escalates(best.text):
             return _handoff("needs_staff_access", f"Tried the documented fix for {best.title}: {_quote(last)}")
         return Reply(self._compose(last, passage_hits))
 
