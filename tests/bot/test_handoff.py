@@ -302,3 +302,47 @@ async def test_only_the_customer_can_rate_an_answer_in_a_channel_thread(
     assert "Only the person who asked" in refusal[0]["text"]
     await asyncio.sleep(0.3)
     assert fake_slack.buttons(answer) == ["sarah_helped", "sarah_not_helped"] and cards(fake_slack) == []
+
+
+async def test_consecutive_counting_forgives_a_failure_after_a_good_answer(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: Redis
+) -> None:
+    fake_openai.responder = lambda request: (
+        HttpError(500) if "outage" in user_lines(request)[-1] else echo_responder(request)
+    )
+    _, slack = await start_sarah(handoff={"handoff_after_failures": 2, "handoff_count": "consecutive"})
+    root = new_ts()
+    await slack.event(dm("outage one", ts=root))
+    await said(fake_slack, CUSTOMER_DM, root, "couldn't reach my knowledge")
+    await slack.event(dm("how do I pair a ZenLock?", thread_ts=root))
+    await said(fake_slack, CUSTOMER_DM, root, "Answering")
+    assert await redis.hget(f"sarah:{{{CUSTOMER_DM}:{root}}}:state", "failures") == b"0"
+    await slack.event(dm("outage two", thread_ts=root))
+    await eventually(lambda: len([b for b in in_thread(fake_slack, CUSTOMER_DM, root) if "knowledge" in b]) == 2)
+    assert cards(fake_slack) == []  # in total mode this second failure would have handed off
+
+
+async def test_when_the_model_is_down_the_card_carries_a_plain_summary(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: HttpError(503)
+    _, slack = await start_sarah(handoff={"handoff_after_failures": 1})
+    root = new_ts()
+    await slack.event(dm("my ZenTherm shows E5 after the update", ts=root))
+    card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
+    assert "First message: “my ZenTherm shows E5 after the update”" in card.body
+    assert "Sarah's model was unavailable" in card.body
+
+
+async def test_slash_sarah_reset_starts_a_fresh_episode(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah()
+    root = new_ts()
+    await slack.event(dm("my ZenCam is blurry", ts=root))
+    await said(fake_slack, CUSTOMER_DM, root, "Answering")
+    status, body = await slack.command(slash_command("reset"))
+    assert status == 200 and "Fresh start" in body
+    await slack.event(dm("new topic: billing dates", thread_ts=root))
+    await said(fake_slack, CUSTOMER_DM, root, "Answering: new topic: billing dates")
+    assert "blurry" not in str(fake_openai.requests[-1]["messages"])
