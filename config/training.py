@@ -2,7 +2,8 @@
 
 Kept apart from the bot's settings so the bot starts without any of them. Field names are the
 environment variables (lower-cased); `.env` is read; secrets are `SecretStr`; a bad value raises
-`SettingsError` with one line per variable, as the bot's settings do.
+`SettingsError` with one line per variable, as the bot's settings do. The local backend's `LOCAL_*`
+settings are in `config.training_local`.
 """
 
 from __future__ import annotations
@@ -34,17 +35,6 @@ class TrainingSettings(BaseSettings):
     azure_openai_api_key: SecretStr | None = None
     azure_openai_api_version: str = Field(default="2025-02-01-preview", min_length=1)
     poll_seconds: float = Field(default=10.0, gt=0, le=3600)
-
-    # --backend local (TRL + PEFT LoRA); epochs and seed are FINETUNE_EPOCHS and FINETUNE_SEED.
-    local_base_model: str = Field(default="Qwen/Qwen2.5-0.5B-Instruct", min_length=1)  # HF id or a folder
-    local_learning_rate: float = Field(default=2e-4, gt=0, le=1)
-    local_lora_rank: int = Field(default=16, ge=1, le=512)
-    local_lora_alpha: int = Field(default=32, ge=1, le=1024)
-    local_lora_dropout: float = Field(default=0.05, ge=0, lt=1)
-    local_max_length: int = Field(default=2048, ge=64, le=131_072)
-    local_batch_size: int = Field(default=4, ge=1, le=1024)
-    local_output_dir: Path = Path("runs/local")
-    local_device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @field_validator("finetune_backend", mode="before")
     @classmethod

@@ -1,9 +1,9 @@
 """Settings of the local LoRA backend (`sarah train finetune --backend local`).
 
-Separate from the OpenAI/Azure settings because a local run has its own knobs (base model, LoRA
-rank, max length…). The variable names and bounds match the `local_*` fields of
-`config.training.TrainingSettings`, so one `.env` drives both; `local_settings_from` converts that
-class. A bad value raises `SettingsError` with one line per variable (`LOCAL_EPOCHS: …`).
+Separate from the OpenAI/Azure settings (`config.training`) because a local run has its own knobs
+(base model, LoRA rank, max length…); both read the same `.env`. LOCAL_EPOCHS and LOCAL_SEED fall
+back to the shared FINETUNE_EPOCHS and FINETUNE_SEED when unset. A bad value raises `SettingsError`
+with one line per variable (`LOCAL_EPOCHS: …`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import SettingsError, describe_validation_error
@@ -28,13 +28,14 @@ class LocalTrainingSettings(BaseSettings):
 
     local_base_model: str = Field(default=DEFAULT_BASE_MODEL, min_length=1)  # a Hugging Face id or a folder
     local_output_dir: Path = Path("runs/local")
-    local_epochs: int = Field(default=3, ge=1, le=100)
+    # epochs and seed: LOCAL_EPOCHS / LOCAL_SEED if set, else the shared FINETUNE_EPOCHS / FINETUNE_SEED
+    local_epochs: int = Field(default=3, ge=1, le=100, validation_alias=AliasChoices("local_epochs", "finetune_epochs"))
     local_learning_rate: float = Field(default=2e-4, gt=0, le=1)
     local_lora_rank: int = Field(default=16, ge=1, le=512)
     local_lora_alpha: int = Field(default=32, ge=1, le=1024)
     local_lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     local_max_length: int = Field(default=2048, ge=64, le=131_072)
-    local_seed: int = Field(default=42, ge=0)
+    local_seed: int = Field(default=42, ge=0, validation_alias=AliasChoices("local_seed", "finetune_seed"))
     local_batch_size: int = Field(default=4, ge=1, le=1024)
     local_device: Device = "auto"
 
@@ -69,21 +70,3 @@ def load_local_training_settings(env_file: Path | str | None = ".env", **overrid
         return LocalTrainingSettings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
         raise SettingsError(describe_validation_error(error)) from None
-
-
-def local_settings_from(settings: Any, env_file: Path | str | None = ".env") -> LocalTrainingSettings:
-    """Accept `LocalTrainingSettings` or the CLI's `TrainingSettings` (its `local_*` fields).
-
-    Epochs and seed come from LOCAL_EPOCHS / LOCAL_SEED when they are set, else from the shared
-    FINETUNE_EPOCHS / FINETUNE_SEED. Values are validated again, so a bad one still names its variable.
-    """
-    if isinstance(settings, LocalTrainingSettings):
-        return settings
-    own = load_local_training_settings(env_file)
-    values: dict[str, Any] = {
-        name: getattr(settings, name) for name in LocalTrainingSettings.model_fields if hasattr(settings, name)
-    }
-    for local_name, shared_name in (("local_epochs", "finetune_epochs"), ("local_seed", "finetune_seed")):
-        if local_name not in own.model_fields_set and hasattr(settings, shared_name):
-            values[local_name] = getattr(settings, shared_name)
-    return load_local_training_settings(env_file, **values)

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from config.training import TrainingSettings
+from config.training_local import LocalTrainingSettings
 from tests.fakes.openai_finetune_server import FakeFineTuningServer
 
 
 @pytest.fixture(autouse=True)
 def clean_training_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in TrainingSettings.model_fields:
+    for name in (*TrainingSettings.model_fields, *LocalTrainingSettings.model_fields):
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-dir"))

@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from config.errors import SettingsError
-from config.training import TrainingSettings
-from config.training_local import LocalTrainingSettings, load_local_training_settings, local_settings_from
+from config.training_local import LocalTrainingSettings, load_local_training_settings
 from handlers.model import Conversation, Outcome, Reply, Turn
 from handlers.prompt import HANDOFF_TOOL_NAME, SYSTEM_PROMPT
 from tests.training.local_fixtures import (
@@ -125,12 +124,13 @@ def test_local_settings_read_the_environment_and_the_shared_training_settings(
     assert load_local_training_settings(None).local_lora_rank == 32
     assert load_local_training_settings(None).local_base_model == "/models/qwen"
 
-    shared = TrainingSettings(_env_file=None, finetune_epochs=5, finetune_seed=9)  # type: ignore[call-arg]
-    local = local_settings_from(shared, env_file=None)
+    monkeypatch.setenv("FINETUNE_EPOCHS", "5")  # unset LOCAL_EPOCHS / LOCAL_SEED: the shared settings
+    monkeypatch.setenv("FINETUNE_SEED", "9")
+    local = load_local_training_settings(None)
     assert (local.local_epochs, local.local_seed, local.local_lora_rank) == (5, 9, 32)
 
     monkeypatch.setenv("LOCAL_EPOCHS", "2")  # the backend's own variable wins over FINETUNE_EPOCHS
-    assert local_settings_from(shared, env_file=None).local_epochs == 2
+    assert load_local_training_settings(None).local_epochs == 2
 
 
 def test_without_the_extra_the_import_error_says_what_to_install() -> None:

@@ -64,10 +64,11 @@ def _run_local(run: Run, settings: TrainingSettings, *, merge: bool) -> int:
     except ImportError:
         print(LOCAL_EXTRA_MESSAGE, file=sys.stderr)
         return 2
-    from config.training_local import local_settings_from
+    from config.training_local import load_local_training_settings
     from training.progress import Progress
 
-    local_settings = local_settings_from(settings)  # a bad LOCAL_* value raises SettingsError: exit 2
+    # the same env file as `settings`; a bad LOCAL_* value raises SettingsError: exit 2
+    local_settings = load_local_training_settings(run.env_file if run.env_file.exists() else None)
     try:
         with Progress("Local LoRA fine-tune") as progress:
             result = run_local_finetune(run.train, run.valid, local_settings, progress, merge=merge,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from config.training_local import LocalTrainingSettings, local_settings_from
+from config.training_local import LocalTrainingSettings
 from training.local.card import library_versions, write_model_card
 from training.local.data import load_examples, sha256_of
 from training.local.history import FULL_VALID_PREFIX, first_train_loss, rows_from_log_history
@@ -60,8 +60,7 @@ def run_local_finetune(
     from training.local.quiet import quiet_progress_bars
 
     with quiet_progress_bars():
-        return _run(train_path, valid_path, local_settings_from(settings), progress, merge=merge,
-                    wandb_project=wandb_project)
+        return _run(train_path, valid_path, settings, progress, merge=merge, wandb_project=wandb_project)
 
 
 @dataclass(frozen=True, slots=True)
