@@ -65,14 +65,19 @@ def redis_url_for(settings: Settings) -> Iterator[str]:
 
 
 async def _serve(settings: Settings, redis_url: str) -> int:
-    from bot.runtime import Sarah
+    from bot.runtime import Sarah, SlackStartError
 
     sarah = Sarah(settings, redis_url)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(sarah.stop()))
-    await sarah.start()
+    try:
+        await sarah.start()
+    except SlackStartError as error:
+        print(error, file=sys.stderr)
+        await sarah.stop()
+        return 2
     await sarah.wait()
     await sarah.stop()
     return 0

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox import Inbox
@@ -20,10 +21,19 @@ from bot.slack_events import Ignored, classify
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(*, client: AsyncWebClient, signing_secret: str | None, inbox: Inbox) -> AsyncApp:
+def build_bolt_app(
+    *, client: AsyncWebClient, signing_secret: str | None, inbox: Inbox, identity: AuthorizeResult
+) -> AsyncApp:
+    """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
+    first event and answer 200 (losing the event) if that call were rate-limited."""
+
+    async def authorize(**_: Any) -> AuthorizeResult:
+        return identity
+
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
+        authorize=authorize,
         process_before_response=True,
         request_verification_enabled=signing_secret is not None,
     )

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -95,6 +97,10 @@ def build_model(settings: ModelSettings) -> Model:
         max_tokens=settings.model_max_reply_tokens,
         temperature=settings.model_temperature,
     )
+
+
+class SlackStartError(Exception):
+    """Sarah cannot connect to Slack with her settings; the message says what to do."""
 
 
 async def _warn_if_retiring(client: AsyncOpenAI, model: str) -> None:
@@ -211,7 +217,17 @@ class Sarah:
     async def _start_ingress(self) -> None:
         s = self.settings.slack
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
-        bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox)
+        try:
+            auth = await self.slack.auth_test()  # retried by the client on 429, 5xx and connection errors
+        except SlackApiError as error:
+            raise SlackStartError(
+                f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error', 'unknown error')}): "
+                "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
+            ) from None
+        identity = AuthorizeResult.from_auth_test_response(
+            auth_test_response=auth, bot_token=self.slack.token
+        )
+        bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox, identity=identity)
         register_actions(
             bolt, inbox=self.inbox, store=self.store, handoff=self.handoff, ownership=self.ownership, team=self.team
         )

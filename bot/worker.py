@@ -24,6 +24,10 @@ from handlers.thread_store import Accepted, Release, ThreadStore
 
 log = logging.getLogger(__name__)
 
+# A pass that fails (Slack or Redis hiccup) is tried again this many times, after these pauses,
+# before the thread is left to XAUTOCLAIM.
+RETRY_DELAYS = (0.5, 2.0, 5.0)
+
 
 def consumer_name() -> str:
     """Unique per process, readable in XINFO CONSUMERS."""
@@ -108,13 +112,20 @@ class Worker:
         async with lease, self._slots:
             if self._coalesce:
                 await asyncio.sleep(self._coalesce)  # let a burst of quick messages gather
+            failures = 0
             while lease.held:
                 try:
                     answered = await self._pipeline.answer_pending(thread, still_ours=lambda: lease.held)
                     await self._inbox.done(answered.entry_ids)
+                    failures = 0
                 except Exception:  # one thread's failure must not stop the worker
-                    log.exception("could not answer thread %s; its messages stay queued", thread.key)
-                    return  # entries stay pending and are reclaimed later
+                    failures += 1
+                    if failures > len(RETRY_DELAYS):
+                        log.exception("could not answer thread %s; its messages stay queued", thread.key)
+                        return  # entries stay pending: XAUTOCLAIM brings them back later
+                    log.warning("answering thread %s failed; trying again", thread.key, exc_info=True)
+                    await asyncio.sleep(RETRY_DELAYS[failures - 1])
+                    continue
                 if await self._store.release_if_idle(thread, token) is not Release.MORE:
                     lease.held = False
 

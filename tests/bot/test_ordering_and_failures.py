@@ -99,3 +99,31 @@ async def test_the_customer_sees_sarah_is_typing_until_the_answer_replaces_it(
     assert "typing" in typing[0].body
     await fake_slack.wait_for(lambda: fake_slack.thread("D0CUSTOMER", ts)[0].body == "Here is how.")
     assert len(fake_slack.thread("D0CUSTOMER", ts)) == 1  # replaced in place, not a second message
+
+
+async def test_a_slack_hiccup_delays_the_answer_but_loses_and_doubles_nothing(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah()
+    fake_slack.rate_limit_next(2)  # the next two Web API calls answer 429 with Retry-After: 1
+    ts = new_ts()
+    await slack.event(dm("is my ZenHub online?", ts=ts))
+    replies = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Answering" in m.body], within=15
+    )
+    await asyncio.sleep(0.5)
+    assert [m.body for m in fake_slack.thread("D0CUSTOMER", ts)] == ["Answering: is my ZenHub online?"]
+    assert len(replies) == 1 and len(fake_openai.requests) == 1
+
+
+async def test_a_failing_pass_is_tried_again_without_waiting_for_a_reclaim(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah(slack={"slack_rate_limit_retries": 0})
+    fake_slack.rate_limit_next(1)  # the placeholder post fails outright: the pass raises
+    ts = new_ts()
+    await slack.event(dm("hello after a hiccup", ts=ts))
+    replies = await fake_slack.wait_for(
+        lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Answering" in m.body], within=8
+    )
+    assert replies[0].body == "Answering: hello after a hiccup"

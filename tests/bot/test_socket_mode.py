@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.conftest import StartSarah
+import pytest
+
+from bot.runtime import Sarah, SlackStartError
+from tests.conftest import REDIS_TEST_URL, StartSarah, sarah_settings
+from tests.fakes.openai_chat import FakeOpenAI
 from tests.fakes.server import eventually
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_payloads import dm, envelope, new_ts
@@ -21,3 +25,13 @@ async def test_a_dm_over_socket_mode_is_acknowledged_and_answered(
         lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Answering" in m.body]
     )
     assert replies[0].body == "Answering: hello over the socket"
+
+
+async def test_a_token_slack_refuses_stops_sarah_with_a_clear_message(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: object
+) -> None:
+    fake_slack.token_valid = False
+    sarah = Sarah(sarah_settings(fake_slack, fake_openai), REDIS_TEST_URL)
+    with pytest.raises(SlackStartError, match=r"Slack refused SLACK_BOT_TOKEN \(invalid_auth\)"):
+        await sarah.start()
+    await sarah.stop()

@@ -59,6 +59,7 @@ class FakeSlack:
         self.messages: list[Posted] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_members: dict[str, list[str]] = {}
+        self.token_valid = True
         self.usergroups: dict[str, list[str]] = {}
         self._clock = itertools.count(1)
         self._rate_limited = 0
@@ -158,6 +159,8 @@ class FakeSlack:
         return {"ok": True, "url": self._server.url.replace("http://", "ws://") + "/link"}
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+        if not self.token_valid:
+            return {"ok": False, "error": "invalid_auth"}
         return {
             "ok": True,
             "url": "https://zennest.slack.com/",
