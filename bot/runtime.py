@@ -224,9 +224,7 @@ class Sarah:
                 f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error', 'unknown error')}): "
                 "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
             ) from None
-        identity = AuthorizeResult.from_auth_test_response(
-            auth_test_response=auth, bot_token=self.slack.token
-        )
+        identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
         bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox, identity=identity)
         register_actions(
             bolt, inbox=self.inbox, store=self.store, handoff=self.handoff, ownership=self.ownership, team=self.team

@@ -52,8 +52,15 @@ class FakeFile:
     def as_json(self) -> dict[str, Any]:
         status = "uploaded" if self.reads == 0 and self.purpose == "fine-tune" else "processed"
         self.reads += 1
-        return {"id": self.id, "object": "file", "bytes": len(self.content), "created_at": self.created_at,
-                "filename": self.filename, "purpose": self.purpose, "status": status}
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.content),
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": status,
+        }
 
 
 @dataclass
@@ -72,14 +79,25 @@ class FakeJob:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "object": "fine_tuning.job", "created_at": self.created_at,
-            "model": self.params["model"], "status": self.status, "fine_tuned_model": self.fine_tuned_model,
-            "training_file": self.params["training_file"], "validation_file": self.params.get("validation_file"),
-            "result_files": self.result_files, "seed": self.params.get("seed", 0),
-            "hyperparameters": {"n_epochs": _epochs(self.params)}, "method": self.params.get("method"),
-            "integrations": self.params.get("integrations"), "suffix": self.params.get("suffix"),
-            "trained_tokens": 1234 if self.status == "succeeded" else None, "error": self.error,
-            "organization_id": "org-zennest", "finished_at": None, "estimated_finish": None,
+            "id": self.id,
+            "object": "fine_tuning.job",
+            "created_at": self.created_at,
+            "model": self.params["model"],
+            "status": self.status,
+            "fine_tuned_model": self.fine_tuned_model,
+            "training_file": self.params["training_file"],
+            "validation_file": self.params.get("validation_file"),
+            "result_files": self.result_files,
+            "seed": self.params.get("seed", 0),
+            "hyperparameters": {"n_epochs": _epochs(self.params)},
+            "method": self.params.get("method"),
+            "integrations": self.params.get("integrations"),
+            "suffix": self.params.get("suffix"),
+            "trained_tokens": 1234 if self.status == "succeeded" else None,
+            "error": self.error,
+            "organization_id": "org-zennest",
+            "finished_at": None,
+            "estimated_finish": None,
         }
 
 
@@ -215,8 +233,9 @@ class FakeFineTuningServer:
                 return _error(400, f"invalid {key}: {params[key]}", "invalid_file")
             if params.get(key) is not None and self.files[params[key]].reads < 2:
                 return _error(400, f"File {params[key]} is still being processed and is not ready.", "file_not_ready")
-        job = FakeJob(f"ftjob-{next(self._ids):04d}", params, azure=request.path.startswith("/openai/"),
-                      fails=self.fail_jobs)
+        job = FakeJob(
+            f"ftjob-{next(self._ids):04d}", params, azure=request.path.startswith("/openai/"), fails=self.fail_jobs
+        )
         job.events.append(self._event(job, "Validating training file"))
         self.jobs[job.id] = job
         return web.json_response(job.as_json())
@@ -264,16 +283,24 @@ class FakeFineTuningServer:
             self._metrics(job, range(1, 4))
         elif status == "succeeded" and job.fails:
             job.status = "failed"
-            job.error = {"code": "invalid_training_file", "message": "The job failed: training file too small.",
-                         "param": "training_file"}
+            job.error = {
+                "code": "invalid_training_file",
+                "message": "The job failed: training file too small.",
+                "param": "training_file",
+            }
             job.events.append(self._event(job, "Fine-tuning job failed", level="error"))
         elif status == "succeeded":
             suffix = job.params.get("suffix") or ""
             model = job.params["model"]
-            job.fine_tuned_model = (f"{model}.ft-{job.id[-4:]}-{suffix}" if job.azure
-                                    else f"ft:{model}:zennest:{suffix}:{job.id[-4:]}x")
-            result = FakeFile(f"file-{next(self._ids)}", "step_metrics.csv", "fine-tune-results",
-                              base64.b64encode(RESULT_CSV.encode()))
+            job.fine_tuned_model = (
+                f"{model}.ft-{job.id[-4:]}-{suffix}" if job.azure else f"ft:{model}:zennest:{suffix}:{job.id[-4:]}x"
+            )
+            result = FakeFile(
+                f"file-{next(self._ids)}",
+                "step_metrics.csv",
+                "fine-tune-results",
+                base64.b64encode(RESULT_CSV.encode()),
+            )
             self.files[result.id] = result
             job.result_files = [result.id]
             job.events.append(self._event(job, f"New fine-tuned model created: {job.fine_tuned_model}"))
@@ -283,14 +310,33 @@ class FakeFineTuningServer:
         rows = RESULT_CSV.splitlines()[1:]
         for step in steps:
             loss = float(rows[step - 1].split(",")[1])
-            job.events.append(self._event(
-                job, f"Step {step}/{TOTAL_STEPS}: training loss={loss:.4f}", kind="metrics",
-                data={"step": step, "train_loss": loss, "total_steps": TOTAL_STEPS}))
+            job.events.append(
+                self._event(
+                    job,
+                    f"Step {step}/{TOTAL_STEPS}: training loss={loss:.4f}",
+                    kind="metrics",
+                    data={"step": step, "train_loss": loss, "total_steps": TOTAL_STEPS},
+                )
+            )
 
-    def _event(self, job: FakeJob, message: str, *, level: str = "info", kind: str = "message",
-               data: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"id": f"ftevent-{next(self._ids)}", "object": "fine_tuning.job.event", "created_at": int(time.time()),
-                "level": level, "message": message, "type": kind, "data": data or {}}
+    def _event(
+        self,
+        job: FakeJob,
+        message: str,
+        *,
+        level: str = "info",
+        kind: str = "message",
+        data: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": f"ftevent-{next(self._ids)}",
+            "object": "fine_tuning.job.event",
+            "created_at": int(time.time()),
+            "level": level,
+            "message": message,
+            "type": kind,
+            "data": data or {},
+        }
 
     # -- models --------------------------------------------------------------------------------
 
@@ -300,8 +346,9 @@ class FakeFineTuningServer:
             return web.json_response(self.models[name])
         for job in self.jobs.values():
             if job.fine_tuned_model == name:
-                return web.json_response({"id": name, "object": "model", "created": job.created_at,
-                                          "owned_by": "zennest"})
+                return web.json_response(
+                    {"id": name, "object": "model", "created": job.created_at, "owned_by": "zennest"}
+                )
         return _error(404, f"The model '{name}' does not exist", "model_not_found")
 
 
@@ -324,5 +371,4 @@ def _multipart_fields(content_type: str, body: bytes) -> dict[str, tuple[str, by
 
 
 def _error(status: int, message: str, code: str, kind: str = "invalid_request_error") -> web.Response:
-    return web.json_response({"error": {"message": message, "type": kind, "param": None, "code": code}},
-                             status=status)
+    return web.json_response({"error": {"message": message, "type": kind, "param": None, "code": code}}, status=status)

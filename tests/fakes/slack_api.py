@@ -151,8 +151,15 @@ class FakeSlack:
         """Send an envelope to the connected Socket Mode client; returns its envelope id."""
         envelope_id = f"env-{next(self._clock)}"
         for socket in self.sockets:
-            await socket.send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                    "accepts_response_payload": kind != "events_api", "retry_attempt": 0})
+            await socket.send_json(
+                {
+                    "envelope_id": envelope_id,
+                    "type": kind,
+                    "payload": payload,
+                    "accepts_response_payload": kind != "events_api",
+                    "retry_attempt": 0,
+                }
+            )
         return envelope_id
 
     def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
