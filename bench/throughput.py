@@ -96,9 +96,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _redis_cpu(redis: Redis) -> float:
-    info = await redis.info("cpu")
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+async def _redis_usage(redis: Redis) -> tuple[float, int]:
+    """The whole server's CPU seconds and commands processed so far."""
+    cpu, stats = await redis.info("cpu"), await redis.info("stats")
+    return float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]), int(stats["total_commands_processed"])
 
 
 # -- the fakes -------------------------------------------------------------------------------------
@@ -238,7 +239,10 @@ class Outcome:
     send_errors: int
     sarah_cpu: float
     redis_cpu: float
+    redis_commands: int
     own_cpu: float
+    slack_calls: int
+    model_calls: int
     sarah_processes: int
 
 
@@ -317,11 +321,14 @@ async def run(options: Options) -> Outcome:
         groups = settings_groups(options, slack.api_url, openai.base_url)
         port = await start_sarah(processes, groups, options)
         pids = [p.pid for p in processes if p.pid is not None]
-        sarah_cpu, redis_cpu, own_cpu = sum(map(_cpu_seconds, pids)), await _redis_cpu(redis), time.process_time()
+        sarah_cpu, own_cpu = sum(map(_cpu_seconds, pids)), time.process_time()
+        redis_cpu, redis_commands = await _redis_usage(redis)
+        slack_calls, model_calls = len(slack.calls), len(openai.requests)
         first, last, skipped, errors = await generate(f"http://127.0.0.1:{port}/slack/events", options, ledger)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ledger.all_answered.wait(), options.drain_seconds)
         await asyncio.sleep(1.0)  # a late duplicate still counts
+        redis_cpu_after, redis_commands_after = await _redis_usage(redis)
         return Outcome(
             ledger,
             first,
@@ -329,8 +336,11 @@ async def run(options: Options) -> Outcome:
             skipped,
             errors,
             sum(map(_cpu_seconds, pids)) - sarah_cpu,
-            await _redis_cpu(redis) - redis_cpu,
+            redis_cpu_after - redis_cpu,
+            redis_commands_after - redis_commands,
             time.process_time() - own_cpu,
+            len(slack.calls) - slack_calls,
+            len(openai.requests) - model_calls,
             len(pids),
         )
     finally:
@@ -445,6 +455,8 @@ def report(options: Options, outcome: Outcome) -> str:
         f"CPU per reply        Sarah {per_reply(outcome.sarah_cpu)} ({outcome.sarah_cpu:.1f} s in all), "
         f"Redis {per_reply(outcome.redis_cpu)} ({outcome.redis_cpu:.1f} s), "
         f"generator+fakes {per_reply(outcome.own_cpu)} ({outcome.own_cpu:.1f} s); {os.cpu_count()} CPUs",
+        f"calls per reply      Redis commands {outcome.redis_commands / max(replies, 1):.1f} (whole server), "
+        f"Slack API {outcome.slack_calls / max(replies, 1):.1f}, model {outcome.model_calls / max(replies, 1):.2f}",
     ]
     return "\n".join(lines)
 
