@@ -31,7 +31,14 @@ def build_bolt_app(
         return identity
 
     app = AsyncApp(
-        client=client,
+        # Bolt gives each request a client with the token from `authorize`; this copy carries the
+        # shared session and retry handlers without a token (a token here too makes Bolt warn).
+        client=AsyncWebClient(
+            base_url=client.base_url,
+            session=client.session,
+            timeout=client.timeout,
+            retry_handlers=client.retry_handlers,
+        ),
         signing_secret=signing_secret,
         authorize=authorize,
         process_before_response=True,
