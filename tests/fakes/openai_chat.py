@@ -45,7 +45,7 @@ def echo_responder(request: dict[str, Any]) -> Any:
     return "Answering: " + " | ".join(user_lines(request))
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     def __init__(self, responder: Callable[[dict[str, Any]], Any] = echo_responder) -> None:
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
@@ -56,17 +56,11 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models/{model}", self._model)
-        self._server = LocalServer(app)
-
-    async def start(self) -> None:
-        await self._server.start()
-
-    async def close(self) -> None:
-        await self._server.close()
+        super().__init__(app)
 
     @property
     def base_url(self) -> str:
-        return self._server.url + "/v1"
+        return self.url + "/v1"
 
     async def _model(self, request: web.Request) -> web.Response:
         model = request.match_info["model"]

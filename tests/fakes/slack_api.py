@@ -53,7 +53,7 @@ class Posted:
         return "\n".join(parts) if parts else self.text
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: list[Posted] = []
@@ -69,17 +69,11 @@ class FakeSlack:
         app.router.add_get("/link", self._socket)
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[str] = []
-        self._server = LocalServer(app)
-
-    async def start(self) -> None:
-        await self._server.start()
-
-    async def close(self) -> None:
-        await self._server.close()
+        super().__init__(app)
 
     @property
     def api_url(self) -> str:
-        return self._server.url + "/api/"
+        return self.url + "/api/"
 
     def rate_limit_next(self, calls: int) -> None:
         self._rate_limited = calls
@@ -163,7 +157,7 @@ class FakeSlack:
         return envelope_id
 
     def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": self._server.url.replace("http://", "ws://") + "/link"}
+        return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link"}
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         if not self.token_valid:
