@@ -366,13 +366,20 @@ class Pipeline:
             await self._store.set_fields(thread, placeholder="")
 
     async def _support_members(self, thread: ThreadRef, batch: list[Pending]) -> set[str]:
-        """Support-team members among the authors (channel threads only: agents cannot see DMs)."""
+        """Support-team members among the authors (channel threads only: agents cannot see DMs).
+
+        The thread's own customer never counts: a support member who asks Sarah something is a
+        customer in that thread, not an agent taking it over.
+        """
         if thread.is_dm:
             return set()
+        customer = (await self._store.state(thread)).get("customer")
         return {
             p.message.user
             for p in batch
-            if p.message.kind is not Kind.FEEDBACK and await self._is_support(p.message.user)
+            if p.message.kind is not Kind.FEEDBACK
+            and p.message.user != customer
+            and await self._is_support(p.message.user)
         }
 
     async def _people_are_coming(self, thread: ThreadRef) -> bool:

@@ -346,3 +346,15 @@ async def test_slash_sarah_reset_starts_a_fresh_episode(
     await slack.event(dm("new topic: billing dates", thread_ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering: new topic: billing dates")
     assert "blurry" not in str(fake_openai.requests[-1]["messages"])
+
+
+async def test_a_support_member_asking_sarah_in_a_channel_is_answered_not_taken_over(
+    start_sarah: StartSarah, fake_slack: FakeSlack
+) -> None:
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
+    _, slack = await start_sarah()
+    root = new_ts()
+    await slack.event(mention("what does a purple hub light mean?", ts=root, user=AGENT))
+    await said(fake_slack, "C0GENERAL", root, "Answering: what does a purple hub light mean?")
+    await slack.event(channel_message("and a red one?", thread_ts=root, user=AGENT))
+    await said(fake_slack, "C0GENERAL", root, "Answering: what does a purple hub light mean? | and a red one?")
