@@ -127,7 +127,8 @@ class Sarah:
     http_port: int | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    _cleanups: list[Any] = field(default_factory=list)
+    _cleanups: list[Any] = field(default_factory=list)  # stop taking work: the Slack ingress
+    _closers: list[Any] = field(default_factory=list)  # then close clients, once the work is done
 
     async def start(self) -> None:
         s = self.settings
@@ -139,7 +140,7 @@ class Sarah:
             self.model = build_model(s.model)
             closer = getattr(self.model, "aclose", None)
             if closer is not None:
-                self._cleanups.insert(0, closer)
+                self._closers.append(closer)
             client = getattr(self.model, "client", None)
             if client is not None:
                 self._tasks.append(asyncio.create_task(_warn_if_retiring(client, s.model.sarah_model)))
@@ -263,11 +264,17 @@ class Sarah:
         await self._stop.wait()
 
     async def stop(self) -> None:
-        self._stop.set()
+        """Stop taking messages, let the threads in progress finish, then close the connections."""
         for cleanup in reversed(self._cleanups):
             with contextlib.suppress(Exception):
                 await cleanup()
+        self._cleanups.clear()
+        self._stop.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        for closer in self._closers:
+            with contextlib.suppress(Exception):
+                await closer()
+        self._closers.clear()
         await self._session.close()
         await self.redis.aclose()
