@@ -6,6 +6,7 @@ import asyncio
 
 from tests.conftest import StartSarah
 from tests.fakes.openai_chat import Delay, FakeOpenAI, HttpError, echo_responder, user_lines
+from tests.fakes.server import eventually
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_payloads import dm, new_ts
 
@@ -33,7 +34,7 @@ async def test_messages_of_one_thread_are_answered_one_at_a_time_in_order(
     _, slack = await start_sarah(worker={"coalesce_seconds": 0, "max_redrafts": 0})
     root = new_ts()
     await slack.event(dm("one", ts=root))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: fake_openai.requests)  # Sarah is drafting the answer to "one"
     await slack.event(dm("two", thread_ts=root))
     await fake_slack.wait_for(lambda: sum("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", root)) == 2)
     assert fake_openai.most_in_flight == 1
