@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
 
 from handlers.model import Conversation, Outcome, Reply
 from handlers.prompt import HANDOFF_REASONS, HANDOFF_TOOL_NAME, TOOLS
@@ -44,14 +45,18 @@ class OpenAIChatModel:
         await self._client.close()
 
     async def reply(self, conversation: Conversation) -> Reply:
+        body = {
+            "model": self.name,
+            "messages": conversation.as_messages(),
+            "tools": TOOLS,
+            "max_tokens": self._max_tokens,
+            "temperature": self._temperature,
+        }
         try:
-            completion = await self._client.chat.completions.create(
-                model=self.name,
-                messages=conversation.as_messages(),  # type: ignore[arg-type]
-                tools=TOOLS,  # type: ignore[arg-type]
-                max_tokens=self._max_tokens,
-                temperature=self._temperature,
-            )
+            # `post` is the SDK's documented way to send a request as is: it keeps the client's
+            # retries and timeout but skips re-validating the parameters, which cost ~20% of Sarah's
+            # CPU per reply in the benchmark (the body is built here, from typed values).
+            completion = await self._client.post("/chat/completions", body=body, cast_to=ChatCompletion)
         except openai.APITimeoutError:  # a subclass of APIConnectionError: catch it first
             return _unavailable("timeout")
         except openai.APIConnectionError:
