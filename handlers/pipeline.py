@@ -102,7 +102,7 @@ class Pipeline:
             state = await self._store.state(thread)
             if state.get("relay_to"):
                 return await self._relay_from_support(thread, state["relay_to"], batch)
-            agents = await self._support_members(thread, batch)
+            agents = await self._support_members(thread, batch, state.get("customer", ""))
             owner = Owner(state.get("owner", "bot"))
             if agents or owner in (Owner.WAITING, Owner.HUMAN):
                 await self._clear_placeholder(thread, state)
@@ -130,8 +130,9 @@ class Pipeline:
     ) -> Answered | None:
         feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
-        last_answer = await self._last_answer_ts(thread)
-        failure_key = await self._judge_feedback(thread, feedback)
+        episode = await self._store.episode(thread)
+        last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
+        failure_key = await self._judge_feedback(thread, feedback, state.get("customer", ""))
 
         if any(wants_human(p.message.text) for p in messages):
             return await self._escalate(thread, batch, "customer_asked", state.get("placeholder"))
@@ -143,14 +144,14 @@ class Pipeline:
         if last_answer and any(says_it_did_not_work(p.message.text) for p in messages):
             failure_key = failure_key or f"answer:{last_answer}"
         if all(p.message.files_only for p in messages):
-            return await self._deliver(thread, batch, Reply(self._texts.files_only), None, still_ours)
+            return await self._deliver(thread, state, batch, Reply(self._texts.files_only), None, still_ours)
 
         placeholder = state.get("placeholder")
         if not placeholder and still_ours():
             placeholder = await self._outbox.thinking(thread)
             if placeholder:
                 await self._store.set_fields(thread, placeholder=placeholder)
-        reply = await self._ask_model(thread, batch)
+        reply = await self._ask_model(thread, batch, episode)
         if not last_try and await self._store.pending_count(thread) > len(batch):
             return None  # start over with the new messages
 
@@ -168,10 +169,10 @@ class Pipeline:
             return Answered([p.entry_id for p in batch], reply)
         if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:
             await self._ownership.reset_failures(thread)
-        return await self._deliver(thread, batch, reply, placeholder, still_ours)
+        return await self._deliver(thread, state, batch, reply, placeholder, still_ours)
 
-    async def _ask_model(self, thread: ThreadRef, batch: list[Pending]) -> Reply:
-        history = [Turn(t.role, t.content) for t in await self._store.episode(thread)]  # type: ignore[arg-type]
+    async def _ask_model(self, thread: ThreadRef, batch: list[Pending], episode: list[StoredTurn]) -> Reply:
+        history = [Turn(t.role, t.content) for t in episode]  # type: ignore[arg-type]
         new_turns = [Turn("user", _user_text(p.message)) for p in batch if p.message.kind is not Kind.FEEDBACK]
         conversation = fit_to_budget(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
         started = time.monotonic()
@@ -191,6 +192,7 @@ class Pipeline:
     async def _deliver(
         self,
         thread: ThreadRef,
+        state: dict[str, str],
         batch: list[Pending],
         reply: Reply,
         placeholder: str | None,
@@ -203,7 +205,7 @@ class Pipeline:
             if answered
             else (self._texts.cannot_resolve if reply.outcome is Outcome.HANDOFF else self._texts.apology)
         )
-        if await self._people_are_coming(thread):
+        if await self._people_are_coming(thread, state.get("customer", "")):
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
         sent, answer_ts = await self._send_if_ours(thread, text, placeholder, still_ours, feedback=answered)
         if not sent and not still_ours():
@@ -236,8 +238,7 @@ class Pipeline:
 
     # -- failures and hand-off ------------------------------------------------------------------------
 
-    async def _judge_feedback(self, thread: ThreadRef, feedback: list[Pending]) -> str | None:
-        customer = (await self._store.state(thread)).get("customer")
+    async def _judge_feedback(self, thread: ThreadRef, feedback: list[Pending], customer: str) -> str | None:
         key = None
         for press in feedback:
             if customer and press.message.user != customer:
@@ -365,7 +366,7 @@ class Pipeline:
             await self._outbox.withdraw(thread, state["placeholder"])
             await self._store.set_fields(thread, placeholder="")
 
-    async def _support_members(self, thread: ThreadRef, batch: list[Pending]) -> set[str]:
+    async def _support_members(self, thread: ThreadRef, batch: list[Pending], customer: str) -> set[str]:
         """Support-team members among the authors (channel threads only: agents cannot see DMs).
 
         The thread's own customer never counts: a support member who asks Sarah something is a
@@ -373,7 +374,6 @@ class Pipeline:
         """
         if thread.is_dm:
             return set()
-        customer = (await self._store.state(thread)).get("customer")
         return {
             p.message.user
             for p in batch
@@ -382,18 +382,12 @@ class Pipeline:
             and await self._is_support(p.message.user)
         }
 
-    async def _people_are_coming(self, thread: ThreadRef) -> bool:
+    async def _people_are_coming(self, thread: ThreadRef, customer: str) -> bool:
         """Checked right before a send: is a hand-off request or an agent's line waiting in the queue?"""
         pending = await self._store.pending(thread)
         return any(wants_human(p.message.text) for p in pending if p.message.kind is not Kind.FEEDBACK) or bool(
-            await self._support_members(thread, pending)
+            await self._support_members(thread, pending, customer)
         )
-
-    async def _last_answer_ts(self, thread: ThreadRef) -> str:
-        for turn in reversed(await self._store.episode(thread)):
-            if turn.role == "assistant":
-                return turn.ts
-        return ""
 
     @staticmethod
     def _user_turns(batch: list[Pending]) -> list[StoredTurn]:
