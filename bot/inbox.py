@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from handlers.messages import InboundMessage
+from handlers.thread_store import as_text
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Inbox:
     async def latest_thread(self, channel: str, user: str) -> str | None:
         """The thread `user` last wrote to Sarah in, in `channel` (what `/sarah human` is about)."""
         value = await self._redis.get(f"{LATEST_PREFIX}{channel}:{user}")
-        return _text(value) if value else None
+        return as_text(value) if value else None
 
     async def ensure_group(self) -> None:
         try:
@@ -93,7 +94,7 @@ class Inbox:
         start = "0-0"
         while True:
             response = await self._redis.xautoclaim(self._stream, GROUP, consumer, min_idle_ms, start, count=count)
-            start, entries = _text(response[0]), response[1]
+            start, entries = as_text(response[0]), response[1]
             claimed.extend(_entry(entry_id, fields) for entry_id, fields in entries if fields)
             if start == "0-0" or not entries:
                 return claimed
@@ -110,11 +111,7 @@ class Inbox:
 
 def _entry(entry_id: Any, fields: Any) -> Entry:
     try:
-        return Entry(_text(entry_id), InboundMessage.from_json(fields.get(b"m", fields.get("m"))))
+        return Entry(as_text(entry_id), InboundMessage.from_json(fields.get(b"m", fields.get("m"))))
     except (TypeError, ValueError, KeyError, AttributeError) as error:
-        log.error("unreadable stream entry %s dropped: %s", _text(entry_id), type(error).__name__)
-        return Entry(_text(entry_id), None)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        log.error("unreadable stream entry %s dropped: %s", as_text(entry_id), type(error).__name__)
+        return Entry(as_text(entry_id), None)

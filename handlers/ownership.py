@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from handlers.messages import ThreadRef
-from handlers.thread_store import StoredTurn, thread_keys
+from handlers.thread_store import StoredTurn, as_text, thread_keys
 
 REMINDERS = "sarah:{reminders}:due"
 
@@ -88,7 +88,7 @@ class OwnershipStore:
 
     async def owner(self, thread: ThreadRef) -> Owner:
         value = await self._redis.hget(thread_keys(thread)["state"], "owner")
-        return Owner(_text(value)) if value else Owner.BOT
+        return Owner(as_text(value)) if value else Owner.BOT
 
     async def transition(
         self,
@@ -120,7 +120,7 @@ class OwnershipStore:
                 *pairs,
             ],
         )
-        return Transition(bool(changed), Owner(_text(previous)))
+        return Transition(bool(changed), Owner(as_text(previous)))
 
     async def record_failure(self, thread: ThreadRef, key: str) -> int:
         """Count a failure once per `key`; returns the thread's failure count after it."""
@@ -142,10 +142,6 @@ class OwnershipStore:
         due = await self._pop_due(keys=[REMINDERS], args=[now, limit])
         threads = []
         for member in due:
-            channel, _, thread_ts = _text(member).partition(":")
+            channel, _, thread_ts = as_text(member).partition(":")
             threads.append(ThreadRef(channel=channel, thread_ts=thread_ts))
         return threads
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

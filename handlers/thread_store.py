@@ -144,7 +144,7 @@ class ThreadStore:
             keys=[keys["state"], keys["queue"], keys["answered"], keys["lease"]],
             args=[message.ts, payload, message.kind.value, token, self._lease_ms, self._ttl, now, message.user],
         )
-        return Accepted(_text(result))
+        return Accepted(as_text(result))
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""
@@ -152,7 +152,7 @@ class ThreadStore:
         items = []
         for ts, value in raw.items():
             data = json.loads(value)
-            items.append((_text(ts), Pending(InboundMessage.from_json(data["m"]), data["e"])))
+            items.append((as_text(ts), Pending(InboundMessage.from_json(data["m"]), data["e"])))
         return [pending for _, pending in sorted(items, key=lambda item: _ts_order(item[0]))]
 
     async def pending_count(self, thread: ThreadRef) -> int:
@@ -171,7 +171,7 @@ class ThreadStore:
 
     async def state(self, thread: ThreadRef) -> dict[str, str]:
         raw = await self._redis.hgetall(thread_keys(thread)["state"])
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
     async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
         key = thread_keys(thread)["state"]
@@ -200,10 +200,11 @@ class ThreadStore:
 
     async def release_if_idle(self, thread: ThreadRef, token: str) -> Release:
         keys = thread_keys(thread)
-        return Release(_text(await self._release(keys=[keys["queue"], keys["lease"]], args=[token])))
+        return Release(as_text(await self._release(keys=[keys["queue"], keys["lease"]], args=[token])))
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """Redis replies are bytes unless the client decodes them: one place turns them into text."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -212,4 +213,4 @@ def _ts_order(ts: str) -> tuple[int, int]:
     return (int(seconds or 0), int(micros or 0))
 
 
-__all__ = ["Accepted", "Kind", "Pending", "Release", "StoredTurn", "ThreadStore", "thread_keys"]
+__all__ = ["Accepted", "Kind", "Pending", "Release", "StoredTurn", "ThreadStore", "as_text", "thread_keys"]
