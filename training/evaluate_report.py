@@ -62,8 +62,7 @@ def render_markdown(a: Side, b: Side, items: list[dict[str, Any]], title: str) -
         lines.append(f"| {label} | {rate_a} | {rate_b} |")
     lines += ["", "## Answers", "", "| Item | Customer | A | B |", "|---|---|---|---|"]
     for index, item in enumerate(items):
-        expect = item.get("expect", {})
-        wanted = "hand off" if expect.get("handoff") else "decline" if expect.get("refuse") else "answer"
+        wanted = _expected(item)
         cells = []
         for side in (a, b):
             flags = _flags(side.item_scores[index], item)
@@ -82,8 +81,7 @@ def render_html(a: Side, b: Side, items: list[dict[str, Any]], title: str) -> st
     )
     answers = []
     for index, item in enumerate(items):
-        expect = item.get("expect", {})
-        wanted = "hand off" if expect.get("handoff") else "decline" if expect.get("refuse") else "answer"
+        wanted = _expected(item)
         cells = []
         for side in (a, b):
             flags = _flags(side.item_scores[index], item)
@@ -116,3 +114,7 @@ def write_report(path: Path, a: Side, b: Side, items: list[dict[str, Any]]) -> P
     return path
 
 
+def _expected(item: dict[str, Any]) -> str:
+    """What a good model does with this item: hand off, decline, or answer."""
+    expect = item.get("expect", {})
+    return "hand off" if expect.get("handoff") else "decline" if expect.get("refuse") else "answer"
