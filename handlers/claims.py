@@ -23,10 +23,16 @@ _TARGET = r"(?:\s+\S+){0,6}"
 
 CLAIM_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
     re.compile(_I_DID + _ACTIONS + r"\b" + _TARGET, re.IGNORECASE),
-    re.compile(r"\b(?:your|the)\s+(?:\w+\s+){0,3}has been\s+(?:reset|refunded|unlocked|rebooted|restarted|"
-               r"updated|changed|cancel(?:l)?ed|credited|replaced|fixed)\b", re.IGNORECASE),
-    re.compile(r"\b(?:I can see|I see|looking at) (?:that )?your (?:account|hub|device|thermostat|lock|camera|"
-               r"order|subscription|plan|history|logs?)\b", re.IGNORECASE),
+    re.compile(
+        r"\b(?:your|the)\s+(?:\w+\s+){0,3}has been\s+(?:reset|refunded|unlocked|rebooted|restarted|"
+        r"updated|changed|cancel(?:l)?ed|credited|replaced|fixed)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b(?:I can see|I see|looking at) (?:that )?your (?:account|hub|device|thermostat|lock|camera|"
+        r"order|subscription|plan|history|logs?)\b",
+        re.IGNORECASE,
+    ),
 )
 
 
