@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.slack_text import escape, from_model, from_slack, rich_text_elements, user_mention
+from bot.slack_text import escape, from_model, from_slack, plain_mrkdwn, rich_text_elements, user_mention
 from handlers.outbox import Card
 from handlers.ownership import Owner
 
@@ -111,7 +111,7 @@ def customer_line(name: str, text: str, *, has_files: bool) -> dict[str, Any]:
             {"type": "text", "text": "\n[sent a file, which I can't pass on here: ask them to describe it]"}
         )
     return {
-        "text": f"{escape(name)} wrote",
+        "text": f"{plain_mrkdwn(name)} wrote",
         "blocks": [quoted(name, elements or [{"type": "text", "text": " "}], "sarah_customer_line")],
     }
 

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import card_message, customer_line, feedback_actions, reminder_text
 from bot.slack_format import markdown_message, safe_pieces
-from bot.slack_text import NO_LINKS, LinkPolicy, escape, people_mrkdwn, plain_name
+from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name
 from handlers.messages import ThreadRef
 from handlers.outbox import Card, CardRef
 
@@ -152,4 +152,4 @@ class SlackOutbox:
 
 def _agent_line(agent: str, text: str) -> str:
     """What the customer reads: the agent's name (escaped) and their words, nothing in them live."""
-    return f"*{escape(plain_name(agent))}* (ZenNest support): {people_mrkdwn(text)}"
+    return f"*{plain_mrkdwn(plain_name(agent))}* (ZenNest support): {people_mrkdwn(text)}"

@@ -282,6 +282,11 @@ def people_mrkdwn(slack_text: str) -> str:
     return mrkdwn(from_slack(slack_text))
 
 
+def plain_mrkdwn(text: str) -> str:
+    """Plain text (a display name) for mrkdwn: escaped, any address in it shown as code."""
+    return mrkdwn(_urls(text))
+
+
 def model_markdown(text: str, links: LinkPolicy) -> str:
     """A model answer (or one of Sarah's texts) for a `markdown` block."""
     return markdown(from_model(text), links)
