@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import CLAIM, HAND_BACK, HELPED, NOT_HELPED, RESOLVE, feedback_given
 from bot.inbox import Inbox
+from bot.metrics import Metrics
 from bot.support_team import SupportTeam
 from handlers.handoff import Handoff
 from handlers.messages import InboundMessage, Kind, ThreadRef
@@ -36,6 +37,7 @@ def register_actions(
     handoff: Handoff,
     ownership: OwnershipStore,
     team: SupportTeam,
+    metrics: Metrics | None = None,
 ) -> None:
     async def card_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -64,6 +66,8 @@ def register_actions(
         if thread is None or not message.get("ts"):
             return
         helped = action["action_id"] == HELPED
+        if metrics is not None:
+            metrics.feedback.labels("helped" if helped else "not_helped").inc()
         customer = (await store.state(thread)).get("customer")
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(

@@ -9,6 +9,7 @@ instead of being lost. The listener does nothing slow: classify, then one Lua ca
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -16,13 +17,19 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox import Inbox
+from bot.metrics import Metrics
 from bot.slack_events import Ignored, classify
 
 log = logging.getLogger(__name__)
 
 
 def build_bolt_app(
-    *, client: AsyncWebClient, signing_secret: str | None, inbox: Inbox, identity: AuthorizeResult
+    *,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    inbox: Inbox,
+    identity: AuthorizeResult,
+    metrics: Metrics | None = None,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
     first event and answer 200 (losing the event) if that call were rate-limited."""
@@ -46,11 +53,14 @@ def build_bolt_app(
     )
 
     async def queue_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        started = time.perf_counter()
         message = classify(event, context.bot_user_id, str(body.get("event_id", "")))
         if isinstance(message, Ignored):
             log.debug("ignored a Slack event: %s", message.reason)
             return
         queued = await inbox.put(message)
+        if metrics is not None:
+            metrics.count_queued(queued, time.perf_counter() - started)
         log.info(
             "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
             extra={"thread_key": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},

@@ -27,13 +27,20 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
+from bot.app_home import AppHome, register_app_home
 from bot.http_server import build_web_app
-from bot.inbox import Inbox
+from bot.inbox import GROUP, Inbox
 from bot.ingress import build_bolt_app
+from bot.metrics import Metrics, SlackCallCounter, refresh_stream_gauges
+from bot.observed_model import ObservedModel, provider_name
+from bot.open_handoffs import OpenHandoffs, WatchedOwnership, refresh_queue_gauges
+from bot.ops_server import Health, add_ops_routes, start_ops_server
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
+from bot.traced_pipeline import TracedPipeline
+from bot.tracing import Tracing, build_tracing
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
@@ -41,7 +48,7 @@ from handlers.handoff import Handoff, HandoffTexts
 from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
-from handlers.pipeline import Pipeline, Policy, Texts
+from handlers.pipeline import Policy, Texts
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 
@@ -57,7 +64,9 @@ def build_redis(settings: RedisSettings, url: str) -> Redis:
     return Redis(connection_pool=pool)
 
 
-def build_slack_client(settings: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
+def build_slack_client(
+    settings: SlackSettings, session: aiohttp.ClientSession, metrics: Metrics | None = None
+) -> AsyncWebClient:
     """One shared aiohttp session (slack_sdk opens a new one per call otherwise), with retries on 429."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
@@ -65,6 +74,7 @@ def build_slack_client(settings: SlackSettings, session: aiohttp.ClientSession) 
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=[
+            *([SlackCallCounter(metrics)] if metrics is not None else []),  # counts calls and 429s, never retries
             AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries),
             AsyncServerErrorRetryHandler(max_retry_count=2),
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -126,6 +136,9 @@ class Sarah:
     model: Model | None = None  # injected by tests and the local chat; built from settings otherwise
     outbox: Outbox | None = None
     http_port: int | None = None
+    health_port: int | None = None  # where /healthz, /readyz and /metrics answer (None: nowhere, the local chat)
+    metrics: Metrics = field(default_factory=Metrics)
+    tracing: Tracing | None = None  # built from OTEL_EXPORTER_OTLP_ENDPOINT unless given
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _cleanups: list[Any] = field(default_factory=list)  # stop taking work: the Slack ingress
@@ -136,7 +149,10 @@ class Sarah:
         self.redis = build_redis(s.redis, self.redis_url)
         await self.redis.ping()
         self._session = aiohttp.ClientSession()
-        self.slack = build_slack_client(s.slack, self._session)
+        self.slack = build_slack_client(s.slack, self._session, self.metrics)
+        self.tracing = self.tracing or build_tracing(s.log.otel_exporter_otlp_endpoint)
+        self._closers.append(self._shutdown_tracing)
+        self.health = Health(self.redis, self.metrics)
         if self.model is None:
             self.model = build_model(s.model)
             closer = getattr(self.model, "aclose", None)
@@ -151,8 +167,16 @@ class Sarah:
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
         )
-        self.ownership = OwnershipStore(
-            self.redis, ttl_seconds=s.retention.conversation_ttl_seconds, max_turns=s.retention.max_stored_turns
+        self.open_handoffs = OpenHandoffs(self.redis, self.store)
+        self.ownership: OwnershipStore = WatchedOwnership(
+            self.redis,
+            ttl_seconds=s.retention.conversation_ttl_seconds,
+            max_turns=s.retention.max_stored_turns,
+            queue=self.open_handoffs,
+            metrics=self.metrics,
+        )
+        model = ObservedModel(
+            self.model, self.metrics, self.tracing, provider=provider_name(s.model.openai_base_url, s.model.offline)
         )
         self.inbox = Inbox(
             self.redis, dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds, max_length=s.redis.stream_max_length
@@ -175,7 +199,7 @@ class Sarah:
             self.store,
             self.ownership,
             outbox,
-            self.model,
+            model,
             texts=HandoffTexts(
                 handoff=s.texts.text_handoff,
                 agent_joined=s.texts.text_agent_joined,
@@ -184,11 +208,11 @@ class Sarah:
             ),
             reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
         )
-        self.pipeline = Pipeline(
+        self.pipeline = TracedPipeline(
             self.store,
             self.ownership,
             self.handoff,
-            self.model,
+            model,
             outbox,
             encoder=encoder_for(s.model.sarah_model),
             token_budget=s.model.prompt_token_budget,
@@ -206,6 +230,11 @@ class Sarah:
             max_redrafts=s.worker.max_redrafts,
             is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
         )
+        self.pipeline.tracing = self.tracing
+        self.health.refreshers += [
+            lambda: refresh_stream_gauges(self.metrics, self.redis, self.inbox.stream, GROUP),
+            lambda: refresh_queue_gauges(self.metrics, self.open_handoffs),
+        ]
         if s.worker.sarah_role in ("all", "worker"):
             self.worker = Worker(
                 self.inbox,
@@ -219,8 +248,11 @@ class Sarah:
             )
             self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker"))
             self._tasks.append(asyncio.create_task(self._remind_forever(), name="reminders"))
+        self.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
+            self.health.needs_identity = True
             await self._start_ingress()
+        await self._start_ops()
 
     async def _refuse_an_unsafe_support_team(self) -> None:
         """Only the support team speaks for ZenNest: never start with a team anyone could join."""
@@ -248,10 +280,25 @@ class Sarah:
                 "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
             ) from None
         identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
-        bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox, identity=identity)
-        register_actions(
-            bolt, inbox=self.inbox, store=self.store, handoff=self.handoff, ownership=self.ownership, team=self.team
+        self.health.identity_resolved = True
+        bolt = build_bolt_app(
+            client=self.slack, signing_secret=secret, inbox=self.inbox, identity=identity, metrics=self.metrics
         )
+        register_actions(
+            bolt,
+            inbox=self.inbox,
+            store=self.store,
+            handoff=self.handoff,
+            ownership=self.ownership,
+            team=self.team,
+            metrics=self.metrics,
+        )
+        self.home = AppHome(
+            self.slack, self.redis, self.open_handoffs, self.team.is_member, workspace_url=str(auth.get("url") or "")
+        )
+        register_app_home(bolt, self.home)
+        if isinstance(self.ownership, WatchedOwnership):
+            self.ownership.listeners.append(self.home.refresh)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -261,13 +308,36 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        runner = web.AppRunner(build_web_app(bolt, self.redis), access_log=None)
+        app = build_web_app(bolt, self.redis)
+        if self._health_on_slack_port():
+            add_ops_routes(app, self.health, healthz=False)  # build_web_app has its /healthz
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()
         self._cleanups.append(runner.cleanup)
         self.http_port = runner.addresses[0][1]
         log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
+
+    def _health_on_slack_port(self) -> bool:
+        s = self.settings.slack
+        return s.mode is SlackMode.HTTP and s.sarah_health_port in (None, s.sarah_port)
+
+    async def _start_ops(self) -> None:
+        """/healthz, /readyz and /metrics: beside /slack/events in HTTP mode, else on a server of their own."""
+        s = self.settings.slack
+        if s.mode is SlackMode.LOCAL:
+            return  # the terminal chat: nothing to probe
+        if self.http_port is not None and self._health_on_slack_port():
+            self.health_port = self.http_port
+            return
+        port = s.sarah_health_port if s.sarah_health_port is not None else s.sarah_port
+        runner, self.health_port = await start_ops_server(self.health, s.sarah_host, port)
+        self._closers.append(runner.cleanup)  # probes keep answering while threads in progress finish
+
+    async def _shutdown_tracing(self) -> None:
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # flushes the last spans
 
     async def _remind_forever(self) -> None:
         """Re-announce unclaimed cards; any number of processes may run this (popping is atomic)."""
