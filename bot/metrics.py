@@ -68,7 +68,7 @@ class Metrics:
             "sarah_messages_dead_lettered", "Messages moved to the dead-letter stream", registry=r
         )
         self.handoffs = Counter("sarah_handoffs", "Threads handed to the support team", ["reason"], registry=r)
-        self.claims = Counter("sarah_claims", "Hand-offs an agent took", ["how"], registry=r)
+        self.claims = Counter("sarah_claims", "Threads an agent took, by who had them before", ["previous"], registry=r)
         self.resolutions = Counter(
             "sarah_resolutions", "Hand-offs closed: resolved, or handed back to Sarah", ["outcome"], registry=r
         )

@@ -94,6 +94,33 @@ class OpenHandoffs:
 Listener = Callable[[], Coroutine[Any, Any, None]]
 
 
+class Listeners:
+    """Callbacks run in the background on a change: a change of hands never waits on Slack."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Listener] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def fire(self) -> None:
+        for callback in self.callbacks:
+            task: asyncio.Task[None] = asyncio.create_task(callback())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+class CardWatchingStore(ThreadStore):
+    """A `ThreadStore` that tells `listeners` when a hand-off card is posted (App Home links to it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listeners = Listeners()
+
+    async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
+        await super().set_fields(thread, **fields)
+        if "card_ts" in fields:
+            self.listeners.fire()
+
+
 class WatchedOwnership(OwnershipStore):
     """An `OwnershipStore` that keeps the open hand-offs, counts each change and tells listeners."""
 
@@ -111,8 +138,7 @@ class WatchedOwnership(OwnershipStore):
         self._queue = queue
         self._metrics = metrics
         self._clock = clock
-        self.listeners: list[Listener] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.listeners = Listeners()
 
     async def transition(
         self,
@@ -153,10 +179,7 @@ class WatchedOwnership(OwnershipStore):
                 m.resolution_seconds.observe(max(0.0, now - since))
         else:
             return  # bot ↔ resolved (a reset, a reopened thread): nothing for the queue
-        for listener in self.listeners:  # e.g. App Home: in the background, a change never waits on Slack
-            task: asyncio.Task[None] = asyncio.create_task(listener())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self.listeners.fire()  # e.g. App Home
 
 
 async def refresh_queue_gauges(metrics: Metrics, queue: OpenHandoffs, now: float | None = None) -> None:

@@ -33,13 +33,13 @@ from bot.inbox import GROUP, Inbox
 from bot.ingress import build_bolt_app
 from bot.metrics import Metrics, SlackCallCounter, refresh_stream_gauges
 from bot.observed_model import ObservedModel, provider_name
-from bot.open_handoffs import OpenHandoffs, WatchedOwnership, refresh_queue_gauges
+from bot.observed_pipeline import CountingInbox, ObservedPipeline
+from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
 from bot.ops_server import Health, add_ops_routes, start_ops_server
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
-from bot.traced_pipeline import TracedPipeline
 from bot.tracing import Tracing, build_tracing
 from bot.worker import Worker
 from config import Settings, SlackMode
@@ -161,7 +161,7 @@ class Sarah:
             client = getattr(self.model, "client", None)
             if client is not None:
                 self._tasks.append(asyncio.create_task(_warn_if_retiring(client, s.model.sarah_model)))
-        self.store = ThreadStore(
+        self.store: ThreadStore = CardWatchingStore(
             self.redis,
             ttl_seconds=s.retention.conversation_ttl_seconds,
             max_turns=s.retention.max_stored_turns,
@@ -178,8 +178,11 @@ class Sarah:
         model = ObservedModel(
             self.model, self.metrics, self.tracing, provider=provider_name(s.model.openai_base_url, s.model.offline)
         )
-        self.inbox = Inbox(
-            self.redis, dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds, max_length=s.redis.stream_max_length
+        self.inbox: Inbox = CountingInbox(
+            self.redis,
+            dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds,
+            max_length=s.redis.stream_max_length,
+            metrics=self.metrics,
         )
         self.team = SupportTeam(
             self.slack,
@@ -208,7 +211,7 @@ class Sarah:
             ),
             reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
         )
-        self.pipeline = TracedPipeline(
+        self.pipeline = ObservedPipeline(
             self.store,
             self.ownership,
             self.handoff,
@@ -230,7 +233,7 @@ class Sarah:
             max_redrafts=s.worker.max_redrafts,
             is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
         )
-        self.pipeline.tracing = self.tracing
+        self.pipeline.tracing, self.pipeline.metrics = self.tracing, self.metrics
         self.health.refreshers += [
             lambda: refresh_stream_gauges(self.metrics, self.redis, self.inbox.stream, GROUP),
             lambda: refresh_queue_gauges(self.metrics, self.open_handoffs),
@@ -298,7 +301,9 @@ class Sarah:
         )
         register_app_home(bolt, self.home)
         if isinstance(self.ownership, WatchedOwnership):
-            self.ownership.listeners.append(self.home.refresh)
+            self.ownership.listeners.callbacks.append(self.home.refresh)
+        if isinstance(self.store, CardWatchingStore):
+            self.store.listeners.callbacks.append(self.home.refresh)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
