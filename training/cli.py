@@ -43,14 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
     finetune = commands.add_parser("finetune", help="fine-tune Sarah's model and record its id for the bot")
     finetune.add_argument("--backend", choices=["openai", "azure", "local"], default=None,
                           help="default FINETUNE_BACKEND (openai)")
-    finetune.add_argument("--resume", metavar="JOB_ID", default=None, help="follow an existing job instead")
+    # Flags default to None so a backend can refuse one that was given (training.finetune.flags).
+    finetune.add_argument("--resume", metavar="JOB_ID", default=None,
+                          help="openai/azure: follow an existing job instead")
     finetune.add_argument("--merge", action="store_true", help="local backend: also write merged weights")
-    finetune.add_argument("--train", type=Path, default=TRAIN_FILE)
-    finetune.add_argument("--valid", type=Path, default=VALID_FILE)
-    finetune.add_argument("--model", default=None, help="base model (default FINETUNE_BASE_MODEL)")
-    finetune.add_argument("--epochs", type=int, default=None, help="default FINETUNE_EPOCHS")
-    finetune.add_argument("--suffix", default=None, help="default FINETUNE_SUFFIX")
-    finetune.add_argument("--out-dir", type=Path, default=RUNS_DIR, help="where the CSV, PNG and W&B run go")
+    finetune.add_argument("--train", type=Path, default=None, help=f"default {TRAIN_FILE}")
+    finetune.add_argument("--valid", type=Path, default=None, help=f"default {VALID_FILE}")
+    finetune.add_argument("--model", default=None,
+                          help="base model (default FINETUNE_BASE_MODEL; local: LOCAL_BASE_MODEL)")
+    finetune.add_argument("--epochs", type=int, default=None,
+                          help="default FINETUNE_EPOCHS (local: LOCAL_EPOCHS, else FINETUNE_EPOCHS)")
+    finetune.add_argument("--suffix", default=None,
+                          help="default FINETUNE_SUFFIX; local: the run folder's prefix and the name vLLM serves")
+    finetune.add_argument("--out-dir", type=Path, default=None,
+                          help=f"where the CSV, PNG and W&B run go (default {RUNS_DIR}; local: LOCAL_OUTPUT_DIR)")
+    finetune.add_argument("--follow-timeout", type=float, default=None, metavar="MINUTES",
+                          help="openai/azure: stop following after this long (default FINETUNE_FOLLOW_TIMEOUT_MINUTES)")
     finetune.add_argument("--env-file", type=Path, default=Path(".env"), help="where SARAH_MODEL is recorded")
 
     evaluate = commands.add_parser("evaluate", help="compare two models on the held-out set")
