@@ -8,6 +8,7 @@ that needs them, so `validate` starts fast and works without the `[train]` extra
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--model", default=None, help="model whose tokenizer counts (default FINETUNE_BASE_MODEL)")
     validate.add_argument("--eval-file", type=Path, default=EVAL_FILE,
                           help="held-out set that must not leak into the files (default training/data/eval.jsonl)")
+    validate.add_argument("--strict", action="store_true",
+                          help="an example over the token limit is an error, not a warning (what CI runs)")
 
     split = commands.add_parser("split", help="seeded, stratified 80/20 split of the conversations")
     split.add_argument("--input-dir", type=Path, default=CONVERSATIONS_DIR)
@@ -72,7 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for any tool whose reader went away
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a reader that goes away (`sarah train split | head`) ends it quietly."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a pipe's buffered output fails here, inside the try, not at exit
+        return code
+    except BrokenPipeError:
+        # Python's recipe: point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from config.errors import SettingsError
 
@@ -111,11 +130,17 @@ def _validate(args: argparse.Namespace) -> int:
         return 2
     model = args.model or _settings_or_default("finetune_base_model", "gpt-4.1-mini-2025-04-14")
     report = validate_files(files, model=model, max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS,
-                            eval_path=args.eval_file)
-    render(report, Console(soft_wrap=True))
-    write_json_report(report, args.json_report)
+                            eval_path=args.eval_file, strict=args.strict)
+    write_json_report(report, args.json_report)  # first: a reader that goes away must not lose it
+    console = Console(soft_wrap=True)
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # rich would exit 1: "bad data"
+    render(report, console)
     print(f"JSON report: {args.json_report}")
     return 0 if report.ok else 1
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError
 
 
 def _input_files(given: list[Path]) -> list[Path]:

@@ -18,7 +18,12 @@ import openai
 from bot.retirement import base_of
 from config.training import TrainingSettings
 from training.envfile import set_env_value
-from training.finetune.availability import base_model_verdict, deadline_refusal, missing_model_refusal
+from training.finetune.availability import (
+    base_model_verdict,
+    deadline_refusal,
+    deadline_warning,
+    missing_model_refusal,
+)
 from training.finetune.jobs import (
     PAUSED_STATUS,
     FlowError,
@@ -102,6 +107,9 @@ def run_openai(
     What can be refused without the network is refused first: the closing date, then the files.
     """
     uploads = None
+    warning = deadline_warning(today)
+    if warning:
+        print(f"warning: {warning}")
     if not run.resume:
         refusal = deadline_refusal(today)
         if refusal:
