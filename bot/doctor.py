@@ -90,7 +90,8 @@ async def _model(settings: Settings, today: date) -> list[str]:
             return [f"warning: {closing}"] if closing else []
         notices = await check_model_retirement(client, settings.model.sarah_model, today)
         return [f"warning: {n}" if "no longer answers" not in n else n for n in notices] + (
-            [f"warning: {closing}"] if closing else [])
+            [f"warning: {closing}"] if closing else []
+        )
     finally:
         closer = getattr(model, "aclose", None)
         if closer is not None:

@@ -28,5 +28,7 @@ def deadline_warning(today: date) -> str | None:
     if not 0 < days <= WARN_DAYS:
         return None
     when = "tomorrow" if days == 1 else f"in {days} days"
-    return (f"OpenAI takes no new fine-tuning jobs from {OPENAI_FINETUNING_ENDS.isoformat()} ({when}): "
-            "a job created later is refused, so plan the next re-tune on `--backend azure` or `--backend local`.")
+    return (
+        f"OpenAI takes no new fine-tuning jobs from {OPENAI_FINETUNING_ENDS.isoformat()} ({when}): "
+        "a job created later is refused, so plan the next re-tune on `--backend azure` or `--backend local`."
+    )

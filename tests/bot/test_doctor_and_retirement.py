@@ -54,8 +54,10 @@ async def test_a_server_without_shutdown_dates_is_fine(
     fake_slack.channel_members[SUPPORT_CHANNEL] = [BOT_USER_ID]
     out = io.StringIO()  # no models endpoint answers (404): like many OpenAI-compatible servers
     before_the_closing_warning = date(2026, 10, 1)  # from 2026-11-07 an ft: model also gets OpenAI's closing date
-    assert await run_doctor(sarah_settings(fake_slack, fake_openai), REDIS_TEST_URL, out,
-                            today=before_the_closing_warning) == 0
+    assert (
+        await run_doctor(sarah_settings(fake_slack, fake_openai), REDIS_TEST_URL, out, today=before_the_closing_warning)
+        == 0
+    )
     assert "Model: ok" in out.getvalue()
 
 

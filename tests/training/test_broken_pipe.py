@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def _run_with_closed_stdout(args: list[str], cwd: Path) -> tuple[int, str]:
     """Run `sarah train <args>` with its stdout pipe already closed by the reader, as `| head` does."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "training.cli", *args], cwd=cwd, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training.cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()
     try:
@@ -35,8 +36,15 @@ def test_a_closed_pipe_ends_the_command_without_a_traceback(tmp_path: Path, comm
     data.mkdir()
     write_lines(data / "all.jsonl", dataset(3))
     if command == "split":
-        args = ["split", "--input-dir", str(data), "--train-out", str(tmp_path / "t.jsonl"),
-                "--valid-out", str(tmp_path / "v.jsonl")]
+        args = [
+            "split",
+            "--input-dir",
+            str(data),
+            "--train-out",
+            str(tmp_path / "t.jsonl"),
+            "--valid-out",
+            str(tmp_path / "v.jsonl"),
+        ]
     else:
         args = ["validate", str(data), "--json-report", str(tmp_path / "report.json")]
     code, err = _run_with_closed_stdout(args, tmp_path)

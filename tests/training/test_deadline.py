@@ -27,13 +27,16 @@ FIRST_WARNED = date(2026, 11, 7)  # 60 days before 2027-01-06
 CLOSING = "OpenAI takes no new fine-tuning jobs from 2027-01-06"
 
 
-@pytest.mark.parametrize(("today", "expected"), [
-    (date(2026, 11, 6), None),
-    (FIRST_WARNED, "(in 60 days)"),
-    (date(2026, 11, 29), "(in 38 days)"),
-    (date(2027, 1, 5), "(tomorrow)"),
-    (date(2027, 1, 6), None),  # the day itself is refused, not warned about
-])
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (date(2026, 11, 6), None),
+        (FIRST_WARNED, "(in 60 days)"),
+        (date(2026, 11, 29), "(in 38 days)"),
+        (date(2027, 1, 5), "(tomorrow)"),
+        (date(2027, 1, 6), None),  # the day itself is refused, not warned about
+    ],
+)
 def test_the_warning_window(today: date, expected: str | None) -> None:
     warning = deadline_warning(today)
     if expected is None:
@@ -51,16 +54,34 @@ def _finetune(tmp_path: Path, server: FakeFineTuningServer, monkeypatch: pytest.
     examples = dataset(3)
     train = write_lines(tmp_path / "train.jsonl", examples[:16])
     valid = write_lines(tmp_path / "valid.jsonl", examples[16:])
-    return run_finetune(build_parser().parse_args([
-        "finetune", "--train", str(train), "--valid", str(valid), "--out-dir", str(tmp_path / "runs"),
-        "--env-file", str(tmp_path / ".env")]), today=today)
+    return run_finetune(
+        build_parser().parse_args(
+            [
+                "finetune",
+                "--train",
+                str(train),
+                "--valid",
+                str(valid),
+                "--out-dir",
+                str(tmp_path / "runs"),
+                "--env-file",
+                str(tmp_path / ".env"),
+            ]
+        ),
+        today=today,
+    )
 
 
-@pytest.mark.parametrize(("today", "warned"), [(date(2026, 11, 6), False), (FIRST_WARNED, True),
-                                               (date(2026, 11, 29), True)])
+@pytest.mark.parametrize(
+    ("today", "warned"), [(date(2026, 11, 6), False), (FIRST_WARNED, True), (date(2026, 11, 29), True)]
+)
 def test_every_openai_run_in_the_window_warns_and_still_tunes(
-    tmp_path: Path, finetune_server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, capsys: Any,
-    today: date, warned: bool,
+    tmp_path: Path,
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    today: date,
+    warned: bool,
 ) -> None:
     assert _finetune(tmp_path, finetune_server, monkeypatch, today) == 0
     out = capsys.readouterr().out
@@ -69,7 +90,10 @@ def test_every_openai_run_in_the_window_warns_and_still_tunes(
 
 
 def test_on_the_day_the_run_is_refused_without_a_job(
-    tmp_path: Path, finetune_server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     assert _finetune(tmp_path, finetune_server, monkeypatch, date(2027, 1, 6)) == 2
     captured = capsys.readouterr()
@@ -77,13 +101,21 @@ def test_on_the_day_the_run_is_refused_without_a_job(
     assert CLOSING not in captured.out and finetune_server.jobs == {}
 
 
-@pytest.mark.parametrize(("today", "model", "warned"), [
-    (date(2026, 11, 29), "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1", True),
-    (date(2026, 11, 6), "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1", False),
-    (date(2026, 11, 29), "sarah", False),  # a vLLM adapter: OpenAI's closing does not concern it
-])
+@pytest.mark.parametrize(
+    ("today", "model", "warned"),
+    [
+        (date(2026, 11, 29), "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1", True),
+        (date(2026, 11, 6), "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1", False),
+        (date(2026, 11, 29), "sarah", False),  # a vLLM adapter: OpenAI's closing does not concern it
+    ],
+)
 async def test_the_doctor_warns_of_the_closing_for_an_openai_fine_tune(
-    fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: object, today: date, model: str, warned: bool,
+    fake_slack: FakeSlack,
+    fake_openai: FakeOpenAI,
+    redis: object,
+    today: date,
+    model: str,
+    warned: bool,
 ) -> None:
     fake_slack.channel_members[SUPPORT_CHANNEL] = [BOT_USER_ID]
     out = io.StringIO()

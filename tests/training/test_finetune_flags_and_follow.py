@@ -48,22 +48,31 @@ def _use(server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, **env: s
         monkeypatch.setenv(name, value)
 
 
-@pytest.mark.parametrize(("flags", "message"), [
-    (["--backend", "openai", "--merge"], "--merge is not used by --backend openai"),
-    (["--backend", "azure", "--merge"], "--merge is not used by --backend azure"),
-    (["--backend", "local", "--resume", "ftjob-1"], "--resume is not used by --backend local"),
-    (["--backend", "local", "--follow-timeout", "5"], "--follow-timeout is not used by --backend local"),
-    (["--resume", "ftjob-1", "--epochs", "4"], "--epochs cannot change job ftjob-1"),
-    (["--backend", "azure", "--resume", "ftjob-1", "--model", "gpt-4o", "--train", "t.jsonl"],
-     "--model, --train cannot change job ftjob-1"),
-    (["--epochs", "0"], "--epochs 0: --backend openai takes 1–50 epochs"),
-    (["--backend", "local", "--epochs", "101"], "--epochs 101: --backend local takes 1–100 epochs"),
-    (["--suffix", "no spaces"], "--suffix 'no spaces': use letters, digits, _ and -"),
-    (["--follow-timeout", "0"], "--follow-timeout 0: give the minutes to wait"),
-])
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--backend", "openai", "--merge"], "--merge is not used by --backend openai"),
+        (["--backend", "azure", "--merge"], "--merge is not used by --backend azure"),
+        (["--backend", "local", "--resume", "ftjob-1"], "--resume is not used by --backend local"),
+        (["--backend", "local", "--follow-timeout", "5"], "--follow-timeout is not used by --backend local"),
+        (["--resume", "ftjob-1", "--epochs", "4"], "--epochs cannot change job ftjob-1"),
+        (
+            ["--backend", "azure", "--resume", "ftjob-1", "--model", "gpt-4o", "--train", "t.jsonl"],
+            "--model, --train cannot change job ftjob-1",
+        ),
+        (["--epochs", "0"], "--epochs 0: --backend openai takes 1–50 epochs"),
+        (["--backend", "local", "--epochs", "101"], "--epochs 101: --backend local takes 1–100 epochs"),
+        (["--suffix", "no spaces"], "--suffix 'no spaces': use letters, digits, _ and -"),
+        (["--follow-timeout", "0"], "--follow-timeout 0: give the minutes to wait"),
+    ],
+)
 def test_a_flag_a_backend_cannot_honour_is_refused_by_name_before_any_call(
-    tmp_path: Path, finetune_server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, capsys: Any,
-    flags: list[str], message: str,
+    tmp_path: Path,
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    flags: list[str],
+    message: str,
 ) -> None:
     _use(finetune_server, monkeypatch)
     assert run_finetune(_args(tmp_path, *flags), today=TODAY) == 2
@@ -72,13 +81,24 @@ def test_a_flag_a_backend_cannot_honour_is_refused_by_name_before_any_call(
 
 
 def test_the_flags_reach_the_openai_job_and_the_output_folder(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _use(finetune_server, monkeypatch, FINETUNE_EPOCHS="3", FINETUNE_SUFFIX="fromenv")
     out_dir = tmp_path / "elsewhere"
-    flags = [*_files(data), "--epochs", "7", "--suffix", "flagged", "--model", "gpt-4o-mini-2024-07-18",
-             "--out-dir", str(out_dir)]
+    flags = [
+        *_files(data),
+        "--epochs",
+        "7",
+        "--suffix",
+        "flagged",
+        "--model",
+        "gpt-4o-mini-2024-07-18",
+        "--out-dir",
+        str(out_dir),
+    ]
     assert run_finetune(_args(tmp_path, *flags), today=TODAY) == 0
     (job,) = finetune_server.jobs.values()
     assert job.params["method"]["supervised"]["hyperparameters"]["n_epochs"] == 7
@@ -94,8 +114,12 @@ def test_every_job_status_the_sdk_knows_is_handled() -> None:
 
 @pytest.mark.parametrize("backend", ["openai", "azure"])
 def test_a_paused_job_stops_the_following_and_says_how_to_go_on(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any, backend: str,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    backend: str,
 ) -> None:
     _use(finetune_server, monkeypatch)
     finetune_server.stuck_at = "paused"
@@ -110,8 +134,12 @@ def test_a_paused_job_stops_the_following_and_says_how_to_go_on(
 
 @pytest.mark.parametrize("status", ["cancelled", "failed"])
 def test_a_job_that_ends_without_a_model_keeps_the_old_one(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any, status: str,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    status: str,
 ) -> None:
     _use(finetune_server, monkeypatch)
     finetune_server.stuck_at = status
@@ -122,8 +150,11 @@ def test_a_job_that_ends_without_a_model_keeps_the_old_one(
 
 
 def test_following_gives_up_after_the_flags_timeout_naming_the_job(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch, POLL_SECONDS="30")
     finetune_server.stuck_at = "running"
@@ -137,13 +168,15 @@ def test_following_gives_up_after_the_flags_timeout_naming_the_job(
 
 
 def test_the_follow_timeout_setting_applies_to_azure_too(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch, POLL_SECONDS="60", FINETUNE_FOLLOW_TIMEOUT_MINUTES="3")
     finetune_server.stuck_at = "queued"
-    assert run_finetune(_args(tmp_path, "--backend", "azure", *_files(data)), today=TODAY,
-                        sleep=lambda _: None) == 1
+    assert run_finetune(_args(tmp_path, "--backend", "azure", *_files(data)), today=TODAY, sleep=lambda _: None) == 1
     (job,) = finetune_server.jobs.values()
     err = capsys.readouterr().err
     assert f"Job {job.id} is still queued after 3 minutes" in err
@@ -151,8 +184,11 @@ def test_the_follow_timeout_setting_applies_to_azure_too(
 
 
 def test_with_openais_wandb_integration_our_run_is_named_apart_and_linked(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     from tests.training.wandb_records import read_run_with_config
 
@@ -167,8 +203,11 @@ def test_with_openais_wandb_integration_our_run_is_named_apart_and_linked(
 
 
 def test_following_a_job_again_updates_the_same_wandb_run(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     assert run_finetune(_args(tmp_path, *_files(data)), today=TODAY) == 0

@@ -56,8 +56,10 @@ def flag_refusal(args: argparse.Namespace, backend: str) -> str | None:
     if args.resume:
         clashing = [flag for flag in NOT_WITH_RESUME if flag in given]
         if clashing:
-            return (f"{', '.join(clashing)} cannot change job {args.resume}, which already exists "
-                    f"(--backend {backend} --resume only follows it): drop {'them' if len(clashing) > 1 else 'it'}.")
+            return (
+                f"{', '.join(clashing)} cannot change job {args.resume}, which already exists "
+                f"(--backend {backend} --resume only follows it): drop {'them' if len(clashing) > 1 else 'it'}."
+            )
     if args.epochs is not None and not 1 <= args.epochs <= EPOCH_LIMITS[backend]:
         return f"--epochs {args.epochs}: --backend {backend} takes 1–{EPOCH_LIMITS[backend]} epochs."
     if args.suffix is not None and not SUFFIX_PATTERN.fullmatch(args.suffix):
