@@ -1,7 +1,8 @@
 """`sarah train …`: validate → split → finetune → evaluate, one subcommand each.
 
 Exit codes: 0 done, 1 the data or the job failed (the report says why), 2 the command cannot run
-(bad settings, missing files, a missing extra). Heavy modules are imported only by the subcommand
+(bad settings, missing files, a missing extra, a flag the backend cannot honour), 141 the reader of
+the output went away (`… | head`). Heavy modules are imported only by the subcommand
 that needs them, so `validate` starts fast and works without the `[train]` extra's plotting stack.
 """
 
