@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import OutOfMemoryError
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -26,6 +27,11 @@ from handlers.messages import InboundMessage, Kind
 from handlers.thread_store import ThreadStore
 
 log = logging.getLogger(__name__)
+
+TEXT_STORE_FULL = (
+    "Sorry, I can't take new messages right now because my memory is full. Our team has been alerted; "
+    "please send your message again a little later."
+)
 
 
 def message_gate(limits: Limits, store: ThreadStore, clock: Callable[[], float] = time.time) -> Middleware:
@@ -48,7 +54,12 @@ def message_gate(limits: Limits, store: ThreadStore, clock: Callable[[], float] 
         message = classify(event, context.bot_user_id)
         if isinstance(message, Ignored):
             return await next()
-        verdict = await _check(limits, store, message, clock())
+        try:
+            verdict = await _check(limits, store, message, clock())
+        except OutOfMemoryError:  # Redis at maxmemory (noeviction): nothing new can be stored
+            log.error("Redis is full (maxmemory): a message was not queued; the sender was told")
+            _notify(notices, client, message, TEXT_STORE_FULL)
+            return BoltResponse(status=200, body="")
         if verdict is Verdict.OK:
             return await next()
         log.info("a message over a per-person limit was not queued", extra={"limit": verdict.value})
@@ -57,12 +68,17 @@ def message_gate(limits: Limits, store: ThreadStore, clock: Callable[[], float] 
             Verdict.TOO_MANY_THREADS: TEXT_TOO_MANY_THREADS.format(n=limits.max_open_threads),
         }.get(verdict)
         if text:
-            task = asyncio.create_task(_tell(client, message, text))
-            notices.add(task)
-            task.add_done_callback(notices.discard)
+            _notify(notices, client, message, text)
         return BoltResponse(status=200, body="")
 
     return gate
+
+
+def _notify(notices: set[asyncio.Task[None]], client: AsyncWebClient, message: InboundMessage, text: str) -> None:
+    """Tell the sender in the background: the acknowledgement to Slack must not wait for it."""
+    task = asyncio.create_task(_tell(client, message, text))
+    notices.add(task)
+    task.add_done_callback(notices.discard)
 
 
 async def _check(limits: Limits, store: ThreadStore, message: InboundMessage, now: float) -> Verdict:
