@@ -4,6 +4,8 @@ listener, so a message over a limit is never queued (and never costs a model cal
 Whoever is over a limit is told in an ephemeral message (only they see it): once per minute when
 they write too fast, every time they try to open one conversation too many. The message is
 acknowledged either way, so Slack does not retry it. Slack's own retries of an event skip the count.
+The check is also the first write on a message's path: when Redis is full (maxmemory, noeviction) it
+fails here, and the sender is told instead of meeting silence.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import OutOfMemoryError
+from redis.exceptions import ResponseError
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -56,7 +58,10 @@ def message_gate(limits: Limits, store: ThreadStore, clock: Callable[[], float] 
             return await next()
         try:
             verdict = await _check(limits, store, message, clock())
-        except OutOfMemoryError:  # Redis at maxmemory (noeviction): nothing new can be stored
+        except ResponseError as error:  # OutOfMemoryError, or the same wrapped by a script error
+            if "OOM" not in str(error):
+                raise
+            # Redis at maxmemory (noeviction): nothing new can be stored
             log.error("Redis is full (maxmemory): a message was not queued; the sender was told")
             _notify(notices, client, message, TEXT_STORE_FULL)
             return BoltResponse(status=200, body="")

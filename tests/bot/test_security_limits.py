@@ -14,12 +14,22 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.cli import main as sarah_cli
+from bot.embedded_redis import start_embedded_redis
 from bot.runtime import Sarah, SlackStartError
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
 from tests.fakes.openai_chat import FakeOpenAI
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
-from tests.slack_payloads import button_press, channel_message, dm, envelope, mention, new_ts, slash_command
+from tests.slack_payloads import (
+    SlackSender,
+    button_press,
+    channel_message,
+    dm,
+    envelope,
+    mention,
+    new_ts,
+    slash_command,
+)
 
 OUTSIDER = "UEXT"  # a member of the support channel from another organisation (Slack Connect)
 BYSTANDER = "UBYSTANDER"
@@ -356,3 +366,39 @@ async def test_after_forget_a_new_message_starts_a_conversation_with_no_memory(
     await slack.event(dm("what did I tell you?", thread_ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering: what did I tell you?")
     assert "4711" not in str(fake_openai.requests[-1]["messages"])
+
+
+# -- a full Redis -------------------------------------------------------------------------------------------
+
+
+async def test_when_redis_is_full_the_sender_is_told_and_nothing_is_evicted(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAI, tmp_path: Any
+) -> None:
+    with start_embedded_redis(tmp_path / "full") as server:  # its own redis-server: we change its maxmemory
+        sarah = Sarah(sarah_settings(fake_slack, fake_openai, redis={"redis_url": server.url}), server.url)
+        admin = Redis.from_url(server.url)
+        sender = None
+        try:
+            await sarah.start()
+            sender = SlackSender(f"http://127.0.0.1:{sarah.http_port}/slack/events")
+            kept = new_ts()
+            await sender.event(dm("remember my ZenHub", ts=kept))
+            await said(fake_slack, CUSTOMER_DM, kept, "Answering")
+            used = int((await admin.info("memory"))["used_memory"])
+            await admin.config_set("maxmemory-policy", "noeviction")
+            await admin.config_set("maxmemory", used // 2)  # full: every write is refused from now on
+
+            lost = new_ts()
+            assert await sender.event(dm("are you there?", ts=lost)) == 200
+            sorry = await fake_slack.wait_for(lambda: ephemerals(fake_slack, "my memory is full"))
+            assert sorry[0]["user"] == "UCUSTOMER"
+            assert await admin.exists(state_key(CUSTOMER_DM, kept, "turns"))  # nothing was evicted
+
+            await admin.config_set("maxmemory", 0)  # room again: Sarah answers as before
+            await sender.event(dm("are you there now?", thread_ts=kept))
+            await said(fake_slack, CUSTOMER_DM, kept, "are you there now?")
+        finally:
+            if sender is not None:
+                await sender.close()
+            await sarah.stop()
+            await admin.aclose()
