@@ -36,7 +36,10 @@ TEXT_STORE_FULL = (
 )
 
 
-def message_gate(limits: Limits, store: ThreadStore, clock: Callable[[], float] = time.time) -> Middleware:
+def message_gate(
+    limits: Limits, store: ThreadStore, *, support_channel: str | None = None, clock: Callable[[], float] = time.time
+) -> Middleware:
+    """`support_channel` is exempt: agents answering in a card's thread are relayed, never limited."""
     notices: set[asyncio.Task[None]] = set()  # keeps the background notices alive until sent
 
     async def gate(
@@ -54,7 +57,7 @@ def message_gate(limits: Limits, store: ThreadStore, clock: Callable[[], float] 
         ):
             return await next()
         message = classify(event, context.bot_user_id)
-        if isinstance(message, Ignored):
+        if isinstance(message, Ignored) or message.thread.channel == support_channel:
             return await next()
         try:
             verdict = await _check(limits, store, message, clock())

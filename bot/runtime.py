@@ -246,7 +246,10 @@ class Sarah:
             inbox=self.inbox,
             identity=identity,
             home=home,
-            middleware=(boundary_filter(home), message_gate(self.limits, self.store)),
+            middleware=(
+                boundary_filter(home),
+                message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
+            ),
         )
         register_actions(
             bolt,
