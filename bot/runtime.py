@@ -170,7 +170,7 @@ class Sarah:
             self.redis,
             messages_per_minute=s.limits.user_messages_per_minute,
             max_open_threads=s.limits.user_max_open_threads,
-            index_ttl_seconds=s.retention.conversation_ttl_seconds + 86_400,  # outlives the threads it lists
+            index_ttl_seconds=s.retention.conversation_ttl_seconds,  # refreshed by each of the person's messages
         )
         outbox = self.outbox or SlackOutbox(
             self.slack, thinking_text=s.texts.text_thinking, support_channel=s.handoff.support_channel
