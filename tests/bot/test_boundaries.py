@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.boundaries import Home
 from bot.slack_events import classify
+from config import SettingsError, load_settings
 from handlers.messages import InboundMessage
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID
 from tests.slack_payloads import channel_message
@@ -50,3 +53,20 @@ def test_why_a_request_is_foreign(body: dict[str, str], team: str, org: str | No
     assert HOME.why_foreign(body, team, org) == why
     if org:
         assert GRID.why_foreign(body, team, org) is None
+
+
+@pytest.mark.parametrize(
+    ("group", "values", "variable"),
+    [
+        ("slack", {"slack_team_id": "zennest"}, "SLACK_TEAM_ID"),
+        ("slack", {"slack_app_id": "T0123ABC"}, "SLACK_APP_ID"),
+        ("limits", {"user_messages_per_minute": 0}, "USER_MESSAGES_PER_MINUTE"),
+        ("handoff", {"handoff_max_reminders": -1}, "HANDOFF_MAX_REMINDERS"),
+    ],
+)
+def test_a_wrong_boundary_or_limit_setting_names_its_variable(
+    group: str, values: dict[str, Any], variable: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(None, **{group: values})
+    assert variable in str(error.value)
