@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TextIO
 
 import aiohttp
@@ -20,15 +20,18 @@ from bot.retirement import check_model_retirement
 from bot.runtime import build_model, build_slack_client
 from bot.support_team import channel_facts
 from config import Settings, SlackMode
+from training.deadline import deadline_warning
 
 Check = Callable[[], Awaitable[list[str]]]  # returns problems; an empty list means fine
 
 
-async def run_doctor(settings: Settings, redis_url: str | None = None, out: TextIO = sys.stdout) -> int:
+async def run_doctor(
+    settings: Settings, redis_url: str | None = None, out: TextIO = sys.stdout, today: date | None = None
+) -> int:
     checks: dict[str, Check] = {
         "Redis": lambda: _redis(redis_url or settings.redis.redis_url),
         "Slack": lambda: _slack(settings),
-        "Model": lambda: _model(settings),
+        "Model": lambda: _model(settings, today or datetime.now(UTC).date()),
     }
     failed = 0
     out.write(
@@ -95,16 +98,20 @@ async def _slack(settings: Settings) -> list[str]:
         return problems
 
 
-async def _model(settings: Settings) -> list[str]:
+async def _model(settings: Settings, today: date) -> list[str]:
     if settings.model.offline:
         return []
+    # an OpenAI fine-tune (ft:…) can be re-made on OpenAI only until its fine-tuning closes
+    closing = deadline_warning(today) if settings.model.sarah_model.startswith("ft:") else None
     model = build_model(settings.model)
     client = getattr(model, "client", None)
     try:
         if client is None:
-            return []
-        notices = await check_model_retirement(client, settings.model.sarah_model, datetime.now(UTC).date())
-        return [f"warning: {n}" if "no longer answers" not in n else n for n in notices]
+            return [f"warning: {closing}"] if closing else []
+        notices = await check_model_retirement(client, settings.model.sarah_model, today)
+        return [f"warning: {n}" if "no longer answers" not in n else n for n in notices] + (
+            [f"warning: {closing}"] if closing else []
+        )
     finally:
         closer = getattr(model, "aclose", None)
         if closer is not None:

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.boundaries import Home, Middleware
 from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.slack_events import Ignored, classify
@@ -29,10 +30,15 @@ def build_bolt_app(
     signing_secret: str | None,
     inbox: Inbox,
     identity: AuthorizeResult,
+    home: Home | None = None,
+    middleware: tuple[Middleware, ...] = (),
     metrics: Metrics | None = None,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
-    first event and answer 200 (losing the event) if that call were rate-limited."""
+    first event and answer 200 (losing the event) if that call were rate-limited.
+
+    `middleware` runs before every listener, in order: the workspace boundary first (bot/boundaries.py),
+    then the per-person limits (bot/gate.py). `home` marks Slack Connect outsiders as external."""
 
     async def authorize(**_: Any) -> AuthorizeResult:
         return identity
@@ -51,10 +57,18 @@ def build_bolt_app(
         process_before_response=True,
         request_verification_enabled=signing_secret is not None,
     )
+    for check in middleware:
+        app.use(check)
 
     async def queue_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         started = time.perf_counter()
-        message = classify(event, context.bot_user_id, str(body.get("event_id", "")))
+        message = classify(
+            event,
+            context.bot_user_id,
+            str(body.get("event_id", "")),
+            home=home,
+            shared=body.get("is_ext_shared_channel") is True,
+        )
         if isinstance(message, Ignored):
             log.debug("ignored a Slack event: %s", message.reason)
             return

@@ -28,8 +28,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
 from bot.app_home import AppHome, register_app_home
+from bot.boundaries import Home, boundary_filter
+from bot.gate import message_gate
 from bot.http_server import build_web_app
-from bot.inbox import GROUP, Inbox
+from bot.inbox import GROUP, LATEST_PREFIX, Inbox
 from bot.ingress import build_bolt_app
 from bot.metrics import Metrics, SlackCallCounter, refresh_stream_gauges
 from bot.observed_model import ObservedModel, provider_name
@@ -44,7 +46,9 @@ from bot.tracing import Tracing, build_tracing
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
+from handlers.forget import Forgetter
 from handlers.handoff import Handoff, HandoffTexts
+from handlers.limits import Limits
 from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
@@ -192,6 +196,12 @@ class Sarah:
         )
         if s.slack.mode is not SlackMode.LOCAL:
             await self._refuse_an_unsafe_support_team()
+        self.limits = Limits(
+            self.redis,
+            messages_per_minute=s.limits.user_messages_per_minute,
+            max_open_threads=s.limits.user_max_open_threads,
+            index_ttl_seconds=s.retention.conversation_ttl_seconds,  # refreshed by each of the person's messages
+        )
         outbox = self.outbox or SlackOutbox(
             self.slack,
             thinking_text=s.texts.text_thinking,
@@ -210,6 +220,9 @@ class Sarah:
                 resolved=s.texts.text_resolved,
             ),
             reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
+            limits=self.limits,
+            max_reminders=s.handoff.handoff_max_reminders,
+            slot_ttl_seconds=s.retention.conversation_ttl_seconds,
         )
         self.pipeline = ObservedPipeline(
             self.store,
@@ -283,9 +296,19 @@ class Sarah:
                 "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
             ) from None
         identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
+        home = await self._home(auth)
         self.health.identity_resolved = True
         bolt = build_bolt_app(
-            client=self.slack, signing_secret=secret, inbox=self.inbox, identity=identity, metrics=self.metrics
+            client=self.slack,
+            signing_secret=secret,
+            inbox=self.inbox,
+            identity=identity,
+            home=home,
+            metrics=self.metrics,
+            middleware=(
+                boundary_filter(home),
+                message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
+            ),
         )
         register_actions(
             bolt,
@@ -294,16 +317,20 @@ class Sarah:
             handoff=self.handoff,
             ownership=self.ownership,
             team=self.team,
+            limits=self.limits,
+            forgetter=Forgetter(self.redis, latest_prefix=LATEST_PREFIX),
+            home=home,
+            retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
         )
-        self.home = AppHome(
+        self.app_home = AppHome(
             self.slack, self.redis, self.open_handoffs, self.team.is_member, workspace_url=str(auth.get("url") or "")
         )
-        register_app_home(bolt, self.home)
+        register_app_home(bolt, self.app_home)
         if isinstance(self.ownership, WatchedOwnership):
-            self.ownership.listeners.callbacks.append(self.home.refresh)
+            self.ownership.listeners.callbacks.append(self.app_home.refresh)
         if isinstance(self.store, CardWatchingStore):
-            self.store.listeners.callbacks.append(self.home.refresh)
+            self.store.listeners.callbacks.append(self.app_home.refresh)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -343,6 +370,37 @@ class Sarah:
     async def _shutdown_tracing(self) -> None:
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.shutdown)  # flushes the last spans
+
+    async def _home(self, auth: Any) -> Home:
+        """The workspace (auth.test's team and org) and app (bots.info) Sarah accepts payloads from."""
+        s = self.settings.slack
+        team = str(auth.get("team_id") or "")
+        if s.slack_team_id and team and s.slack_team_id != team:
+            raise SlackStartError(
+                f"SLACK_TEAM_ID: is {s.slack_team_id}, but SLACK_BOT_TOKEN belongs to workspace {team}: "
+                "fix or unset SLACK_TEAM_ID"
+            )
+        app_id = s.slack_app_id
+        if app_id is None and auth.get("bot_id"):
+            try:
+                app_id = ((await self.slack.bots_info(bot=str(auth["bot_id"]))).get("bot") or {}).get("app_id")
+            except SlackApiError as error:
+                log.warning(
+                    "could not learn Sarah's app id (bots.info: %s); set SLACK_APP_ID to check it",
+                    error.response.get("error", "unknown error"),
+                )
+        home = Home(
+            team_id=s.slack_team_id or team,
+            app_id=app_id,
+            enterprise_id=s.slack_enterprise_id or auth.get("enterprise_id") or None,
+        )
+        log.info(
+            "accepting Slack payloads from team %s, app %s, enterprise %s",
+            home.team_id,
+            home.app_id or "(any)",
+            home.enterprise_id or "(none)",
+        )
+        return home
 
     async def _remind_forever(self) -> None:
         """Re-announce unclaimed cards; any number of processes may run this (popping is atomic)."""

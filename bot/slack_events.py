@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.boundaries import Home
 from handlers.messages import InboundMessage, Kind, ThreadRef
 
 # Subtypes that are still a person writing to Sarah; every other subtype (edits, deletions,
@@ -23,8 +24,17 @@ class Ignored:
     reason: str
 
 
-def classify(event: dict[str, Any], bot_user_id: str | None, event_id: str = "") -> InboundMessage | Ignored:
-    """The message Sarah should answer in `event`, or why she ignores it."""
+def classify(
+    event: dict[str, Any],
+    bot_user_id: str | None,
+    event_id: str = "",
+    *,
+    home: Home | None = None,
+    shared: bool = False,
+) -> InboundMessage | Ignored:
+    """The message Sarah should answer in `event`, or why she ignores it. With `home`, a message from
+    another organisation (Slack Connect; `shared` is the envelope's is_ext_shared_channel) is marked
+    external."""
     kind = event.get("type")
     if kind not in ("message", "app_mention"):
         return Ignored(f"event type {kind!r}")
@@ -69,6 +79,7 @@ def classify(event: dict[str, Any], bot_user_id: str | None, event_id: str = "")
         kind=message_kind,
         has_files=bool(event.get("files")),
         event_id=event_id,
+        external=home is not None and home.is_external(_str(event.get("user_team")) or team or None, shared=shared),
     )
 
 

@@ -40,6 +40,20 @@ class SlackSettings(BaseSettings):
     slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)
     # /healthz, /readyz and /metrics in every role; None: SARAH_PORT (the same server in HTTP mode)
     sarah_health_port: int | None = Field(default=None, ge=0, le=65535)
+    # The workspace and app Sarah serves: learnt at start (auth.test, bots.info) when unset.
+    slack_team_id: str | None = None
+    slack_app_id: str | None = None
+    slack_enterprise_id: str | None = None
+
+    @field_validator("slack_team_id", "slack_app_id", "slack_enterprise_id")
+    @classmethod
+    def _slack_id_shape(cls, value: str | None, info: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        prefix = {"slack_team_id": "T", "slack_app_id": "A", "slack_enterprise_id": "E"}[info.field_name]
+        if not re.fullmatch(prefix + r"[A-Z0-9]{2,}", value):
+            raise ValueError(f"must be a Slack id like {prefix}0123ABCD")
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -161,6 +175,7 @@ class HandoffSettings(BaseSettings):
     support_usergroup: str | None = None
     handoff_reminder_minutes: float = Field(default=15, gt=0, le=7 * 24 * 60)
     support_team_cache_seconds: float = Field(default=60, ge=0, le=3_600)
+    handoff_max_reminders: int = Field(default=4, ge=0, le=1_000)
 
     @field_validator("support_channel")
     @classmethod
@@ -179,6 +194,15 @@ class HandoffSettings(BaseSettings):
         if not re.fullmatch(r"S[A-Z0-9]{2,}", value):
             raise ValueError("must be a user group id like S0123ABCD")
         return value
+
+
+class LimitSettings(BaseSettings):
+    """Per-person limits, so one person (or a script) cannot flood Sarah, the team or Redis."""
+
+    model_config = _COMMON
+
+    user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
+    user_max_open_threads: int = Field(default=10, ge=1, le=10_000)
 
 
 class TextSettings(BaseSettings):
@@ -291,6 +315,7 @@ class Settings:
     handoff: HandoffSettings
     texts: TextSettings
     log: LogSettings
+    limits: LimitSettings
 
     def __post_init__(self) -> None:
         worst_model_call = self.model.model_timeout_seconds * (self.model.model_max_retries + 1)
@@ -325,6 +350,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "handoff": HandoffSettings,
     "texts": TextSettings,
     "log": LogSettings,
+    "limits": LimitSettings,
 }
 
 

@@ -48,6 +48,7 @@ class InboundMessage:
     has_files: bool = False
     event_id: str = ""
     ref: str = ""  # FEEDBACK: the ts of the answer being rated
+    external: bool = False  # from another organisation (Slack Connect): a customer, never support
 
     @property
     def files_only(self) -> bool:
@@ -70,4 +71,5 @@ class InboundMessage:
             has_files=bool(data.get("has_files", False)),
             event_id=data.get("event_id", ""),
             ref=data.get("ref", ""),
+            external=bool(data.get("external", False)),
         )

@@ -417,6 +417,7 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
             and p.message.user != customer
+            and not p.message.external  # Slack Connect: someone from another org is never support
             and await self._is_support(p.message.user)
         }
 

@@ -11,6 +11,11 @@ Keys (all share the hash tag `{channel:thread_ts}`, so every script below touche
 
 Every key but the lease carries the retention TTL, refreshed on activity. Each read-modify-write is
 one Lua script that receives all its keys in KEYS.
+
+Per person (hash tag `{user:U…}`, written by handlers/limits.py at the ingress):
+
+    sarah:{user:U}:threads  ZSET  thread key → the person's last message in a thread they opened:
+                                  how `/sarah` finds "your thread" and `forget` finds what to delete
 """
 
 from __future__ import annotations
@@ -124,6 +129,16 @@ def thread_keys(thread: ThreadRef) -> dict[str, str]:
     return {name: tag + name for name in ("state", "turns", "queue", "answered", "lease", "failed")}
 
 
+def user_threads_key(user: str) -> str:
+    """The index of the threads `user` opened (they are each one's customer), newest activity highest."""
+    return "sarah:{user:" + user + "}:threads"
+
+
+def parse_thread_key(key: str) -> ThreadRef:
+    channel, _, thread_ts = key.partition(":")
+    return ThreadRef(channel, thread_ts)
+
+
 class ThreadStore:
     """Reads and writes one thread's keys; every multi-key change is a single Lua script."""
 
@@ -195,6 +210,20 @@ class ThreadStore:
             ],
         )
 
+    async def exists(self, thread: ThreadRef) -> bool:
+        """Has Sarah a state for this thread (is she part of it)?"""
+        return bool(await self._redis.exists(thread_keys(thread)["state"]))
+
+    async def increment(self, thread: ThreadRef, field: str) -> int:
+        """Add one to a counter in the thread's state (e.g. reminders sent); returns the new value."""
+        return int(await self._redis.hincrby(thread_keys(thread)["state"], field, 1))
+
+    async def own_threads(self, user: str, channel: str) -> list[ThreadRef]:
+        """Threads `user` opened in `channel`, the one they wrote in last first (from the index)."""
+        members = await self._redis.zrevrange(user_threads_key(user), 0, 999)
+        prefix = channel + ":"
+        return [parse_thread_key(as_text(m)) for m in members if as_text(m).startswith(prefix)]
+
     async def renew_lease(self, thread: ThreadRef, token: str) -> bool:
         return bool(await self._renew(keys=[thread_keys(thread)["lease"]], args=[token, self._lease_ms]))
 
@@ -213,4 +242,15 @@ def _ts_order(ts: str) -> tuple[int, int]:
     return (int(seconds or 0), int(micros or 0))
 
 
-__all__ = ["Accepted", "Kind", "Pending", "Release", "StoredTurn", "ThreadStore", "as_text", "thread_keys"]
+__all__ = [
+    "Accepted",
+    "Kind",
+    "Pending",
+    "Release",
+    "StoredTurn",
+    "ThreadStore",
+    "as_text",
+    "parse_thread_key",
+    "thread_keys",
+    "user_threads_key",
+]

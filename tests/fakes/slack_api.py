@@ -21,6 +21,7 @@ from tests.fakes.server import LocalServer
 BOT_USER_ID = "USARAH"
 BOT_ID = "BSARAH"
 TEAM_ID = "TZEN"
+APP_ID = "ASARAH"
 
 
 @dataclass
@@ -182,6 +183,9 @@ class FakeSlack(LocalServer):
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _bots_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "bot": {"id": p.get("bot"), "app_id": APP_ID, "user_id": BOT_USER_ID, "deleted": False}}
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
