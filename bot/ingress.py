@@ -16,13 +16,18 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.inbox import Inbox
-from bot.slack_events import Ignored, classify
+from bot.slack_events import DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify
 
 log = logging.getLogger(__name__)
 
 
 def build_bolt_app(
-    *, client: AsyncWebClient, signing_secret: str | None, inbox: Inbox, identity: AuthorizeResult
+    *,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    inbox: Inbox,
+    identity: AuthorizeResult,
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
     first event and answer 200 (losing the event) if that call were rate-limited."""
@@ -46,7 +51,7 @@ def build_bolt_app(
     )
 
     async def queue_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        message = classify(event, context.bot_user_id, str(body.get("event_id", "")))
+        message = classify(event, context.bot_user_id, str(body.get("event_id", "")), max_chars=max_message_chars)
         if isinstance(message, Ignored):
             log.debug("ignored a Slack event: %s", message.reason)
             return
@@ -55,6 +60,10 @@ def build_bolt_app(
             "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
             extra={"thread_key": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},
         )
+        if message.cut_from:
+            log.info(
+                "message cut to MAX_MESSAGE_CHARS", extra={"thread_key": message.thread.key, "chars": message.cut_from}
+            )
 
     app.event("message")(queue_message)
     app.event("app_mention")(queue_message)

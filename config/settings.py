@@ -38,6 +38,7 @@ class SlackSettings(BaseSettings):
     sarah_host: str = "0.0.0.0"
     sarah_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)
+    max_message_chars: int = Field(default=8_000, ge=200, le=40_000)  # the rest is cut off, with a marker
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -146,6 +147,7 @@ class WorkerSettings(BaseSettings):
     reclaim_idle_seconds: float = Field(default=120, ge=5, le=86_400)
     coalesce_seconds: float = Field(default=0.3, ge=0, le=30)
     max_redrafts: int = Field(default=2, ge=0, le=10)
+    hold_unknown_thread_seconds: float = Field(default=120, ge=0, le=3_600)
 
 
 class HandoffSettings(BaseSettings):
@@ -224,6 +226,10 @@ class TextSettings(BaseSettings):
     )
     text_files_only: str = Field(
         default=("Thanks for the file! I can only read text, so could you describe what you see in a sentence or two?"),
+        min_length=1,
+    )
+    text_message_cut: str = Field(
+        default="_(Your message was very long, so I read only its first {limit} characters.)_",
         min_length=1,
     )
 

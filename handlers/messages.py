@@ -48,6 +48,7 @@ class InboundMessage:
     has_files: bool = False
     event_id: str = ""
     ref: str = ""  # FEEDBACK: the ts of the answer being rated
+    cut_from: int = 0  # the text was longer than MAX_MESSAGE_CHARS: its length before the cut
 
     @property
     def files_only(self) -> bool:
@@ -70,4 +71,5 @@ class InboundMessage:
             has_files=bool(data.get("has_files", False)),
             event_id=data.get("event_id", ""),
             ref=data.get("ref", ""),
+            cut_from=int(data.get("cut_from", 0)),
         )
