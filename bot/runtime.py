@@ -149,6 +149,7 @@ class Sarah:
             ttl_seconds=s.retention.conversation_ttl_seconds,
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
+            hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
         )
         self.ownership = OwnershipStore(
             self.redis, ttl_seconds=s.retention.conversation_ttl_seconds, max_turns=s.retention.max_stored_turns

@@ -8,6 +8,8 @@ Keys (all share the hash tag `{channel:thread_ts}`, so every script below touche
     sarah:{C:ts}:answered  SET   ts of every message already answered (the "reply posted" marker)
     sarah:{C:ts}:lease     STRING  the token of the one worker answering this thread right now
     sarah:{C:ts}:failed    SET   what already counted as a failure (see handlers/ownership.py)
+    sarah:{C:ts}:held      HASH  message ts → "<held at, ms> <payload>": replies that came before
+                                 the thread's opening message (see `accept`)
 
 Every key but the lease carries the retention TTL, refreshed on activity. Each read-modify-write is
 one Lua script that receives all its keys in KEYS.
@@ -16,6 +18,7 @@ one Lua script that receives all its keys in KEYS.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -24,22 +27,62 @@ from redis.asyncio import Redis
 
 from handlers.messages import InboundMessage, Kind, ThreadRef
 
+log = logging.getLogger(__name__)
+
 _ACCEPT = """
--- KEYS: state, queue, answered, lease
--- ARGV: ts, payload, kind, token, lease_ms, ttl, now, customer
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 'done' end
+-- KEYS: state, queue, answered, lease, held
+-- ARGV: ts, payload, kind, token, lease_ms, ttl, now, customer, hold_ms, now_ms
+-- A thread reply in a thread with no state yet may have overtaken the thread's opening message
+-- (Slack retrying the @mention): it is held, and moved into the queue by the opening message if
+-- that comes within hold_ms and the reply is newer than it. Returns {status, promoted, dropped}.
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return {'done', 0, 0} end
+local hold_ms = tonumber(ARGV[9])
+local now_ms = tonumber(ARGV[10])
 if ARGV[3] == 'thread_reply' then
-  if redis.call('EXISTS', KEYS[1]) == 0 then return 'not_ours' end
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    if hold_ms <= 0 then return {'not_ours', 0, 0} end
+    local earlier = redis.call('HGET', KEYS[5], ARGV[1])
+    if earlier then
+      -- held before (a redelivery): past its time it is not ours after all
+      if tonumber(string.match(earlier, '^(%d+) ')) + hold_ms < now_ms then
+        redis.call('HDEL', KEYS[5], ARGV[1])
+        return {'not_ours', 0, 1}
+      end
+      return {'held', 0, 0}
+    end
+    redis.call('HSET', KEYS[5], ARGV[1], ARGV[10] .. ' ' .. ARGV[2])
+    if redis.call('PTTL', KEYS[5]) < hold_ms then redis.call('PEXPIRE', KEYS[5], hold_ms) end
+    return {'held', 0, 0}
+  end
 else
   if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[7]) == 1 then
     redis.call('HSET', KEYS[1], 'owner', 'bot', 'customer', ARGV[8], 'kind', ARGV[3])
   end
 end
+local promoted, dropped = 0, 0
+if ARGV[3] ~= 'thread_reply' and redis.call('EXISTS', KEYS[5]) == 1 then
+  local sec, frac = string.match(ARGV[1], '^(%d+)%.?(%d*)$')
+  sec, frac = tonumber(sec) or 0, tonumber(frac) or 0
+  local items = redis.call('HGETALL', KEYS[5])
+  for i = 1, #items, 2 do
+    local rsec, rfrac = string.match(items[i], '^(%d+)%.?(%d*)$')
+    rsec, rfrac = tonumber(rsec) or 0, tonumber(rfrac) or 0
+    local held_at, payload = string.match(items[i + 1], '^(%d+) (.*)$')
+    local newer = rsec > sec or (rsec == sec and rfrac > frac)
+    if newer and tonumber(held_at) + hold_ms >= now_ms then
+      redis.call('HSET', KEYS[2], items[i], payload)
+      promoted = promoted + 1
+    else
+      dropped = dropped + 1
+    end
+  end
+  redis.call('DEL', KEYS[5])
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
-if redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5]) then return 'leased' end
-return 'queued'
+if redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5]) then return {'leased', promoted, dropped} end
+return {'queued', promoted, dropped}
 """
 
 _RENEW = """
@@ -84,6 +127,7 @@ class Accepted(StrEnum):
     QUEUED = "queued"  # queued; the worker holding the lease will answer it
     DONE = "done"  # already answered (a redelivery): acknowledge it
     NOT_OURS = "not_ours"  # a reply in a channel thread Sarah is not part of: acknowledge it
+    HELD = "held"  # a reply in a thread not known yet, kept for its opening message: acknowledge it
 
 
 class Release(StrEnum):
@@ -121,14 +165,23 @@ class StoredTurn:
 
 def thread_keys(thread: ThreadRef) -> dict[str, str]:
     tag = "sarah:{" + thread.key + "}:"
-    return {name: tag + name for name in ("state", "turns", "queue", "answered", "lease", "failed")}
+    return {name: tag + name for name in ("state", "turns", "queue", "answered", "lease", "failed", "held")}
 
 
 class ThreadStore:
     """Reads and writes one thread's keys; every multi-key change is a single Lua script."""
 
-    def __init__(self, redis: Redis, *, ttl_seconds: int, max_turns: int, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        ttl_seconds: int,
+        max_turns: int,
+        lease_seconds: float,
+        hold_unknown_thread_seconds: float = 120,
+    ) -> None:
         self._redis = redis
+        self._hold_ms = int(hold_unknown_thread_seconds * 1000)
         self._ttl = ttl_seconds
         self._max_turns = max_turns
         self._lease_ms = int(lease_seconds * 1000)
@@ -140,11 +193,39 @@ class ThreadStore:
     async def accept(self, message: InboundMessage, entry_id: str, token: str, now: float) -> Accepted:
         keys = thread_keys(message.thread)
         payload = json.dumps({"m": message.to_json(), "e": entry_id}, separators=(",", ":"))
-        result = await self._accept(
-            keys=[keys["state"], keys["queue"], keys["answered"], keys["lease"]],
-            args=[message.ts, payload, message.kind.value, token, self._lease_ms, self._ttl, now, message.user],
+        status, promoted, dropped = await self._accept(
+            keys=[keys["state"], keys["queue"], keys["answered"], keys["lease"], keys["held"]],
+            args=[
+                message.ts,
+                payload,
+                message.kind.value,
+                token,
+                self._lease_ms,
+                self._ttl,
+                now,
+                message.user,
+                self._hold_ms,
+                int(now * 1000),
+            ],
         )
-        return Accepted(as_text(result))
+        accepted = Accepted(as_text(status))
+        if accepted is Accepted.HELD:
+            log.info(
+                "held a reply that came before its thread's opening message", extra={"thread_key": message.thread.key}
+            )
+        if int(promoted):
+            log.info(
+                "answering %d held replies after the thread's opening message",
+                int(promoted),
+                extra={"thread_key": message.thread.key},
+            )
+        if int(dropped):
+            log.info(
+                "dropped %d held replies: not ours (older than the opening message, or held too long)",
+                int(dropped),
+                extra={"thread_key": message.thread.key},
+            )
+        return accepted
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""
