@@ -192,6 +192,7 @@ class Sarah:
                 files_only=s.texts.text_files_only,
                 cannot_resolve=s.texts.text_cannot_resolve,
                 not_helped=s.texts.text_not_helped,
+                message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
             ),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,
@@ -227,7 +228,13 @@ class Sarah:
                 "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
             ) from None
         identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
-        bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox, identity=identity)
+        bolt = build_bolt_app(
+            client=self.slack,
+            signing_secret=secret,
+            inbox=self.inbox,
+            identity=identity,
+            max_message_chars=s.max_message_chars,
+        )
         register_actions(
             bolt, inbox=self.inbox, store=self.store, handoff=self.handoff, ownership=self.ownership, team=self.team
         )
@@ -240,7 +247,7 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        runner = web.AppRunner(build_web_app(bolt, self.redis), access_log=None)
+        runner = web.AppRunner(build_web_app(bolt, self.redis, signing_secret=secret), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()
