@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from handlers.text_clean import clean
+
 
 class Kind(StrEnum):
     DM = "dm"  # a direct message to Sarah; each top-level DM starts a thread
@@ -66,7 +68,7 @@ class InboundMessage:
             thread=ThreadRef(**data["thread"]),
             ts=data["ts"],
             user=data["user"],
-            text=data["text"],
+            text=clean(data["text"]),  # also entries queued before the ingress cleaned texts
             kind=Kind(data["kind"]),
             has_files=bool(data.get("has_files", False)),
             event_id=data.get("event_id", ""),

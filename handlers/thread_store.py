@@ -26,6 +26,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.text_clean import clean
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,8 @@ class StoredTurn:
     @classmethod
     def from_json(cls, raw: str | bytes) -> StoredTurn:
         data = json.loads(raw)
-        return cls(data["role"], data["content"], data.get("ts", ""), data.get("user", ""))
+        # cleaned on read too: a turn stored before the ingress cleaned texts must not poison every pass
+        return cls(data["role"], clean(data["content"]), data.get("ts", ""), data.get("user", ""))
 
 
 def thread_keys(thread: ThreadRef) -> dict[str, str]:

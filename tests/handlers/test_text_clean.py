@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.slack_events import classify
 from handlers.messages import InboundMessage
 from handlers.text_clean import CUT_MARKER, clean, clean_and_cap
+from handlers.thread_store import StoredTurn
 from tests.fakes.slack_api import BOT_USER_ID
 from tests.slack_payloads import dm, mention
 
@@ -40,3 +41,12 @@ def test_malformed_ids_and_timestamps_are_ignored_not_queued() -> None:
     assert isinstance(classify(dm("hi"), BOT_USER_ID), InboundMessage)
     for bad in (dm("hi", ts="not-a-ts"), dm("hi", channel="D0 x"), dm("hi", user="U" * 200), dm("hi", thread_ts="1.x")):
         assert not isinstance(classify(bad, BOT_USER_ID), InboundMessage)
+
+
+def test_entries_and_turns_stored_before_the_cleaning_are_cleaned_when_read() -> None:
+    raw = (
+        '{"thread":{"channel":"D0C","thread_ts":"1.1","team":""},'
+        '"ts":"1.1","user":"U1","text":"hi\\ud800\\u0000!","kind":"dm"}'
+    )
+    assert InboundMessage.from_json(raw).text == "hi!"
+    assert StoredTurn.from_json('{"role":"user","content":"a\\udc00b"}').content == "ab"
