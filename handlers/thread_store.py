@@ -9,7 +9,8 @@ Keys (all share the hash tag `{channel:thread_ts}`, so every script below touche
     sarah:{C:ts}:lease     STRING  the token of the one worker answering this thread right now
     sarah:{C:ts}:failed    SET   what already counted as a failure (see handlers/ownership.py)
     sarah:{C:ts}:held      HASH  message ts → "<held at, ms> <payload>": replies that came before
-                                 the thread's opening message (see `accept`)
+                                 the thread's opening message (see `accept`); its TTL is
+                                 twice HOLD_UNKNOWN_THREAD_SECONDS, not the retention TTL
 
 Every key but the lease carries the retention TTL, refreshed on activity. Each read-modify-write is
 one Lua script that receives all its keys in KEYS.
@@ -51,9 +52,19 @@ if ARGV[3] == 'thread_reply' then
       end
       return {'held', 0, 0}
     end
+    -- replies held too long are dropped here (and counted, so the drop is logged); the key lives
+    -- twice the hold so that they are still there to count, then expires with whatever is left
+    local dropped = 0
+    local items = redis.call('HGETALL', KEYS[5])
+    for i = 1, #items, 2 do
+      if tonumber(string.match(items[i + 1], '^(%d+) ')) + hold_ms < now_ms then
+        redis.call('HDEL', KEYS[5], items[i])
+        dropped = dropped + 1
+      end
+    end
     redis.call('HSET', KEYS[5], ARGV[1], ARGV[10] .. ' ' .. ARGV[2])
-    if redis.call('PTTL', KEYS[5]) < hold_ms then redis.call('PEXPIRE', KEYS[5], hold_ms) end
-    return {'held', 0, 0}
+    if redis.call('PTTL', KEYS[5]) < 2 * hold_ms then redis.call('PEXPIRE', KEYS[5], 2 * hold_ms) end
+    return {'held', 0, dropped}
   end
 else
   if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[7]) == 1 then

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from redis.asyncio import Redis
 
 from handlers.messages import ThreadRef
 from handlers.thread_store import thread_keys
 from tests.conftest import StartSarah
 from tests.fakes.openai_chat import FakeOpenAI, user_lines
+from tests.fakes.server import eventually
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_payloads import channel_message, mention, new_ts
 
@@ -62,3 +65,18 @@ async def test_replies_written_before_sarah_was_mentioned_in_the_thread_are_not_
     await slack.event(mention("can you help with my ZenHub?", thread_ts=root))
     await fake_slack.wait_for(lambda: any("Answering" in m.body for m in fake_slack.thread("C0GENERAL", root)))
     assert [user_lines(r) for r in fake_openai.requests] == [["can you help with my ZenHub?"]]
+
+
+async def test_a_reply_held_too_long_is_dropped_and_logged_when_the_thread_goes_on_without_sarah(
+    start_sarah: StartSarah, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, slack = await start_sarah(worker={"hold_unknown_thread_seconds": 0.3})
+    root, first, second = new_ts(), new_ts(), new_ts()
+    held = thread_keys(ThreadRef("C0GENERAL", root))["held"]
+    with caplog.at_level(logging.INFO, logger="handlers.thread_store"):
+        await slack.event(channel_message("colleagues chatting", thread_ts=root, ts=first))
+        await _until_held(redis, held)
+        await asyncio.sleep(0.4)  # longer than the hold
+        await slack.event(channel_message("still chatting", thread_ts=root, ts=second))
+        await eventually(lambda: any("dropped 1 held" in r.getMessage() for r in caplog.records))
+    assert [key.decode() for key in await redis.hkeys(held)] == [second]
