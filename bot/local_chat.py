@@ -58,7 +58,7 @@ class TerminalOutbox:
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:
         return None
 
-    async def find_posts(self, thread: ThreadRef, tag: str) -> dict[int, str]:
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
         return {}  # a terminal cannot lose a line: nothing to find again
 
     async def post_card(self, card: Card) -> CardRef | None:

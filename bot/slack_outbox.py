@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 
 _GONE = ("message_not_found", "cant_update_message", "edit_window_closed")
 REPLY_EVENT = "sarah_reply"
-_MAX_REPLY_PAGES = 10  # conversations.replies pages read when looking for a lost part (200 each)
+# conversations.replies is limited to 1 call a minute and 15 messages a call for apps outside the
+# Marketplace (since 2025-05-29): it is called only after a pass died, from the time its answer began.
+_REPLY_PAGE = 15
+_MAX_REPLY_PAGES = 3
+_CLOCK_SLACK_SECONDS = 60  # `oldest` goes this far before the tag was recorded (clock differences)
 
 
 class SlackOutbox:
@@ -75,13 +79,19 @@ class SlackOutbox:
             await on_part(ids)
         return ids[0] if ids and ids[0] else None
 
-    async def find_posts(self, thread: ThreadRef, tag: str) -> dict[int, str]:
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
         found: dict[int, str] = {}
         cursor = ""
+        oldest = f"{since - _CLOCK_SLACK_SECONDS:.6f}" if since else None
         try:
             for _ in range(_MAX_REPLY_PAGES):
                 response = await self._client.conversations_replies(
-                    channel=thread.channel, ts=thread.thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+                    channel=thread.channel,
+                    ts=thread.thread_ts,
+                    include_all_metadata=True,
+                    limit=_REPLY_PAGE,
+                    cursor=cursor or None,
+                    oldest=oldest,
                 )
                 for message in response.get("messages") or []:
                     metadata = message.get("metadata") or {}

@@ -73,8 +73,9 @@ class Outbox(Protocol):
         (the first one first) after each new one is posted."""
         ...
 
-    async def find_posts(self, thread: ThreadRef, tag: str) -> dict[int, str]:
-        """Sarah's messages in the thread that carry `tag`: part number → message id."""
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
+        """Sarah's messages in the thread that carry `tag`, posted after `since` (Unix time, 0: any):
+        part number → message id."""
         ...
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:

@@ -397,14 +397,16 @@ class Pipeline:
         tag = state.get("reply_pass")
         if not tag:
             tag = uuid.uuid4().hex
-            await self._store.set_fields(thread, reply_pass=tag)
-            state["reply_pass"] = tag
+            since = f"{self._clock():.3f}"
+            await self._store.set_fields(thread, reply_pass=tag, reply_since=since)
+            state["reply_pass"], state["reply_since"] = tag, since
         return tag
 
     async def _recover_posts(self, thread: ThreadRef, state: dict[str, str]) -> dict[str, str]:
         """A pass that tagged an answer and never committed it died mid-way: find the messages it
         posted but may not have recorded, so this pass edits them instead of posting again."""
-        found = await self._outbox.find_posts(thread, state["reply_pass"])
+        since = float(state.get("reply_since") or 0)
+        found = await self._outbox.find_posts(thread, state["reply_pass"], since=since)
         recorded = [state.get("placeholder", ""), *json.loads(state.get("reply_parts") or "[]")]
         count = max(len(recorded), max(found, default=-1) + 1)
         ids = [found.get(i) or (recorded[i] if i < len(recorded) else "") for i in range(count)]

@@ -125,7 +125,7 @@ for i = 5 + n, #ARGV do
   redis.call('RPUSH', KEYS[2], ARGV[i])
 end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_parts')
+redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts')
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 for i = 1, 4 do
   if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end

@@ -210,10 +210,14 @@ class FakeSlack(LocalServer):
         """A thread's messages, oldest first, paged by `limit`/`cursor` (the fake keeps only the
         messages Sarah posted); `metadata` only with include_all_metadata, as Slack does."""
         with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        oldest = float(p.get("oldest") or 0)
         thread = [
             m
             for m in self.messages
-            if m.channel == p["channel"] and (m.thread_ts == p["ts"] or m.ts == p["ts"]) and not m.deleted
+            if m.channel == p["channel"]
+            and (m.thread_ts == p["ts"] or m.ts == p["ts"])
+            and not m.deleted
+            and (m.ts == p["ts"] or float(m.ts) > oldest)
         ]
         start = int(p.get("cursor") or 0)
         limit = int(p.get("limit") or 10)
