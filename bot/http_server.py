@@ -91,8 +91,16 @@ def check_slack_body(raw: bytes, content_type: str) -> None:
         raise BadRequest(f"unexpected content type {content_type[:60]!r}")
     body = _json(text, "body")
     _check_object(body)
-    if "event" in body and not isinstance(body["event"], dict):
-        raise BadRequest("'event' is not an object")
+    if "event" in body:
+        event = body["event"]
+        if not isinstance(event, dict):
+            raise BadRequest("'event' is not an object")
+        if not isinstance(event.get("type", ""), str):
+            raise BadRequest("'event.type' is not a string")
+        if event.get("type") in ("message", "app_mention"):  # the events Sarah reads: Slack sends strings
+            for field in ("subtype", "channel_type", "user", "channel", "ts", "thread_ts", "text"):
+                if event.get(field) is not None and not isinstance(event[field], str):
+                    raise BadRequest(f"'event.{field}' is not a string")
 
 
 def _json(text: str, what: str) -> Any:

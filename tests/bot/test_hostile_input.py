@@ -92,6 +92,8 @@ async def test_a_body_over_1_mb_is_refused_with_413_and_sarah_goes_on(
         '{"type": "event_callback", "event": ',  # cut off
         json.dumps({**envelope(dm("hi")), "event": "a string, not an object"}),
         json.dumps(["a", "list"]),
+        json.dumps(envelope(dm("hi", subtype=["not", "a", "string"]))),
+        json.dumps(envelope(dm({"text": "an object"}))),  # type: ignore[arg-type]
     ],
 )
 async def test_a_malformed_body_is_a_400_with_one_short_log_line(
