@@ -303,8 +303,12 @@ def as_text(value: Any) -> str:
 
 
 def _ts_order(ts: str) -> tuple[int, int]:
+    """Slack's ts in time order; a malformed one (queued before the ingress checked them) sorts
+    first instead of failing every pass of its thread."""
     seconds, _, micros = ts.partition(".")
-    return (int(seconds or 0), int(micros or 0))
+    if not (seconds.isdigit() and (micros.isdigit() or not micros)):
+        return (0, 0)
+    return (int(seconds), int(micros or 0))
 
 
 __all__ = ["Accepted", "Kind", "Pending", "Release", "StoredTurn", "ThreadStore", "as_text", "thread_keys"]
