@@ -35,9 +35,7 @@ def build_web_app(bolt: AsyncApp, redis: Redis, *, signing_secret: str | None = 
 
     async def slack_events(request: web.Request) -> web.Response:
         raw = await request.read()  # over client_max_size: aiohttp answers 413 itself
-        if verifier is not None and not verifier.is_valid(
-            raw, request.headers.get("X-Slack-Request-Timestamp", ""), request.headers.get("X-Slack-Signature", "")
-        ):
+        if verifier is not None and not _signed(verifier, raw, request):
             log.warning("refused a /slack/events request with a missing or bad signature (%d bytes)", len(raw))
             return web.Response(status=401)
         try:
@@ -70,6 +68,16 @@ def _unhandled(body: str) -> bool:
         return bool(json.loads(body).get("error") == "unhandled request")
     except (ValueError, AttributeError):
         return False
+
+
+def _signed(verifier: SignatureVerifier, raw: bytes, request: web.Request) -> bool:
+    """Slack's signature and a recent timestamp; a missing or non-numeric timestamp is unsigned
+    (the SDK's verifier raises ValueError on it, which Bolt turns into a 500)."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+    signature = request.headers.get("X-Slack-Signature")
+    if not timestamp or not timestamp.isdigit() or not signature:
+        return False
+    return verifier.is_valid(raw, timestamp, signature)
 
 
 def check_slack_body(raw: bytes, content_type: str) -> None:

@@ -125,3 +125,16 @@ async def test_a_bad_signature_is_a_401_and_the_body_never_reaches_the_logs(
     assert not any("4711-SECRET" in r.getMessage() for r in caplog.records)
     assert any("signature" in r.getMessage() for r in caplog.records)
     assert not fake_slack.calls_to("chat.postMessage")
+
+
+@pytest.mark.parametrize("timestamp", [None, "", "yesterday"])
+async def test_a_missing_or_unreadable_timestamp_is_a_401_not_a_500(
+    start_sarah: StartSarah, timestamp: str | None
+) -> None:
+    _, slack = await start_sarah()
+    body = json.dumps(envelope(dm("hi")))
+    headers = signed_headers(body)
+    del headers["X-Slack-Request-Timestamp"]
+    if timestamp is not None:
+        headers["X-Slack-Request-Timestamp"] = timestamp
+    assert await _post_raw(slack, body, headers) == 401
