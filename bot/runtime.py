@@ -154,6 +154,7 @@ class Sarah:
             ttl_seconds=s.retention.conversation_ttl_seconds,
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
+            hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
         )
         self.ownership = OwnershipStore(
             self.redis, ttl_seconds=s.retention.conversation_ttl_seconds, max_turns=s.retention.max_stored_turns
@@ -211,6 +212,7 @@ class Sarah:
                 cannot_resolve=s.texts.text_cannot_resolve,
                 not_helped=s.texts.text_not_helped,
                 claimed_action=s.texts.text_claimed_action,
+                message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
             ),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,
@@ -272,6 +274,7 @@ class Sarah:
                 boundary_filter(home),
                 message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
             ),
+            max_message_chars=s.max_message_chars,
         )
         register_actions(
             bolt,
@@ -294,7 +297,7 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        runner = web.AppRunner(build_web_app(bolt, self.redis), access_log=None)
+        runner = web.AppRunner(build_web_app(bolt, self.redis, signing_secret=secret), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()
