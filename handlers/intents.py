@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 
 _SLASH_HUMAN = re.compile(r"^\s*/?sarah\s+human\b", re.I)
-_NOT_A_REQUEST = re.compile(r"\bhuman (?:detected|detection)\b|\bperson detect|\bagent app\b|\buser agent\b", re.I)
+_NOT_A_REQUEST = re.compile(
+    r"\bhuman[- ](?:detected|detection|presence|shaped)\b|\bperson[- ](?:detect|alert|sensor)|"
+    r"\bpeople[- ](?:detect|count)|\bagent app\b|\buser agent\b",
+    re.I,
+)
 
 _PERSON = (
     r"(?:an? |the |some |your |real |actual |live |other )*"
@@ -44,7 +48,42 @@ _WANTS_PERSON = (
     re.compile(r"\b(?:is there|can i (?:get|have)|i'?d like)\s+(?:an? )?(?:human|person|agent)\s+(?:i can|to)\b", re.I),
     re.compile(rf"\b(?:could|can) {_PERSON}\s+(?:contact|call|email|phone) me\b", re.I),
     re.compile(r"\bhablar con (?:una persona|alguien|un humano)|\bparler à (?:une personne|quelqu'un)", re.I),
+    re.compile(
+        r"\b(?:hablar|falar|parlare) co[nm] (?:una? |um |uma )?"
+        r"(?:persona|pessoa|alguien|algu[eé]m|qualcuno|humano|umano|agente|atendente|operatore)|"
+        r"\bparler (?:à|a|avec) (?:un |une )?(?:humain|conseiller|agent|personne)|"
+        r"\b(?:mit )?(?:einem menschen|jemandem|einem mitarbeiter) sprechen|"
+        r"\bspreken met (?:een mens|iemand|een medewerker)",
+        re.I,
+    ),
     re.compile(r"\bdon'?t want (?:help from |to talk to )?(?:an? )?(?:ai|bot|machine)", re.I),
+    # Phone and call-back requests: "could a real agent give me a call back?", "can someone ring me?"
+    re.compile(r"\b(?:call|ring|phone) me back\b|\bcall[- ]?backs?\b|\bgive me a (?:call|ring|phone call)\b", re.I),
+    re.compile(rf"\b{_PERSON}\s+(?:to |who (?:can|could) )?(?:call|ring|phone|get back to|reach out to) me\b", re.I),
+    re.compile(rf"\b{_PERSON}\s+(?:on|by|over) the (?:phone|telephone)\b", re.I),
+    re.compile(
+        r"\b(?:phone|telephone|support|helpline|hotline) number\b|\bnumber (?:i|we) (?:can|could) (?:call|ring)\b|"
+        r"\bcan (?:i|we) (?:call|phone|ring) (?:you|someone|somebody|support|customer service)\b",
+        re.I,
+    ),
+    # "is there anyone I can talk to?", "are there any humans there?", "is a real person available?"
+    re.compile(
+        rf"\b(?:is there|are there|is|are)\s+(?:any\s+)?{_PERSON}\s+"
+        r"(?:i|we) (?:can|could) (?:talk|speak|chat|call)|"
+        r"\b(?:is|are) (?:there )?(?:any |a )?(?:real |actual |live )?(?:humans?|people|person|agents?)"
+        r" (?:there|available|around|working|on)\b",
+        re.I,
+    ),
+    re.compile(
+        rf"\b(?:contact|reach|(?:get|put) (?:hold of|me in touch with|in touch with)|hand (?:me|this|it) (?:over )?to|"
+        rf"pass (?:me|this|it) (?:on )?to|transfer (?:me|this|my \w+) to|forward (?:me|this) to)\s+{_PERSON}",
+        re.I,
+    ),
+    re.compile(r"\b(?:transfer|forward) me\b|\b(?:escalat(?:e|ion)|escalated)\b", re.I),
+    re.compile(r"\b(?:your|a|the|to (?:a|the|your)) (?:manager|supervisor)\b(?! (?:app|role|account|mode))", re.I),
+    re.compile(
+        r"\b(?:no|not|stop|enough)(?: more| of)? (?:the |this |a )?(?:bot|robot|ai|machine)s?\b\W*(?:please)?\W*$", re.I
+    ),
 )
 
 _STEPS_FAILED = re.compile(
@@ -76,7 +115,8 @@ _INJECTION = re.compile(
 )
 
 _AFFIRM = re.compile(
-    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please|go ahead|do it|that would be (?:great|good)|i'?d prefer that)"
+    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please|go ahead|do it|that would be (?:great|good)|i'?d prefer that|"
+    r"s[ií]|sì|oui|ja|sim|graag|bitte|por favor|s'il vous plaît|per favore)"
     r"\b[^?]{0,60}$",
     re.I,
 )

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.models import languages, topics
+from bot.models.excerpt import excerpt
 from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
 from handlers import intents
 from handlers.model import Conversation, Outcome, Reply, Turn
@@ -36,6 +38,11 @@ EXAMPLE_HANDOFF_MIN = 0.6  # cosine to a training hand-off above which Sarah han
 WEAK_WORD_MIN_SCORE = 6.0  # one weak smart-home word ("light") needs a passage this close ("car light": 5.3)
 FOLLOW_UP_KNOWN_SHARE = 0.6  # a follow-up question stays on topic when most of its words are ZenNest's words
 MAX_BODY_CHARS = 1100
+TOPIC_BOOST = 1.6  # a passage of the area the thread is about beats a stranger's that scores up to this much more
+NAMED_BOOST = 1.15  # the area the message names itself: retrieval already knows, a nudge settles near-ties
+PRICE_BOOST = 1.5  # "how much is…": a passage that has prices
+STEPS_BOOST = 1.3  # "it won't…": a passage that has steps to follow
+ABOUT_AREA = "About ZenNest"  # the knowledge base's passages for meta questions (what ZenNest is and sells)
 
 # Words that make a message about a smart home: strong ones on their own, weak ones with support.
 _STRONG_WORDS = (
@@ -76,6 +83,36 @@ _ASKS_ABOUT_RANGE = re.compile(
 _LOOKALIKE_REASONS = frozenset({"needs_staff_access", "unknown_answer"})
 _ZEN_WORD = re.compile(r"\bzen[a-z]+\b", re.I)
 _GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|yo)\b[\W\w]{0,20}$", re.I)
+_META = re.compile(
+    r"\bwhat (?:is|'?s|are) (?:zen ?nest|your company)\b|\bwho (?:is|are) zen ?nest\b|\babout zen ?nest\b|"
+    r"\bwhat (?:does|do) (?:zen ?nest|you(?: guys)?|your company) (?:sell|make|offer|do|have)\b|"
+    r"\bwhat (?:products|devices|things|stuff|plans)\b.{0,30}\b(?:sell|make|offer|have|are there|available|exist)\b|"
+    r"\b(?:do|does) (?:you|zen ?nest) (?:sell|make)\b\W*$|\bwhere (?:can|do) (?:i|we) (?:buy|get|order)\b|"
+    r"\b(?:do you speak|which languages?|what languages?|in (?:spanish|french|german|portuguese|italian|dutch))\b|"
+    r"\bhow (?:do|can) i (?:get help|contact (?:zen ?nest|you))\b|\bwhat (?:are|is) your (?:hours|opening)\b|"
+    r"\b(?:product range|range of products|your products|what you sell|full lineup|line-?up)\b",
+    re.I,
+)
+_ASKS_FOR_HELP_WITH = re.compile(
+    r"\b(?:question|questions|help|problem|problems|issue|issues|trouble|query|something|quick one|q)\s+"
+    r"(?:about|with|regarding|re|on|for|concerning)\b",
+    re.I,
+)
+_FILLER = frozenset(
+    words(
+        "hi hello hey hiya morning afternoon evening good there sarah quick question questions help problem problems "
+        "issue issues trouble query something thing have got having need needing wondering regarding concerning re "
+        "my our new zennest zen please could can you i'm im got a q one little bit some"
+    )
+)
+_PRICE = re.compile(r"\bhow much\b|\b(?:price|prices|priced|cost|costs|pricing|expensive|cheap)\b", re.I)
+_PROBLEM = re.compile(
+    r"\b(?:won'?t|doesn'?t|didn'?t|can'?t|isn'?t|not (?:working|responding|turning|connecting)|offline|stopped|"
+    r"fails?|failed|failing|stuck|dead|jammed|unavailable)\b",
+    re.I,
+)
+_NUMBERED_STEP = re.compile(r"(?m)^\s*\d+\.\s")
+_SELLS = re.compile(r"\b(?:sell|sells|make|makes|products?|devices|buy|range|line-?up|prices?|cost)\b", re.I)
 _THANKS = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|brilliant|cool|nice|that'?s? (?:it|all|great))[\s,!.]+)?"
     r"(?:thanks?|thank you|thx|cheers|ty|great|perfect|awesome|brilliant|bye|goodbye|all good|it works?|that worked)\b"
@@ -189,6 +226,7 @@ class OfflineModel:
         self._passages = list(passages)
         self._examples = list(examples)
         products = _area_products(self._passages)
+        self._areas = list(dict.fromkeys(p.area for p in self._passages))
         self._passage_index = BM25(
             [terms(p.title + " " + p.text) for p in self._passages],
             headings=[terms(f"{p.area} {products.get(p.area, '')} {p.title}") for p in self._passages],
@@ -197,12 +235,14 @@ class OfflineModel:
         corpus = " ".join([p.area + " " + p.title + " " + p.text for p in self._passages])
         corpus += " " + " ".join(e.question + " " + e.answer for e in self._examples)
         self._zen_words = {w.lower() for w in _ZEN_WORD.findall(corpus)}
+        names = {w.lower(): w for w in reversed(_ZEN_WORD.findall(corpus)) if not w.islower()}
+        self._products = {area: names.get(product, product) for area, product in products.items()}
         lowered = corpus.lower()
         not_ours = "|".join(re.escape(p) for p in _NOT_OUR_PRODUCTS if p not in lowered) or "(?!x)x"
         self._not_ours_named = re.compile(rf"\b(?:{not_ours})s?\b")
         self._not_ours_after_zen = re.compile(rf"\bzen[a-z]*(?:\s+[a-z-]+){{0,2}}?\s+(?:{not_ours})s?\b")
         self._vocabulary = frozenset(words(" ".join(p.area + " " + p.title + " " + p.text for p in self._passages)))
-        headings = {w for p in self._passages for w in words(p.title)} - _GENERIC_HEADING_WORDS
+        headings = {w for p in self._passages if p.area != ABOUT_AREA for w in words(p.title)} - _GENERIC_HEADING_WORDS
         self._topic_words = frozenset(headings | _WEAK_STEMS)
 
     @classmethod
@@ -231,6 +271,9 @@ class OfflineModel:
             return _handoff(offered, f"The customer accepted the offer of a person after: {_quote(users[-2:][0])}")
         if intents.is_injection(last):
             return Reply(DECLINE_RULES)
+        language = languages.detect(last)
+        if language:
+            return Reply(languages.answers_in_english(language))
         if _IDENTITY.search(last):
             return Reply(IDENTITY)
         if not last_words:  # "yes", "ok", an emoji
@@ -244,8 +287,17 @@ class OfflineModel:
 
         if _THANKS.search(last):
             return Reply(YOU_ARE_WELCOME)
-        context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.3), (last, 1.0)]
-        passage_hits = self._passage_index.rank(weighted_query(context), limit=3)
+        named = topics.named_areas(last)
+        if _ASKS_FOR_HELP_WITH.search(last) and not set(words(topics.without_area_words(last))) - _FILLER:
+            return Reply(self._clarify(named[0]) if named else GREETING)  # "Hi, I have a question about my lock"
+        if _META.search(last) and not (named and _QUESTION.search(last) and self._answers_alone(last)):
+            return Reply(self._about(last))
+        if named:  # the area named by a loose word ("the hallway light") is the customer's only hint: follow it
+            topic, boost = named[0], (NAMED_BOOST if topics.specifically_named(last) else TOPIC_BOOST)
+        else:  # a follow-up that says "it": the thread's topic carries over
+            topic, boost = topics.thread_topic(users[:-1], earlier_answers, self._areas), TOPIC_BOOST
+        context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.2), (last, 1.0)]
+        passage_hits = self._rank(weighted_query(context), topic, last, named, boost)
         example = self._best_example(last)
         on_topic = self._is_on_topic(last, example, previous_answer)
         if not on_topic:
@@ -260,19 +312,78 @@ class OfflineModel:
             # A person asked for, or steps that failed, are judged from this conversation, not a look-alike.
             if found.handoff in _LOOKALIKE_REASONS and found.first_turn and similarity >= EXAMPLE_HANDOFF_MIN:
                 return _handoff(found.handoff, f"Like a known hand-off case: {_quote(last)}")
-            if found.answer and similarity >= EXAMPLE_ANSWER_MIN and found.first_turn and len(users) == 1:
+            same_subject = set(topics.named_areas(found.question)) == set(named)
+            if (
+                found.answer
+                and similarity >= EXAMPLE_ANSWER_MIN
+                and found.first_turn
+                and len(users) == 1
+                and same_subject
+            ):
                 return Reply(found.answer)
         if previous_answer and not _QUESTION.search(last) and not self._answers_alone(last):
             return Reply(TELL_ME_MORE)  # a short follow-up ("yes they're on", "Weak"): ask, do not guess
         if not passage_hits or passage_hits[0].score < PASSAGE_MIN_SCORE:
             return _handoff("unknown_answer", f"Nothing in the knowledge base answers: {_quote(last)}")
-        passage_hits = [h for h in passage_hits if not _already_said(self._passages[h.index], earlier_answers)] or [
-            passage_hits[0]
-        ]
         best = self._passages[passage_hits[0].index]
         if intents.says_it_did_not_work(last) and _escalates(best.text):
             return _handoff("needs_staff_access", f"Tried the documented fix for {best.title}: {_quote(last)}")
-        return Reply(self._compose(last, passage_hits))
+        return Reply(self._compose(last, passage_hits, earlier_answers))
+
+    def _subject(self, passage: Passage) -> str:
+        """The words that say what a passage is about: its area, its product and its title."""
+        return f"{passage.area} {self._products.get(passage.area, '')} {passage.title}"
+
+    def _rank(
+        self,
+        query: dict[str, float],
+        topic: str | None,
+        question: str,
+        named: Sequence[str] = (),
+        boost: float = TOPIC_BOOST,
+        limit: int = 5,
+    ) -> list[Hit]:
+        """BM25 hits, reweighed by what the question is: the thread's topic is preferred (a follow-up that
+        says "it"), a price question prefers passages with prices, a problem report passages with steps.
+        About ZenNest passages only answer a question that names no topic."""
+        asks_price = bool(_PRICE.search(question))
+        reports_trouble = bool(_PROBLEM.search(question))
+        hits: list[Hit] = []
+        for hit in self._passage_index.rank(query, limit=limit * 3):
+            passage = self._passages[hit.index]
+            if passage.area == ABOUT_AREA and (topic or named):
+                continue
+            score = hit.score * (boost if passage.area == topic else 1.0)
+            score *= PRICE_BOOST if asks_price and "$" in passage.text else 1.0
+            score *= STEPS_BOOST if reports_trouble and _NUMBERED_STEP.search(passage.text) else 1.0
+            hits.append(Hit(hit.index, score))
+        return sorted(hits, key=lambda h: (-h.score, h.index))[:limit]
+
+    def _clarify(self, area: str) -> str:
+        """A greeting that names a topic gets the topics Sarah can help with there."""
+        titles = [p.title for p in self._passages if p.area == area and p.title.lower() != "overview"]
+        product = self._products.get(area, "")
+        subject = f"your {product}" if product else area.lower()
+        options = ", ".join(titles[:-1]) + f" or {titles[-1]}" if len(titles) > 1 else "".join(titles)
+        return (
+            f"Sure, happy to help with {subject}! What would you like to know or what's happening? "
+            f"For example: {options.lower()}."
+        )
+
+    def _about(self, question: str) -> str:
+        """A meta question ("what is ZenNest?", "what do you sell?") answered from the About ZenNest passages."""
+        about = [i for i, p in enumerate(self._passages) if p.area == ABOUT_AREA]
+        if not about:
+            return IDENTITY
+        query = weighted_query([(question, 1.0)])
+        scores = {i: 0.0 for i in about}
+        for hit in self._passage_index.rank(query, limit=len(self._passages)):
+            if hit.index in scores:
+                scores[hit.index] = hit.score
+        best = max(about, key=lambda i: (scores[i], -i))
+        if _SELLS.search(question):
+            best = next((i for i in about if "product" in self._passages[i].title.lower()), best)
+        return self._compose(question, [Hit(best, scores[best])], [], closer=ABOUT_CLOSER)
 
     def _answers_alone(self, text: str) -> bool:
         """The message on its own, without the conversation around it, finds a passage."""
@@ -319,58 +430,27 @@ class OfflineModel:
         asks = (zen or "you" in lowered.split()) and _ASKS_ABOUT_RANGE.search(lowered)
         return bool(asks and self._not_ours_named.search(lowered))  # "does ZenNest make a smoke detector?"
 
-    def _compose(self, question: str, hits: Sequence[Hit]) -> str:
-        """The best passage, trimmed to what the question is about, framed as Sarah's reply."""
-        best = self._passages[hits[0].index]
-        body = _relevant_part(best.text, question)
-        opener = (
-            "Sorry about the trouble, let's sort it out."
-            if _FRUSTRATED.search(question)
-            else f"Here's what I can tell you about {_topic(best)}:"
-        )
-        if len(hits) > 1 and hits[1].score >= 0.9 * hits[0].score:
-            second = self._passages[hits[1].index]
-            extra = _relevant_part(second.text, question, limit=500)
-            if extra and len(body) + len(extra) < MAX_BODY_CHARS + 400:
-                body += f"\n\n{_topic(second)}: {extra}"
-        closer = (
-            "If that doesn't sort it out, tell me what you see now and we'll take it from there."
-            if _NUMBERED.search(body) and _TROUBLE.search(question)
-            else "Anything else about your ZenNest home I can help with?"
-        )
-        return f"{opener}\n\n{body}\n\n{closer}"
+    def _compose(self, question: str, hits: Sequence[Hit], earlier_answers: Sequence[str], closer: str = "") -> str:
+        """The lines of the best passage that answer the question, led by its title; lines already said are skipped."""
 
+        def said(line: str) -> bool:
+            return any(line in answer for answer in earlier_answers)
 
-def _relevant_part(text: str, question: str, limit: int = MAX_BODY_CHARS) -> str:
-    """The whole passage when short; else its blocks that share words with the question, in order."""
-    if len(text) <= limit:
-        return text
-    blocks = _blocks(text)
-    wanted = set(terms(question))
-    scored = [(len(wanted & set(terms(b))), i) for i, b in enumerate(blocks)]
-    keep = {0}
-    size = len(blocks[0])
-    for score, i in sorted(scored, key=lambda s: (-s[0], s[1])):
-        if score == 0 or i in keep:
-            continue
-        if size + len(blocks[i]) > limit:
-            continue
-        keep.add(i)
-        size += len(blocks[i])
-    return "\n".join(blocks[i] for i in sorted(keep))
-
-
-def _blocks(text: str) -> list[str]:
-    """Paragraphs, with a numbered or bulleted list kept together with the line that introduces it."""
-    blocks: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if blocks and _NUMBERED.match(line):
-            blocks[-1] += "\n" + line
-        else:
-            blocks.append(line)
-    return blocks
+        passage, body = self._passages[hits[0].index], ""
+        for hit in hits:
+            if hit.score < PASSAGE_MIN_SCORE and body == "" and hit is not hits[0]:
+                break
+            candidate = self._passages[hit.index]
+            body = excerpt(candidate.text, question, self._passage_index.idf, said, self._subject(candidate))
+            if body:
+                passage = self._passages[hit.index]
+                break
+        if not body:  # everything was said already: say the best part again rather than nothing
+            body = excerpt(passage.text, question, self._passage_index.idf, subject_words=self._subject(passage))
+        opener = "Sorry about the trouble, let's sort it out.\n\n" if _FRUSTRATED.search(question) else ""
+        if not closer:
+            closer = TROUBLE_CLOSER if _NUMBERED.search(body) and _TROUBLE.search(question) else MORE_CLOSER
+        return f"{opener}{_topic(passage)}\n{body}\n\n{closer}"
 
 
 def _area_products(passages: Sequence[Passage]) -> dict[str, str]:
@@ -394,12 +474,6 @@ def _topic(passage: Passage) -> str:
     if passage.title.lower() == "overview":
         return f"**{passage.area}**"
     return f"**{passage.title}** ({passage.area})"
-
-
-def _already_said(passage: Passage, answers: Sequence[str]) -> bool:
-    """Sarah quoted this passage earlier in the thread: repeating it would not help."""
-    opening = passage.text.strip().splitlines()[0][:80] if passage.text.strip() else ""
-    return bool(opening) and any(opening in answer for answer in answers)
 
 
 def _escalates(text: str) -> bool:
@@ -451,4 +525,7 @@ TELL_ME_MORE = (
     "Thanks, that helps. Could you tell me a little more: which ZenNest device is it, and what do you see in "
     "the app or on the device right now?"
 )
+MORE_CLOSER = "Anything else about your ZenNest home I can help with?"
+TROUBLE_CLOSER = "If that doesn't sort it out, tell me what you see now and we'll take it from there."
+ABOUT_CLOSER = "What can I help you with: a device, the app, or a question about your plan?"
 YOU_ARE_WELCOME = "You're welcome! If anything else comes up with your ZenNest home, just ask."

@@ -134,6 +134,14 @@ _SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "light": ("led",),
     "ring": ("led",),
     "download": ("export",),
+    "language": ("english",),
+    "speak": ("english",),
+    "spanish": ("english", "language"),
+    "french": ("english", "language"),
+    "german": ("english", "language"),
+    "portuguese": ("english", "language"),
+    "italian": ("english", "language"),
+    "dutch": ("english", "language"),
 }
 
 _WORD_FIXES = (
