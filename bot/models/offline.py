@@ -292,10 +292,10 @@ class OfflineModel:
             return Reply(self._clarify(named[0]) if named else GREETING)  # "Hi, I have a question about my lock"
         if _META.search(last) and not (named and _QUESTION.search(last) and self._answers_alone(last)):
             return Reply(self._about(last))
-        if named:  # the area named by a loose word ("the hallway light") is the customer's only hint: follow it
-            topic, boost = named[0], (NAMED_BOOST if topics.specifically_named(last) else TOPIC_BOOST)
-        else:  # a follow-up that says "it": the thread's topic carries over
-            topic, boost = topics.thread_topic(users[:-1], earlier_answers, self._areas), TOPIC_BOOST
+        # A follow-up that says "it" keeps the thread's topic; an area named by a loose word ("the hallway
+        # light") is the customer's only hint, so it counts as much; a product named outright only settles ties.
+        topic = named[0] if named else topics.thread_topic(users[:-1], earlier_answers, self._areas)
+        boost = NAMED_BOOST if named and topics.specifically_named(last) else TOPIC_BOOST
         context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.2), (last, 1.0)]
         passage_hits = self._rank(weighted_query(context), topic, last, named, boost)
         example = self._best_example(last)
