@@ -86,7 +86,8 @@ _GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|even
 _META = re.compile(
     r"\bwhat (?:is|'?s|are) (?:zen ?nest|your company)\b|\bwho (?:is|are) zen ?nest\b|\babout zen ?nest\b|"
     r"\bwhat (?:does|do) (?:zen ?nest|you(?: guys)?|your company) (?:sell|make|offer|do|have)\b|"
-    r"\bwhat (?:products|devices|things|stuff|plans)\b.{0,30}\b(?:sell|make|offer|have|are there|available|exist)\b|"
+    r"\b(?:what|which) (?:products|devices|things|stuff|plans)\b.{0,30}"
+    r"\b(?:sell|make|offer|have|are there|available|exist)\b|"
     r"\b(?:do|does) (?:you|zen ?nest) (?:sell|make)\b\W*$|\bwhere (?:can|do) (?:i|we) (?:buy|get|order)\b|"
     r"\b(?:do you speak|which languages?|what languages?|in (?:spanish|french|german|portuguese|italian|dutch))\b|"
     r"\bhow (?:do|can) i (?:get help|contact (?:zen ?nest|you))\b|\bwhat (?:are|is) your (?:hours|opening)\b|"
@@ -236,7 +237,7 @@ class OfflineModel:
         corpus += " " + " ".join(e.question + " " + e.answer for e in self._examples)
         self._zen_words = {w.lower() for w in _ZEN_WORD.findall(corpus)}
         names = {w.lower(): w for w in reversed(_ZEN_WORD.findall(corpus)) if not w.islower()}
-        self._products = {area: names.get(product, product) for area, product in products.items()}
+        self._products = {area: names.get(p, p) for area, p in products.items() if p != "zennest"}
         lowered = corpus.lower()
         not_ours = "|".join(re.escape(p) for p in _NOT_OUR_PRODUCTS if p not in lowered) or "(?!x)x"
         self._not_ours_named = re.compile(rf"\b(?:{not_ours})s?\b")
@@ -295,7 +296,7 @@ class OfflineModel:
         # A follow-up that says "it" keeps the thread's topic; an area named by a loose word ("the hallway
         # light") is the customer's only hint, so it counts as much; a product named outright only settles ties.
         topic = named[0] if named else topics.thread_topic(users[:-1], earlier_answers, self._areas)
-        boost = NAMED_BOOST if named and topics.specifically_named(last) else TOPIC_BOOST
+        boost = NAMED_BOOST if named and topics.specifically_named(last) and not _PRICE.search(last) else TOPIC_BOOST
         context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.2), (last, 1.0)]
         passage_hits = self._rank(weighted_query(context), topic, last, named, boost)
         example = self._best_example(last)
@@ -366,8 +367,8 @@ class OfflineModel:
         subject = f"your {product}" if product else area.lower()
         options = ", ".join(titles[:-1]) + f" or {titles[-1]}" if len(titles) > 1 else "".join(titles)
         return (
-            f"Sure, happy to help with {subject}! What would you like to know or what's happening? "
-            f"For example: {options.lower()}."
+            f"Sure, happy to help with {subject}! What would you like to know, or what's happening? "
+            f"For example: {options}."
         )
 
     def _about(self, question: str) -> str:
@@ -381,8 +382,10 @@ class OfflineModel:
             if hit.index in scores:
                 scores[hit.index] = hit.score
         best = max(about, key=lambda i: (scores[i], -i))
-        if _SELLS.search(question):
-            best = next((i for i in about if "product" in self._passages[i].title.lower()), best)
+        products = next((i for i in about if "product" in self._passages[i].title.lower()), None)
+        if _SELLS.search(question) and products is not None:  # the whole range is the answer: a short list
+            passage = self._passages[products]
+            return f"{_topic(passage)}\n{passage.text}\n\n{ABOUT_CLOSER}"
         return self._compose(question, [Hit(best, scores[best])], [], closer=ABOUT_CLOSER)
 
     def _answers_alone(self, text: str) -> bool:
