@@ -62,6 +62,9 @@ _WANTS_PERSON = (
     re.compile(rf"\b{_PERSON}\s+(?:to |who (?:can|could) )?(?:call|ring|phone|get back to|reach out to) me\b", re.I),
     re.compile(rf"\b{_PERSON}\s+(?:on|by|over) the (?:phone|telephone)\b", re.I),
     re.compile(
+        rf"\b{_PERSON}\s+(?:i|we) (?:can|could) (?:get|have|reach|speak to|talk to) on the (?:phone|line)\b", re.I
+    ),
+    re.compile(
         r"\b(?:phone|telephone|support|helpline|hotline) number\b|\bnumber (?:i|we) (?:can|could) (?:call|ring)\b|"
         r"\bcan (?:i|we) (?:call|phone|ring) (?:you|someone|somebody|support|customer service)\b",
         re.I,
