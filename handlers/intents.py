@@ -82,6 +82,10 @@ _WANTS_PERSON = (
         rf"pass (?:me|this|it) (?:on )?to|transfer (?:me|this|my \w+) to|forward (?:me|this) to)\s+{_PERSON}",
         re.I,
     ),
+    re.compile(
+        rf"\b(?:get|have|send)\s+{_PERSON}(?: (?:from|at|on) (?:the |your )?\w+)? to (?:look|check|call|help|contact)",
+        re.I,
+    ),
     re.compile(r"\b(?:transfer|forward) me\b|\b(?:escalat(?:e|ion)|escalated)\b", re.I),
     re.compile(r"\b(?:your|a|the|to (?:a|the|your)) (?:manager|supervisor)\b(?! (?:app|role|account|mode))", re.I),
     re.compile(

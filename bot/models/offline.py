@@ -113,6 +113,12 @@ _PROBLEM = re.compile(
     re.I,
 )
 _NUMBERED_STEP = re.compile(r"(?m)^\s*\d+\.\s")
+_CREATIVE = re.compile(
+    r"^\W*(?:(?:hi|hey|hello|sarah)\W+)*(?:(?:can|could|would) you |please )?(?:write|compose|make up|create|"
+    r"tell me|give me|sing)(?: me| us)? (?:a |an |some |another )?(?:short |funny |little )?(?:poem|limerick|haiku|"
+    r"song|story|joke|essay|rap|sonnet|riddle|lyrics|cover letter|speech)s?\b",
+    re.I,
+)
 _SELLS = re.compile(r"\b(?:sell|sells|make|makes|products?|devices|buy|range|line-?up|prices?|cost)\b", re.I)
 _THANKS = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|brilliant|cool|nice|that'?s? (?:it|all|great))[\s,!.]+)?"
@@ -277,6 +283,10 @@ class OfflineModel:
             return Reply(languages.answers_in_english(language))
         if _IDENTITY.search(last):
             return Reply(IDENTITY)
+        if _THANKS.search(last) and not previous_answer:
+            return Reply(YOU_ARE_WELCOME)
+        if _CREATIVE.search(last):  # "write a limerick about thermostats" is not a thermostat question
+            return Reply(DECLINE_OFF_TOPIC)
         if not last_words:  # "yes", "ok", an emoji
             return Reply(GO_ON if previous_answer else GREETING if last else EMPTY)
         if self._asks_for_product_we_do_not_make(last):

@@ -134,6 +134,8 @@ _SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "light": ("led",),
     "ring": ("led",),
     "download": ("export",),
+    "far": ("range", "distance"),
+    "see": ("view", "detect"),
     "language": ("english",),
     "speak": ("english",),
     "spanish": ("english", "language"),
