@@ -141,8 +141,20 @@ _OFFER_UNKNOWN = re.compile(r"\b(?:don'?t (?:have|know)|rather not guess|no info
 _OFFER_WINDOW = 260  # an offer is the end of Sarah's answer: "… Shall I pass you to the team?"
 
 
+# Every request above names a person, a phone or a hand-over: one pass over a message without any of these
+# words spares it the thirty patterns (the offline model checks every message).
+_MAY_ASK = re.compile(
+    r"human|person|people|agent|some(?:one|body)|any(?:one|body)|rep\b|representative|operator|staff|support|"
+    r"manager|supervisor|boss|service|team|call|phone|ring|number|escalat|transfer|forward|bots?\b|robot|\bai\b|"
+    r"machine|hablar|parler|sprechen|falar|parlare|spreken|/?sarah",
+    re.I,
+)
+
+
 def wants_human(text: str) -> bool:
     """True when the customer explicitly asks for a person (`/sarah human` included)."""
+    if not _MAY_ASK.search(text):
+        return False
     if _NOT_A_REQUEST.search(text) and not re.search(r"\b(?:talk|speak)\s+to\b", text, re.I):
         return False
     return bool(_SLASH_HUMAN.search(text)) or any(p.search(text) for p in _WANTS_PERSON)

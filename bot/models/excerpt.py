@@ -45,6 +45,7 @@ class Unit:
     list_id: int  # which list the unit belongs to, -1 for prose
     numbered: bool
     lead_in: bool  # the prose line that introduces a list ("If pairing fails:")
+    terms: frozenset[str] = frozenset()  # its index terms, computed once with the passage's units
 
 
 def units(passage_text: str) -> list[Unit]:
@@ -65,30 +66,30 @@ def units(passage_text: str) -> list[Unit]:
                     for i in range(len(out) - 1, -1, -1):  # the short line right before a list introduces it
                         if out[i].line != number - 1:
                             break
-                        out[i] = Unit(out[i].text, out[i].line, list_id, False, True)
-            out.append(Unit(line.strip(), number, list_id, bool(_NUMBERED_ITEM.match(line)), False))
+                        out[i] = Unit(out[i].text, out[i].line, list_id, False, True, out[i].terms)
+            item = line.strip()
+            out.append(Unit(item, number, list_id, bool(_NUMBERED_ITEM.match(line)), False, frozenset(terms(item))))
             previous_was_item = True
             continue
         previous_was_item = False
         for sentence in _SENTENCE_END.split(line.strip()):
             if sentence:
-                out.append(Unit(sentence, number, -1, False, False))
+                out.append(Unit(sentence, number, -1, False, False, frozenset(terms(sentence))))
     return out
 
 
 def excerpt(
-    passage_text: str,
+    every: Sequence[Unit],
     question: str,
     idf: Mapping[str, float],
     already_said: Callable[[str], bool] = lambda _: False,
     subject_words: str = "",
 ) -> str:
-    """The lines of the passage that answer `question`, in passage order; "" when all of them were said.
+    """The lines of a passage (its `units`) that answer `question`, in order; "" when all of them were said.
 
     `subject_words` name what the passage is about (its area, title and product): a question that asks
     nothing else ("what is ZenNest?") gets the passage's opening lines.
     """
-    every = units(passage_text)
     fresh = [u for u in every if not already_said(u.text)]
     if not fresh:
         return ""
@@ -96,7 +97,7 @@ def excerpt(
     number_bonus = 1.0 if _WANTS_NUMBER.search(question) else 0.0
 
     def score(unit: Unit) -> float:
-        shared = wanted & set(terms(unit.text))
+        shared = wanted & unit.terms
         value = sum(idf.get(t, 0.0) for t in shared)
         return value + (number_bonus if value and _DIGIT.search(unit.text) else 0.0)
 
@@ -115,7 +116,7 @@ def excerpt(
                 steps = sorted([*steps, fact], key=every.index)
             return "\n".join(u.text for u in steps)
     subject = set(terms(subject_words))
-    asked = {t for t in wanted - subject if any(t in set(terms(u.text)) for u in every)}
+    asked = {t for t in wanted - subject if any(t in u.terms for u in every)}
     if not asked:  # "what is ZenNest?", "tell me about the ZenLock": the passage's opening says what it is
         return _join(fresh[:MAX_FACT_UNITS])
     ranked = sorted(fresh, key=lambda u: (-scores[id(u)], every.index(u)))

@@ -73,14 +73,18 @@ def detect(text: str) -> str | None:
     if not tokens:
         return None
     english = sum(t in _STOPWORDS["en"] for t in tokens)
+    if english * 2 >= len(tokens):
+        return None  # half the words are English function words: English, however foreign the rest
     lowered = text.lower()
     best, best_score = None, 0.0
     for language, stopwords in _STOPWORDS.items():
         if language == "en":
             continue
         hits = sum(t in stopwords for t in tokens)
-        score = hits + 1.5 * sum(ch in _LETTERS[language] for ch in lowered if _LETTERS[language])
-        if hits >= MIN_HITS and score > best_score:
+        if hits < MIN_HITS:
+            continue
+        score = hits + 1.5 * sum(lowered.count(ch) for ch in _LETTERS[language])
+        if score > best_score:
             best, best_score = language, score
     if best is None or best_score <= english or best_score < 0.3 * len(tokens):
         return None

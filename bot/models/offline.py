@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import languages, topics
-from bot.models.excerpt import excerpt
+from bot.models.excerpt import excerpt, units
 from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
 from handlers import intents
 from handlers.model import Conversation, Outcome, Reply, Turn
@@ -234,6 +234,7 @@ class OfflineModel:
         self._examples = list(examples)
         products = _area_products(self._passages)
         self._areas = list(dict.fromkeys(p.area for p in self._passages))
+        self._units = [units(p.text) for p in self._passages]  # cut once: an answer picks among them
         self._passage_index = BM25(
             [terms(p.title + " " + p.text) for p in self._passages],
             headings=[terms(f"{p.area} {products.get(p.area, '')} {p.title}") for p in self._passages],
@@ -449,17 +450,18 @@ class OfflineModel:
         def said(line: str) -> bool:
             return any(line in answer for answer in earlier_answers)
 
-        passage, body = self._passages[hits[0].index], ""
+        best, body = hits[0].index, ""
         for hit in hits:
             if hit.score < PASSAGE_MIN_SCORE and body == "" and hit is not hits[0]:
                 break
             candidate = self._passages[hit.index]
-            body = excerpt(candidate.text, question, self._passage_index.idf, said, self._subject(candidate))
+            body = excerpt(self._units[hit.index], question, self._passage_index.idf, said, self._subject(candidate))
             if body:
-                passage = self._passages[hit.index]
+                best = hit.index
                 break
+        passage = self._passages[best]
         if not body:  # everything was said already: say the best part again rather than nothing
-            body = excerpt(passage.text, question, self._passage_index.idf, subject_words=self._subject(passage))
+            body = excerpt(self._units[best], question, self._passage_index.idf, subject_words=self._subject(passage))
         opener = "Sorry about the trouble, let's sort it out.\n\n" if _FRUSTRATED.search(question) else ""
         if not closer:
             closer = TROUBLE_CLOSER if _NUMBERED.search(body) and _TROUBLE.search(question) else MORE_CLOSER

@@ -44,6 +44,21 @@ _COMPILED = {
     area: (re.compile(rf"\b(?:{strong})\b", re.I), re.compile(rf"\b(?:{weak})\b", re.I) if weak else None)
     for area, (strong, weak) in _AREA_WORDS.items()
 }
+_AREAS = list(_AREA_WORDS)
+# All areas in one pattern (one group per area), so a message is read once, not once per area.
+_ANY_SPECIFIC = re.compile(
+    "|".join(rf"\b(?P<a{i}>{strong})\b" for i, (strong, _) in enumerate(_AREA_WORDS.values())), re.I
+)
+_ANY_LOOSE = re.compile(
+    "|".join(rf"\b(?P<a{i}>{weak})\b" for i, (_, weak) in enumerate(_AREA_WORDS.values()) if weak), re.I
+)
+
+
+def _areas_in(pattern: re.Pattern[str], text: str) -> list[str]:
+    found = {int(m.lastgroup[1:]) for m in pattern.finditer(text) if m.lastgroup}
+    return [_AREAS[i] for i in sorted(found)]
+
+
 # A thing somewhere else than a ZenNest home: "my car's light", "the office printer".
 _ELSEWHERE = re.compile(
     r"\b(?:car|cars|truck|van|bike|bicycle|motorbike|scooter|boat|dashboard|engine|tyres?|tires?|laptop|printer|"
@@ -55,17 +70,17 @@ _TITLE_LINE = re.compile(r"^\W*\*\*(?P<title>[^*\n]+)\*\*(?: \((?P<area>[^)\n]+)
 
 def named_areas(text: str) -> list[str]:
     """The areas a message names, most specific first; [] when it names none."""
-    strong = [area for area, (specific, _) in _COMPILED.items() if specific.search(text)]
+    strong = _areas_in(_ANY_SPECIFIC, text)
     if strong:
         return strong
     if _ELSEWHERE.search(text):
         return []
-    return [area for area, (_, loose) in _COMPILED.items() if loose is not None and loose.search(text)]
+    return _areas_in(_ANY_LOOSE, text)
 
 
 def specifically_named(text: str) -> bool:
     """The message names an area by a specific word ("ZenLock", "camera"), not only by "light" or "door"."""
-    return any(specific.search(text) for specific, _ in _COMPILED.values())
+    return bool(_ANY_SPECIFIC.search(text))
 
 
 def answered_area(answer: str, areas: Iterable[str]) -> str | None:
