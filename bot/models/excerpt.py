@@ -82,7 +82,7 @@ def excerpt(
     every: Sequence[Unit],
     question: str,
     idf: Mapping[str, float],
-    already_said: Callable[[str], bool] = lambda _: False,
+    already_said: Callable[[Unit], bool] = lambda _: False,
     subject_words: str = "",
 ) -> str:
     """The lines of a passage (its `units`) that answer `question`, in order; "" when all of them were said.
@@ -90,7 +90,7 @@ def excerpt(
     `subject_words` name what the passage is about (its area, title and product): a question that asks
     nothing else ("what is ZenNest?") gets the passage's opening lines.
     """
-    fresh = [u for u in every if not already_said(u.text)]
+    fresh = [u for u in every if not already_said(u)]
     if not fresh:
         return ""
     wanted = set(terms(question))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import languages, topics
-from bot.models.excerpt import excerpt, units
+from bot.models.excerpt import Unit, excerpt, units
 from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
 from handlers import intents
 from handlers.model import Conversation, Outcome, Reply, Turn
@@ -39,6 +39,8 @@ WEAK_WORD_MIN_SCORE = 6.0  # one weak smart-home word ("light") needs a passage 
 FOLLOW_UP_KNOWN_SHARE = 0.6  # a follow-up question stays on topic when most of its words are ZenNest's words
 MAX_BODY_CHARS = 1100
 TOPIC_BOOST = 1.6  # a passage of the area the thread is about beats a stranger's that scores up to this much more
+SAID_SHARE = 0.8  # a line whose words an earlier answer of the thread mostly used was said already…
+SAID_MIN_TERMS = 4  # …if it has enough words to tell
 NAMED_BOOST = 1.15  # the area the message names itself: retrieval already knows, a nudge settles near-ties
 PRICE_BOOST = 1.5  # "how much is…": a passage that has prices
 STEPS_BOOST = 1.3  # "it won't…": a passage that has steps to follow
@@ -447,8 +449,13 @@ class OfflineModel:
     def _compose(self, question: str, hits: Sequence[Hit], earlier_answers: Sequence[str], closer: str = "") -> str:
         """The lines of the best passage that answer the question, led by its title; lines already said are skipped."""
 
-        def said(line: str) -> bool:
-            return any(line in answer for answer in earlier_answers)
+        earlier_terms = set(terms(" ".join(earlier_answers)))
+
+        def said(unit: Unit) -> bool:
+            """Sarah said this line, or one with nearly the same words (her own answer in other words)."""
+            if any(unit.text in answer for answer in earlier_answers):
+                return True
+            return len(unit.terms) >= SAID_MIN_TERMS and len(unit.terms & earlier_terms) >= SAID_SHARE * len(unit.terms)
 
         best, body = hits[0].index, ""
         for hit in hits:

@@ -152,6 +152,7 @@ _WORD_FIXES = (
     (re.compile(r"\bsign[- ]?in\b"), "signin sign"),
     (re.compile(r"\blog[- ]?in\b"), "login"),
     (re.compile(r"\bset[- ]up\b"), "setup"),
+    (re.compile(r"\b(?:go|goes|went|going|gone) off\b"), "alert"),
     (re.compile(r"\bsend (?:it |them |this |something |\w+ )?back\b"), "return"),
     (re.compile(r"['’]s\b"), ""),
     (re.compile(r"['’]"), ""),

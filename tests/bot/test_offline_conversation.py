@@ -161,3 +161,19 @@ async def test_steps_come_whole_and_in_order(sarah: OfflineModel) -> None:
     assert title_line(reply) == "**Installation** (Thermostat)"
     steps = [line for line in reply.text.splitlines() if line[:2].rstrip(".").isdigit()]
     assert [s.split(".")[0] for s in steps] == [str(n) for n in range(1, 8)]
+
+
+async def test_steps_another_answer_already_gave_in_other_words_are_not_repeated(sarah: OfflineModel) -> None:
+    turns = (
+        Turn("user", "How do I add my new ZenGlow bulb?"),
+        Turn(
+            "assistant",
+            "Make sure the ZenHub LED is solid green, screw in the bulb and switch it on at the wall, then in the "
+            "app tap + > ZenGlow and tap Search. The light blinks twice when it is added.",
+        ),
+        Turn("user", "the app can't see the bulb at all, what now?"),
+    )
+    reply = await sarah.reply(Conversation(SYSTEM_PROMPT, turns))
+    assert not_a_failure(reply), reply.text
+    assert "If the app cannot find the light" in reply.text
+    assert "Screw in the bulb" not in reply.text
