@@ -26,28 +26,30 @@ _STOPWORDS: Mapping[str, frozenset[str]] = {
     "es": _words(
         "el los las del por para con una está esta cómo como qué que puedo tengo mi mis funciona hola gracias "
         "es y en se lo al muy pero cuando porque dónde donde cuál quiero necesito ayuda usted mío también hay "
-        "sí ya le su sus desde hasta"
+        "sí ya le su sus desde hasta hablas habla hablan español inglés"
     ),
     "fr": _words(
         "le la les des est une pour avec pas mon ma mes je ne comment quoi qui sur dans il elle nous vous "
         "fonctionne ça bonjour merci et un du au aux ce cette mais où quand pourquoi peux veux j'ai c'est "
-        "n'est marche plus"
+        "n'est marche plus parlez parles français anglais"
     ),
     "de": _words(
         "der die das und ist nicht ich mein meine ein eine mit wie was funktioniert auf für zu es sie kann "
-        "hallo danke mir mich den dem des bei wenn warum wo habe geht keine kein noch schon auch"
+        "hallo danke mir mich den dem des bei wenn warum wo habe geht keine kein noch schon auch sprechen sprichst "
+        "deutsch englisch"
     ),
     "pt": _words(
         "o os as que de não um uma com meu minha para por como está é funciona você eu posso olá obrigado "
-        "obrigada e em do da dos das no na mas quando onde porque tenho preciso ajuda também isso"
+        "obrigada e em do da dos das no na mas quando onde porque tenho preciso ajuda também isso fala falas "
+        "português inglês"
     ),
     "it": _words(
         "il lo gli che di non un una con mio mia per come è sono funziona posso ciao grazie e in del della "
-        "nel nella ma quando dove perché ho ho bisogno aiuto anche questo questa si"
+        "nel nella ma quando dove perché ho ho bisogno aiuto anche questo questa si parli parla italiano inglese"
     ),
     "nl": _words(
         "de het een en is niet ik mijn met hoe wat werkt voor op van dat kan hallo dank bedankt je jij u "
-        "maar wanneer waar waarom heb geen nog ook deze die er"
+        "maar wanneer waar waarom heb geen nog ook deze die er spreekt spreek nederlands engels"
     ),
 }
 _LETTERS = {  # letters that belong to one language more than the others

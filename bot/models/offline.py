@@ -93,12 +93,14 @@ _META = re.compile(
     r"\b(?:do|does) (?:you|zen ?nest) (?:sell|make)\b\W*$|\bwhere (?:can|do) (?:i|we) (?:buy|get|order)\b|"
     r"\b(?:do you speak|which languages?|what languages?|in (?:spanish|french|german|portuguese|italian|dutch))\b|"
     r"\bhow (?:do|can) i (?:get help|contact (?:zen ?nest|you))\b|\bwhat (?:are|is) your (?:hours|opening)\b|"
-    r"\b(?:product range|range of products|your products|what you sell|full lineup|line-?up)\b",
+    r"\b(?:product range|range of products|your products|what you sell|full lineup|line-?up)\b|"
+    r"\b(?:are you open|open (?:on|at|during)|get(?:ting)? started|where (?:do|should|can) (?:i|we) (?:start|begin)|"
+    r"new to (?:zen ?nest|smart homes?)|(?:what|which) plans? (?:do|does|are|is|can))\b",
     re.I,
 )
 _ASKS_FOR_HELP_WITH = re.compile(
     r"\b(?:question|questions|help|problem|problems|issue|issues|trouble|query|something|quick one|q)\s+"
-    r"(?:about|with|regarding|re|on|for|concerning)\b",
+    r"(?:is |are |is all |has to do with )?(?:about|with|regarding|re|on|for|concerning)\b",
     re.I,
 )
 _FILLER = frozenset(
@@ -121,7 +123,21 @@ _CREATIVE = re.compile(
     r"song|story|joke|essay|rap|sonnet|riddle|lyrics|cover letter|speech)s?\b",
     re.I,
 )
-_SELLS = re.compile(r"\b(?:sell|sells|make|makes|products?|devices|buy|range|line-?up|prices?|cost)\b", re.I)
+_ABOUT_HELP = re.compile(
+    r"\b(?:contact|reach|hours|open|opening|closed|weekends?|sundays?|saturdays?|24/7|phone|email|support|"
+    r"language|languages|speak|english)\b",
+    re.I,
+)
+_OUR_PLAN = re.compile(
+    r"\b(?:which|what|cheapest|cheaper|best|your|my|our|a|the|paid|free|monthly|yearly)\s+plans?\b", re.I
+)
+_OTHER_PLAN = re.compile(
+    r"\b(?:phone|mobile|cell|data|meal|diet|workout|training|floor|lesson|business|travel|health|insurance|pension|"
+    r"retirement|study|trip|holiday|vacation|wedding|escape|seating|project)\s+plans?\b|\bplans? (?:a|an|my|the|to)\b",
+    re.I,
+)
+_DEVICE_AREAS = frozenset({"Hub", "Thermostat", "Locks", "Cameras", "Lights", "Motion Sensors"})
+_SELLS = re.compile(r"\b(?:sell|sells|make|makes|products?|devices|buy|range|line-?up|prices?|cost|plans)\b", re.I)
 _THANKS = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|brilliant|cool|nice|that'?s? (?:it|all|great))[\s,!.]+)?"
     r"(?:thanks?|thank you|thx|cheers|ty|great|perfect|awesome|brilliant|bye|goodbye|all good|it works?|that worked)\b"
@@ -304,7 +320,7 @@ class OfflineModel:
         named = topics.named_areas(last)
         if _ASKS_FOR_HELP_WITH.search(last) and not set(words(topics.without_area_words(last))) - _FILLER:
             return Reply(self._clarify(named[0]) if named else GREETING)  # "Hi, I have a question about my lock"
-        if _META.search(last) and not (named and _QUESTION.search(last) and self._answers_alone(last)):
+        if _META.search(last):
             return Reply(self._about(last))
         # A follow-up that says "it" keeps the thread's topic; an area named by a loose word ("the hallway
         # light") is the customer's only hint, so it counts as much; a product named outright only settles ties.
@@ -377,7 +393,7 @@ class OfflineModel:
         """A greeting that names a topic gets the topics Sarah can help with there."""
         titles = [p.title for p in self._passages if p.area == area and p.title.lower() != "overview"]
         product = self._products.get(area, "")
-        subject = f"your {product}" if product else area.lower()
+        subject = f"your {product or area.lower()}" if product or area in _DEVICE_AREAS else f"the {area.lower()}"
         options = ", ".join(titles[:-1]) + f" or {titles[-1]}" if len(titles) > 1 else "".join(titles)
         return (
             f"Sure, happy to help with {subject}! What would you like to know, or what's happening? "
@@ -399,6 +415,9 @@ class OfflineModel:
         if _SELLS.search(question) and products is not None:  # the whole range is the answer: a short list
             passage = self._passages[products]
             return f"{_topic(passage)}\n{passage.text}\n\n{ABOUT_CLOSER}"
+        helping = next((i for i in about if "help" in self._passages[i].title.lower()), None)
+        if _ABOUT_HELP.search(question) and helping is not None:  # who answers, when, in which language
+            best = helping
         return self._compose(question, [Hit(best, scores[best])], [], closer=ABOUT_CLOSER)
 
     def _answers_alone(self, text: str) -> bool:
@@ -418,7 +437,7 @@ class OfflineModel:
             return False
         said = set(words(text)) - ({"plan"} if _PLAN_AS_VERB.search(text) else set())
         strong, weak = len(said & _STRONG_STEMS), len(said & self._topic_words)
-        if strong:
+        if strong or (_OUR_PLAN.search(text) and not _OTHER_PLAN.search(text)):
             return True
         # The customer's own words, without synonyms: "check engine light" must not borrow the hub's "LED".
         plain = self._passage_index.rank(weighted_query([(text, 1.0)], synonym_weight=0.0), limit=1)

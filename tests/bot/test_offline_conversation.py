@@ -73,6 +73,11 @@ async def test_what_next_moves_on_instead_of_repeating_the_same_lines(sarah: Off
         ("what do you guys sell?", "$129"),
         ("Which products does ZenNest offer?", "ZenGlow Strip"),
         ("Do you speak Spanish?", "English"),
+        ("are you open on sundays", "08:00 to 20:00"),
+        ("How can I contact ZenNest?", "ZenNest support team"),
+        ("I'm new to all this, where do I start?", "ZenHub"),
+        ("What's the cheapest plan?", "Zen Free"),
+        ("what plans do you have", "$4.99"),
     ],
 )
 async def test_meta_questions_get_a_real_answer_never_a_decline_or_a_failure(
@@ -127,6 +132,8 @@ async def test_a_device_problem_without_the_product_name_is_understood(
         ("Buongiorno, la lampadina in cucina non si accende", "rispondo in inglese"),
         ("Goedemorgen, mijn camera werkt niet meer", "ik antwoord in het Engels"),
         ("Здравствуйте, камера не работает", "I answer in English"),
+        ("¿Hablas español?", "respondo en inglés"),
+        ("Parlez-vous français ?", "je réponds en anglais"),
     ],
 )
 async def test_another_language_gets_an_honest_line_and_the_offer_of_a_person(
