@@ -101,6 +101,7 @@ _STEPS_FAILED = re.compile(
     r"green|the best|better|under|within|valid|active|use|using|get|do|can|a |an |the |my |your |it |I |you ))|"
     r"\b(?:no luck|same (?:problem|thing|again|error|result)|exactly the same|no change|nothing changed|"
     r"made no difference|did nothing|doing nothing|never (?:flashes|works|connects|pairs|changes))\b|"
+    r"\b(?:E\d+|error(?: code)?|the code|the error|the fault)\s+(?:came|comes|is|keeps coming) back\b|"
     r"\b(?:tried|done|did) (?:all (?:of )?(?:that|those|this|the steps)|that|it|everything|those|every step)\b.*"
     r"\b(?:no|nothing|didn'?t|same|again)\b|"
     r"\b(?:failed|fails) (?:both times|again)|\btried (?:twice|again|three times)\b|"

@@ -18,6 +18,8 @@ from bot.models.retrieval import terms
 MAX_FACT_UNITS = 3  # a fact answer: the best few sentences
 LEAD_IN_CHARS = 250  # a longer line before a list is a paragraph of its own, not the list's introduction
 MAX_STEPS = 9  # a list longer than this is cut after the best-matching items
+SUBJECT_WEIGHT = 0.3  # a word of the passage's subject counts this much in a line's match
+FACT_MIN_SHARE = 0.5  # a fact answer keeps the lines that match at least half as well as the best one
 FACT_SHARE = 0.75  # a prose line joins the steps when it matches the question about as well as the best step
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*(\"])")
@@ -94,11 +96,12 @@ def excerpt(
     if not fresh:
         return ""
     wanted = set(terms(question))
+    subject = set(terms(subject_words))
     number_bonus = 1.0 if _WANTS_NUMBER.search(question) else 0.0
 
     def score(unit: Unit) -> float:
-        shared = wanted & unit.terms
-        value = sum(idf.get(t, 0.0) for t in shared)
+        # The passage's own subject ("ZenGlow", "bulb" in Lights) is in most of its lines: it tells little.
+        value = sum(idf.get(t, 0.0) * (SUBJECT_WEIGHT if t in subject else 1.0) for t in wanted & unit.terms)
         return value + (number_bonus if value and _DIGIT.search(unit.text) else 0.0)
 
     scores = {id(u): score(u) for u in fresh}
@@ -115,12 +118,13 @@ def excerpt(
                 fact = max(prose, key=lambda u: (scores[id(u)], -every.index(u)))
                 steps = sorted([*steps, fact], key=every.index)
             return "\n".join(u.text for u in steps)
-    subject = set(terms(subject_words))
     asked = {t for t in wanted - subject if any(t in u.terms for u in every)}
     if not asked:  # "what is ZenNest?", "tell me about the ZenLock": the passage's opening says what it is
         return _join(fresh[:MAX_FACT_UNITS])
     ranked = sorted(fresh, key=lambda u: (-scores[id(u)], every.index(u)))
-    chosen = [u for u in ranked[:MAX_FACT_UNITS] if scores[id(u)] > 0] or fresh[:2]
+    top = scores[id(ranked[0])]
+    chosen = [u for u in ranked[:MAX_FACT_UNITS] if scores[id(u)] > 0 and scores[id(u)] >= FACT_MIN_SHARE * top]
+    chosen = chosen or fresh[:2]
     keep = set(map(id, chosen))
     for unit in chosen:
         if unit.list_id < 0:

@@ -137,6 +137,13 @@ _OTHER_PLAN = re.compile(
     re.I,
 )
 _DEVICE_AREAS = frozenset({"Hub", "Thermostat", "Locks", "Cameras", "Lights", "Motion Sensors"})
+_OUR_ALARM = re.compile(r"\b(?<!car )(?<!fire )(?<!smoke )(?<!clock )alarms?\b(?! clock)", re.I)
+_COMPLAINT = re.compile(
+    r"\b(?:useless|stupid|garbage|rubbish|terrible|awful|ridiculous|unacceptable|pathetic|hopeless|"
+    r"waste of (?:my )?time|"
+    r"not helping|no help|not helpful|fed up|sick of|wtf|asked (?:you )?(?:\d+|two|three|several|many) times)\b",
+    re.I,
+)
 _SELLS = re.compile(r"\b(?:sell|sells|make|makes|products?|devices|buy|range|line-?up|prices?|cost|plans)\b", re.I)
 _THANKS = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|brilliant|cool|nice|that'?s? (?:it|all|great))[\s,!.]+)?"
@@ -145,6 +152,8 @@ _THANKS = re.compile(
     re.I,
 )
 _STAFF_ONLY = re.compile(
+    r"\b(?:charged|billed|charging|billing)\b.{0,30}\bafter (?:i |we )?(?:had )?(?:cancel|downgrad)\w*|"
+    r"\b(?:unexpected|unknown|strange|extra) (?:charge|payment)s?\b|"
     r"\bcharged (?:me )?(?:twice|two times|double|again)|\bdouble[- ]charged|\btwo (?:\w+ )?(?:payments|charges)\b|"
     r"\b(?:email|inbox|phone)\b.{0,60}\b(?:can'?t|cannot|no longer|unable to|lost)\b.{0,30}"
     r"\b(?:get into|access|open|use|reach|log ?in|sign ?in)\b|"
@@ -333,6 +342,8 @@ class OfflineModel:
         if not on_topic:
             if _GREETING.search(last):
                 return Reply(GREETING)
+            if _COMPLAINT.search(last) and "?" not in last:  # "this bot is useless": sorry, and a way forward
+                return Reply(FED_UP)
             if _looks_like_gibberish(last):
                 return Reply(GIBBERISH)
             return Reply(DECLINE_OFF_TOPIC)
@@ -437,8 +448,10 @@ class OfflineModel:
             return False
         said = set(words(text)) - ({"plan"} if _PLAN_AS_VERB.search(text) else set())
         strong, weak = len(said & _STRONG_STEMS), len(said & self._topic_words)
-        if strong or (_OUR_PLAN.search(text) and not _OTHER_PLAN.search(text)):
+        if strong or _OUR_ALARM.search(text) or (_OUR_PLAN.search(text) and not _OTHER_PLAN.search(text)):
             return True
+        if topics.elsewhere(text):  # "my car alarm keeps going off": a thing outside a ZenNest home
+            return False
         # The customer's own words, without synonyms: "check engine light" must not borrow the hub's "LED".
         plain = self._passage_index.rank(weighted_query([(text, 1.0)], synonym_weight=0.0), limit=1)
         if weak and plain and plain[0].score >= WEAK_WORD_MIN_SCORE:
@@ -569,4 +582,9 @@ TELL_ME_MORE = (
 MORE_CLOSER = "Anything else about your ZenNest home I can help with?"
 TROUBLE_CLOSER = "If that doesn't sort it out, tell me what you see now and we'll take it from there."
 ABOUT_CLOSER = "What can I help you with: a device, the app, or a question about your plan?"
+FED_UP = (
+    "I'm sorry this has been frustrating. Tell me which ZenNest device it is and what you see, and I'll go "
+    "through it with you step by step, or I can connect you with a person from the ZenNest support team: "
+    "would you like that?"
+)
 YOU_ARE_WELCOME = "You're welcome! If anything else comes up with your ZenNest home, just ask."

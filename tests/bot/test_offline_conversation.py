@@ -184,3 +184,33 @@ async def test_steps_another_answer_already_gave_in_other_words_are_not_repeated
     assert not_a_failure(reply), reply.text
     assert "If the app cannot find the light" in reply.text
     assert "Screw in the bulb" not in reply.text
+
+
+async def test_a_complaint_without_a_topic_gets_an_apology_and_the_offer_of_a_person(sarah: OfflineModel) -> None:
+    complaint, yes = await chat(sarah, "this bot is useless, I've asked three times already", "yes please")
+    assert not_a_failure(complaint), complaint.text
+    assert "sorry" in complaint.text.lower() and "a person from the ZenNest support team" in complaint.text
+    assert (yes.outcome, yes.reason) == (Outcome.HANDOFF, "customer_asked")
+
+
+async def test_a_fault_that_comes_back_after_the_documented_fix_is_handed_off(sarah: OfflineModel) -> None:
+    _, again = await chat(sarah, "My ZenTherm display says E5", "restarted it and E5 came back")
+    assert (again.outcome, again.reason) == (Outcome.HANDOFF, "steps_failed")
+
+
+async def test_a_charge_after_cancelling_needs_the_billing_staff(sarah: OfflineModel) -> None:
+    reply = await sarah.reply(Conversation(SYSTEM_PROMPT, (Turn("user", "you billed me after I cancelled Zen Plus"),)))
+    assert (reply.outcome, reply.reason) == (Outcome.HANDOFF, "needs_staff_access")
+
+
+async def test_the_home_alarm_is_ours_a_car_alarm_is_not(sarah: OfflineModel) -> None:
+    ours = await sarah.reply(Conversation(SYSTEM_PROMPT, (Turn("user", "how do I stop the alarm from the app?"),)))
+    assert not_a_failure(ours) and "Acknowledge" in ours.text, ours.text
+    theirs = await sarah.reply(Conversation(SYSTEM_PROMPT, (Turn("user", "My car alarm keeps going off at night"),)))
+    assert is_refusal(theirs.text), theirs.text
+
+
+async def test_a_yes_or_no_question_gets_the_one_line_that_answers_it(sarah: OfflineModel) -> None:
+    reply = await sarah.reply(Conversation(SYSTEM_PROMPT, (Turn("user", "Can I put a ZenGlow bulb on a dimmer?"),)))
+    body = reply.text.split("\n\n")[0].splitlines()[1:]
+    assert len(body) == 1 and "dimmer" in body[0], reply.text
