@@ -86,6 +86,7 @@ _WANTS_PERSON = (
         rf"\b(?:get|have|send)\s+{_PERSON}(?: (?:from|at|on) (?:the |your )?\w+)? to (?:look|check|call|help|contact)",
         re.I,
     ),
+    re.compile(r"\b(?:want|need|get me)\s+(?:someone|somebody|a (?:real )?(?:person|human))\s+who\b", re.I),
     re.compile(r"\b(?:transfer|forward) me\b|\b(?:escalat(?:e|ion)|escalated)\b", re.I),
     re.compile(r"\b(?:your|a|the|to (?:a|the|your)) (?:manager|supervisor)\b(?! (?:app|role|account|mode))", re.I),
     re.compile(

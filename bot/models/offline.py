@@ -450,7 +450,8 @@ class OfflineModel:
         strong, weak = len(said & _STRONG_STEMS), len(said & self._topic_words)
         if strong or _OUR_ALARM.search(text) or (_OUR_PLAN.search(text) and not _OTHER_PLAN.search(text)):
             return True
-        if topics.elsewhere(text):  # "my car alarm keeps going off": a thing outside a ZenNest home
+        if topics.elsewhere(text) and not previous_answer and not topics.specifically_named(text):
+            # "my car alarm keeps going off": a thing outside a ZenNest home (a follow-up may mention a car)
             return False
         # The customer's own words, without synonyms: "check engine light" must not borrow the hub's "LED".
         plain = self._passage_index.rank(weighted_query([(text, 1.0)], synonym_weight=0.0), limit=1)

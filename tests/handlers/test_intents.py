@@ -54,6 +54,7 @@ def test_explicit_requests_for_a_person(text: str) -> None:
         "Please escalate this.",
         "I want this escalated",
         "no more bots please",
+        "You're no help, I need someone who knows what they're doing",
         # in other languages
         "Quiero hablar con un agente",
         "Je veux parler à un conseiller",
