@@ -33,8 +33,9 @@ _HOW_TO = re.compile(
     re.I,
 )
 _WANTS_NUMBER = re.compile(
-    r"\bhow (?:much|many|long|far|big|often|old|high|thick|low)\b|\b(?:price|cost|costs|fee|limit|maximum|"
-    r"minimum|range|capacity|hours|days|minutes|seconds|percent|battery life)\b|\bwhat (?:age|size|temperature)\b",
+    r"\bhow (?:much|many|long|far|big|often|old|high|thick|low|wide|heavy)\b|\b(?:price|cost|costs|fee|limit|max|"
+    r"maximum|min|minimum|range|capacity|hours|days|minutes|seconds|percent|battery life|length|longest|size|"
+    r"width|weight|radius|distance)\b|\bwhat (?:age|size|temperature)\b",
     re.I,
 )
 _DIGIT = re.compile(r"\d")

@@ -42,6 +42,7 @@ TOPIC_BOOST = 1.6  # a passage of the area the thread is about beats a stranger'
 SAID_SHARE = 0.8  # a line whose words an earlier answer of the thread mostly used was said already…
 SAID_MIN_TERMS = 4  # …if it has enough words to tell
 NAMED_BOOST = 1.15  # the area the message names itself: retrieval already knows, a nudge settles near-ties
+PRODUCT_BOOST = 1.4  # the area whose product the message names by its Zen name
 PRICE_BOOST = 1.5  # "how much is…": a passage that has prices
 STEPS_BOOST = 1.3  # "it won't…": a passage that has steps to follow
 ABOUT_AREA = "About ZenNest"  # the knowledge base's passages for meta questions (what ZenNest is and sells)
@@ -138,6 +139,13 @@ _OTHER_PLAN = re.compile(
 )
 _DEVICE_AREAS = frozenset({"Hub", "Thermostat", "Locks", "Cameras", "Lights", "Motion Sensors"})
 _OUR_ALARM = re.compile(r"\b(?<!car )(?<!fire )(?<!smoke )(?<!clock )alarms?\b(?! clock)", re.I)
+
+
+def _zen(text: str) -> set[str]:
+    """The Zen product names in a message, lower-cased."""
+    return {w.lower() for w in _ZEN_WORD.findall(text)}
+
+
 _COMPLAINT = re.compile(
     r"\b(?:useless|stupid|garbage|rubbish|terrible|awful|ridiculous|unacceptable|pathetic|hopeless|"
     r"waste of (?:my )?time|"
@@ -335,6 +343,13 @@ class OfflineModel:
         # light") is the customer's only hint, so it counts as much; a product named outright only settles ties.
         topic = named[0] if named else topics.thread_topic(users[:-1], earlier_answers, self._areas)
         boost = NAMED_BOOST if named and topics.specifically_named(last) and not _PRICE.search(last) else TOPIC_BOOST
+        if (
+            named
+            and boost == NAMED_BOOST
+            and len(users) == 1
+            and self._products.get(named[0], "").lower() in _zen(last)
+        ):
+            boost = PRODUCT_BOOST  # "ZenSense" opening a thread says the device more surely than "sensor" or "the app"
         context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.2), (last, 1.0)]
         passage_hits = self._rank(weighted_query(context), topic, last, named, boost)
         example = self._best_example(last)
