@@ -34,7 +34,7 @@ _HOW_TO = re.compile(
 )
 _WANTS_NUMBER = re.compile(
     r"\bhow (?:much|many|long|far|big|often|old|high|thick|low|wide|heavy)\b|\b(?:price|cost|costs|fee|limit|max|"
-    r"maximum|min|minimum|range|capacity|hours|days|minutes|seconds|percent|battery life|length|longest|size|"
+    r"maximum|min|minimum|range|capacity|percent|battery life|length|longest|size|"
     r"width|weight|radius|distance)\b|\bwhat (?:age|size|temperature)\b",
     re.I,
 )
@@ -106,7 +106,7 @@ def excerpt(
         return value + (number_bonus if value and _DIGIT.search(unit.text) else 0.0)
 
     scores = {id(u): score(u) for u in fresh}
-    if _HOW_TO.search(question):
+    if _HOW_TO.search(question) and not number_bonus:  # "how long is the reset link valid?" wants a number
         steps = _best_numbered_list(fresh, scores)
         if steps:
             best_item = max(scores[id(u)] for u in steps)
@@ -130,8 +130,10 @@ def excerpt(
     for unit in chosen:
         if unit.list_id < 0:
             continue
-        if unit.lead_in:  # "ZenNest sells these devices:" is nothing without its list
-            keep.update(id(u) for u in fresh if u.list_id == unit.list_id)
+        if unit.lead_in:  # "These sizes are sold:" alone is nothing without its list (steps are not facts)
+            members = [u for u in fresh if u.list_id == unit.list_id]
+            if not any(u.numbered or id(u) in keep for u in members if not u.lead_in):
+                keep.update(id(u) for u in members)
             continue
         lead = next((u for u in fresh if u.lead_in and u.list_id == unit.list_id), None)
         if lead is not None:  # a list item reads better after the line that introduces it

@@ -214,3 +214,27 @@ async def test_a_yes_or_no_question_gets_the_one_line_that_answers_it(sarah: Off
     reply = await sarah.reply(Conversation(SYSTEM_PROMPT, (Turn("user", "Can I put a ZenGlow bulb on a dimmer?"),)))
     body = reply.text.split("\n\n")[0].splitlines()[1:]
     assert len(body) == 1 and "dimmer" in body[0], reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("What Wi-Fi band do the cameras need?", "2.4 GHz"),
+        ("how many access codes fit on one lock", "50"),
+        ("What battery goes in the motion sensor?", "CR123A"),
+        ("How long does a ZenSense battery last?", "2 years"),
+        ("What's the max length of the light strip?", "10 m"),
+        ("For how long is the password reset link valid?", "60 minutes"),
+        ("How long does Support Access last?", "72 hours"),
+        ("What's the default ZenFence radius?", "300 m"),
+        ("how long does the hub battery last in a power cut", "4 hours"),
+        ("What size microSD card can I put in the camera?", "256 GB"),
+        ("How long is the exit delay in Away Mode?", "60-second"),
+        ("how many homes can one account manage", "5 homes"),
+    ],
+)
+async def test_a_fact_question_gets_the_fact_in_a_few_lines(sarah: OfflineModel, question: str, answer: str) -> None:
+    reply = await sarah.reply(Conversation(SYSTEM_PROMPT, (Turn("user", question),)))
+    assert not_a_failure(reply), reply.text
+    assert answer in reply.text
+    assert len(reply.text.split("\n\n")[0].splitlines()) <= 5, reply.text  # the title and a few lines
