@@ -37,7 +37,6 @@ EXAMPLE_ANSWER_MIN = 0.8  # cosine to a training question above which its answer
 EXAMPLE_HANDOFF_MIN = 0.6  # cosine to a training hand-off above which Sarah hands off the same way
 WEAK_WORD_MIN_SCORE = 6.0  # one weak smart-home word ("light") needs a passage this close ("car light": 5.3)
 FOLLOW_UP_KNOWN_SHARE = 0.6  # a follow-up question stays on topic when most of its words are ZenNest's words
-MAX_BODY_CHARS = 1100
 TOPIC_BOOST = 1.6  # a passage of the area the thread is about beats a stranger's that scores up to this much more
 SAID_SHARE = 0.8  # a line whose words an earlier answer of the thread mostly used was said already…
 SAID_MIN_TERMS = 4  # …if it has enough words to tell
@@ -339,17 +338,8 @@ class OfflineModel:
             return Reply(self._clarify(named[0]) if named else GREETING)  # "Hi, I have a question about my lock"
         if _META.search(last):
             return Reply(self._about(last))
-        # A follow-up that says "it" keeps the thread's topic; an area named by a loose word ("the hallway
-        # light") is the customer's only hint, so it counts as much; a product named outright only settles ties.
         topic = named[0] if named else topics.thread_topic(users[:-1], earlier_answers, self._areas)
-        boost = NAMED_BOOST if named and topics.specifically_named(last) and not _PRICE.search(last) else TOPIC_BOOST
-        if (
-            named
-            and boost == NAMED_BOOST
-            and len(users) == 1
-            and self._products.get(named[0], "").lower() in _zen(last)
-        ):
-            boost = PRODUCT_BOOST  # "ZenSense" opening a thread says the device more surely than "sensor" or "the app"
+        boost = self._topic_boost(last, named, opens_thread=len(users) == 1)
         context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.2), (last, 1.0)]
         passage_hits = self._rank(weighted_query(context), topic, last, named, boost)
         example = self._best_example(last)
@@ -385,6 +375,20 @@ class OfflineModel:
         if intents.says_it_did_not_work(last) and _escalates(best.text):
             return _handoff("needs_staff_access", f"Tried the documented fix for {best.title}: {_quote(last)}")
         return Reply(self._compose(last, passage_hits, earlier_answers))
+
+    def _topic_boost(self, last: str, named: Sequence[str], opens_thread: bool) -> float:
+        """How much the topic's passages are preferred, by how surely the message says what it is about.
+
+        A follow-up that names nothing ("it's the one upstairs") keeps the thread's topic, and a loose word
+        ("the hallway light") is the customer's only hint: both count fully, as does a price question about a
+        product. A Zen name opening a thread ("my ZenSense…") counts much; a plain word ("camera", "the app")
+        only settles near-ties, since retrieval already weighs it.
+        """
+        if not named or not topics.specifically_named(last) or _PRICE.search(last):
+            return TOPIC_BOOST
+        if opens_thread and self._products.get(named[0], "").lower() in _zen(last):
+            return PRODUCT_BOOST
+        return NAMED_BOOST
 
     def _subject(self, passage: Passage) -> str:
         """The words that say what a passage is about: its area, its product and its title."""
