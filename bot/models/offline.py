@@ -5,6 +5,9 @@ model: on-topic answers grounded in the knowledge base, polite refusals, and the
 signal (`Outcome.HANDOFF` with a `HANDOFF_REASONS` value). Retrieval is lexical with ZenNest synonyms
 (`bot.models.retrieval`): no model download, an index built in milliseconds, the same reply for the
 same conversation. It only ever tells the customer what to do; it never claims to have done anything.
+It holds a conversation: the thread's topic carries over (`bot.models.topics`), an answer is the lines of
+one passage that answer (`bot.models.excerpt`), meta questions are answered from the knowledge base's
+About ZenNest section, and another language gets an honest line (`bot.models.languages`).
 
 Why not a packaged embedding model: the one that ships its weights in the wheel (tokenlearn-static-model,
 64 dimensions) put a cited passage first for 11 of the 34 answerable eval questions, BM25 here for 30,
