@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.boundaries import Home, Middleware
 from bot.inbox import Inbox
 from bot.metrics import Metrics
-from bot.slack_events import Ignored, classify
+from bot.slack_events import DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ def build_bolt_app(
     identity: AuthorizeResult,
     home: Home | None = None,
     middleware: tuple[Middleware, ...] = (),
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     metrics: Metrics | None = None,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
@@ -68,6 +69,7 @@ def build_bolt_app(
             str(body.get("event_id", "")),
             home=home,
             shared=body.get("is_ext_shared_channel") is True,
+            max_chars=max_message_chars,
         )
         if isinstance(message, Ignored):
             log.debug("ignored a Slack event: %s", message.reason)
@@ -79,6 +81,10 @@ def build_bolt_app(
             "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
             extra={"thread_key": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},
         )
+        if message.cut_from:
+            log.info(
+                "message cut to MAX_MESSAGE_CHARS", extra={"thread_key": message.thread.key, "chars": message.cut_from}
+            )
 
     app.event("message")(queue_message)
     app.event("app_mention")(queue_message)

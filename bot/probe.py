@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     path = (argv if argv is not None else sys.argv[1:] or ["/healthz"])[0]
     port = os.environ.get("SARAH_HEALTH_PORT") or os.environ.get("SARAH_PORT") or "3000"
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=4) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=4) as response:
             return 0 if response.status == 200 else 1
     except (urllib.error.URLError, OSError) as error:
         print(f"{path} on port {port}: {error}", file=sys.stderr)

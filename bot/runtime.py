@@ -170,6 +170,7 @@ class Sarah:
             ttl_seconds=s.retention.conversation_ttl_seconds,
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
+            hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
         )
         self.open_handoffs = OpenHandoffs(self.redis, self.store)
         self.ownership: OwnershipStore = WatchedOwnership(
@@ -238,6 +239,7 @@ class Sarah:
                 cannot_resolve=s.texts.text_cannot_resolve,
                 not_helped=s.texts.text_not_helped,
                 claimed_action=s.texts.text_claimed_action,
+                message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
             ),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,
@@ -309,6 +311,7 @@ class Sarah:
                 boundary_filter(home),
                 message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
             ),
+            max_message_chars=s.max_message_chars,
         )
         register_actions(
             bolt,
@@ -340,7 +343,7 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        app = build_web_app(bolt, self.redis)
+        app = build_web_app(bolt, self.redis, signing_secret=secret)
         if self._health_on_slack_port():
             add_ops_routes(app, self.health, healthz=False)  # build_web_app has its /healthz
         runner = web.AppRunner(app, access_log=None)

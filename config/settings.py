@@ -54,6 +54,7 @@ class SlackSettings(BaseSettings):
         if not re.fullmatch(prefix + r"[A-Z0-9]{2,}", value):
             raise ValueError(f"must be a Slack id like {prefix}0123ABCD")
         return value
+    max_message_chars: int = Field(default=8_000, ge=200, le=40_000)  # the rest is cut off, with a marker
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -162,6 +163,7 @@ class WorkerSettings(BaseSettings):
     reclaim_idle_seconds: float = Field(default=120, ge=5, le=86_400)
     coalesce_seconds: float = Field(default=0.3, ge=0, le=30)
     max_redrafts: int = Field(default=2, ge=0, le=10)
+    hold_unknown_thread_seconds: float = Field(default=120, ge=0, le=3_600)
 
 
 class HandoffSettings(BaseSettings):
@@ -275,6 +277,10 @@ class TextSettings(BaseSettings):
     def link_domains(self) -> tuple[str, ...]:
         """Domains (and their subdomains) whose links stay clickable in Sarah's answers."""
         return tuple(d.strip().lower() for d in self.link_allowed_domains.split(",") if d.strip())
+    text_message_cut: str = Field(
+        default="_(Your message was very long, so I read only its first {limit} characters.)_",
+        min_length=1,
+    )
 
 
 class LogSettings(BaseSettings):
