@@ -27,6 +27,7 @@ from handlers.thread_store import as_text
 log = logging.getLogger(__name__)
 
 VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
+WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers
 VIEWER_SECONDS = 8 * 3600  # a tab opened within a working day is kept current
 MAX_LISTED = 40  # two blocks each, well under Slack's 100 blocks per view
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -143,7 +144,7 @@ class AppHome:
         queue: OpenHandoffs,
         is_support: Callable[[str], Awaitable[bool]],
         *,
-        workspace_url: str = "",
+        workspace_url: str = "",  # learnt from Redis when empty (a worker-only process)
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
@@ -152,6 +153,16 @@ class AppHome:
         self._is_support = is_support
         self._workspace_url = workspace_url
         self._clock = clock
+
+    async def remember_workspace(self, url: str) -> None:
+        """The ingress learnt the workspace's URL (auth.test): card links in every process use it."""
+        self._workspace_url = url
+        await self._redis.set(WORKSPACE_URL, url)
+
+    async def _workspace(self) -> str:
+        if not self._workspace_url:
+            self._workspace_url = as_text(await self._redis.get(WORKSPACE_URL) or b"")
+        return self._workspace_url
 
     async def opened(self, user: str) -> None:
         """Someone opened the tab: publish what they may see, and keep it current for a while."""
@@ -167,13 +178,13 @@ class AppHome:
         members = [u for u in viewers if await self._is_support(u)]
         if not members:
             return
-        view = queue_view(await self._queue.entries(), now, self._workspace_url)
+        view = queue_view(await self._queue.entries(), now, await self._workspace())
         for user in members:
             await self._publish(user, view)
 
     async def _view_for(self, user: str) -> dict[str, Any]:
         if await self._is_support(user):
-            return queue_view(await self._queue.entries(), self._clock(), self._workspace_url)
+            return queue_view(await self._queue.entries(), self._clock(), await self._workspace())
         return visitor_view()
 
     async def _publish(self, user: str, view: dict[str, Any]) -> None:

@@ -267,6 +267,14 @@ class Sarah:
             self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker"))
             self._tasks.append(asyncio.create_task(self._remind_forever(), name="reminders"))
         self.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
+        # App Home follows hand-offs from whichever process changes them (a worker escalates, the
+        # ingress takes the Claim button), so every process connected to Slack publishes it.
+        self.app_home = AppHome(self.slack, self.redis, self.open_handoffs, self.team.is_member)
+        if s.slack.mode is not SlackMode.LOCAL:
+            if isinstance(self.ownership, WatchedOwnership):
+                self.ownership.listeners.callbacks.append(self.app_home.refresh)
+            if isinstance(self.store, CardWatchingStore):
+                self.store.listeners.callbacks.append(self.app_home.refresh)
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
             self.health.needs_identity = True
             await self._start_ingress()
@@ -326,14 +334,8 @@ class Sarah:
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
         )
-        self.app_home = AppHome(
-            self.slack, self.redis, self.open_handoffs, self.team.is_member, workspace_url=str(auth.get("url") or "")
-        )
+        await self.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, self.app_home)
-        if isinstance(self.ownership, WatchedOwnership):
-            self.ownership.listeners.callbacks.append(self.app_home.refresh)
-        if isinstance(self.store, CardWatchingStore):
-            self.store.listeners.callbacks.append(self.app_home.refresh)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

@@ -227,3 +227,28 @@ def test_the_fake_refuses_a_view_slack_would_refuse() -> None:
     long_header = {"type": "home", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]}
     odd = {"type": "home", "blocks": [{"type": "table"}]}
     assert all(block_kit_problems(v) for v in (too_many, long_header, odd))
+
+
+async def test_app_home_follows_a_hand_off_made_by_a_worker_only_process(
+    redis: Any, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    from tests.slack_payloads import SlackSender
+
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
+    ingress = Sarah(sarah_settings(fake_slack, fake_openai, worker={"sarah_role": "ingress"}), REDIS_TEST_URL)
+    worker = Sarah(sarah_settings(fake_slack, fake_openai, worker={"sarah_role": "worker"}), REDIS_TEST_URL)
+    await ingress.start()
+    await worker.start()
+    slack = SlackSender(f"http://127.0.0.1:{ingress.http_port}/slack/events")
+    try:
+        event = {"type": "app_home_opened", "user": AGENT, "channel": "D0HOME", "tab": "home"}
+        assert await slack.event(event) == 200
+        await fake_slack.wait_for(lambda: "Nothing waiting" in json.dumps(fake_slack.home_views.get(AGENT, {})))
+        await slack.event(dm("I want to talk to a real person", ts=new_ts()))
+        card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
+        link = f"https://zennest.slack.com/archives/{SUPPORT_CHANNEL}/p{card.ts.replace('.', '')}"
+        await fake_slack.wait_for(lambda: link in json.dumps(fake_slack.home_views.get(AGENT, {})))
+    finally:
+        await slack.close()
+        await worker.stop()
+        await ingress.stop()
