@@ -1,9 +1,17 @@
-"""Sarah's HTTP endpoints: `/slack/events` for Slack, `/healthz` for load balancers."""
+"""Sarah's HTTP endpoints: `/slack/events` for Slack, `/healthz` for load balancers and orchestrators.
+
+`/healthz` answers 200 only when Redis answers a PING and, in a process that runs the worker, the
+worker's read loop, reclaim loop and lease renewals are recent (see bot/liveness.py); otherwise 503
+with a JSON body that says which part is stale, so a stuck worker gets restarted.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -13,9 +21,12 @@ from slack_bolt.async_app import AsyncApp
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+PING_TIMEOUT_SECONDS = 2.0
+
+Liveness = Callable[[], tuple[bool, dict[str, Any]]]
 
 
-def build_web_app(bolt: AsyncApp, redis: Redis) -> web.Application:
+def build_web_app(bolt: AsyncApp, redis: Redis, *, liveness: Liveness | None = None) -> web.Application:
     async def slack_events(request: web.Request) -> web.Response:
         response = await bolt.async_dispatch(await to_bolt_request(request))
         if response.status == 404 and _unhandled(response.body):
@@ -25,11 +36,15 @@ def build_web_app(bolt: AsyncApp, redis: Redis) -> web.Application:
         return await to_aiohttp_response(response)
 
     async def healthz(_: web.Request) -> web.Response:
+        body: dict[str, Any] = {"ok": True, "redis": "ok"}
         try:
-            await redis.ping()
+            await asyncio.wait_for(redis.ping(), PING_TIMEOUT_SECONDS)
         except Exception as error:  # any failure means "not ready"
-            return web.json_response({"ok": False, "redis": type(error).__name__}, status=503)
-        return web.json_response({"ok": True})
+            body.update(ok=False, redis=type(error).__name__)
+        if liveness is not None:
+            working, body["worker"] = liveness()
+            body["ok"] = body["ok"] and working
+        return web.json_response(body, status=200 if body["ok"] else 503)
 
     app = web.Application(client_max_size=1024**2)
     app.router.add_post(EVENTS_PATH, slack_events)
