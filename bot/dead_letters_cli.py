@@ -28,7 +28,8 @@ _ID = re.compile(r"\d+-\d+")
 LIST_LIMIT = 1_000
 
 
-def main(argv: list[str], *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
+def main(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
     parser = argparse.ArgumentParser(prog="sarah dead-letters", description="Messages Sarah could not answer.")
     parser.add_argument("action", choices=["list", "show", "replay", "drop"])
     parser.add_argument("id", nargs="?", help="a dead letter's id, as `list` prints it")
@@ -45,12 +46,12 @@ def main(argv: list[str], *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.s
     try:
         settings = load_settings(options.env_file)
     except SettingsError as error:
-        print(error, file=stderr)
+        print(error, file=err)
         return 2
     from bot.cli import redis_url_for
 
     with redis_url_for(settings) as redis_url:
-        return asyncio.run(_run(settings, redis_url, options.action, options.id, stdout, stderr))
+        return asyncio.run(_run(settings, redis_url, options.action, options.id, out, err))
 
 
 async def _run(settings: Settings, redis_url: str, action: str, dead_id: str | None, out: TextIO, err: TextIO) -> int:
