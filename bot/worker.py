@@ -212,6 +212,7 @@ class Worker:
                     if is_outage(error):  # Redis is away: not the message's fault, wait for it
                         self._outage.failed("answering a thread", error)
                         await asyncio.sleep(backoff.next_delay())
+                        await self._check_lease(lease)  # another worker may have it after a long outage
                         continue
                     failures += 1
                     verdict = await self._after_failed_pass(thread, error, failures, lambda: lease.held)
@@ -243,7 +244,11 @@ class Worker:
             self._dead_after,
         )
         if batch and passes >= self._dead_after:
-            await self._dead_letter(thread, batch, error, passes, still_ours)
+            try:
+                await self._dead_letter(thread, batch, error, passes, still_ours)
+            except Exception as moving:  # the entries stay pending, their count too: moved next time
+                log.warning("could not dead-letter thread %s (%s)", thread.key, type(moving).__name__)
+                return "give up"
             return "dead-lettered"
         return "retry" if failures <= len(RETRY_DELAYS) else "give up"
 
@@ -272,6 +277,13 @@ class Worker:
         except Exception as apology_error:  # even then the messages stay dead-lettered: never loop
             log.warning("could not apologise in thread %s (%s)", thread.key, type(apology_error).__name__)
 
+    async def _check_lease(self, lease: _Lease) -> None:
+        """Before answering again after an outage: is the lease still ours? (Unknown while Redis is away.)"""
+        with contextlib.suppress(Exception):
+            if not await self._store.renew_lease(lease.thread, lease.token):
+                log.warning("lease of thread %s lost during the outage", lease.thread.key)
+                lease.held = False
+
     def _drain_ended(self, task: asyncio.Task[None]) -> None:
         self._drains.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -284,18 +296,18 @@ class _Lease:
     def __init__(
         self, store: ThreadStore, thread: ThreadRef, token: str, seconds: float, liveness: Liveness, outage: Outage
     ) -> None:
-        self._store, self._thread, self._token, self._seconds = store, thread, token, seconds
+        self._store, self.thread, self.token, self._seconds = store, thread, token, seconds
         self._liveness, self._outage = liveness, outage
         self.held = True
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> _Lease:
-        self._liveness.lease_held(self._token)
+        self._liveness.lease_held(self.token)
         self._task = asyncio.create_task(self._renew())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._liveness.lease_ended(self._token)
+        self._liveness.lease_ended(self.token)
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -307,21 +319,21 @@ class _Lease:
         while self.held:
             await asyncio.sleep(delay)
             try:
-                renewed = await self._store.renew_lease(self._thread, self._token)
+                renewed = await self._store.renew_lease(self.thread, self.token)
             except Exception as error:  # keep renewing: a lapsed lease is noticed when Redis answers
                 if is_redis_trouble(error):
                     self._outage.failed("renewing a thread's lease", error)
                 else:
-                    log.warning("could not renew the lease of thread %s (%s)", self._thread.key, type(error).__name__)
+                    log.warning("could not renew the lease of thread %s (%s)", self.thread.key, type(error).__name__)
                 delay = min(self._seconds / 3, backoff.next_delay())
                 continue
             backoff.reset()
             delay = self._seconds / 3
             if not renewed:
-                log.warning("lease of thread %s lost", self._thread.key)
+                log.warning("lease of thread %s lost", self.thread.key)
                 self.held = False
                 return
-            self._liveness.lease_held(self._token)
+            self._liveness.lease_held(self.token)
 
 
 def _how_it_ended(task: asyncio.Task[None]) -> str:
