@@ -149,6 +149,29 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     assert sum("Redis is back" in line and "worker" in line for line in outage_lines) == 1
 
 
+async def test_a_redis_crash_under_load_strands_no_message(
+    start_on_own_redis: StartSarah, own_redis: RedisProcess, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: Delay(0.2, echo_responder(request))
+    _, slack = await start_on_own_redis(worker={"reclaim_idle_seconds": 300, "thread_lease_seconds": 30})
+    roots = [new_ts() for _ in range(40)]
+
+    async def customer(index: int) -> None:
+        await asyncio.sleep(index * 0.05)
+        await deliver_like_slack(slack, dm(f"question {index}", ts=roots[index]))
+
+    customers = asyncio.gather(*(customer(i) for i in range(len(roots))))
+    await asyncio.sleep(1.0)  # about half are queued or being answered
+    await own_redis.astop(kill=True)  # a crash: nothing but the append-only file survives
+    await asyncio.sleep(2.0)
+    await own_redis.astart()
+    await customers
+
+    await fake_slack.wait_for(lambda: all(answers(fake_slack, ts) for ts in roots), within=30)
+    await asyncio.sleep(1.0)
+    assert [answers(fake_slack, ts) for ts in roots] == [[f"Answering: question {i}"] for i in range(len(roots))]
+
+
 async def test_the_first_event_after_a_quick_redis_restart_is_acknowledged_at_once(
     start_on_own_redis: StartSarah, own_redis: RedisProcess, fake_slack: FakeSlack
 ) -> None:
@@ -189,8 +212,10 @@ async def test_a_deleted_stream_or_a_flushdb_does_not_stop_the_worker(
 
 async def test_a_reclaim_loop_that_ends_makes_sarah_fail(start_sarah: StartSarah) -> None:
     sarah, _ = await start_sarah()
-    assert sarah.worker is not None
-    sarah.worker.loops["reclaim"].cancel()
+    worker = sarah.worker
+    assert worker is not None
+    reclaimer = await eventually(lambda: worker.loops.get("reclaim"))
+    reclaimer.cancel()
     with pytest.raises(SarahFailed, match="reclaim loop was cancelled"):
         await asyncio.wait_for(sarah.wait(), 10)
 
