@@ -199,3 +199,18 @@ async def test_the_command_says_when_there_is_nothing_and_names_a_wrong_id(
         await cli("drop", "last-week")
     assert exit_.value.code == 2
     assert "'last-week' is not a dead letter id" in capsys.readouterr().err
+
+
+async def test_failed_passes_are_counted_in_redis_across_a_takeover_by_another_worker(redis: Redis) -> None:
+    inbox = Inbox(redis, dedupe_ttl_seconds=60, max_length=1_000)
+    await inbox.ensure_group()
+    ts = new_ts()
+    await inbox.put(InboundMessage(ThreadRef("D0CUSTOMER", ts), ts, "UCUSTOMER", "hello", Kind.DM))
+    [entry] = await inbox.read("worker-that-crashes", count=10, block_ms=10)
+    assert await inbox.count_failed_pass([entry.entry_id], ttl_seconds=60) == 1
+    assert await inbox.count_failed_pass([entry.entry_id], ttl_seconds=60) == 2
+
+    [taken] = await inbox.reclaim("next-worker", min_idle_ms=0)  # the first worker died
+    assert await inbox.count_failed_pass([taken.entry_id], ttl_seconds=60) == 3
+    await inbox.done([taken.entry_id])
+    assert await inbox.count_failed_pass([taken.entry_id], ttl_seconds=60) == 1  # answered: forgotten
