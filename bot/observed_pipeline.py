@@ -8,14 +8,16 @@ call's span (gen_ai.conversation.id).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.dead_letters import DeadLetters
 from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.tracing import NO_TRACING, Tracing, conversation_id
 from handlers.messages import ThreadRef
 from handlers.pipeline import Answered, Pipeline
+from handlers.thread_store import Pending
 
 
 class ObservedPipeline(Pipeline):
@@ -51,3 +53,16 @@ class CountingInbox(Inbox):
     async def done(self, entry_ids: list[str]) -> None:
         await super().done(entry_ids)
         self._metrics.passes_done(entry_ids)
+
+
+class CountingDeadLetters(DeadLetters):
+    """Counts the messages moved to the dead-letter stream."""
+
+    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+
+    async def bury(self, thread_key: str, batch: Iterable[Pending], error: BaseException, passes: int) -> int:
+        moved = await super().bury(thread_key, batch, error, passes)
+        self._metrics.dead_lettered.inc(moved)
+        return moved
