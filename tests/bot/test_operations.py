@@ -252,3 +252,25 @@ async def test_app_home_follows_a_hand_off_made_by_a_worker_only_process(
         await slack.close()
         await worker.stop()
         await ingress.stop()
+
+
+async def test_a_dead_lettered_message_is_counted(
+    start_sarah: StartSarah, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sarah, slack = await start_sarah(worker={"dead_letter_after_passes": 2})
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug in the pass")
+
+    monkeypatch.setattr(sarah.pipeline, "_ask_model", broken)
+    ts = new_ts()
+    await slack.event(dm("my ZenLock is offline", ts=ts))
+    await fake_slack.wait_for(lambda: fake_slack.thread(CUSTOMER_DM, ts) and sarah.dead_letters)
+    samples: Samples = {}
+    for _ in range(100):
+        samples = await scrape(sarah)
+        if value(samples, "sarah_messages_dead_lettered_total"):
+            break
+        await asyncio.sleep(0.05)
+    assert value(samples, "sarah_messages_dead_lettered_total") == 1
+    assert value(samples, "sarah_messages_answered_total") == 0  # set aside, not answered
