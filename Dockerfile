@@ -8,7 +8,8 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY config ./config
 COPY training ./training
-RUN pip install . && useradd --create-home sarah
+# The otel extra too, so OTEL_EXPORTER_OTLP_ENDPOINT turns traces on without a rebuild.
+RUN pip install ".[otel]" && useradd --create-home sarah
 USER sarah
 # HTTP mode: /slack/events. Every role: /healthz, /readyz, /metrics (SARAH_HEALTH_PORT, default SARAH_PORT).
 EXPOSE 3000
