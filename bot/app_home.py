@@ -145,8 +145,10 @@ class AppHome:
         is_support: Callable[[str], Awaitable[bool]],
         *,
         workspace_url: str = "",  # learnt from Redis when empty (a worker-only process)
+        ttl_seconds: int = 30 * 86_400,  # every key has a TTL: the conversations' retention
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._ttl = ttl_seconds
         self._client = client
         self._redis = redis
         self._queue = queue
@@ -157,7 +159,7 @@ class AppHome:
     async def remember_workspace(self, url: str) -> None:
         """The ingress learnt the workspace's URL (auth.test): card links in every process use it."""
         self._workspace_url = url
-        await self._redis.set(WORKSPACE_URL, url)
+        await self._redis.set(WORKSPACE_URL, url, ex=self._ttl)  # written again at every start
 
     async def _workspace(self) -> str:
         if not self._workspace_url:
@@ -167,7 +169,10 @@ class AppHome:
     async def opened(self, user: str) -> None:
         """Someone opened the tab: publish what they may see, and keep it current for a while."""
         now = self._clock()
-        await self._redis.zadd(VIEWERS, {user: now})
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(VIEWERS, {user: now})
+            pipe.expire(VIEWERS, min(VIEWER_SECONDS, self._ttl))
+            await pipe.execute()
         await self._publish(user, await self._view_for(user))
 
     async def refresh(self) -> None:

@@ -42,12 +42,16 @@ class OpenHandoff:
 
 
 class OpenHandoffs:
-    def __init__(self, redis: Redis, store: ThreadStore) -> None:
+    def __init__(self, redis: Redis, store: ThreadStore, *, ttl_seconds: int = 30 * 86_400) -> None:
         self._redis = redis
         self._store = store
+        self._ttl = ttl_seconds  # the conversations' retention: a hand-off older than that has no state left
 
     async def opened(self, thread: ThreadRef, at: float) -> None:
-        await self._redis.zadd(OPEN, {thread.key: at})
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(OPEN, {thread.key: at})
+            pipe.expire(OPEN, self._ttl)
+            await pipe.execute()
 
     async def closed(self, thread: ThreadRef) -> float | None:
         """Forget the hand-off; returns when it was opened (None: it was not in the queue)."""

@@ -209,7 +209,7 @@ class Sarah:
             lease_seconds=s.worker.thread_lease_seconds,
             hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
         )
-        self.open_handoffs = OpenHandoffs(self.redis, self.store)
+        self.open_handoffs = OpenHandoffs(self.redis, self.store, ttl_seconds=s.retention.conversation_ttl_seconds)
         self.ownership: OwnershipStore = WatchedOwnership(
             self.redis,
             ttl_seconds=s.retention.conversation_ttl_seconds,
@@ -316,7 +316,13 @@ class Sarah:
         self.health.worker = self.worker.liveness.report if self.worker else None
         # App Home follows hand-offs from whichever process changes them (a worker escalates, the
         # ingress takes the Claim button), so every process connected to Slack publishes it.
-        self.app_home = AppHome(self.slack, self.redis, self.open_handoffs, self.team.is_member)
+        self.app_home = AppHome(
+            self.slack,
+            self.redis,
+            self.open_handoffs,
+            self.team.is_member,
+            ttl_seconds=s.retention.conversation_ttl_seconds,
+        )
         if s.slack.mode is not SlackMode.LOCAL:
             if isinstance(self.ownership, WatchedOwnership):
                 self.ownership.listeners.callbacks.append(self.app_home.refresh)

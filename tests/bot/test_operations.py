@@ -180,7 +180,7 @@ async def test_json_logs_parse_carry_the_fields_and_never_the_customers_words(
 
 
 async def test_app_home_shows_support_the_live_queue_and_everyone_else_how_to_reach_a_person(
-    start_sarah: StartSarah, fake_slack: FakeSlack
+    start_sarah: StartSarah, fake_slack: FakeSlack, redis: Any
 ) -> None:
     fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
     _, slack = await start_sarah()
@@ -211,6 +211,8 @@ async def test_app_home_shows_support_the_live_queue_and_everyone_else_how_to_re
         == f"https://zennest.slack.com/archives/{SUPPORT_CHANNEL}/p{card.ts.replace('.', '')}"
     )
     assert "talk to a real person" not in queue_text()  # what the customer wrote stays in Slack
+    for key in await redis.keys("sarah:{h*"):  # the queue and the tab's viewers expire like the threads
+        assert await redis.ttl(key) > 0, key
 
     await press(slack, fake_slack, "sarah_claim", card)
     await fake_slack.wait_for(lambda: "Claimed* by <@UAGENT>" in queue_text())
