@@ -294,7 +294,11 @@ def sarah_groups(redis_url: str, slack_url: str, openai_url: str, role: str, arg
             "model_timeout_seconds": 30,
             "model_max_retries": 0,
         },
-        "redis": {"redis_url": redis_url, "redis_max_connections": args.redis_connections},
+        "redis": {
+            "redis_url": redis_url,
+            "redis_max_connections": args.redis_connections,
+            **({"redis_cluster": True} if args.cluster else {}),
+        },
         "handoff": {"support_channel": SUPPORT_CHANNEL, "handoff_reminder_minutes": 60},
         "worker": {"coalesce_seconds": args.coalesce, "worker_concurrency": args.concurrency, "sarah_role": role},
         # each conversation has its own user already; raised too, so a test of few users is not throttled
@@ -394,10 +398,13 @@ def rss_mb(pid: int, field_name: str) -> float:
 
 
 class PrivateRedis:
+    """One throwaway redis-server on a free port, nothing written to disk."""
+
     def __init__(self) -> None:
         if shutil.which("redis-server") is None:
             raise SystemExit("scripts/bench needs redis-server on PATH (Debian: apt-get install redis-server)")
         self.port = free_port()
+        self.ports = [self.port]
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -426,12 +433,93 @@ class PrivateRedis:
             await asyncio.wait_for(self.process.wait(), 10)
 
 
-async def redis_counters(redis: Redis) -> dict[str, float]:
-    stats = await redis.info("commandstats")
-    counters = {name.removeprefix("cmdstat_"): float(v["calls"]) for name, v in stats.items()}
-    cpu, memory = await redis.info("cpu"), await redis.info("memory")
-    counters["~cpu"] = float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
-    counters["~memory"] = float(memory["used_memory"])
+class PrivateCluster:
+    """A Redis Cluster of 3 masters and no replicas on free ports (the faults issue's shape), thrown away after."""
+
+    def __init__(self) -> None:
+        if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+            raise SystemExit("scripts/bench --cluster needs redis-server and redis-cli on PATH")
+        self.ports: list[int] = []
+        while len(self.ports) < 3:  # the cluster bus listens on port + 10000: both must be free
+            port = free_port()
+            if port < 55535 and _port_free(port + 10000) and port not in self.ports:
+                self.ports.append(port)
+        self.port = self.ports[0]
+        self.directory = tempfile.TemporaryDirectory(prefix="bench-cluster-")
+        self.processes: list[asyncio.subprocess.Process] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def __aenter__(self) -> PrivateCluster:
+        for port in self.ports:
+            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            command += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
+            command += ["--dir", self.directory.name]
+            self.processes.append(
+                await asyncio.create_subprocess_exec(
+                    *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+                )
+            )
+        for port in self.ports:
+            client = Redis(port=port)
+            try:
+                for _ in range(200):
+                    with contextlib.suppress(Exception):
+                        if await client.ping():
+                            break
+                    await asyncio.sleep(0.05)
+            finally:
+                await client.aclose()
+        create = await asyncio.create_subprocess_exec(
+            "redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
+            "--cluster-replicas", "0", "--cluster-yes",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        if await asyncio.wait_for(create.wait(), 60) != 0:
+            raise RuntimeError("redis-cli --cluster create failed")
+        for port in self.ports:
+            client = Redis(port=port, decode_responses=True)
+            try:
+                for _ in range(400):
+                    if (await client.cluster("info"))["cluster_state"] == "ok":
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                await client.aclose()
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            await asyncio.wait_for(process.wait(), 10)
+        self.directory.cleanup()
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def redis_counters(nodes: list[Redis]) -> dict[str, float]:
+    """INFO commandstats, CPU and memory, summed over every node."""
+    counters: dict[str, float] = {"~cpu": 0.0, "~memory": 0.0}
+    for redis in nodes:
+        stats = await redis.info("commandstats")
+        for name, v in stats.items():
+            key = name.removeprefix("cmdstat_")
+            counters[key] = counters.get(key, 0.0) + float(v["calls"])
+        cpu, memory = await redis.info("cpu"), await redis.info("memory")
+        counters["~cpu"] += float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
+        counters["~memory"] += float(memory["used_memory"])
     return counters
 
 
@@ -450,23 +538,42 @@ class Monitor:
         self.process.terminate()
         self.process.wait(10)
         self.file.close()
-        counts = {"client": 0, "lua": 0, "stream_read": 0, "transactions": 0}
-        pattern = re.compile(r'^\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"')
         with open(self.file.name, errors="replace") as lines:
-            for line in lines:
-                match = pattern.match(line)
-                if match is None:
-                    continue
-                source, command = match.group(1), match.group(2).upper()
-                if source == "lua":
-                    counts["lua"] += 1
-                elif command in ("XREADGROUP", "XREAD"):
-                    counts["stream_read"] += 1
-                else:
-                    counts["client"] += 1
-                    counts["transactions"] += command == "EXEC"
+            counts = count_monitor(lines)
         os.unlink(self.file.name)
         return counts
+
+
+MONITOR_LINE = re.compile(r'^\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"')
+CONNECTION_NOISE = {"PING", "INFO", "CLIENT", "HELLO", "COMMAND", "SELECT", "CONFIG"}  # set-up and ours
+
+
+def count_monitor(lines: Any) -> dict[str, int]:
+    """Commands by source in MONITOR's output: clients' (a MULTI…EXEC block is one round trip), Lua's."""
+    counts = {"client": 0, "lua": 0, "stream_read": 0, "transactions": 0, "round_trips": 0}
+    in_multi: set[str] = set()  # clients between MULTI and EXEC
+    for line in lines:
+        match = MONITOR_LINE.match(line)
+        if match is None:
+            continue
+        source, command = match.group(1), match.group(2).upper()
+        if source == "lua":
+            counts["lua"] += 1
+        elif command in CONNECTION_NOISE:
+            continue
+        elif command in ("XREADGROUP", "XREAD"):
+            counts["stream_read"] += 1
+        else:
+            counts["client"] += 1
+            counts["transactions"] += command == "EXEC"
+            if command == "MULTI":
+                in_multi.add(source)
+            elif command in ("EXEC", "DISCARD"):
+                in_multi.discard(source)
+                counts["round_trips"] += 1
+            elif source not in in_multi:
+                counts["round_trips"] += 1
+    return counts
 
 
 # -- one run: a target under one load --------------------------------------------------------------
@@ -485,30 +592,38 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
     await slack.start()
     await openai.start()
     procs: list[Proc] = []
-    async with PrivateRedis() as server:
-        redis = Redis.from_url(server.url)
+    if args.cluster and target == "probe":
+        await slack.close()
+        await openai.close()
+        note = "not run on a cluster: its plain redis.asyncio client does not follow MOVED, and its keys span slots"
+        return Figures(target, {}, [note])
+    async with PrivateCluster() if args.cluster else PrivateRedis() as server:
+        nodes = [Redis(port=port) for port in server.ports]
         try:
             start = start_sarah if target == "sarah" else start_probe
             procs, urls = await start(load, server.url, slack.api_url, openai.base_url, args)
             await asyncio.sleep(1.0)  # every worker has joined the consumer group and is reading
             cpu_before = {p.pid: _cpu_seconds(p.pid) for p in procs}
-            redis_before = await redis_counters(redis)
+            redis_before = await redis_counters(nodes)
             slack_before, model_before = len(slack.calls), len(openai.requests)
+            own_before = time.process_time()
             monitor = Monitor(server.port) if load.scenario == "one" else None
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
                 generator = Generator(urls, ledger, session)
                 first = time.monotonic()
                 await drive(load, generator, args.drain)
                 await asyncio.sleep(1.0)  # a late duplicate still counts
+            own_cpu = time.process_time() - own_before
             counts = monitor.finish() if monitor is not None else None
-            redis_after = await redis_counters(redis)
+            redis_after = await redis_counters(nodes)
             cpu = {p.pid: _cpu_seconds(p.pid) - cpu_before[p.pid] for p in procs}
             rss = {p.pid: (rss_mb(p.pid, "VmHWM"), rss_mb(p.pid, "VmRSS")) for p in procs}
             slack_calls = slack.calls[slack_before:]
             model_calls = len(openai.requests) - model_before
         finally:
             await stop_all(procs)
-            await redis.aclose()
+            for node in nodes:
+                await node.aclose()
             await slack.close()
             await openai.close()
     return figures(
@@ -525,6 +640,7 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
         model_calls,
         counts,
         generator.errors,
+        own_cpu,
     )
 
 
@@ -542,6 +658,7 @@ def figures(
     model_calls: int,
     monitor: dict[str, int] | None,
     send_errors: int,
+    own_cpu: float,
 ) -> Figures:
     messages = list(ledger.messages.values())
     sent = len(messages)
@@ -579,6 +696,7 @@ def figures(
         "worker CPU per reply (ms)": sum(cpu[p] for p in workers) / per * 1000,
         "ingress CPU per reply (ms)": sum(cpu[p] for p in ingresses) / per * 1000,
         "Redis CPU per reply (ms)": (after["~cpu"] - before["~cpu"]) / per * 1000,
+        "load generator + fakes CPU per reply (ms)": own_cpu / per * 1000,
         "overhead p50 (ms)": percentile(overhead, 0.5),
         "overhead p99 (ms)": percentile(overhead, 0.99),
         "ack p50 (ms)": percentile(acks, 0.5),
@@ -601,6 +719,9 @@ def figures(
             "client"
         ] / max(sent, 1)
         values["Redis commands run inside Lua per message (MONITOR)"] = monitor["lua"] / max(sent, 1)
+        values["Redis round trips per message (MONITOR: client commands, a MULTI/EXEC block as one)"] = monitor[
+            "round_trips"
+        ] / max(sent, 1)
         values["MULTI/EXEC blocks per message (MONITOR)"] = monitor["transactions"] / max(sent, 1)
     top = sorted(((v, k) for k, v in delta.items() if k not in noise and v), reverse=True)[:12]
     notes = [
@@ -643,6 +764,7 @@ def describe(load: Load, args: argparse.Namespace) -> str:
         f"model latency {load.model_latency * 1000:.0f} ms; {load.ingresses} ingress + {load.workers} worker "
         f"process(es); COALESCE_SECONDS={args.coalesce:g}; WORKER_CONCURRENCY={args.concurrency}; "
         f"Redis pool {args.redis_connections}; probe UVLOOP={'1' if args.probe_uvloop else '0'}"
+        + ("; Redis Cluster of 3 masters (REDIS_CLUSTER=true)" if args.cluster else "; one redis-server")
     )
     what = {
         "burst": f"{load.conversations} conversations × {load.turns} turns at once (follow-up when answered)",
@@ -693,13 +815,17 @@ async def main_async(args: argparse.Namespace) -> None:
     if args.scenario == "scale":
         print("== scale-out curve (replies/s; worker CPU per reply ms; Redis CPU per reply ms; lost)")
         for load, sarah, probe in curve:
-            print(
-                f"  {load.ingresses} ingress × {load.workers} worker: Sarah {sarah.values['replies/s']:.0f}/s "
-                f"{sarah.values['worker CPU per reply (ms)']:.1f} {sarah.values['Redis CPU per reply (ms)']:.2f} "
-                f"lost {sarah.values['lost']:.0f} | probe {probe.values['replies/s']:.0f}/s "
-                f"{probe.values['worker CPU per reply (ms)']:.1f} {probe.values['Redis CPU per reply (ms)']:.2f} "
-                f"lost {probe.values['lost']:.0f}"
-            )
+            print(f"  {load.ingresses} ingress × {load.workers} worker: Sarah {_curve(sarah)} | probe {_curve(probe)}")
+
+
+def _curve(figures_: Figures) -> str:
+    v = figures_.values
+    if not v:
+        return "not run"
+    return (
+        f"{v['replies/s']:.0f}/s, worker CPU {v['worker CPU per reply (ms)']:.1f} ms, "
+        f"Redis CPU {v['Redis CPU per reply (ms)']:.2f} ms per reply, lost {v['lost']:.0f}"
+    )
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -716,8 +842,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2000, help="Sarah's WORKER_CONCURRENCY (2000)")
     parser.add_argument("--redis-connections", type=int, default=200, help="pool size, both targets (200)")
     parser.add_argument("--probe-uvloop", action="store_true", help="let the probe use uvloop (Sarah does not)")
+    parser.add_argument("--cluster", action="store_true", help="Redis Cluster of 3 masters (Sarah only)")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for one answer at most (60)")
     args = parser.parse_args(argv)
+    if args.cluster:
+        from config.settings import RedisSettings
+
+        if "redis_cluster" not in RedisSettings.model_fields:
+            parser.error("--cluster: this Sarah has no REDIS_CLUSTER setting yet (it comes with the faults issue)")
+        if args.scenario == "one":
+            parser.error("--cluster: the one-at-a-time scenario's MONITOR watches one server; pick another")
     if min(args.conversations, args.one_turns, args.memory_conversations, args.scale_conversations) < 1:
         parser.error("conversation and turn counts must be at least 1")
     if args.rate <= 0 or args.seconds <= 0 or args.model_latency < 0:
