@@ -31,7 +31,7 @@ from bot.boundaries import Home, boundary_filter
 from bot.gate import message_gate
 from bot.http_server import build_web_app
 from bot.inbox import LATEST_PREFIX, Inbox
-from bot.ingress import build_bolt_app
+from bot.ingress import build_bolt_app, dm_conversations
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_text import LinkPolicy
@@ -155,6 +155,7 @@ class Sarah:
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
             hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
+            dm_idle_seconds=s.retention.dm_conversation_idle_minutes * 60,
         )
         self.ownership = OwnershipStore(
             self.redis, ttl_seconds=s.retention.conversation_ttl_seconds, max_turns=s.retention.max_stored_turns
@@ -272,6 +273,7 @@ class Sarah:
             home=home,
             middleware=(
                 boundary_filter(home),
+                dm_conversations(self.store),  # before the gate: both see the same conversation
                 message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
             ),
             max_message_chars=s.max_message_chars,

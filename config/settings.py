@@ -141,6 +141,8 @@ class RetentionSettings(BaseSettings):
     conversation_ttl_days: float = Field(default=30, gt=0, le=3650)
     dedupe_ttl_hours: float = Field(default=48, gt=0, le=24 * 90)
     max_stored_turns: int = Field(default=200, ge=4, le=10_000)
+    # top-level DMs continue the customer's conversation until it is idle this long
+    dm_conversation_idle_minutes: float = Field(default=120, gt=0, le=30 * 24 * 60)
 
     @property
     def conversation_ttl_seconds(self) -> int:

@@ -111,6 +111,7 @@ class Pipeline:
         (at most `max_redrafts` times), so a hand-off request or an agent's line is seen before
         Sarah's draft is sent.
         """
+        thread = await self._store.locate(thread)  # a DM conversation: answer under the latest message
         for attempt in range(self._max_redrafts + 1):
             batch = await self._store.pending(thread)
             if not batch:
@@ -376,7 +377,7 @@ class Pipeline:
         agent, never dropped silently.
         """
         channel, _, thread_ts = relay_to.partition(":")
-        customer_thread = ThreadRef(channel, thread_ts)
+        customer_thread = await self._store.locate(ThreadRef(channel, thread_ts))
         ref = CardRef(card_thread.channel, card_thread.thread_ts)
         relayed: list[StoredTurn] = []
         for pending in batch:
