@@ -27,6 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
+from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
 from bot.gate import message_gate
 from bot.http_server import build_web_app
@@ -290,6 +291,7 @@ class Sarah:
             home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
         )
+        register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
