@@ -281,7 +281,9 @@ class TextSettings(BaseSettings):
         default="_(Your message was very long, so I read only its first {limit} characters.)_",
         min_length=1,
     )
-    suggested_prompts_title: str = Field(default="Hi, I'm Sarah from ZenNest. How can I help?", min_length=1, max_length=150)
+    suggested_prompts_title: str = Field(
+        default="Hi, I'm Sarah from ZenNest. How can I help?", min_length=1, max_length=150
+    )
     # separated by "|"; each is both the button's label and the message it sends
     suggested_prompts: str = "Set up my ZenHub|Why is my camera offline?|Talk to a person"
     text_files_shared: str = Field(
