@@ -37,6 +37,7 @@ from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
+from bot.thread_history import SlackThreadReader
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
@@ -222,6 +223,9 @@ class Sarah:
             ),
             max_redrafts=s.worker.max_redrafts,
             is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
+            thread_reader=SlackThreadReader(self.slack, max_chars=s.slack.max_message_chars)
+            if s.slack.mode is not SlackMode.LOCAL
+            else None,
         )
         if s.worker.sarah_role in ("all", "worker"):
             self.worker = Worker(

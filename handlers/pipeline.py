@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff, card_ref
+from handlers.history import ThreadReader
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, Turn
@@ -90,6 +91,7 @@ class Pipeline:
         max_redrafts: int = 2,
         is_support: Callable[[str], Awaitable[bool]] = _nobody_is_support,
         clock: Callable[[], float] = time.time,
+        thread_reader: ThreadReader | None = None,
     ) -> None:
         self._store = store
         self._ownership = ownership
@@ -103,6 +105,7 @@ class Pipeline:
         self._max_redrafts = max_redrafts
         self._is_support = is_support
         self._clock = clock
+        self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
 
     async def answer_pending(self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True) -> Answered:
         """Handle every waiting message of `thread`; `still_ours` says whether the lease is still held.
@@ -149,6 +152,7 @@ class Pipeline:
     ) -> Answered | None:
         feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
+        await self._read_thread_so_far(thread, state, messages)
         episode = await self._store.episode(thread)
         last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
         failure_key = await self._judge_feedback(thread, feedback, state.get("customer", ""))
@@ -420,6 +424,19 @@ class Pipeline:
                 turns=tuple(relayed),
             )
         return Answered([p.entry_id for p in batch])
+
+    # -- a first mention halfway down a thread ---------------------------------------------------------
+
+    async def _read_thread_so_far(self, thread: ThreadRef, state: dict[str, str], messages: list[Pending]) -> None:
+        """Sarah is mentioned in a channel thread she has never seen: store what was said before the
+        mention, once, so her first answer has the context (the prompt's budget keeps the newest)."""
+        if self._thread_reader is None or thread.is_dm or state.get("history_read") or not messages:
+            return
+        first = messages[0].message
+        if first.kind is not Kind.MENTION or first.ts == thread.thread_ts or await self._store.history(thread):
+            return
+        turns = await self._thread_reader.earlier(thread, before=first.ts)
+        await self._store.add_history(thread, turns)
 
     # -- helpers ---------------------------------------------------------------------------------------
 

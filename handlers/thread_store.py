@@ -173,6 +173,20 @@ return {'new', ARGV[2]}
 """
 
 
+_ADD_HISTORY = """
+-- KEYS: state, turns   ARGV: ttl, max_turns, turn json…
+-- The thread's earlier messages, read once before Sarah's first answer in it (history_read marks it).
+if redis.call('HSETNX', KEYS[1], 'history_read', 1) == 0 then return -1 end
+for i = 3, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+if #ARGV > 2 then
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return #ARGV - 2
+"""
+
+
 class Accepted(StrEnum):
     LEASED = "leased"  # queued, and this worker now answers the thread
     QUEUED = "queued"  # queued; the worker holding the lease will answer it
@@ -259,6 +273,7 @@ class ThreadStore:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE_IF_IDLE)
         self._commit = redis.register_script(_COMMIT)
+        self._add_history = redis.register_script(_ADD_HISTORY)
 
     async def accept(self, message: InboundMessage, entry_id: str, token: str, now: float) -> Accepted:
         keys = thread_keys(message.thread)
@@ -385,6 +400,15 @@ class ThreadStore:
                 *[t.to_json() for t in turns],
             ],
         )
+
+    async def add_history(self, thread: ThreadRef, turns: list[StoredTurn]) -> bool:
+        """Store the thread's earlier messages before any turn of Sarah's; once per thread (False when
+        they were stored already)."""
+        keys = thread_keys(thread)
+        added = await self._add_history(
+            keys=[keys["state"], keys["turns"]], args=[self._ttl, self._max_turns, *[t.to_json() for t in turns]]
+        )
+        return int(added) >= 0
 
     async def exists(self, thread: ThreadRef) -> bool:
         """Has Sarah a state for this thread (is she part of it)?"""

@@ -37,6 +37,7 @@ class Posted:
     deleted: bool = False
     updates: int = 0
     metadata: dict[str, Any] | None = None  # chat.postMessage / chat.update `metadata`, as Slack keeps it
+    subtype: str | None = None  # e.g. channel_join, for messages added with `add_message`
 
     @property
     def body(self) -> str:
@@ -105,11 +106,18 @@ class FakeSlack(LocalServer):
         }
 
     def add_message(
-        self, channel: str, text: str, *, user: str, thread_ts: str | None = None, ts: str | None = None
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str,
+        thread_ts: str | None = None,
+        ts: str | None = None,
+        subtype: str | None = None,
     ) -> Posted:
         """A message someone other than Sarah wrote (seen by conversations.replies), e.g. the start of a
         channel thread Sarah is mentioned in later."""
-        message = Posted(channel, ts or self._next_ts(), thread_ts, text, user=user)
+        message = Posted(channel, ts or self._next_ts(), thread_ts, text, user=user, subtype=subtype)
         self.messages.append(message)
         return message
 
@@ -233,6 +241,8 @@ class FakeSlack(LocalServer):
         messages Sarah posted); `metadata` only with include_all_metadata, as Slack does."""
         with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
         oldest = float(p.get("oldest") or 0)
+        latest = float(p.get("latest") or "inf")
+        inclusive = str(p.get("inclusive", "")).lower() in ("1", "true")
         thread = [
             m
             for m in self.messages
@@ -240,6 +250,7 @@ class FakeSlack(LocalServer):
             and (m.thread_ts == p["ts"] or m.ts == p["ts"])
             and not m.deleted
             and (m.ts == p["ts"] or float(m.ts) > oldest)
+            and (float(m.ts) < latest or (inclusive and float(m.ts) == latest))
         ]
         start = int(p.get("cursor") or 0)
         limit = int(p.get("limit") or 10)
@@ -251,6 +262,8 @@ class FakeSlack(LocalServer):
             item["user"] = m.user
             if m.user == BOT_USER_ID:
                 item["bot_id"] = BOT_ID
+            if m.subtype:
+                item["subtype"] = m.subtype
             if with_metadata and m.metadata:
                 item["metadata"] = m.metadata
             messages.append(item)
