@@ -216,6 +216,7 @@ class Sarah:
                 not_helped=s.texts.text_not_helped,
                 claimed_action=s.texts.text_claimed_action,
                 message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
+                files_shared=s.texts.text_files_shared,
             ),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,

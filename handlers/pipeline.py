@@ -55,6 +55,7 @@ class Texts:
     not_helped: str
     claimed_action: str = ""  # sent instead of an answer claiming an action; cannot_resolve when unset
     message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
+    files_shared: str = ""  # added to the answer when the customer shared a file (linked on the card)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class Pipeline:
             batch = await self._store.pending(thread)
             if not batch:
                 return Answered([])
+            await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             state = await self._store.state(thread)
             if attempt == 0 and state.get("reply_pass"):
                 state = await self._recover_posts(thread, state)
@@ -245,6 +247,8 @@ class Pipeline:
         )
         if self._texts.message_cut and any(p.message.cut_from for p in batch):
             text = f"{text}\n\n{self._texts.message_cut}"
+        if self._texts.files_shared and any(p.message.files for p in batch):
+            text = f"{text}\n\n{self._texts.files_shared}"
         if await self._people_are_coming(thread, state.get("customer", "")):
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
         sent, answer_ts = await self._send_if_ours(

@@ -35,7 +35,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.text_clean import clean
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,27 @@ return #ARGV - 2
 """
 
 
+_ADD_FILES = """
+-- KEYS: state   ARGV: ttl, max_files, file json…
+-- Files the customer shared (name and permalink, never their content), for the hand-off card.
+local files = cjson.decode(redis.call('HGET', KEYS[1], 'files') or '[]')
+local seen = {}
+for _, f in ipairs(files) do seen[f.permalink .. '|' .. f.name] = true end
+for i = 3, #ARGV do
+  local f = cjson.decode(ARGV[i])
+  if not seen[f.permalink .. '|' .. f.name] then
+    seen[f.permalink .. '|' .. f.name] = true
+    table.insert(files, f)
+  end
+end
+while #files > tonumber(ARGV[2]) do table.remove(files, 1) end
+redis.call('HSET', KEYS[1], 'files', cjson.encode(files))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return #files
+"""
+MAX_FILES_PER_THREAD = 20  # the newest are kept for the card
+
+
 class Accepted(StrEnum):
     LEASED = "leased"  # queued, and this worker now answers the thread
     QUEUED = "queued"  # queued; the worker holding the lease will answer it
@@ -239,6 +260,19 @@ def user_threads_key(user: str) -> str:
     return "sarah:{user:" + user + "}:threads"
 
 
+def shared_files(state: dict[str, str]) -> tuple[SharedFile, ...]:
+    """The files recorded in a thread's state by `ThreadStore.add_files`."""
+    try:
+        items = json.loads(state.get("files") or "[]")
+    except ValueError:
+        return ()
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        SharedFile(str(f.get("name", "")), str(f.get("permalink", ""))) for f in items if isinstance(f, dict)
+    )
+
+
 def dm_conversations_key(user: str) -> str:
     """The person's current DM conversation and the messages that joined it (see `dm_conversation`)."""
     return "sarah:{user:" + user + "}:dm"
@@ -274,6 +308,7 @@ class ThreadStore:
         self._release = redis.register_script(_RELEASE_IF_IDLE)
         self._commit = redis.register_script(_COMMIT)
         self._add_history = redis.register_script(_ADD_HISTORY)
+        self._add_files = redis.register_script(_ADD_FILES)
 
     async def accept(self, message: InboundMessage, entry_id: str, token: str, now: float) -> Accepted:
         keys = thread_keys(message.thread)
@@ -409,6 +444,12 @@ class ThreadStore:
             keys=[keys["state"], keys["turns"]], args=[self._ttl, self._max_turns, *[t.to_json() for t in turns]]
         )
         return int(added) >= 0
+
+    async def add_files(self, thread: ThreadRef, files: list[SharedFile]) -> None:
+        """Remember the files the customer shared in the thread (names and links only, each once)."""
+        if files:
+            payload = [json.dumps({"name": f.name, "permalink": f.permalink}) for f in files]
+            await self._add_files(keys=[thread_keys(thread)["state"]], args=[self._ttl, MAX_FILES_PER_THREAD, *payload])
 
     async def exists(self, thread: ThreadRef) -> bool:
         """Has Sarah a state for this thread (is she part of it)?"""
