@@ -268,9 +268,7 @@ def shared_files(state: dict[str, str]) -> tuple[SharedFile, ...]:
         return ()
     if not isinstance(items, list):
         return ()
-    return tuple(
-        SharedFile(str(f.get("name", "")), str(f.get("permalink", ""))) for f in items if isinstance(f, dict)
-    )
+    return tuple(SharedFile(str(f.get("name", "")), str(f.get("permalink", ""))) for f in items if isinstance(f, dict))
 
 
 def dm_conversations_key(user: str) -> str:
