@@ -154,7 +154,9 @@ def register_actions(
             posted = await client.chat_postMessage(channel=channel, text="You asked to talk to our support team.")
             thread = ThreadRef(channel, str(posted["ts"]))
             if thread.is_dm:  # the DM's current conversation from now on: what they write next joins it
-                await store.dm_conversation(user, channel, thread.thread_ts, time.time())
+                conversation = await store.dm_conversation(user, channel, thread.thread_ts, time.time())
+                if conversation != thread.thread_ts:
+                    thread = ThreadRef(channel, thread.thread_ts, conversation_ts=conversation)
         if limits is not None:
             verdict = await limits.check_message(user, thread.key, opens_thread=opened, now=time.time())
             if verdict is not Verdict.OK:
