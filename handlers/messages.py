@@ -15,7 +15,7 @@ from handlers.text_clean import clean
 
 
 class Kind(StrEnum):
-    DM = "dm"  # a direct message to Sarah; each top-level DM starts a thread
+    DM = "dm"  # a direct message to Sarah; top-level ones continue the customer's current DM conversation
     MENTION = "mention"  # @Sarah in a channel; she answers in a thread under it
     THREAD_REPLY = "thread_reply"  # a reply in a channel thread, answered only if Sarah is part of it
     FEEDBACK = "feedback"  # the customer pressed Helped / Didn't help; `ref` is the answer's ts

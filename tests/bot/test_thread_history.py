@@ -66,6 +66,17 @@ async def test_a_mention_that_opens_a_thread_reads_nothing(
     assert fake_slack.calls_to("conversations.replies") == []
 
 
+async def test_a_rate_limited_read_is_retried_after_slacks_pause(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah()
+    root = seed_thread(fake_slack)
+    fake_slack.rate_limit_next(1)  # the next call, conversations.replies, answers 429 with Retry-After: 1
+    await slack.event(mention("can you help with this?", user="UCAROL", thread_ts=root))
+    await fake_slack.wait_for(lambda: [m for m in fake_slack.thread(CHANNEL, root) if "Answering" in m.body])
+    assert "keeps dropping offline" in contents(fake_openai.requests[0])
+
+
 async def test_a_thread_that_cannot_be_read_still_gets_an_answer(
     start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:

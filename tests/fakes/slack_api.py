@@ -253,7 +253,7 @@ class FakeSlack(LocalServer):
             and (float(m.ts) < latest or (inclusive and float(m.ts) == latest))
         ]
         start = int(p.get("cursor") or 0)
-        limit = int(p.get("limit") or 10)
+        limit = min(int(p.get("limit") or 10), 15)  # apps outside the Marketplace get 15 at most
         page = thread[start : start + limit]
         more = start + limit < len(thread)
         messages = []
