@@ -6,10 +6,10 @@ import pytest
 
 from config import load_settings
 from config.errors import SettingsError
-from tests.conftest import StartSarah
+from tests.conftest import SUPPORT_CHANNEL, StartSarah
 from tests.fakes.openai_chat import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import new_ts
+from tests.slack_payloads import dm, new_ts
 
 CUSTOMER_DM = "D0CUSTOMER"
 
@@ -68,3 +68,18 @@ async def test_a_refused_prompt_call_is_not_retried_by_slack(start_sarah: StartS
 def test_too_many_prompts_name_the_setting() -> None:
     with pytest.raises(SettingsError, match="SUGGESTED_PROMPTS"):
         load_settings(None, texts={"suggested_prompts": "a|b|c|d|e"})
+
+
+async def test_tapping_talk_to_a_person_hands_the_customer_over(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    _, slack = await start_sarah()
+    await slack.event(home_opened("messages"))
+    call = (await fake_slack.wait_for(lambda: fake_slack.calls_to("assistant.threads.setSuggestedPrompts")))[0]
+    tapped = next(p["message"] for p in call["prompts"] if p["title"] == "Talk to a person")
+    root = new_ts()
+    await slack.event(dm(tapped, ts=root))  # a tap sends the prompt's message as the customer's own
+    await fake_slack.wait_for(lambda: [m for m in fake_slack.messages if m.channel == SUPPORT_CHANNEL])
+    await fake_slack.wait_for(lambda: [m for m in fake_slack.thread(CUSTOMER_DM, root) if "support team" in m.body])
+    # no answer was drafted: the model was only asked for the card's summary
+    assert all(r["messages"][0]["content"].startswith("You write hand-off notes") for r in fake_openai.requests)
