@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.boundaries import Home, Middleware
 from bot.inbox import Inbox
+from bot.metrics import Metrics
 from bot.slack_events import CONVERSATION_KEY, DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify, dm_top_level
 from handlers.messages import Kind
 from handlers.thread_store import ThreadStore
@@ -42,6 +43,7 @@ def build_bolt_app(
     home: Home | None = None,
     middleware: tuple[Middleware, ...] = (),
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+    metrics: Metrics | None = None,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
     first event and answer 200 (losing the event) if that call were rate-limited.
@@ -70,6 +72,7 @@ def build_bolt_app(
         app.use(check)
 
     async def queue_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        started = time.perf_counter()
         message = classify(
             event,
             context.bot_user_id,
@@ -82,6 +85,8 @@ def build_bolt_app(
             log.debug("ignored a Slack event: %s", message.reason)
             return
         queued = await inbox.put(message)
+        if metrics is not None:
+            metrics.count_queued(queued, time.perf_counter() - started)
         log.info(
             "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
             extra={"thread_key": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},

@@ -24,13 +24,14 @@ def test_the_manifest_subscribes_to_exactly_what_sarah_handles() -> None:
     manifest = json.loads((ROOT / "deploy" / "slack-manifest.json").read_text())
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
-        "app_home_opened",  # the Messages tab of the agent surface (suggested prompts)
+        "app_home_opened",  # the support team's queue in App Home; the Messages tab (suggested prompts)
         "app_mention",
         "assistant_thread_started",  # assistant threads on workspaces without the agent surface
         "message.channels",
         "message.groups",
         "message.im",
     ]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True  # Claim, Resolve, Hand back, Helped buttons
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/sarah"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
