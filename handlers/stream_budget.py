@@ -24,13 +24,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-# ARGV: the ms until which the budget is spent, window ms, limit, member prefix.
+# ARGV: the ms until which the budget is spent, window ms, limit, member prefix, ms from now until then.
 _EXHAUST = """
 redis.call('DEL', KEYS[1])
 for i = 1, tonumber(ARGV[3]) do
   redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) - tonumber(ARGV[2]), ARGV[4] .. i)
 end
-redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[1]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 return 1
 """
 
@@ -64,8 +64,9 @@ class StreamBudget:
         """Slack answered 429: stream nothing in `workspace` for `retry_after` seconds."""
         if self._per_minute <= 0:
             return
-        until_ms = int((self._clock() + max(1.0, retry_after)) * 1000)
+        pause_ms = int(max(1.0, retry_after) * 1000)
+        until_ms = int(self._clock() * 1000) + pause_ms
         await self._exhaust(
             keys=[self.key(workspace)],
-            args=[until_ms, int(WINDOW_SECONDS * 1000), self._per_minute, "429:"],
+            args=[until_ms, int(WINDOW_SECONDS * 1000), self._per_minute, "429:", pause_ms],
         )
