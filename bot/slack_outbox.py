@@ -149,6 +149,9 @@ class SlackOutbox:
             return None
         return await self._streams.start_stream(thread, recipient_user=recipient_user, recipient_team=recipient_team)
 
+    async def may_stream(self, thread: ThreadRef) -> bool:
+        return self._streams is not None and await self._streams.may_stream(thread)
+
     async def end_stream(self, thread: ThreadRef, ts: str) -> None:
         if self._streams is not None:
             await self._streams.end_stream(thread, ts)

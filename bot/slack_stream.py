@@ -81,6 +81,9 @@ class SlackStreams:
                 return "default"
         return self._workspace
 
+    async def may_stream(self, thread: ThreadRef) -> bool:
+        return await self._budget.left(await self._team())
+
     async def start_stream(self, thread: ThreadRef, *, recipient_user: str, recipient_team: str) -> AnswerStream | None:
         team = await self._team()
         if not await self._budget.take(team):

@@ -148,3 +148,7 @@ class Streams(Protocol):
     async def end_stream(self, thread: ThreadRef, ts: str) -> None:
         """Stop a stream an earlier pass left open (it crashed), so the message can be replaced."""
         ...
+
+    async def may_stream(self, thread: ThreadRef) -> bool:
+        """Whether an answer in `thread` could be streamed now (budget left); spends nothing."""
+        ...

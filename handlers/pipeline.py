@@ -177,7 +177,12 @@ class Pipeline:
                 await self._store.set_fields(thread, placeholder=placeholder)
                 state["placeholder"] = placeholder
         live: Live | None = None
-        if self._streams is not None and not placeholder and isinstance(self._model, StreamingModel):
+        if (
+            self._streams is not None
+            and not placeholder
+            and isinstance(self._model, StreamingModel)
+            and await self._streams.may_stream(thread)
+        ):
             live = Live()
             reply = await self._ask_model(
                 thread,

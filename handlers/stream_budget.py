@@ -49,6 +49,14 @@ class StreamBudget:
     def key(workspace: str) -> str:
         return f"sarah:{{stream-budget:{workspace or 'default'}}}"
 
+    async def left(self, workspace: str) -> bool:
+        """Whether `workspace` has a streamed answer left this minute, spending nothing (one ZCOUNT):
+        past the budget the model is asked the cheaper, non-streaming way."""
+        if self._per_minute <= 0:
+            return False
+        since_ms = int((self._clock() - WINDOW_SECONDS) * 1000)
+        return int(await self._redis.zcount(self.key(workspace), f"({since_ms}", "+inf")) < self._per_minute
+
     async def take(self, workspace: str) -> bool:
         """Spend one streamed answer of `workspace`'s minute; False when none is left."""
         if self._per_minute <= 0:
