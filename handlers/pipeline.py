@@ -5,7 +5,8 @@ The pipeline knows nothing of Slack: it reads and writes the thread through the 
 so a thread's messages are handled one pass at a time, in order. Messages that arrive while the
 model is thinking are folded into a new draft (at most `max_redrafts` times), so three quick lines
 get one answer. The owner is read again right before every send: an answer drafted before a
-hand-off is never posted after it.
+hand-off is never posted after it. With `streams`, a longer answer is shown sentence by sentence as
+the model writes it, under the same checks (handlers/streaming.py says how).
 """
 
 from __future__ import annotations
