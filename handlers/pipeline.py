@@ -190,7 +190,7 @@ class Pipeline:
                 batch,
                 episode,
                 state.get("customer", ""),
-                on_text=lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try),
+                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try),
             )
             if live.abandoned:
                 return None  # new messages arrived before anything was shown: start over with them
