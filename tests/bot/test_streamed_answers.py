@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import FEEDBACK
+from bot.slack_stream import STREAM_MAX_AGE_SECONDS, SlackStreams
+from handlers.messages import ThreadRef
+from handlers.stream_budget import StreamBudget
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 from tests.fakes.openai_chat import FakeOpenAI, Streamed, ToolCall
@@ -26,10 +30,22 @@ from tests.fakes.slack_api import TEAM_ID, FakeSlack, Posted
 from tests.slack_payloads import SIGNING_SECRET, channel_message, dm, mention, new_ts
 
 ROOT = Path(__file__).parents[2]
-# Each sentence is long enough (≥ 100 characters) to be shown on its own.
-S1 = "First, unplug your ZenHub from the wall socket and count slowly to ten before you plug it back in again. "
-S2 = "Then open the ZenNest app, choose Devices, pick the hub and wait until its light turns a steady white. "
-S3 = "If the light stays red after two minutes, check the network cable between the hub and your router. "
+# Each sentence is long enough (≥ 256 characters, handlers/streaming.py) to be shown on its own.
+S1 = (
+    "First, unplug your ZenHub from the wall socket and count slowly to ten before you plug it back in again, "
+    "because the hub needs a few seconds without power to clear its radio, and a quick unplug-and-replug often "
+    "leaves it exactly where it was before, still blinking red at you from the shelf. "
+)
+S2 = (
+    "Then open the ZenNest app, choose Devices, pick the hub and wait until its light turns a steady white, "
+    "which can take up to two minutes while it looks for your network, downloads any update it missed and "
+    "checks in with every sensor in your home one after the other, so please be patient. "
+)
+S3 = (
+    "If the light stays red after two minutes, check the network cable between the hub and your router, "
+    "try another port on the router, and make sure the router itself is online by opening a web page on your "
+    "phone with its mobile data turned off, which tells us whether the problem is the hub. "
+)
 ANSWER = (S1 + S2 + S3).strip()
 STOPPED = "someone from our support team is taking over"
 
@@ -433,3 +449,45 @@ async def test_mentions_and_links_split_across_the_models_pieces_never_go_out_li
 
 def user_texts(request: dict[str, Any]) -> list[str]:
     return [m["content"] for m in request["messages"] if m["role"] == "user"]
+
+
+# -- the loading status, and a stream Sarah herself finds too old ---------------------------------------
+
+
+async def test_where_the_loading_status_is_refused_the_placeholder_comes_and_the_status_is_not_asked_again(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: Streamed((S1, S2, S3))
+    fake_slack.refuse_status = "missing_scope"
+    _, slack = await start_sarah()
+    first, second = new_ts(), new_ts()
+    await slack.event(dm("my ZenHub light is red", ts=first))
+    answer = await finished(fake_slack, CUSTOMER_DM, first, S3.strip())
+    assert answer.updates == 1 and not answer.streamed  # the "typing…" placeholder, replaced by the answer
+    await slack.event(dm("and my ZenCam?", ts=second, channel="D0OTHER", user="UOTHER"))
+    await finished(fake_slack, "D0OTHER", second, S3.strip())
+    assert [name for name, _ in fake_slack.calls].count("assistant.threads.setStatus") == 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_stream_older_than_slacks_limit_is_not_appended_to_but_replaced(
+    fake_slack: FakeSlack, redis: Redis
+) -> None:
+    clock = Clock()
+    client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    streams = SlackStreams(client, StreamBudget(redis, per_minute=8), workspace=TEAM_ID, clock=clock)
+    stream = await streams.start_stream(ThreadRef(CUSTOMER_DM, "1.000001"), recipient_user="", recipient_team="")
+    assert stream is not None and await stream.append(S1)
+    clock.now += STREAM_MAX_AGE_SECONDS + 1  # Slack ends a stream left alone for about 5 minutes
+    assert not await stream.append(S1 + S2)
+    assert not await stream.finish(S1 + S2 + S3, feedback=True, tag="t")  # the caller replaces the message
+    [message] = fake_slack.streamed_messages()
+    assert not message.streaming and S2.strip() not in message.body
+    assert len(fake_slack.calls_to("chat.appendStream")) == 1

@@ -42,7 +42,7 @@ async def test_a_budget_of_zero_never_streams(redis: Redis) -> None:
 
 
 def test_only_complete_sentences_of_enough_new_text_are_shown() -> None:
-    sentence = "Unplug the hub and wait ten seconds. " * 4
+    sentence = "Unplug the hub and wait ten seconds. " * 8
     assert ready_text("Unplug the hub and wait", "") is None  # no sentence is complete yet
     assert ready_text("Short. And", "") is None  # too little to be worth a call
     assert ready_text(sentence + "Then plug", "") == sentence.rstrip()
