@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cards import feedback_actions, native_feedback
@@ -43,12 +43,13 @@ REPLY_EVENT = "sarah_reply"
 
 
 def stream_client(client: AsyncWebClient) -> AsyncWebClient:
-    """The same connection, without the 429 retries: a rate-limited stream falls back at once."""
+    """The same connection and handlers (call counting, connection and 5xx retries) without the 429
+    retries: a rate-limited stream falls back at once."""
     return AsyncWebClient(
         token=client.token,
         base_url=client.base_url,
         session=client.session,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[h for h in client.retry_handlers if not isinstance(h, AsyncRateLimitErrorRetryHandler)],
     )
 
 
