@@ -229,7 +229,9 @@ def model_responder(latency: float) -> Any:
         return Delay(
             latency,
             "Open the ZenNest app, go to Settings → Devices, pick the device and follow the steps shown on "
-            f"the screen one by one. {labels}",
+            "the screen one by one, waiting for each step to finish before you start the next one. If a step "
+            "fails, unplug the device for ten seconds, plug it back in and start that step again from the "
+            f"beginning; most devices pair on the second try. {labels}",
         )
 
     return respond
