@@ -89,6 +89,13 @@ class OpenAIChatModel:
                         text += delta.content
                         if not await on_text(text):
                             return Reply(text="", outcome=Outcome.UNAVAILABLE, reason="abandoned")
+        except openai.BadRequestError as error:
+            if text or _code(error) == "context_length_exceeded":
+                return _failed(error)
+            # A server that refuses `stream` or `stream_options` (an older vLLM or Azure API version)
+            # still answers the ordinary way: nothing was shown yet.
+            log.warning("the model server refused a streaming request; asking without streaming")
+            return await self.reply(conversation)
         except openai.APIError as error:
             return _failed(error)
         for gathered in calls.values():

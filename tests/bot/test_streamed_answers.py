@@ -25,7 +25,7 @@ from handlers.messages import ThreadRef
 from handlers.stream_budget import StreamBudget
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, Streamed, ToolCall
+from tests.fakes.openai_chat import FakeOpenAI, HttpError, Streamed, ToolCall
 from tests.fakes.slack_api import TEAM_ID, FakeSlack, Posted
 from tests.slack_payloads import SIGNING_SECRET, channel_message, dm, mention, new_ts
 
@@ -491,3 +491,17 @@ async def test_a_stream_older_than_slacks_limit_is_not_appended_to_but_replaced(
     [message] = fake_slack.streamed_messages()
     assert not message.streaming and S2.strip() not in message.body
     assert len(fake_slack.calls_to("chat.appendStream")) == 1
+
+
+async def test_a_model_server_that_refuses_streaming_is_asked_the_ordinary_way(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: (
+        HttpError(400, "unsupported_parameter") if request.get("stream") else Streamed((S1, S2, S3))
+    )
+    _, slack = await start_sarah()
+    root = new_ts()
+    await slack.event(dm("my ZenHub light is red", ts=root))
+    answer = await finished(fake_slack, CUSTOMER_DM, root, S3.strip())
+    assert answer.body == ANSWER and not answer.streamed
+    assert [bool(r.get("stream")) for r in fake_openai.requests] == [True, False]
