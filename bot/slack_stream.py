@@ -180,6 +180,7 @@ class SlackAnswerStream:
                 return False
             self._stopped = True
             return True
+        await self.stop()  # neither kind of feedback button was accepted: the one-message path decides
         return False
 
     async def stop(self, closing: str = "") -> None:
