@@ -15,6 +15,12 @@ design). Every message carries a tag `[bench m000123]`; the model fake answers w
 customer lines after the last assistant turn, so a final answer in chat.postMessage / chat.update
 (never the "typing" placeholder, which has no tag) names the messages it answers.
 
+Streaming (`--stream on`, the default, as in production): answers are streamed where the
+per-workspace budget allows (`--stream-per-minute`, STREAM_ANSWERS_PER_MINUTE) and sent as one
+message past it; the fake Slack answers 429 past Tier 2 (20 start/stop calls a minute). The model's
+answer is long enough to be streamed; an answer counts when its stream stops or its message is
+posted or edited, never while it streams. The report says how many answers were streamed.
+
 Figures: messages sent; replies (messages with a final answer); lost (no answer within
 `--drain-seconds` after the last send); duplicates (a message answered more than once); the
 acknowledgement latency of /slack/events (p50/p95/p99); the end-to-end overhead, i.e. answer time -
@@ -181,6 +187,20 @@ class BenchSlack(FakeSlack):
         self._ledger.answer(_text_of(p))
         return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
 
+    def _chat_startStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        result = super()._chat_startStream(p)
+        if result.get("ok"):
+            message = self.messages[-1]
+            self._by_ts[(message.channel, message.ts)] = message
+        return result
+
+    def _chat_stopStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        result = super()._chat_stopStream(p)
+        message = self._by_ts.get((p["channel"], p["ts"]))
+        if result.get("ok") and message is not None:
+            self._ledger.answer(message.text)  # the whole streamed answer, once it is finished
+        return result
+
     def _chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
         message = self._by_ts.get((p["channel"], p["ts"]))
         if message is None:
@@ -206,7 +226,13 @@ def model_responder(latency: float) -> Any:
             if message["role"] == "user":
                 tags[:0] = TAG.findall(str(message.get("content") or ""))
         labels = " ".join(f"[bench {tag}]" for tag in tags)
-        return Delay(latency, f"Open the ZenNest app, go to Settings → Devices and follow the steps. {labels}")
+        return Delay(
+            latency,
+            "Open the ZenNest app, go to Settings → Devices, pick the device and follow the steps shown on "
+            "the screen one by one, waiting for each step to finish before you start the next one. If a step "
+            "fails, unplug the device for ten seconds, plug it back in and start that step again from the "
+            f"beginning; most devices pair on the second try. {labels}",
+        )
 
     return respond
 
@@ -228,6 +254,8 @@ class Options:
     drain_seconds: float
     log_level: str
     seed: int
+    stream: str = "on"
+    stream_per_minute: int = 8
     scrape: str = ""
 
 
@@ -245,6 +273,8 @@ class Outcome:
     slack_calls: int
     model_calls: int
     sarah_processes: int
+    streamed: int = 0
+    rate_limited: int = 0  # calls the fake Slack answered 429
 
 
 async def post_event(session: aiohttp.ClientSession, url: str, ledger: Ledger, message: Message, event: Any) -> None:
@@ -347,6 +377,8 @@ async def run(options: Options) -> Outcome:
             len(slack.calls) - slack_calls,
             len(openai.requests) - model_calls,
             len(pids),
+            sum(1 for m in slack.messages if m.streamed),
+            sum(1 for name, _ in slack.calls if name.endswith(":429")),
         )
     finally:
         for process in processes:
@@ -385,6 +417,8 @@ def settings_groups(options: Options, slack_url: str, openai_url: str) -> dict[s
             "slack_api_url": slack_url,
             "sarah_host": "127.0.0.1",
             "sarah_port": 0,
+            "stream_answers": options.stream == "on",
+            "stream_answers_per_minute": options.stream_per_minute,
         },
         "model": {
             "openai_api_key": "sk-bench-key",
@@ -475,6 +509,9 @@ def report(options: Options, outcome: Outcome) -> str:
         f"CPU per reply        Sarah {per_reply(outcome.sarah_cpu)} ({outcome.sarah_cpu:.1f} s in all), "
         f"Redis {per_reply(outcome.redis_cpu)} ({outcome.redis_cpu:.1f} s), "
         f"generator+fakes {per_reply(outcome.own_cpu)} ({outcome.own_cpu:.1f} s); {os.cpu_count()} CPUs",
+        f"streamed answers     {outcome.streamed if options.stream == 'on' else 'off'}"
+        + (f" (budget {options.stream_per_minute} a minute)" if options.stream == "on" else "")
+        + f"; Slack calls answered 429: {outcome.rate_limited}",
         f"calls per reply      Redis commands {outcome.redis_commands / max(replies, 1):.1f} (whole server), "
         f"Slack API {outcome.slack_calls / max(replies, 1):.1f}, model {outcome.model_calls / max(replies, 1):.2f}",
     ]
@@ -495,6 +532,8 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--drain-seconds", type=float, default=60.0, help="wait this long for the last replies")
     parser.add_argument("--log-level", default="WARNING", help="Sarah's LOG_LEVEL (WARNING)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stream", choices=["on", "off"], default="on", help="STREAM_ANSWERS (on)")
+    parser.add_argument("--stream-per-minute", type=int, default=8, help="STREAM_ANSWERS_PER_MINUTE (8)")
     parser.add_argument("--scrape", default="", help="write Sarah's /metrics every second to this file (JSON lines)")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.seconds <= 0 or args.conversations < 1 or not 0 <= args.follow_ups <= 1:

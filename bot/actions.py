@@ -23,7 +23,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.boundaries import Home
-from bot.cards import CLAIM, HAND_BACK, HELPED, NOT_HELPED, RESOLVE, feedback_given
+from bot.cards import CLAIM, FEEDBACK, HAND_BACK, HELPED, NOT_HELPED, RESOLVE, feedback_given
 from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.support_team import SupportTeam
@@ -98,11 +98,13 @@ def register_actions(
         if await replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
             log.info("a replayed button press was ignored")
             return
-        thread = _thread(action.get("value", ""))
+        native = action["action_id"] == FEEDBACK  # Slack's feedback_buttons: "helped:<thread>" or "not_helped:…"
+        verdict, _, where = str(action.get("value", "")).partition(":") if native else ("", "", "")
+        thread = _thread(where if native else action.get("value", ""))
         message = body.get("message") or {}
-        if thread is None or not message.get("ts"):
+        if thread is None or not message.get("ts") or (native and verdict not in ("helped", "not_helped")):
             return
-        helped = action["action_id"] == HELPED
+        helped = verdict == "helped" if native else action["action_id"] == HELPED
         if metrics is not None:
             metrics.feedback.labels("helped" if helped else "not_helped").inc()
         customer = (await store.state(thread)).get("customer")
@@ -121,6 +123,8 @@ def register_actions(
                 ref=str(message["ts"]),
             )
         )
+        if native:
+            return  # Slack shows which of its buttons was pressed; the message stays as it is
         blocks = message.get("blocks") or []
         await client.chat_update(
             channel=thread.channel,
@@ -200,6 +204,7 @@ def register_actions(
     app.action(HAND_BACK)(card_button)
     app.action(HELPED)(feedback_button)
     app.action(NOT_HELPED)(feedback_button)
+    app.action(FEEDBACK)(feedback_button)
     app.command("/sarah")(sarah_command)
 
 

@@ -25,6 +25,7 @@ SUMMARY_LABEL = "Summary, written by Sarah's model: check it against the transcr
 
 CLAIM, RESOLVE, HAND_BACK = "sarah_claim", "sarah_resolve", "sarah_hand_back"
 HELPED, NOT_HELPED = "sarah_helped", "sarah_not_helped"
+FEEDBACK = "sarah_feedback_buttons"  # Slack's native feedback_buttons; the value says which and where
 
 REASONS = {
     "customer_asked": "The customer asked for a person",
@@ -54,6 +55,27 @@ def feedback_actions(thread_key: str) -> dict[str, Any]:
                 "value": thread_key,
                 "text": {"type": "plain_text", "text": "Didn't help"},
             },
+        ],
+    }
+
+
+def native_feedback(thread_key: str) -> dict[str, Any]:
+    """Slack's own 👍/👎 under an answer (`feedback_buttons` in `context_actions`). Each value is
+    "helped:<thread>" or "not_helped:<thread>", read by bot/actions.py like the old buttons."""
+
+    def button(text: str, label: str, value: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": text}, "accessibility_label": label, "value": value}
+
+    return {
+        "type": "context_actions",
+        "block_id": "sarah_feedback",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK,
+                "positive_button": button("Helped", "This answer helped", f"helped:{thread_key}"),
+                "negative_button": button("Didn't help", "This answer didn't help", f"not_helped:{thread_key}"),
+            }
         ],
     }
 

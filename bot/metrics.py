@@ -27,6 +27,10 @@ SLACK_METHODS = frozenset(
     {
         "auth.test",
         "chat.postMessage",
+        "assistant.threads.setStatus",
+        "chat.startStream",
+        "chat.appendStream",
+        "chat.stopStream",
         "chat.update",
         "chat.delete",
         "chat.postEphemeral",

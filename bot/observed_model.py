@@ -11,7 +11,7 @@ import time
 
 from bot.metrics import Metrics
 from bot.tracing import NO_TRACING, Tracing, conversation_id
-from handlers.model import Conversation, Model, Outcome, Reply
+from handlers.model import Conversation, Model, Outcome, Reply, StreamingModel, TextSink
 
 FINISH_REASONS = {Outcome.ANSWERED: "stop", Outcome.HANDOFF: "tool_calls", Outcome.UNAVAILABLE: "error"}
 
@@ -50,6 +50,26 @@ class ObservedModel:
         m.model_tokens.labels("input").inc(reply.usage.get("prompt_tokens", 0))
         m.model_tokens.labels("output").inc(reply.usage.get("completion_tokens", 0))
         return reply
+
+    async def reply_streaming(self, conversation: Conversation, on_text: TextSink) -> Reply:
+        """The streaming call (streamed answers), counted and traced exactly like `reply`; a model that
+        cannot stream answers through `reply`, and nothing is streamed."""
+        if not isinstance(self._model, StreamingModel):
+            return await self.reply(conversation)
+        call = _StreamingCall(self._model, on_text)
+        return await ObservedModel(call, self._metrics, self._tracing, provider=self._provider).reply(conversation)
+
+
+class _StreamingCall:
+    """`reply` made a streaming call with `on_text`, so one measured path serves both."""
+
+    def __init__(self, model: StreamingModel, on_text: TextSink) -> None:
+        self._model = model
+        self._on_text = on_text
+        self.name = model.name
+
+    async def reply(self, conversation: Conversation) -> Reply:
+        return await self._model.reply_streaming(conversation, self._on_text)
 
 
 def provider_name(base_url: str | None, offline: bool) -> str:

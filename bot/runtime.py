@@ -47,6 +47,7 @@ from bot.ops_server import Health, add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
+from bot.slack_stream import SlackStreams
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
 from bot.thread_history import SlackThreadReader
@@ -61,6 +62,7 @@ from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
 from handlers.pipeline import Policy, Texts
+from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 
@@ -243,11 +245,22 @@ class Sarah:
             max_open_threads=s.limits.user_max_open_threads,
             index_ttl_seconds=s.retention.conversation_ttl_seconds,  # refreshed by each of the person's messages
         )
+        streams = None
+        if s.slack.stream_answers and s.slack.mode is not SlackMode.LOCAL:
+            streams = SlackStreams(
+                self.slack,
+                StreamBudget(self.redis, per_minute=s.slack.stream_answers_per_minute),
+                links=LinkPolicy(s.texts.link_domains),
+                workspace=s.slack.slack_team_id or "",
+            )
         outbox = self.outbox or SlackOutbox(
             self.slack,
             thinking_text=s.texts.text_thinking,
             support_channel=s.handoff.support_channel,
             links=LinkPolicy(s.texts.link_domains),
+            status_text=s.texts.text_status,
+            loading_messages=s.texts.loading_messages,
+            streams=streams,
         )
         self.handoff = Handoff(
             self.store,
@@ -280,6 +293,7 @@ class Sarah:
                 not_helped=s.texts.text_not_helped,
                 claimed_action=s.texts.text_claimed_action,
                 message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
+                stream_stopped=s.texts.text_stream_stopped,
                 files_shared=s.texts.text_files_shared,
             ),
             policy=Policy(
@@ -288,6 +302,7 @@ class Sarah:
             ),
             max_redrafts=s.worker.max_redrafts,
             is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
+            streams=outbox if streams is not None and isinstance(outbox, SlackOutbox) else None,
             thread_reader=SlackThreadReader(self.slack, max_chars=s.slack.max_message_chars)
             if s.slack.mode is not SlackMode.LOCAL
             else None,

@@ -12,18 +12,20 @@ again with conversations.replies (see `handlers/outbox.py`).
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.cards import card_message, customer_line, feedback_actions, reminder_text
+from bot.cards import card_message, customer_line, feedback_actions, native_feedback, reminder_text
 from bot.slack_format import markdown_message, safe_pieces
+from bot.slack_stream import SlackStreams
 from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name
 from handlers.messages import ThreadRef
-from handlers.outbox import Card, CardRef, PartsRecorder
+from handlers.outbox import AnswerStream, Card, CardRef, PartsRecorder
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ REPLY_EVENT = "sarah_reply"
 _REPLY_PAGE = 15
 _MAX_REPLY_PAGES = 3
 _CLOCK_SLACK_SECONDS = 60  # `oldest` goes this far before the tag was recorded (clock differences)
+_STATUS_REFUSED_SECONDS = 600  # a refused loading status (scope, client) is not asked again for this long
 
 
 class SlackOutbox:
@@ -44,14 +47,38 @@ class SlackOutbox:
         thinking_text: str,
         support_channel: str | None,
         links: LinkPolicy = NO_LINKS,
+        status_text: str = "",
+        loading_messages: Sequence[str] = (),
+        streams: SlackStreams | None = None,
     ) -> None:
         self._client = client
         self._links = links
         self._thinking_text = thinking_text
         self._support_channel = support_channel
         self._names: OrderedDict[str, str] = OrderedDict()  # a small per-process cache of display names
+        self._status_text = status_text
+        self._loading_messages = list(loading_messages)[:10]
+        self._status_refused_until = 0.0
+        self._streams = streams
+        self.native_feedback = True  # Slack's feedback_buttons; False once Slack refused them (invalid_blocks)
+        if streams is not None:
+            streams.native_feedback = lambda: self.native_feedback
 
     async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
+        """Slack's native loading status when it is accepted (nothing to replace: None), else the
+        "typing…" placeholder message."""
+        if self._status_text and time.monotonic() >= self._status_refused_until:
+            try:
+                await self._client.assistant_threads_setStatus(
+                    channel_id=thread.channel,
+                    thread_ts=thread.thread_ts,
+                    status=self._status_text,
+                    loading_messages=self._loading_messages or None,
+                )
+                return None
+            except SlackApiError as error:
+                log.info("the loading status was refused (%s); posting a placeholder", error.response.get("error"))
+                self._status_refused_until = time.monotonic() + _STATUS_REFUSED_SECONDS
         response = await self._client.chat_postMessage(
             channel=thread.channel, thread_ts=thread.thread_ts, text=self._thinking_text, **_metadata(tag, 0)
         )
@@ -75,13 +102,14 @@ class SlackOutbox:
         for index, piece in enumerate(pieces):
             message = {**markdown_message(piece, self._links), **_metadata(tag, index)}
             if feedback and index == len(pieces) - 1:
-                message["blocks"].append(feedback_actions(thread.key))
+                message["blocks"].append(self._feedback_block(thread))
             previous = replace if index == 0 else (earlier[index - 1] if index - 1 < len(earlier) else None)
-            if previous and await self._update(thread.channel, previous, message):
+            if previous and await self._edit(thread.channel, previous, message):
                 ids.append(previous)
                 continue
-            response = await self._client.chat_postMessage(
-                channel=thread.channel, thread_ts=thread.thread_ts, **message
+            response = await self._feedback_fallback(
+                message,
+                lambda m: self._client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, **m),
             )
             ids.append(str(response.get("ts") or ""))
             if on_part is not None:
@@ -91,6 +119,42 @@ class SlackOutbox:
         if on_part is not None and len(earlier) >= len(pieces):
             await on_part(ids)
         return ids[0] if ids and ids[0] else None
+
+    def _feedback_block(self, thread: ThreadRef) -> dict[str, Any]:
+        return native_feedback(thread.key) if self.native_feedback else feedback_actions(thread.key)
+
+    async def _edit(self, channel: str, ts: str, message: dict[str, Any]) -> bool:
+        return bool(await self._feedback_fallback(message, lambda m: self._update(channel, ts, m)))
+
+    async def _feedback_fallback(
+        self, message: dict[str, Any], call: Callable[[dict[str, Any]], Awaitable[Any]]
+    ) -> Any:
+        """`call(message)`; where Slack refuses the native feedback_buttons (invalid_blocks), again
+        with the older Helped / Didn't help buttons, and those from then on."""
+        try:
+            return await call(message)
+        except SlackApiError as error:
+            native = [b for b in message.get("blocks", []) if b.get("type") == "context_actions"]
+            if error.response.get("error") != "invalid_blocks" or not native:
+                raise
+            log.warning("Slack refused feedback_buttons; using the Helped / Didn't help buttons")
+            self.native_feedback = False
+            blocks = [b for b in message["blocks"] if b.get("type") != "context_actions"]
+            value = native[0]["elements"][0]["positive_button"]["value"]
+            key = value.partition(":")[2]
+            return await call({**message, "blocks": [*blocks, feedback_actions(key)]})
+
+    async def start_stream(self, thread: ThreadRef, *, recipient_user: str, recipient_team: str) -> AnswerStream | None:
+        if self._streams is None:
+            return None
+        return await self._streams.start_stream(thread, recipient_user=recipient_user, recipient_team=recipient_team)
+
+    async def may_stream(self, thread: ThreadRef) -> bool:
+        return self._streams is not None and await self._streams.may_stream(thread)
+
+    async def end_stream(self, thread: ThreadRef, ts: str) -> None:
+        if self._streams is not None:
+            await self._streams.end_stream(thread, ts)
 
     async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
         found: dict[int, str] = {}

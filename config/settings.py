@@ -55,6 +55,10 @@ class SlackSettings(BaseSettings):
             raise ValueError(f"must be a Slack id like {prefix}0123ABCD")
         return value
     max_message_chars: int = Field(default=8_000, ge=200, le=40_000)  # the rest is cut off, with a marker
+    # Streamed answers (chat.startStream / appendStream / stopStream): start and stop are Tier 2,
+    # about 20 calls a minute per workspace, so at most this many answers a minute are streamed.
+    stream_answers: bool = True
+    stream_answers_per_minute: int = Field(default=8, ge=0, le=10)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -282,6 +286,32 @@ class TextSettings(BaseSettings):
     def link_domains(self) -> tuple[str, ...]:
         """Domains (and their subdomains) whose links stay clickable in Sarah's answers."""
         return tuple(d.strip().lower() for d in self.link_allowed_domains.split(",") if d.strip())
+    text_status: str = Field(default="is typing…", min_length=1, max_length=200)
+    text_loading_messages: str = Field(
+        default=(
+            "Checking the ZenNest guides…|Asking the hub what it has been up to…|"
+            "Looking through the thermostat manual…|Warming up an answer…"
+        ),
+        min_length=1,
+    )
+    text_stream_stopped: str = Field(
+        default="_I'll stop here: someone from our support team is taking over this conversation._",
+        min_length=1,
+    )
+
+    @field_validator("text_loading_messages")
+    @classmethod
+    def _loading_messages(cls, value: str) -> str:
+        messages = [m.strip() for m in value.split("|") if m.strip()]
+        if not messages or len(messages) > 10 or any(len(m) > 150 for m in messages):
+            raise ValueError("must be 1 to 10 lines separated by |, each at most 150 characters")
+        return value
+
+    @property
+    def loading_messages(self) -> list[str]:
+        """The rotating lines of Slack's native loading status (assistant.threads.setStatus)."""
+        return [m.strip() for m in self.text_loading_messages.split("|") if m.strip()]
+
     text_message_cut: str = Field(
         default="_(Your message was very long, so I read only its first {limit} characters.)_",
         min_length=1,

@@ -9,9 +9,10 @@ but `Outcome.UNAVAILABLE`, so the pipeline can count it as a failure and keep go
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 
@@ -61,3 +62,20 @@ class Model(Protocol):
     name: str
 
     async def reply(self, conversation: Conversation) -> Reply: ...
+
+
+# Called with the answer's text so far each time the model adds to it; returns False to stop reading
+# (the draft will not be kept: new messages arrived, or the thread changed hands).
+TextSink = Callable[[str], Awaitable[bool]]
+
+
+@runtime_checkable
+class StreamingModel(Model, Protocol):
+    """A model that can also hand its answer over while writing it (for streamed answers)."""
+
+    async def reply_streaming(self, conversation: Conversation, on_text: TextSink) -> Reply:
+        """Like `reply`, calling `on_text(text so far)` as the answer grows. The returned `Reply`
+        is the whole answer; a hand-off tool call after some text still returns `Outcome.HANDOFF`.
+        When `on_text` returns False the call stops early and returns `Outcome.UNAVAILABLE`
+        with reason "abandoned"."""
+        ...

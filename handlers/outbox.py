@@ -116,3 +116,40 @@ class Outbox(Protocol):
         ...
 
     async def display_name(self, user: str) -> str: ...
+
+
+class AnswerStream(Protocol):
+    """One answer being streamed into one message (see `Streams`)."""
+
+    ts: str  # the message's id, recorded in the thread's state before anything is appended
+
+    async def append(self, text_so_far: str) -> bool:
+        """Show the answer's text so far (only what is new is sent). False: this message cannot be
+        streamed any further (Slack refused, a limit was reached); the caller ends it with `finish`."""
+        ...
+
+    async def finish(self, text: str, *, feedback: bool, tag: str) -> bool:
+        """End the stream as the whole answer `text` (with feedback buttons, tagged as part 0).
+        False: the stream was ended but does not show `text`; the caller replaces the message
+        (`Outbox.send` with `replace=ts`)."""
+        ...
+
+    async def stop(self, closing: str = "") -> None:
+        """End the stream where it is, cut short, with a `closing` line (never fails)."""
+        ...
+
+
+class Streams(Protocol):
+    """Streamed answers, where the outbox can stream (Slack) and its budget allows it now."""
+
+    async def start_stream(self, thread: ThreadRef, *, recipient_user: str, recipient_team: str) -> AnswerStream | None:
+        """Open an empty streamed message in the thread; None: send this answer as one message."""
+        ...
+
+    async def end_stream(self, thread: ThreadRef, ts: str) -> None:
+        """Stop a stream an earlier pass left open (it crashed), so the message can be replaced."""
+        ...
+
+    async def may_stream(self, thread: ThreadRef) -> bool:
+        """Whether an answer in `thread` could be streamed now (budget left); spends nothing."""
+        ...

@@ -5,7 +5,8 @@ The pipeline knows nothing of Slack: it reads and writes the thread through the 
 so a thread's messages are handled one pass at a time, in order. Messages that arrive while the
 model is thinking are folded into a new draft (at most `max_redrafts` times), so three quick lines
 get one answer. The owner is read again right before every send: an answer drafted before a
-hand-off is never posted after it.
+hand-off is never posted after it. With `streams`, a longer answer is shown sentence by sentence as
+the model writes it, under the same checks (handlers/streaming.py says how).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from handlers.handoff import Handoff, card_ref
 from handlers.history import ThreadReader
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.model import Model, Outcome, Reply, Turn
+from handlers.model import Model, Outcome, Reply, StreamingModel, Turn
 from handlers.notes import is_internal
-from handlers.outbox import CardRef, Outbox
+from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
 from handlers.ownership import Owner, OwnershipStore
 from handlers.prompt import SYSTEM_PROMPT
+from handlers.streaming import Live, ready_text
 from handlers.thread_store import Pending, StoredTurn, ThreadStore
 from handlers.tokens import Encoder
 
@@ -55,6 +57,7 @@ class Texts:
     not_helped: str
     claimed_action: str = ""  # sent instead of an answer claiming an action; cannot_resolve when unset
     message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
+    stream_stopped: str = ""  # closes a streamed answer cut short because people took the thread
     files_shared: str = ""  # added to the answer when the customer shared a file (linked on the card)
 
 
@@ -92,6 +95,7 @@ class Pipeline:
         max_redrafts: int = 2,
         is_support: Callable[[str], Awaitable[bool]] = _nobody_is_support,
         clock: Callable[[], float] = time.time,
+        streams: Streams | None = None,
         thread_reader: ThreadReader | None = None,
     ) -> None:
         self._store = store
@@ -106,6 +110,7 @@ class Pipeline:
         self._max_redrafts = max_redrafts
         self._is_support = is_support
         self._clock = clock
+        self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
 
     async def answer_pending(self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True) -> Answered:
@@ -124,6 +129,8 @@ class Pipeline:
             state = await self._store.state(thread)
             if attempt == 0 and state.get("reply_pass"):
                 state = await self._recover_posts(thread, state)
+            if attempt == 0 and state.get("stream_ts") and state.get("stream_ts") == state.get("placeholder"):
+                await self._end_crashed_stream(thread, state)
             if state.get("relay_to"):
                 return await self._relay_from_support(thread, state["relay_to"], batch)
             agents = await self._support_members(thread, batch, state.get("customer", ""))
@@ -177,8 +184,34 @@ class Pipeline:
             if placeholder:
                 await self._store.set_fields(thread, placeholder=placeholder)
                 state["placeholder"] = placeholder
-        reply = await self._ask_model(thread, batch, episode, state.get("customer", ""))
-        if not last_try and await self._store.pending_count(thread) > len(batch):
+        live: Live | None = None
+        if (
+            self._streams is not None
+            and not placeholder
+            and isinstance(self._model, StreamingModel)
+            and await self._streams.may_stream(thread)
+        ):
+            live = Live()
+            reply = await self._ask_model(
+                thread,
+                batch,
+                episode,
+                state.get("customer", ""),
+                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try),
+            )
+            if live.abandoned:
+                return None  # new messages arrived before anything was shown: start over with them
+            if live.stream is not None and not live.cut_short:
+                placeholder = live.stream.ts
+                if reply.outcome is not Outcome.ANSWERED or find_claims(reply.text):
+                    await live.stream.stop()  # it becomes a placeholder: replaced by what is sent instead
+                    live.stream = None
+            elif live.cut_short:
+                placeholder, live.stream = None, None  # the cut-short answer stays as it is, closed
+        else:
+            reply = await self._ask_model(thread, batch, episode, state.get("customer", ""))
+        kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
+        if not last_try and not kept and await self._store.pending_count(thread) > len(batch):
             return None  # start over with the new messages
         if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
             # Sarah cannot act on a home or account: such an answer would be a lie; an honest one goes
@@ -199,14 +232,23 @@ class Pipeline:
             )
         elif reply.outcome is Outcome.UNAVAILABLE:
             failure_key = failure_key or f"message:{messages[0].message.ts}"
+        stream = live.stream if live is not None else None
+        if failure_key and stream is not None:
+            await stream.stop()  # a hand-off may replace the message: end the stream first
+            stream = None
         if failure_key and await self._over_threshold(thread, failure_key, batch, placeholder, reply):
             return Answered([p.entry_id for p in batch], reply)
         if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:
             await self._ownership.reset_failures(thread)
-        return await self._deliver(thread, state, batch, reply, placeholder, still_ours)
+        return await self._deliver(thread, state, batch, reply, placeholder, still_ours, stream)
 
     async def _ask_model(
-        self, thread: ThreadRef, batch: list[Pending], episode: list[StoredTurn], customer: str
+        self,
+        thread: ThreadRef,
+        batch: list[Pending],
+        episode: list[StoredTurn],
+        customer: str,
+        on_text: Callable[[str], Awaitable[bool]] | None = None,
     ) -> Reply:
         history = [_model_turn(thread, t.role, t.content, t.user, customer) for t in episode]
         new_turns = [
@@ -216,7 +258,10 @@ class Pipeline:
         ]
         conversation = await fit_to_budget_off_loop(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
         started = time.monotonic()
-        reply = await self._model.reply(conversation)
+        if on_text is not None and isinstance(self._model, StreamingModel):
+            reply = await self._model.reply_streaming(conversation, on_text)
+        else:
+            reply = await self._model.reply(conversation)
         log.info(
             "model replied",
             extra={
@@ -237,8 +282,10 @@ class Pipeline:
         reply: Reply,
         placeholder: str | None,
         still_ours: Callable[[], bool],
+        stream: AnswerStream | None = None,
     ) -> Answered:
-        """Post Sarah's answer (or apology) if the thread is still hers, and record the turns."""
+        """Post Sarah's answer (or apology) if the thread is still hers, and record the turns.
+        With a `stream` in flight, the answer finishes it (or replaces it when it cannot)."""
         answered = reply.outcome is Outcome.ANSWERED
         text = (
             reply.text
@@ -250,9 +297,11 @@ class Pipeline:
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
         if await self._people_are_coming(thread, state.get("customer", "")):
+            if stream is not None:
+                await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
         sent, answer_ts = await self._send_if_ours(
-            thread, text, placeholder, still_ours, feedback=answered, state=state
+            thread, text, placeholder, still_ours, feedback=answered, state=state, stream=stream
         )
         if not sent and not still_ours():
             return Answered([])  # the lease moved on: the next holder answers these messages
@@ -271,6 +320,7 @@ class Pipeline:
         *,
         feedback: bool = False,
         state: dict[str, str] | None = None,
+        stream: AnswerStream | None = None,
     ) -> tuple[bool, str | None]:
         """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
         placeholder). Returns whether it was sent, and the id of the message.
@@ -281,7 +331,9 @@ class Pipeline:
             log.info(
                 "not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key}
             )
-            if placeholder and still_ours():
+            if stream is not None and still_ours() and state is not None:
+                await self._cut_short(thread, state, stream)
+            elif placeholder and still_ours():
                 await self._outbox.withdraw(thread, placeholder)
             return False, None
         if state is None:
@@ -291,6 +343,10 @@ class Pipeline:
         async def record(ids: list[str]) -> None:
             await self._store.set_fields(thread, placeholder=ids[0], reply_parts=json.dumps(ids[1:]))
 
+        if stream is not None:
+            if await stream.finish(text, feedback=feedback, tag=tag):
+                return True, stream.ts
+            placeholder = stream.ts  # the stream could not carry the whole answer: replace it
         parts = json.loads(state.get("reply_parts") or "[]")
         return True, await self._outbox.send(
             thread, text, replace=placeholder, feedback=feedback, tag=tag, parts=parts, on_part=record
@@ -469,6 +525,84 @@ class Pipeline:
         if state.get("placeholder"):
             await self._outbox.withdraw(thread, state["placeholder"])
             await self._store.set_fields(thread, placeholder="")
+
+    # -- streamed answers (see handlers/streaming.py) -------------------------------------------------
+
+    async def _stream_some(
+        self,
+        thread: ThreadRef,
+        state: dict[str, str],
+        batch: list[Pending],
+        live: Live,
+        text: str,
+        still_ours: Callable[[], bool],
+        last_try: bool,
+    ) -> bool:
+        """The model wrote more: show its complete sentences, if streaming this draft is still right.
+        Returns False to stop the model (the draft will not be kept, or the thread is not Sarah's)."""
+        if live.one_message or live.claimed:
+            return True  # read on: the answer goes out (or is replaced) as one message
+        ready = ready_text(text, live.shown)
+        if ready is None:
+            return True
+        if find_claims(ready):
+            live.claimed = True  # the sentence with the claim is never shown; the message is replaced
+            return True
+        if live.stream is None:
+            if not last_try and await self._store.pending_count(thread) > len(batch):
+                live.abandoned = True
+                return False
+            customer = state.get("customer", "") or batch[-1].message.user
+            if (
+                not still_ours()
+                or await self._ownership.owner(thread) is not Owner.BOT
+                or await self._people_are_coming(thread, customer)
+            ):
+                live.one_message = True  # the checks before sending decide, as without streaming
+                return True
+            tag = await self._reply_tag(thread, state)
+            assert self._streams is not None
+            stream = await self._streams.start_stream(
+                thread, recipient_user=customer, recipient_team=batch[-1].message.thread.team
+            )
+            if stream is None:
+                live.one_message = True
+                return True
+            # Recorded before anything is appended: a pass that takes over finishes or replaces it.
+            await self._store.set_fields(thread, placeholder=stream.ts, stream_ts=stream.ts, reply_parts="[]")
+            state.update(placeholder=stream.ts, stream_ts=stream.ts, reply_parts="[]", reply_pass=tag)
+            live.stream = stream
+        elif not still_ours():
+            live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
+            return False
+        elif await self._ownership.owner(thread) is not Owner.BOT or await self._people_are_coming(
+            thread, state.get("customer", "")
+        ):
+            await self._cut_short(thread, state, live.stream)
+            live.cut_short = True
+            return False
+        if not await live.stream.append(ready):
+            live.one_message = True  # the stream cannot go on: the finished answer replaces it
+        live.shown = ready
+        return True
+
+    async def _cut_short(self, thread: ThreadRef, state: dict[str, str], stream: AnswerStream) -> None:
+        """People took the thread while Sarah was writing: the stream ends at once with a closing
+        line and stays as it is (it is no longer this pass's placeholder, nothing replaces it)."""
+        log.info("a streamed answer was cut short: the thread is going to people", extra={"thread_key": thread.key})
+        await stream.stop(self._texts.stream_stopped)
+        await self._store.set_fields(thread, placeholder="", stream_ts="")
+        state.update(placeholder="", stream_ts="")
+
+    async def _end_crashed_stream(self, thread: ThreadRef, state: dict[str, str]) -> None:
+        """An earlier pass died mid-stream: stop its stream so this pass can replace the message."""
+        log.warning(
+            "an earlier pass died while streaming; its message will be replaced", extra={"thread_key": thread.key}
+        )
+        if self._streams is not None:
+            await self._streams.end_stream(thread, state["stream_ts"])
+        await self._store.set_fields(thread, stream_ts="")
+        state["stream_ts"] = ""
 
     # -- one visible answer across a crash (see handlers/outbox.py) -----------------------------------
 

@@ -12,10 +12,10 @@ import logging
 from typing import Any
 
 import openai
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletion
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from handlers.model import Conversation, Outcome, Reply
+from handlers.model import Conversation, Outcome, Reply, TextSink
 from handlers.prompt import HANDOFF_REASONS, HANDOFF_TOOL_NAME, TOOLS
 
 log = logging.getLogger(__name__)
@@ -45,30 +45,91 @@ class OpenAIChatModel:
         await self._client.close()
 
     async def reply(self, conversation: Conversation) -> Reply:
-        body = {
+        body = self._body(conversation)
+        try:
+            # `post` is the SDK's documented way to send a request as is: it keeps the client's
+            # retries and timeout but skips re-validating the parameters, which cost ~20% of Sarah's
+            # CPU per reply in the benchmark (the body is built here, from typed values).
+            completion = await self._client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+        except openai.APIError as error:
+            return _failed(error)
+        return _reply_from(completion)
+
+    async def reply_streaming(self, conversation: Conversation, on_text: TextSink) -> Reply:
+        """The same request with `stream: true`: text deltas go to `on_text` as they come, tool-call
+        deltas are gathered, and the end result is judged exactly like `reply`'s."""
+        body = {**self._body(conversation), "stream": True, "stream_options": {"include_usage": True}}
+        text = ""
+        calls: dict[int, dict[str, str]] = {}
+        usage: dict[str, int] = {}
+        try:
+            stream = await self._client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=AsyncStream[ChatCompletionChunk],
+            )
+            async with stream:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        usage = {
+                            "prompt_tokens": chunk.usage.prompt_tokens,
+                            "completion_tokens": chunk.usage.completion_tokens,
+                        }
+                    if not chunk.choices:
+                        continue
+                    delta = chunk.choices[0].delta
+                    for piece in delta.tool_calls or []:
+                        gathered = calls.setdefault(piece.index, {"name": "", "arguments": ""})
+                        if piece.function is not None:
+                            gathered["name"] += piece.function.name or ""
+                            gathered["arguments"] += piece.function.arguments or ""
+                    if delta.content:
+                        text += delta.content
+                        if not await on_text(text):
+                            return Reply(text="", outcome=Outcome.UNAVAILABLE, reason="abandoned")
+        except openai.BadRequestError as error:
+            if text or _code(error) == "context_length_exceeded":
+                return _failed(error)
+            # A server that refuses `stream` or `stream_options` (an older vLLM or Azure API version)
+            # still answers the ordinary way: nothing was shown yet.
+            log.warning("the model server refused a streaming request; asking without streaming")
+            return await self.reply(conversation)
+        except openai.APIError as error:
+            return _failed(error)
+        for gathered in calls.values():
+            if gathered["name"] == HANDOFF_TOOL_NAME:
+                reason, summary = _handoff_arguments(gathered["arguments"])
+                return Reply(text=text, outcome=Outcome.HANDOFF, reason=reason, summary=summary, usage=usage)
+        if not text.strip():
+            return _unavailable("empty")
+        return Reply(text=text.strip(), usage=usage)
+
+    def _body(self, conversation: Conversation) -> dict[str, Any]:
+        return {
             "model": self.name,
             "messages": conversation.as_messages(),
             "tools": TOOLS,
             "max_tokens": self._max_tokens,
             "temperature": self._temperature,
         }
-        try:
-            # `post` is the SDK's documented way to send a request as is: it keeps the client's
-            # retries and timeout but skips re-validating the parameters, which cost ~20% of Sarah's
-            # CPU per reply in the benchmark (the body is built here, from typed values).
-            completion = await self._client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-        except openai.APIConnectionError as error:  # APITimeoutError included
-            return _unavailable(_connection_reason(error))
-        except openai.RateLimitError as error:
-            return _unavailable("quota" if _code(error) == "insufficient_quota" else "rate_limited")
-        except openai.AuthenticationError:
-            log.error("the model API refused the key (OPENAI_API_KEY)")
-            return _unavailable("auth")
-        except openai.BadRequestError as error:
-            return _unavailable("context_too_long" if _code(error) == "context_length_exceeded" else "bad_request")
-        except openai.APIStatusError as error:
-            return _unavailable("server_error" if error.status_code >= 500 else f"http_{error.status_code}")
-        return _reply_from(completion)
+
+
+def _failed(error: openai.APIError) -> Reply:
+    """A failed call (or a stream broken off midway) as `Outcome.UNAVAILABLE` with a short reason."""
+    if isinstance(error, openai.APIConnectionError):  # APITimeoutError included
+        return _unavailable(_connection_reason(error))
+    if isinstance(error, openai.RateLimitError):
+        return _unavailable("quota" if _code(error) == "insufficient_quota" else "rate_limited")
+    if isinstance(error, openai.AuthenticationError):
+        log.error("the model API refused the key (OPENAI_API_KEY)")
+        return _unavailable("auth")
+    if isinstance(error, openai.BadRequestError):
+        return _unavailable("context_too_long" if _code(error) == "context_length_exceeded" else "bad_request")
+    if isinstance(error, openai.APIStatusError):
+        return _unavailable("server_error" if error.status_code >= 500 else f"http_{error.status_code}")
+    return _unavailable("stream_error")  # an error event inside a stream
 
 
 def _reply_from(completion: Any) -> Reply:

@@ -22,7 +22,9 @@ CJK = "智能家居设备连接问题"
 
 
 async def _answers(fake_slack: FakeSlack, channel: str, ts: str) -> list[str]:
-    await fake_slack.wait_for(lambda: any("Answering" in m.body for m in fake_slack.thread(channel, ts)))
+    await fake_slack.wait_for(
+        lambda: any("Answering" in m.body and not m.streaming for m in fake_slack.thread(channel, ts))
+    )
     return [m.body for m in fake_slack.thread(channel, ts)]
 
 

@@ -39,6 +39,7 @@ async def test_a_crash_after_posting_the_placeholder_leaves_no_typing_for_ever(
         return ts
 
     monkeypatch.setattr(SlackOutbox, "thinking", post_then_crash)
+    fake_slack.refuse_status = "missing_scope"  # the placeholder message, not Slack's loading status
     _, slack = await start_sarah()
     ts = new_ts()
     await slack.event(dm("how do I pair a ZenSense?", ts=ts))

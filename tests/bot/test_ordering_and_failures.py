@@ -94,6 +94,7 @@ async def test_the_customer_sees_sarah_is_typing_until_the_answer_replaces_it(
     start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = lambda request: Delay(0.5, "Here is how.")
+    fake_slack.refuse_status = "missing_scope"  # no native loading status: the placeholder message
     _, slack = await start_sarah()
     ts = new_ts()
     await slack.event(dm("how do I add a ZenSense?", ts=ts))

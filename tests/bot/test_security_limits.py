@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from bot.cli import main as sarah_cli
 from bot.embedded_redis import start_embedded_redis
 from bot.runtime import Sarah, SlackStartError
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
+from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
 from tests.fakes.openai_chat import FakeOpenAI
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
@@ -358,12 +358,13 @@ async def test_an_admin_forgets_a_user_from_the_command_line(
 
 
 async def test_after_forget_a_new_message_starts_a_conversation_with_no_memory(
-    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: Redis
 ) -> None:
     _, slack = await start_sarah()
     root = new_ts()
     await slack.event(dm("my door code is 4711", ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering")
+    await committed(redis, CUSTOMER_DM, root)
     await slack.command(slash_command("forget"))
     await slack.event(dm("what did I tell you?", thread_ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering: what did I tell you?")

@@ -153,7 +153,7 @@ async def test_a_model_answer_keeps_its_markdown_and_only_zennest_links_stay_liv
         "<https://evil.example/login|the admin console>, [our site](https://evil.example/x) or "
         "https://evil.example/bare.\n> Tip: hold the button 10 s & wait"
     )
-    _, slack = await start_sarah()
+    _, slack = await start_sarah(slack={"stream_answers": False})  # one message: its `text` fallback too
     root = new_ts()
     await slack.event(dm("how do I reset my ZenHub?", ts=root))
     answer = (await fake_slack.wait_for(lambda: posted_after(fake_slack, CUSTOMER_DM, root, "Try this")))[0]

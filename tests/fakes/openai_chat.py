@@ -37,6 +37,16 @@ class Delay:
     then: Any
 
 
+@dataclass(frozen=True)
+class Streamed:
+    """An answer sent in pieces when the request asks for `stream: true`: each str is one text
+    delta, a `ToolCall` is sent as tool-call deltas, an `asyncio.Event` is waited for (so a test can
+    act while the answer is half written), a float is a pause in seconds. Without `stream` the
+    pieces are joined into one answer."""
+
+    parts: tuple[Any, ...]
+
+
 def user_lines(request: dict[str, Any]) -> list[str]:
     return [m["content"] for m in request["messages"] if m["role"] == "user"]
 
@@ -82,6 +92,12 @@ class FakeOpenAI(LocalServer):
                 result = result.then
         finally:
             self.in_flight -= 1
+        if body.get("stream") and not isinstance(result, HttpError):
+            return await self._stream(request, body, result)
+        if isinstance(result, Streamed):
+            texts = [p for p in result.parts if isinstance(p, str)]
+            calls = [p for p in result.parts if isinstance(p, ToolCall)]
+            result = calls[0] if calls else "".join(texts)
         if isinstance(result, HttpError):
             return web.json_response(
                 {"error": {"message": "fake failure", "type": "server_error", "code": result.code}},
@@ -113,3 +129,62 @@ class FakeOpenAI(LocalServer):
                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
             }
         )
+
+    async def _stream(self, request: web.Request, body: dict[str, Any], result: Any) -> web.StreamResponse:
+        """Server-sent events shaped like OpenAI's chat.completion.chunk stream."""
+        parts = result.parts if isinstance(result, Streamed) else _words(result)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        ident = f"chatcmpl-{next(self._ids)}"
+        finish = "stop"
+
+        async def send(delta: dict[str, Any], finish_reason: str | None = None, usage: Any = None) -> None:
+            chunk = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}] if delta is not None else [],
+                "usage": usage,
+            }
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        await send({"role": "assistant", "content": ""})
+        for part in parts:
+            if isinstance(part, asyncio.Event):
+                await part.wait()
+            elif isinstance(part, (int, float)):
+                await asyncio.sleep(part)
+            elif isinstance(part, ToolCall):
+                finish = "tool_calls"
+                call_id = f"call_{next(self._ids)}"
+                arguments = json.dumps({"reason": part.reason, "summary": part.summary})
+                await send(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": "handoff_to_human", "arguments": arguments[:10]},
+                            }
+                        ]
+                    }
+                )
+                await send({"tool_calls": [{"index": 0, "function": {"arguments": arguments[10:]}}]})
+            else:
+                await send({"content": str(part)})
+        await send({}, finish)
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await send(None, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})  # type: ignore[arg-type]
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def _words(result: Any) -> list[Any]:
+    """A plain answer streamed a few words at a time; a tool call as itself."""
+    if isinstance(result, ToolCall):
+        return [result]
+    words = str(result).split(" ")
+    return [" ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "") for i in range(0, len(words), 3)]

@@ -37,6 +37,9 @@ class Posted:
     deleted: bool = False
     updates: int = 0
     metadata: dict[str, Any] | None = None  # chat.postMessage / chat.update `metadata`, as Slack keeps it
+    streaming: bool = False  # started with chat.startStream and not stopped yet
+    streamed: bool = False  # the message was written by a stream
+    started_at: float = 0.0  # when its stream started (time.monotonic)
     subtype: str | None = None  # e.g. channel_join, for messages added with `add_message`
 
     @property
@@ -74,6 +77,14 @@ class FakeSlack(LocalServer):
         self.home_views: dict[str, dict[str, Any]] = {}  # views.publish: user → the App Home view they see
         self._clock = itertools.count(1)
         self._rate_limited = 0
+        # Streaming (chat.startStream / appendStream / stopStream) and the loading status.
+        self.statuses: list[dict[str, Any]] = []  # assistant.threads.setStatus calls, in order
+        self.refuse_status = ""  # an error code setStatus answers with (e.g. "missing_scope"); "" accepts
+        self.stream_max_age = 300.0  # seconds after which a stream answers message_not_in_streaming_state
+        self.tier2_per_minute = 20  # chat.startStream + chat.stopStream calls a minute before 429
+        self._tier2_calls: list[float] = []
+        self._method_limited: dict[str, int] = {}  # method → how many of its next calls answer 429
+        self.refuse_blocks: set[str] = set()  # block types chat.* answers invalid_blocks for
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
@@ -89,12 +100,26 @@ class FakeSlack(LocalServer):
     def rate_limit_next(self, calls: int) -> None:
         self._rate_limited = calls
 
+    def rate_limit_method(self, method: str, calls: int) -> None:
+        """The next `calls` calls of `method` answer 429 with Retry-After (others go through)."""
+        self._method_limited[method] = calls
+
+    def streamed_messages(self) -> list[Posted]:
+        return [m for m in self.messages if m.streamed]
+
     def thread(self, channel: str, thread_ts: str) -> list[Posted]:
         """Sarah's visible messages in one thread, in order."""
         return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts and not m.deleted]
 
     def buttons(self, message: Posted) -> list[str]:
-        return [e["action_id"] for b in message.blocks if b.get("type") == "actions" for e in b["elements"]]
+        """The action ids of a message's buttons (`actions` blocks, and `context_actions` such as
+        Slack's feedback_buttons)."""
+        return [
+            e["action_id"]
+            for b in message.blocks
+            if b.get("type") in ("actions", "context_actions")
+            for e in b["elements"]
+        ]
 
     def as_payload(self, message: Posted) -> dict[str, Any]:
         """The `message` object Slack puts in a block_actions payload."""
@@ -145,6 +170,12 @@ class FakeSlack(LocalServer):
         if self._rate_limited > 0:
             self._rate_limited -= 1
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
+        if self._method_limited.get(method, 0) > 0 or self._over_tier2(method):
+            self._method_limited[method] = max(0, self._method_limited.get(method, 0) - 1)
+            self.calls.append((method + ":429", params))
+            async with self._changed:
+                self._changed.notify_all()
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "30"})
         self.calls.append((method, params))
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
@@ -206,6 +237,8 @@ class FakeSlack(LocalServer):
         return {"ok": True, "bot": {"id": p.get("bot"), "app_id": APP_ID, "user_id": BOT_USER_ID, "deleted": False}}
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        if self._refused_blocks(p):
+            return {"ok": False, "error": "invalid_blocks"}
         ts = self._next_ts()
         message = Posted(
             p["channel"], ts, p.get("thread_ts"), p.get("text") or p.get("markdown_text") or "", _blocks(p)
@@ -214,12 +247,107 @@ class FakeSlack(LocalServer):
         self.messages.append(message)
         return {"ok": True, "channel": p["channel"], "ts": ts, "message": {"text": message.text, "ts": ts}}
 
+    def _over_tier2(self, method: str) -> bool:
+        """chat.startStream and chat.stopStream share Tier 2: about 20 calls a minute per workspace."""
+        if method not in ("chat.startStream", "chat.stopStream"):
+            return False
+        now = time.monotonic()
+        self._tier2_calls = [t for t in self._tier2_calls if now - t < 60]
+        if len(self._tier2_calls) >= self.tier2_per_minute:
+            return True
+        self._tier2_calls.append(now)
+        return False
+
+    def _refused_blocks(self, p: dict[str, Any]) -> bool:
+        types = {b.get("type") for b in _blocks(p)}
+        types |= {e.get("type") for b in _blocks(p) for e in b.get("elements", []) if isinstance(e, dict)}
+        return bool(types & self.refuse_blocks)
+
+    def _assistant_threads_setStatus(self, p: dict[str, Any]) -> dict[str, Any]:
+        if self.refuse_status:
+            return {"ok": False, "error": self.refuse_status}
+        if not p.get("channel_id") or not p.get("thread_ts") or "status" not in p:
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(p.get("loading_messages") or []) > 10:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.statuses.append(p)
+        return {"ok": True}
+
+    def _streaming(self, p: dict[str, Any]) -> Posted | dict[str, Any]:
+        """The stream `p` names, or the error Slack answers about it."""
+        for message in self.messages:
+            if message.channel == p.get("channel") and message.ts == p.get("ts") and not message.deleted:
+                if message.streaming and time.monotonic() - message.started_at > self.stream_max_age:
+                    message.streaming = False  # Slack ends a stream nobody touched for too long
+                if not message.streaming:
+                    return {"ok": False, "error": "message_not_in_streaming_state"}
+                return message
+        return {"ok": False, "error": "message_not_found"}
+
+    @staticmethod
+    def _stream_text(p: dict[str, Any]) -> str:
+        chunks = p.get("chunks") or []
+        if isinstance(chunks, str):
+            chunks = json.loads(chunks)
+        return (p.get("markdown_text") or "") + "".join(
+            c.get("text", "") for c in chunks if c.get("type") == "markdown_text"
+        )
+
+    def _chat_startStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = p.get("channel") or ""
+        if not channel or not p.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not channel.startswith("D") and not (p.get("recipient_team_id") and p.get("recipient_user_id")):
+            return {"ok": False, "error": "invalid_arguments"}  # required outside DMs
+        text = self._stream_text(p)
+        if len(text) > 12_000:
+            return {"ok": False, "error": "msg_too_long"}
+        ts = self._next_ts()
+        message = Posted(channel, ts, p["thread_ts"], text, [{"type": "markdown", "text": text}])
+        message.streaming = message.streamed = True
+        message.started_at = time.monotonic()
+        self.messages.append(message)
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _chat_appendStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        message = self._streaming(p)
+        if isinstance(message, dict):
+            return message
+        text = self._stream_text(p)
+        if not text or len(text) > 12_000:
+            return {"ok": False, "error": "msg_too_long" if text else "invalid_arguments"}
+        if len(message.text) + len(text) > 12_000:
+            return {"ok": False, "error": "msg_too_long"}
+        message.text += text
+        message.blocks[0]["text"] = message.text
+        message.updates += 1
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _chat_stopStream(self, p: dict[str, Any]) -> dict[str, Any]:
+        message = self._streaming(p)
+        if isinstance(message, dict):
+            return message
+        if self._refused_blocks(p):
+            return {"ok": False, "error": "invalid_blocks"}
+        text = self._stream_text(p)
+        if len(message.text) + len(text) > 12_000:
+            return {"ok": False, "error": "msg_too_long"}
+        message.text += text
+        message.blocks[0]["text"] = message.text
+        message.blocks.extend(_blocks(p))
+        message.metadata = _metadata(p) or message.metadata
+        message.streaming = False
+        return {"ok": True, "channel": message.channel, "ts": message.ts, "message": {"text": message.text}}
+
     def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
         for message in self.messages:
             if message.channel == p["channel"] and message.ts == p["ts"] and not message.deleted:
+                if self._refused_blocks(p):
+                    return {"ok": False, "error": "invalid_blocks"}
+                message.streaming = False  # an edit ends what is left of a stream
                 message.text = p.get("text") or p.get("markdown_text") or ""
                 message.blocks = _blocks(p)
                 message.metadata = _metadata(p) or message.metadata

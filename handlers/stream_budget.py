@@ -1,0 +1,80 @@
+"""How many answers a workspace may stream right now: one Lua script over a sliding minute in Redis.
+
+chat.startStream and chat.stopStream are Tier 2 (about 20 calls a minute per workspace), shared by
+every Sarah process. Each streamed answer costs one start and one stop, so `per_minute` answers a
+minute (default 8: 16 calls, with room for stops of streams cut short). Past it the caller sends the
+answer as one message, so streaming never limits how many answers Sarah gives. A 429 from Slack
+spends the rest of the window at once (`exhausted`), for as long as Slack's Retry-After says.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+# KEYS[1]: the workspace's sorted set of stream starts (score: ms). ARGV: now ms, window ms, limit, member.
+_TAKE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+# ARGV: the ms until which the budget is spent, window ms, limit, member prefix, ms from now until then.
+_EXHAUST = """
+redis.call('DEL', KEYS[1])
+for i = 1, tonumber(ARGV[3]) do
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) - tonumber(ARGV[2]), ARGV[4] .. i)
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+return 1
+"""
+
+WINDOW_SECONDS = 60.0
+
+
+class StreamBudget:
+    def __init__(self, redis: Redis, *, per_minute: int, clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._per_minute = per_minute
+        self._clock = clock
+        self._take = redis.register_script(_TAKE)
+        self._exhaust = redis.register_script(_EXHAUST)
+
+    @staticmethod
+    def key(workspace: str) -> str:
+        return f"sarah:{{stream-budget:{workspace or 'default'}}}"
+
+    async def left(self, workspace: str) -> bool:
+        """Whether `workspace` has a streamed answer left this minute, spending nothing (one ZCOUNT):
+        past the budget the model is asked the cheaper, non-streaming way."""
+        if self._per_minute <= 0:
+            return False
+        since_ms = int((self._clock() - WINDOW_SECONDS) * 1000)
+        return int(await self._redis.zcount(self.key(workspace), f"({since_ms}", "+inf")) < self._per_minute
+
+    async def take(self, workspace: str) -> bool:
+        """Spend one streamed answer of `workspace`'s minute; False when none is left."""
+        if self._per_minute <= 0:
+            return False
+        now_ms = int(self._clock() * 1000)
+        window_ms = int(WINDOW_SECONDS * 1000)
+        taken = await self._take(
+            keys=[self.key(workspace)], args=[now_ms, window_ms, self._per_minute, uuid.uuid4().hex]
+        )
+        return bool(taken)
+
+    async def exhausted(self, workspace: str, retry_after: float) -> None:
+        """Slack answered 429: stream nothing in `workspace` for `retry_after` seconds."""
+        if self._per_minute <= 0:
+            return
+        pause_ms = int(max(1.0, retry_after) * 1000)
+        until_ms = int(self._clock() * 1000) + pause_ms
+        await self._exhaust(
+            keys=[self.key(workspace)],
+            args=[until_ms, int(WINDOW_SECONDS * 1000), self._per_minute, "429:", pause_ms],
+        )
