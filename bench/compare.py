@@ -104,7 +104,6 @@ class BenchSlack(FakeSlack):
         super().__init__()
         self.ledger = ledger
         self._by_ts: dict[tuple[str, str], Posted] = {}
-        self._streams: dict[tuple[str, str], str] = {}
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         result = super()._chat_postMessage(p)
@@ -128,21 +127,26 @@ class BenchSlack(FakeSlack):
             message.deleted = True
         return {"ok": message is not None}
 
-    # Streamed answers (chat.startStream / appendStream / stopStream): the text grows chunk by chunk.
+    # Streamed answers (chat.startStream / appendStream / stopStream): the fake keeps the growing text.
     def _chat_startStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        ts = self._next_ts()
-        self._streams[(p["channel"], ts)] = p.get("markdown_text") or ""
-        self.ledger.answer((p["channel"], ts), self._streams[(p["channel"], ts)])
-        return {"ok": True, "channel": p["channel"], "ts": ts}
+        result = super()._chat_startStream(p)
+        if result.get("ok"):
+            message = self.messages[-1]
+            self._by_ts[(message.channel, message.ts)] = message
+            self.ledger.answer((message.channel, message.ts), message.text)
+        return result
 
     def _chat_appendStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        key = (p["channel"], p["ts"])
-        self._streams[key] = self._streams.get(key, "") + (p.get("markdown_text") or "")
-        self.ledger.answer(key, self._streams[key])
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
+        return self._streamed(p, super()._chat_appendStream(p))
 
     def _chat_stopStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._chat_appendStream(p)
+        return self._streamed(p, super()._chat_stopStream(p))
+
+    def _streamed(self, p: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        message = self._by_ts.get((p.get("channel") or "", p.get("ts") or ""))
+        if result.get("ok") and message is not None:
+            self.ledger.answer((message.channel, message.ts), message.text + " " + json.dumps(message.blocks))
+        return result
 
 
 def _text_of(params: dict[str, Any]) -> str:
