@@ -12,11 +12,14 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import parse_url
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -51,9 +54,41 @@ log = logging.getLogger(__name__)
 
 
 def build_redis(settings: RedisSettings, url: str) -> Redis:
-    """A client whose pool waits for a free connection instead of raising when it is full."""
+    """A client whose pool waits for a free connection instead of raising when it is full.
+
+    REDIS_CLUSTER: a `RedisCluster` that finds every node from the one in `url` (each of Sarah's
+    scripts and transactions touches keys of one hash tag, so one slot). REDIS_SENTINELS: a client of
+    the master the Sentinels name, which follows a failover; `url` (may be empty) then gives only the
+    password and db. The cluster client has the commands the stores use, under the same names, so it
+    is typed as `Redis` for them.
+    """
+    if settings.redis_cluster:
+        # redis-py's cluster pool cannot wait: REDIS_MAX_CONNECTIONS is per node and must cover the load.
+        return cast(Redis, RedisCluster.from_url(url, max_connections=settings.redis_max_connections))
+    if settings.redis_sentinels:
+        options = parse_url(url) if url else {}
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            settings.sentinel_addresses,
+            socket_timeout=5,
+            sentinel_kwargs={"socket_timeout": 5, "password": options.get("password")},
+        )
+        master: Redis = sentinel.master_for(
+            settings.redis_sentinel_master,
+            connection_pool_class=_BlockingSentinelPool,
+            max_connections=settings.redis_max_connections,
+            timeout=10,
+            db=int(options.get("db") or 0),
+            username=options.get("username"),
+            password=options.get("password"),
+            socket_timeout=None,  # XREADGROUP blocks; the pool's own timeout bounds the wait for a connection
+        )
+        return master
     pool = BlockingConnectionPool.from_url(url, max_connections=settings.redis_max_connections, timeout=10)
     return Redis(connection_pool=pool)
+
+
+class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's pool (asks the Sentinels where the master is) that waits for a free connection."""
 
 
 def build_slack_client(settings: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
