@@ -430,7 +430,18 @@ async def replicas(d: Deployment, o: Options) -> Row:
 
 
 async def cluster(d: Deployment, o: Options) -> Row:
-    return await finish(d, Row("Redis Cluster (3 masters)"), d.load(8, 3), time.monotonic(), o)
+    """Answers, a hand-off (ownership, reminders, the card's relay) and a failed model call, on a cluster."""
+    row = Row("Redis Cluster (3 masters)")
+    tags = d.load(8, 3)
+    await d.ledger.wait_answered(tags, o.wait_seconds)
+    tags |= d.load(1, 1, text="I want to talk to a real person")
+    d.script.failure, d.script.fail_attempts = model_error(500), 2  # past the SDK's retry: the apology
+    tags |= d.load(1, 1)
+    row = await finish(d, row, tags, time.monotonic(), o)
+    d.script.failure, d.script.fail_attempts = None, 0
+    if not [m for m in d.slack.messages if m.channel == SUPPORT_CHANNEL]:
+        row.problems.append("no hand-off card reached the support channel")
+    return row
 
 
 async def sentinel(d: Deployment, o: Options) -> Row:
