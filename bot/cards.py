@@ -1,7 +1,9 @@
 """Block Kit for Sarah's messages: answers with feedback buttons, and the support team's hand-off card.
 
-Pure functions from data to blocks, tested on their own. Text from customers goes into mrkdwn
-fields escaped, so a customer cannot ping @channel or forge a link in the support channel.
+Pure functions from data to blocks, tested on their own. Nothing a customer, agent or the model
+wrote is put in a card as is (`bot.slack_text`): no mention in it is live and no link clickable. The
+transcript is one `rich_text` block per turn, the speaker set by Sarah and the words quoted under
+it, so a line break in a message cannot forge a new speaker; the summary says the model wrote it.
 """
 
 from __future__ import annotations
@@ -9,10 +11,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot.slack_text import escape, from_model, from_slack, plain_mrkdwn, rich_text_elements, user_mention
 from handlers.outbox import Card
 from handlers.ownership import Owner
 
+__all__ = ["card_message", "customer_line", "escape", "feedback_actions", "feedback_given", "reminder_text"]
+
 SECTION_LIMIT = 3_000
+TURN_LIMIT = 1_500  # characters of one quoted turn in a card (the newest turns matter most)
+SUMMARY_LABEL = "Summary, written by Sarah's model: check it against the transcript"
 
 CLAIM, RESOLVE, HAND_BACK = "sarah_claim", "sarah_resolve", "sarah_hand_back"
 HELPED, NOT_HELPED = "sarah_helped", "sarah_not_helped"
@@ -23,11 +30,9 @@ REASONS = {
     "steps_failed": "Sarah's steps did not work",
     "unknown_answer": "Sarah does not know the answer",
     "model_unavailable": "Sarah's model was unavailable",
+    "claimed_action": "Sarah's answers claimed actions she cannot take",
 }
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+SPEAKERS = {"user": "Customer", "assistant": "Sarah", "agent": "Support"}
 
 
 def feedback_actions(thread_key: str) -> dict[str, Any]:
@@ -71,13 +76,44 @@ def _status(card: Card, now: float) -> str:
     return f":leftwards_arrow_with_hook: Handed back to Sarah by {by}"
 
 
-def _transcript(card: Card) -> str:
-    speaker = {"user": "Customer", "assistant": "Sarah", "agent": "Support"}
-    lines = [f"*{speaker.get(t.role, t.role)}:* {escape(t.content)}" for t in card.transcript]
-    text = "\n".join(lines) or "_(no messages)_"
-    if len(text) > SECTION_LIMIT - 40:
-        text = "…" + text[-(SECTION_LIMIT - 41) :]  # the newest lines matter most
-    return text
+def quoted(speaker: str, elements: list[dict[str, Any]], block_id: str) -> dict[str, Any]:
+    """A `rich_text` block: `speaker` in bold (set by Sarah), then the words in a quote."""
+    return {
+        "type": "rich_text",
+        "block_id": block_id,
+        "elements": [
+            {"type": "rich_text_section", "elements": [{"type": "text", "text": speaker, "style": {"bold": True}}]},
+            {"type": "rich_text_quote", "elements": elements},
+        ],
+    }
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= TURN_LIMIT else text[: TURN_LIMIT - 1] + "…"
+
+
+def _transcript(card: Card) -> list[dict[str, Any]]:
+    blocks = []
+    for index, turn in enumerate(card.transcript):
+        text = _cut(turn.content)
+        pieces = from_model(text) if turn.role == "assistant" else from_slack(text)
+        blocks.append(
+            quoted(SPEAKERS.get(turn.role, "Someone"), rich_text_elements(pieces), f"sarah_turn_{index}_{turn.role}")
+        )
+    return blocks
+
+
+def customer_line(name: str, text: str, *, has_files: bool) -> dict[str, Any]:
+    """A DM customer's message relayed into the card's thread: their name, their words quoted."""
+    elements = rich_text_elements(from_slack(_cut(text))) if text.strip() else []
+    if has_files:
+        elements.append(
+            {"type": "text", "text": "\n[sent a file, which I can't pass on here: ask them to describe it]"}
+        )
+    return {
+        "text": f"{plain_mrkdwn(name)} wrote",
+        "blocks": [quoted(name, elements or [{"type": "text", "text": " "}], "sarah_customer_line")],
+    }
 
 
 def card_message(card: Card, *, permalink: str | None, now: float | None = None) -> dict[str, Any]:
@@ -85,28 +121,33 @@ def card_message(card: Card, *, permalink: str | None, now: float | None = None)
     now = time.time() if now is None else now
     reason = REASONS.get(card.reason, card.reason or "Hand-off")
     fields = [
-        f"*Customer*\n<@{card.customer}>" if card.customer else "*Customer*\nunknown",
-        f"*Reason*\n{reason}",
+        f"*Customer*\n{user_mention(card.customer)}" if card.customer else "*Customer*\nunknown",
+        f"*Reason*\n{escape(reason)}",
         f"*Failures*\n{card.failures}",
         f"*Status*\n{_status(card, now)}",
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "A customer needs a person"}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Summary*\n" + escape(card.summary or "—")[:2_900]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Transcript*\n" + _transcript(card)}},
+        quoted(SUMMARY_LABEL, rich_text_elements(from_model(_cut(card.summary or "—"))), "sarah_summary"),
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Transcript*" if card.transcript else "*Transcript*\n_(no messages)_"},
+        },
+        *_transcript(card),
     ]
     where = f"<{permalink}|Open the customer's thread>" if permalink else "Thread link unavailable"
     if card.thread.is_dm:
         where = (
-            "This is a DM, which you cannot see: reply in this card's thread and I'll relay it. "
-            "Start a line with `note:` to keep it internal."
+            "This is a DM, which you cannot see: reply in this card's thread and I'll relay it "
+            "(support team members only; you get a copy of what was sent). A message with a line "
+            "starting `note:` or `internal:` stays internal, all of it."
         )
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": where}]})
     buttons = _buttons(card)
     if buttons:
         blocks.append({"type": "actions", "block_id": "sarah_handoff", "elements": buttons})
-    return {"text": f"A customer needs a person: {reason}", "blocks": blocks}
+    return {"text": f"A customer needs a person: {escape(reason)}", "blocks": blocks}
 
 
 def _buttons(card: Card) -> list[dict[str, Any]]:

@@ -1,31 +1,37 @@
 """`sarah doctor`: check each thing Sarah depends on and say plainly what to fix.
 
-Settings were already validated by `load_settings`; here: Redis answers, the Slack token works and
-Sarah is in the support channel, the model is reachable and not about to be retired.
+Settings were already validated by `load_settings`; here: Redis answers, the Slack token works,
+Sarah is in the support channel and that channel can be trusted as the support team (private, not
+shared, unless SUPPORT_USERGROUP names the team), the model is reachable and not about to be retired.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TextIO
 
 import aiohttp
 from redis.asyncio import Redis
+from slack_sdk.errors import SlackApiError
 
 from bot.retirement import check_model_retirement
 from bot.runtime import build_model, build_slack_client
+from bot.support_team import channel_facts
 from config import Settings, SlackMode
+from training.deadline import deadline_warning
 
 Check = Callable[[], Awaitable[list[str]]]  # returns problems; an empty list means fine
 
 
-async def run_doctor(settings: Settings, redis_url: str | None = None, out: TextIO = sys.stdout) -> int:
+async def run_doctor(
+    settings: Settings, redis_url: str | None = None, out: TextIO = sys.stdout, today: date | None = None
+) -> int:
     checks: dict[str, Check] = {
         "Redis": lambda: _redis(redis_url or settings.redis.redis_url),
         "Slack": lambda: _slack(settings),
-        "Model": lambda: _model(settings),
+        "Model": lambda: _model(settings, today or datetime.now(UTC).date()),
     }
     failed = 0
     out.write(
@@ -37,8 +43,9 @@ async def run_doctor(settings: Settings, redis_url: str | None = None, out: Text
             problems = await check()
         except Exception as error:  # a check that breaks is itself a finding, never a traceback
             problems = [f"the check could not run: {type(error).__name__}: {error}"]
-        serious = [p for p in problems if not p.startswith("warning:")]
-        status = "PROBLEM" if serious else "warning" if problems else "ok"
+        serious = [p for p in problems if not p.startswith(("warning:", "info:"))]
+        warnings = [p for p in problems if p.startswith("warning:")]
+        status = "PROBLEM" if serious else "warning" if warnings else "ok"
         failed += 1 if serious else 0
         out.write(f"{name}: {status}\n" + "".join(f"  - {p}\n" for p in problems))
     out.write("All good.\n" if not failed else f"{failed} check(s) need attention.\n")
@@ -67,24 +74,44 @@ async def _slack(settings: Settings) -> list[str]:
         problems = []
         channel = settings.handoff.support_channel
         if channel:
-            info = await client.conversations_info(channel=channel)
-            if not (info.get("channel") or {}).get("is_member"):
+            try:
+                facts = await channel_facts(client, channel)
+            except SlackApiError as error:
+                code = error.response.get("error", "unknown error")
+                return [f"Sarah cannot read SUPPORT_CHANNEL {channel} ({code}): check the id and /invite @Sarah there"]
+            usergroup = settings.handoff.support_usergroup
+            team = (
+                f"the support team is user group SUPPORT_USERGROUP {usergroup}"
+                if usergroup
+                else "the support team is the channel's members"
+            )
+            problems.append(f"info: {facts.describe()}; {team}")
+            if not facts.sarah_is_member:
                 problems.append(f"Sarah is not a member of SUPPORT_CHANNEL {channel}: invite her with /invite @Sarah")
+            unsafe = facts.unsafe_for_membership()
+            if unsafe and not usergroup:
+                problems.append(unsafe + " (Sarah refuses to start like this)")
+            elif unsafe:
+                problems.append(f"warning: {unsafe.split(', so ')[0]}: cards are visible to everyone who can read it")
         if not auth.get("bot_id"):
             problems.append("SLACK_BOT_TOKEN is not a bot token")
         return problems
 
 
-async def _model(settings: Settings) -> list[str]:
+async def _model(settings: Settings, today: date) -> list[str]:
     if settings.model.offline:
         return []
+    # an OpenAI fine-tune (ft:…) can be re-made on OpenAI only until its fine-tuning closes
+    closing = deadline_warning(today) if settings.model.sarah_model.startswith("ft:") else None
     model = build_model(settings.model)
     client = getattr(model, "client", None)
     try:
         if client is None:
-            return []
-        notices = await check_model_retirement(client, settings.model.sarah_model, datetime.now(UTC).date())
-        return [f"warning: {n}" if "no longer answers" not in n else n for n in notices]
+            return [f"warning: {closing}"] if closing else []
+        notices = await check_model_retirement(client, settings.model.sarah_model, today)
+        return [f"warning: {n}" if "no longer answers" not in n else n for n in notices] + (
+            [f"warning: {closing}"] if closing else []
+        )
     finally:
         closer = getattr(model, "aclose", None)
         if closer is not None:

@@ -71,6 +71,15 @@ class TerminalOutbox:
     async def display_name(self, user: str) -> str:
         return "You" if user == USER else "Support"
 
+    async def customer_said(self, ref: CardRef, customer: str, text: str, *, has_files: bool = False) -> None:
+        return None
+
+    async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
+        await self.to_customer(thread, await self.display_name(agent), text)
+
+    async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
+        return None
+
 
 async def run_local_chat(
     settings: Settings, redis_url: str, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout

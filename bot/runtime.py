@@ -35,6 +35,7 @@ from bot.inbox import Inbox
 from bot.ingress import build_bolt_app
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
+from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
 from bot.worker import Worker
 from config import Settings, SlackMode
@@ -197,8 +198,13 @@ class Sarah:
             usergroup=s.handoff.support_usergroup,
             cache_seconds=s.handoff.support_team_cache_seconds,
         )
+        if s.slack.mode is not SlackMode.LOCAL:
+            await self._refuse_an_unsafe_support_team()
         outbox = self.outbox or SlackOutbox(
-            self.slack, thinking_text=s.texts.text_thinking, support_channel=s.handoff.support_channel
+            self.slack,
+            thinking_text=s.texts.text_thinking,
+            support_channel=s.handoff.support_channel,
+            links=LinkPolicy(s.texts.link_domains),
         )
         self.handoff = Handoff(
             self.store,
@@ -226,6 +232,7 @@ class Sarah:
                 files_only=s.texts.text_files_only,
                 cannot_resolve=s.texts.text_cannot_resolve,
                 not_helped=s.texts.text_not_helped,
+                claimed_action=s.texts.text_claimed_action,
             ),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,
@@ -249,6 +256,21 @@ class Sarah:
             self._tasks.append(asyncio.create_task(self._remind_forever(), name="reminders"))
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
             await self._start_ingress()
+
+    async def _refuse_an_unsafe_support_team(self) -> None:
+        """Only the support team speaks for ZenNest: never start with a team anyone could join."""
+        try:
+            problem = await self.team.why_unsafe()
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown error")
+            if code in ("invalid_auth", "not_authed", "token_revoked", "account_inactive"):
+                return  # the token itself is refused: auth.test below says so plainly
+            problem = (
+                f"Sarah cannot read SUPPORT_CHANNEL {self.settings.handoff.support_channel} ({code}): invite her to it"
+            )
+        if problem:
+            await self.stop()
+            raise SlackStartError(problem)
 
     async def _start_ingress(self) -> None:
         s = self.settings.slack

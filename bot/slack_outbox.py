@@ -1,4 +1,9 @@
-"""The pipeline's `Outbox` in Slack: answers in the customer's thread, cards in the support channel."""
+"""The pipeline's `Outbox` in Slack: answers in the customer's thread, cards in the support channel.
+
+Every text that someone other than Sarah's own settings wrote goes out through `bot.slack_text`
+(answers via `bot.slack_format`, cards via `bot.cards`): this module never puts such text in a
+message itself.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.cards import card_message, escape, feedback_actions, reminder_text
-from bot.slack_format import markdown_message, split_for_slack
+from bot.cards import card_message, customer_line, feedback_actions, reminder_text
+from bot.slack_format import markdown_message, safe_pieces
+from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name
 from handlers.messages import ThreadRef
 from handlers.outbox import Card, CardRef
 
@@ -20,8 +26,16 @@ _GONE = ("message_not_found", "cant_update_message", "edit_window_closed")
 
 
 class SlackOutbox:
-    def __init__(self, client: AsyncWebClient, *, thinking_text: str, support_channel: str | None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        thinking_text: str,
+        support_channel: str | None,
+        links: LinkPolicy = NO_LINKS,
+    ) -> None:
         self._client = client
+        self._links = links
         self._thinking_text = thinking_text
         self._support_channel = support_channel
         self._names: OrderedDict[str, str] = OrderedDict()  # a small per-process cache of display names
@@ -36,10 +50,10 @@ class SlackOutbox:
     async def send(
         self, thread: ThreadRef, text: str, *, replace: str | None = None, feedback: bool = False
     ) -> str | None:
-        pieces = split_for_slack(text)
+        pieces = safe_pieces(text, self._links)
         first_ts: str | None = None
         for index, piece in enumerate(pieces):
-            message = markdown_message(piece)
+            message = markdown_message(piece, self._links)
             if feedback and index == len(pieces) - 1:
                 message["blocks"].append(feedback_actions(thread.key))
             if index == 0 and replace and await self._update(thread.channel, replace, message):
@@ -80,8 +94,25 @@ class SlackOutbox:
 
     async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:
         await self._client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.thread_ts, text=f"*{escape(agent)}* (ZenNest support): {text}"
+            channel=thread.channel, thread_ts=thread.thread_ts, text=_agent_line(agent, text)
         )
+
+    async def customer_said(self, ref: CardRef, customer: str, text: str, *, has_files: bool = False) -> None:
+        name = await self.display_name(customer)
+        await self._client.chat_postMessage(
+            channel=ref.channel, thread_ts=ref.ts, **customer_line(name, text, has_files=has_files)
+        )
+
+    async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
+        line = _agent_line(await self.display_name(agent), text)
+        await self._client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=line)
+        await self.tell_agent(ref, agent, "_Sent to the customer:_\n" + line)
+
+    async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
+        try:
+            await self._client.chat_postEphemeral(channel=ref.channel, user=agent, thread_ts=ref.ts, text=text)
+        except SlackApiError as error:  # e.g. user_not_in_channel: the note is lost, the relay is not
+            log.warning("could not show a note to a user in %s: %s", ref.channel, error.response.get("error"))
 
     async def display_name(self, user: str) -> str:
         if not user:
@@ -92,7 +123,7 @@ class SlackOutbox:
             except SlackApiError:
                 profile = {}
             name = profile.get("real_name") or profile.get("profile", {}).get("display_name") or profile.get("name")
-            self._names[user] = str(name or "A ZenNest colleague")
+            self._names[user] = plain_name(str(name or "A ZenNest colleague"))
             if len(self._names) > 1_000:
                 self._names.popitem(last=False)
         return self._names[user]
@@ -117,3 +148,8 @@ class SlackOutbox:
             return None
         link = response.get("permalink")
         return link if isinstance(link, str) else None
+
+
+def _agent_line(agent: str, text: str) -> str:
+    """What the customer reads: the agent's name (escaped) and their words, nothing in them live."""
+    return f"*{plain_mrkdwn(plain_name(agent))}* (ZenNest support): {people_mrkdwn(text)}"

@@ -260,6 +260,29 @@ class TextSettings(BaseSettings):
         default=("Thanks for the file! I can only read text, so could you describe what you see in a sentence or two?"),
         min_length=1,
     )
+    text_claimed_action: str = Field(
+        default=(
+            "I can't see or change your devices, home or account myself, so I can't do that for you. "
+            "I can walk you through the steps, or say *human* and our support team will take it from here."
+        ),
+        min_length=1,
+    )
+    link_allowed_domains: str = "zennest.com,help.zennest.com"
+
+    @field_validator("link_allowed_domains")
+    @classmethod
+    def _domains(cls, value: str) -> str:
+        for domain in (d.strip() for d in value.split(",")):
+            if domain and not re.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", domain.lower()):
+                raise ValueError(
+                    f"{domain!r} is not a domain name: use a comma-separated list like zennest.com,help.zennest.com"
+                )
+        return value
+
+    @property
+    def link_domains(self) -> tuple[str, ...]:
+        """Domains (and their subdomains) whose links stay clickable in Sarah's answers."""
+        return tuple(d.strip().lower() for d in self.link_allowed_domains.split(",") if d.strip())
 
 
 class LogSettings(BaseSettings):

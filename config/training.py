@@ -35,6 +35,8 @@ class TrainingSettings(BaseSettings):
     azure_openai_api_key: SecretStr | None = None
     azure_openai_api_version: str = Field(default="2025-02-01-preview", min_length=1)
     poll_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # a paused or stuck job must not keep the command waiting for ever (a week at most)
+    finetune_follow_timeout_minutes: float = Field(default=1440.0, gt=0, le=10080)
 
     @field_validator("finetune_backend", mode="before")
     @classmethod

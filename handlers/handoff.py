@@ -196,7 +196,9 @@ class Handoff:
     async def _summarize(self, thread: ThreadRef) -> str:
         """The model's two-line summary for the agent; a plain one when the model cannot give it."""
         turns = await self._store.episode(thread)
-        lines = "\n".join(f"{'Customer' if t.role == 'user' else 'Sarah'}: {t.content}" for t in turns[-20:])
+        customer = (await self._store.state(thread)).get("customer", "")
+        # One line per turn, its line breaks flattened: a message cannot add a speaker line of its own.
+        lines = "\n".join(f"{_speaker(t, customer)}: {' '.join(t.content.split())}" for t in turns[-20:])
         reply = await self._model.reply(Conversation(SUMMARY_PROMPT, (Turn("user", lines or "(no messages)"),)))
         if reply.outcome is Outcome.ANSWERED and reply.text.strip():
             return reply.text.strip()[:600]
@@ -209,6 +211,14 @@ def plain_summary(turns: list[StoredTurn]) -> str:
         return "The customer asked for a person."
     first, last = asked[0][:200], asked[-1][:200]
     return f"First message: “{first}”" + (f" Latest: “{last}”" if len(asked) > 1 else "")
+
+
+def _speaker(turn: StoredTurn, customer: str) -> str:
+    if turn.role == "assistant":
+        return "Sarah"
+    if turn.role == "agent":
+        return "Support agent"
+    return "Another person" if customer and turn.user and turn.user != customer else "Customer"
 
 
 def card_ref(state: dict[str, str]) -> CardRef | None:

@@ -22,6 +22,7 @@ class Turn:
 
     role: Role
     content: str
+    name: str = ""  # the speaker in a channel thread (customer, other_participant, support_agent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +33,10 @@ class Conversation:
     turns: tuple[Turn, ...]
 
     def as_messages(self) -> list[dict[str, str]]:
-        """The chat-completions `messages` list."""
+        """The chat-completions `messages` list (a turn's `name` only when it has one: DMs have none)."""
         return [{"role": "system", "content": self.system}] + [
-            {"role": t.role, "content": t.content} for t in self.turns
+            {"role": t.role, "content": t.content, "name": t.name} if t.name else {"role": t.role, "content": t.content}
+            for t in self.turns
         ]
 
 

@@ -71,4 +71,18 @@ class Outbox(Protocol):
         """An agent's line relayed into the customer's thread, with the agent's name on it."""
         ...
 
+    async def customer_said(self, ref: CardRef, customer: str, text: str, *, has_files: bool = False) -> None:
+        """A DM customer's message, passed to the card's thread under their name, quoted (nothing
+        in it can ping anyone or pose as another speaker)."""
+        ...
+
+    async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
+        """A support member's line (`agent` is their user id) relayed into the customer's DM with their
+        name on it; the agent gets a private copy of exactly what the customer received."""
+        ...
+
+    async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
+        """A note only `agent` sees, in the card's thread (why a line was not relayed)."""
+        ...
+
     async def display_name(self, user: str) -> str: ...

@@ -15,11 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from handlers.claims import find_claims
 from handlers.context import fit_to_budget
 from handlers.handoff import Handoff, card_ref
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, Turn
+from handlers.notes import is_internal
 from handlers.outbox import CardRef, Outbox
 from handlers.ownership import Owner, OwnershipStore
 from handlers.prompt import SYSTEM_PROMPT
@@ -29,7 +31,17 @@ from handlers.tokens import Encoder
 log = logging.getLogger(__name__)
 
 FILE_NOTE = "\n[The customer also attached a file, which Sarah cannot open.]"
-NOTE_PREFIX = "note:"
+NOT_SUPPORT = (
+    "Only the support team can reply to the customer here: your message was not sent to them, "
+    "and the conversation stays with whoever has it."
+)
+KEPT_INTERNAL = (
+    "Kept internal: your message has a note line (`note:`, `internal:` …), so none of it was sent to "
+    "the customer. Send what the customer should read as a message of its own."
+)
+# How a channel thread's speakers reach the model (DMs have one speaker and stay unlabelled).
+OTHER_LABEL = "[Another person in this channel, not the customer]"
+AGENT_LABEL = "[ZenNest support agent]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +50,7 @@ class Texts:
     files_only: str
     cannot_resolve: str
     not_helped: str
+    claimed_action: str = ""  # sent instead of an answer claiming an action; cannot_resolve when unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +164,17 @@ class Pipeline:
             placeholder = await self._outbox.thinking(thread)
             if placeholder:
                 await self._store.set_fields(thread, placeholder=placeholder)
-        reply = await self._ask_model(thread, batch, episode)
+        reply = await self._ask_model(thread, batch, episode, state.get("customer", ""))
         if not last_try and await self._store.pending_count(thread) > len(batch):
             return None  # start over with the new messages
+        if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
+            # Sarah cannot act on a home or account: such an answer would be a lie; an honest one goes
+            # out instead, and it counts as a failure toward the hand-off.
+            log.warning("answer withheld: it claimed an action Sarah cannot take", extra={"thread_key": thread.key})
+            reply = Reply(
+                self._texts.claimed_action or self._texts.cannot_resolve, reason="claimed_action", usage=reply.usage
+            )
+            failure_key = failure_key or f"message:{messages[0].message.ts}"
 
         if reply.outcome is Outcome.HANDOFF and reply.reason == "customer_asked":
             return await self._escalate(thread, batch, "customer_asked", placeholder, reply.summary)
@@ -171,9 +192,15 @@ class Pipeline:
             await self._ownership.reset_failures(thread)
         return await self._deliver(thread, state, batch, reply, placeholder, still_ours)
 
-    async def _ask_model(self, thread: ThreadRef, batch: list[Pending], episode: list[StoredTurn]) -> Reply:
-        history = [Turn(t.role, t.content) for t in episode]  # type: ignore[arg-type]
-        new_turns = [Turn("user", _user_text(p.message)) for p in batch if p.message.kind is not Kind.FEEDBACK]
+    async def _ask_model(
+        self, thread: ThreadRef, batch: list[Pending], episode: list[StoredTurn], customer: str
+    ) -> Reply:
+        history = [_model_turn(thread, t.role, t.content, t.user, customer) for t in episode]
+        new_turns = [
+            _model_turn(thread, "user", _user_text(p.message), p.message.user, customer)
+            for p in batch
+            if p.message.kind is not Kind.FEEDBACK
+        ]
         conversation = fit_to_budget(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
         started = time.monotonic()
         reply = await self._model.reply(conversation)
@@ -262,11 +289,14 @@ class Pipeline:
         log.info("failure counted", extra={"thread_key": thread.key, "failures": failures, "key": failure_key})
         if failures < self._policy.handoff_after_failures:
             return False
-        reason = (
-            reply.reason
-            if reply and reply.outcome is Outcome.HANDOFF
-            else ("model_unavailable" if reply and reply.outcome is Outcome.UNAVAILABLE else "steps_failed")
-        )
+        if reply and reply.outcome is Outcome.HANDOFF:
+            reason = reply.reason
+        elif reply and reply.outcome is Outcome.UNAVAILABLE:
+            reason = "model_unavailable"
+        elif reply and reply.reason == "claimed_action":
+            reason = "claimed_action"
+        else:
+            reason = "steps_failed"
         await self._escalate(thread, batch, reason, placeholder, reply.summary if reply else "", failures)
         return True
 
@@ -291,17 +321,13 @@ class Pipeline:
         """Sarah stays silent; in a DM she passes the customer's lines to the card's thread."""
         ref = card_ref(state)
         if thread.is_dm and ref is not None:
-            name = await self._outbox.display_name(state.get("customer", ""))
             for pending in batch:
                 message = pending.message
-                if message.kind is Kind.FEEDBACK:
+                if message.kind is Kind.FEEDBACK or not (message.text.strip() or message.has_files):
                     continue
-                if message.text.strip():
-                    await self._outbox.to_support(ref, f"*{name}:* {message.text}")
-                if message.has_files:
-                    await self._outbox.to_support(
-                        ref, f"_{name} sent a file, which I can't pass on here. Ask them to describe it._"
-                    )
+                await self._outbox.customer_said(
+                    ref, state.get("customer", "") or message.user, message.text, has_files=message.has_files
+                )
         await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
         return Answered([p.entry_id for p in batch])
 
@@ -320,7 +346,10 @@ class Pipeline:
     async def _relay_from_support(self, card_thread: ThreadRef, relay_to: str, batch: list[Pending]) -> Answered:
         """Agents write in the card's thread; Sarah passes their lines to the customer's DM.
 
-        `note:` lines stay internal; a file is announced to the agent, never dropped silently.
+        Only support-team members speak for ZenNest: anyone else is told so privately and takes
+        nothing over. A message with a note line anywhere (handlers/notes.py) stays internal, whole.
+        The agent gets a private copy of what the customer received; a file is announced to the
+        agent, never dropped silently.
         """
         channel, _, thread_ts = relay_to.partition(":")
         customer_thread = ThreadRef(channel, thread_ts)
@@ -328,7 +357,17 @@ class Pipeline:
         relayed: list[StoredTurn] = []
         for pending in batch:
             message = pending.message
-            if message.text.strip().lower().startswith(NOTE_PREFIX):
+            if message.kind is Kind.FEEDBACK:
+                continue
+            if not await self._is_support(message.user):
+                log.warning(
+                    "a line in a card's thread from outside the support team was not relayed",
+                    extra={"thread_key": card_thread.key},
+                )
+                await self._outbox.tell_agent(ref, message.user, NOT_SUPPORT)
+                continue
+            if is_internal(message.text):
+                await self._outbox.tell_agent(ref, message.user, KEPT_INTERNAL)
                 continue
             owner = await self._ownership.owner(customer_thread)
             if owner is Owner.WAITING:
@@ -339,8 +378,7 @@ class Pipeline:
                 )
                 continue
             if message.text.strip():
-                name = await self._outbox.display_name(message.user)
-                await self._outbox.to_customer(customer_thread, name, message.text)
+                await self._outbox.relay_to_customer(customer_thread, ref, message.user, message.text)
                 relayed.append(StoredTurn("agent", message.text, message.ts, message.user))
             if message.has_files:
                 await self._outbox.to_support(
@@ -404,3 +442,25 @@ def _user_text(message: InboundMessage) -> str:
     if not message.text.strip():
         return "[The customer called Sarah without writing anything yet.]"
     return message.text + (FILE_NOTE if message.has_files else "")
+
+
+def _model_turn(thread: ThreadRef, role: str, content: str, user: str, customer: str) -> Turn:
+    """A stored turn as the model sees it. In a channel thread each turn says who spoke (`name`, and
+    a label in the text for servers that drop `name`), so another participant cannot pass for the
+    customer, nor anyone for support; a DM keeps the plain format the model was trained on."""
+    if role == "assistant":
+        return Turn("assistant", content)
+    if role == "agent":
+        return Turn("user", f"{AGENT_LABEL} {_unlabelled(content)}", name="support_agent")
+    if thread.is_dm:
+        return Turn("user", content)
+    if customer and user and user != customer:
+        return Turn("user", f"{OTHER_LABEL} {_unlabelled(content)}", name="other_participant")
+    return Turn("user", _unlabelled(content), name="customer")
+
+
+def _unlabelled(text: str) -> str:
+    """`text` with our speaker labels defused, so nobody can type one to pose as another speaker."""
+    for label in (OTHER_LABEL, AGENT_LABEL):
+        text = text.replace(label, "(" + label[1:-1] + ")")
+    return text

@@ -1,13 +1,15 @@
 """`sarah train …`: validate → split → finetune → evaluate, one subcommand each.
 
 Exit codes: 0 done, 1 the data or the job failed (the report says why), 2 the command cannot run
-(bad settings, missing files, a missing extra). Heavy modules are imported only by the subcommand
+(bad settings, missing files, a missing extra, a flag the backend cannot honour), 141 the reader of
+the output went away (`… | head`). Heavy modules are imported only by the subcommand
 that needs them, so `validate` starts fast and works without the `[train]` extra's plotting stack.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--model", default=None, help="model whose tokenizer counts (default FINETUNE_BASE_MODEL)")
     validate.add_argument("--eval-file", type=Path, default=EVAL_FILE,
                           help="held-out set that must not leak into the files (default training/data/eval.jsonl)")
+    validate.add_argument("--strict", action="store_true",
+                          help="an example over the token limit is an error, not a warning (what CI runs)")
 
     split = commands.add_parser("split", help="seeded, stratified 80/20 split of the conversations")
     split.add_argument("--input-dir", type=Path, default=CONVERSATIONS_DIR)
@@ -43,14 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     finetune = commands.add_parser("finetune", help="fine-tune Sarah's model and record its id for the bot")
     finetune.add_argument("--backend", choices=["openai", "azure", "local"], default=None,
                           help="default FINETUNE_BACKEND (openai)")
-    finetune.add_argument("--resume", metavar="JOB_ID", default=None, help="follow an existing job instead")
+    # Flags default to None so a backend can refuse one that was given (training.finetune.flags).
+    finetune.add_argument("--resume", metavar="JOB_ID", default=None,
+                          help="openai/azure: follow an existing job instead")
     finetune.add_argument("--merge", action="store_true", help="local backend: also write merged weights")
-    finetune.add_argument("--train", type=Path, default=TRAIN_FILE)
-    finetune.add_argument("--valid", type=Path, default=VALID_FILE)
-    finetune.add_argument("--model", default=None, help="base model (default FINETUNE_BASE_MODEL)")
-    finetune.add_argument("--epochs", type=int, default=None, help="default FINETUNE_EPOCHS")
-    finetune.add_argument("--suffix", default=None, help="default FINETUNE_SUFFIX")
-    finetune.add_argument("--out-dir", type=Path, default=RUNS_DIR, help="where the CSV, PNG and W&B run go")
+    finetune.add_argument("--train", type=Path, default=None, help=f"default {TRAIN_FILE}")
+    finetune.add_argument("--valid", type=Path, default=None, help=f"default {VALID_FILE}")
+    finetune.add_argument("--model", default=None,
+                          help="base model (default FINETUNE_BASE_MODEL; local: LOCAL_BASE_MODEL)")
+    finetune.add_argument("--epochs", type=int, default=None,
+                          help="default FINETUNE_EPOCHS (local: LOCAL_EPOCHS, else FINETUNE_EPOCHS)")
+    finetune.add_argument("--suffix", default=None,
+                          help="default FINETUNE_SUFFIX; local: the run folder's prefix and the name vLLM serves")
+    finetune.add_argument("--out-dir", type=Path, default=None,
+                          help=f"where the CSV, PNG and W&B run go (default {RUNS_DIR}; local: LOCAL_OUTPUT_DIR)")
+    finetune.add_argument("--follow-timeout", type=float, default=None, metavar="MINUTES",
+                          help="openai/azure: stop following after this long (default FINETUNE_FOLLOW_TIMEOUT_MINUTES)")
     finetune.add_argument("--env-file", type=Path, default=Path(".env"), help="where SARAH_MODEL is recorded")
 
     evaluate = commands.add_parser("evaluate", help="compare two models on the held-out set")
@@ -64,7 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for any tool whose reader went away
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a reader that goes away (`sarah train split | head`) ends it quietly."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a pipe's buffered output fails here, inside the try, not at exit
+        return code
+    except BrokenPipeError:
+        # Python's recipe: point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from config.errors import SettingsError
 
@@ -103,11 +131,17 @@ def _validate(args: argparse.Namespace) -> int:
         return 2
     model = args.model or _settings_or_default("finetune_base_model", "gpt-4.1-mini-2025-04-14")
     report = validate_files(files, model=model, max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS,
-                            eval_path=args.eval_file)
-    render(report, Console(soft_wrap=True))
-    write_json_report(report, args.json_report)
+                            eval_path=args.eval_file, strict=args.strict)
+    write_json_report(report, args.json_report)  # first: a reader that goes away must not lose it
+    console = Console(soft_wrap=True)
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # rich would exit 1: "bad data"
+    render(report, console)
     print(f"JSON report: {args.json_report}")
     return 0 if report.ok else 1
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError
 
 
 def _input_files(given: list[Path]) -> list[Path]:

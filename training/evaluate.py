@@ -21,7 +21,7 @@ from typing import Any
 
 from handlers.model import Conversation, Model, Outcome, Reply, Turn
 from handlers.prompt import SYSTEM_PROMPT
-from training.scoring import ItemScore, Scores, aggregate, score_item
+from training.scoring import ItemScore, Scores, aggregate_pair, score_item
 
 CONCURRENCY = 4
 
@@ -92,14 +92,16 @@ async def compare(
     a: Model, b: Model, items: list[dict[str, Any]], passages: dict[str, str], *,
     labels: tuple[str, str], judge: Model | None = None,
 ) -> tuple[Side, Side]:
-    """Ask both models every item and score them."""
-    sides = []
-    for model, label in ((a, labels[0]), (b, labels[1])):
+    """Ask both models every item and score them on the same items (see `training.scoring`)."""
+    asked = []
+    for model in (a, b):
         replies = await ask_all(model, items)
         item_scores = [score_item(item, reply, passages) for item, reply in zip(items, replies, strict=True)]
         judged = await judge_all(judge, items, replies, passages) if judge is not None else None
-        sides.append(Side(label, replies, item_scores, aggregate(items, item_scores, judged)))
-    return sides[0], sides[1]
+        asked.append((replies, item_scores, judged))
+    scores = aggregate_pair(items, [s for _, s, _ in asked], [j for _, _, j in asked])
+    return (Side(labels[0], asked[0][0], asked[0][1], scores[0]),
+            Side(labels[1], asked[1][0], asked[1][1], scores[1]))
 
 
 # -- command ---------------------------------------------------------------------------------------
@@ -140,8 +142,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     write_report(args.report, a, b, items)
     width = max(len(label) for label, _, _ in a.scores.rows())
-    print(f"{'':{width}}  A: {a.label}  |  B: {b.label}")
+    print(f"{'':{width}}  A: {a.label}  |  B: {b.label}  (hits/items; the same items for A and B)")
     for (label, rate_a, _), (_, rate_b, _) in zip(a.scores.rows(), b.scores.rows(), strict=True):
         print(f"{label:{width}}  {rate_a!s:>16}  {rate_b!s:>16}")
+    for (label, count_a), (_, count_b) in zip(a.scores.handoff.rows(), b.scores.handoff.rows(), strict=True):
+        print(f"{label:{width}}  {count_a:>16}  {count_b:>16}")
     print(f"Report: {args.report}")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from handlers.model import Outcome, Reply
-from training.scoring import ItemScore
+from training.scoring import DEFINITIONS, ItemScore, wants_answer
 
 if TYPE_CHECKING:
     from training.evaluate import Side
@@ -37,8 +37,8 @@ def _flags(score: ItemScore, item: dict[str, Any]) -> list[str]:
         flags.append("did not decline")
     if score.claims:
         flags.append("invented action: " + "; ".join(score.claims))
-    if not score.on_topic:
-        flags.append("off-topic")
+    if wants_answer(expect) and not score.on_topic and not score.handed_off and not score.unavailable:
+        flags.append("no grounded answer")
     if score.keyword_recall is not None and score.keyword_recall < 1:
         flags.append(f"keywords {score.keyword_recall:.0%}")
     return flags
@@ -57,9 +57,14 @@ def render_markdown(a: Side, b: Side, items: list[dict[str, Any]], title: str) -
         return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
     lines = [f"# {title}", "", f"A: **{a.label}** · B: **{b.label}** · {len(items)} held-out items", "",
-             "| Score | A | B |", "|---|---|---|"]
+             f"{_scope(a, items)}", "", "| Score | A | B |", "|---|---|---|"]
     for (label, rate_a, _), (_, rate_b, _) in zip(a.scores.rows(), b.scores.rows(), strict=True):
         lines.append(f"| {label} | {rate_a} | {rate_b} |")
+    lines += ["", f"### Hand-offs ({a.scores.handoff.total} items)", "", "| | A | B |", "|---|---|---|"]
+    for (label, count_a), (_, count_b) in zip(a.scores.handoff.rows(), b.scores.handoff.rows(), strict=True):
+        lines.append(f"| {label} | {count_a} of {a.scores.handoff.total} | {count_b} of {b.scores.handoff.total} |")
+    lines += ["", "### How each figure is counted", ""]
+    lines += [f"- **{label}**: {cell(text)}" for label, text in DEFINITIONS]
     lines += ["", "## Answers", "", "| Item | Customer | A | B |", "|---|---|---|---|"]
     for index, item in enumerate(items):
         wanted = _expected(item)
@@ -79,6 +84,12 @@ def render_html(a: Side, b: Side, items: list[dict[str, Any]], title: str) -> st
         f"<tr><th>{esc(label)}</th><td>{esc(str(ra))}</td><td>{esc(str(rb))}</td></tr>"
         for (label, ra, _), (_, rb, _) in zip(a.scores.rows(), b.scores.rows(), strict=True)
     )
+    total = a.scores.handoff.total
+    confusion = "".join(
+        f"<tr><th>{esc(label)}</th><td>{ca} of {total}</td><td>{cb} of {b.scores.handoff.total}</td></tr>"
+        for (label, ca), (_, cb) in zip(a.scores.handoff.rows(), b.scores.handoff.rows(), strict=True)
+    )
+    definitions = "".join(f"<li><b>{esc(label)}</b>: {esc(text)}</li>" for label, text in DEFINITIONS)
     answers = []
     for index, item in enumerate(items):
         wanted = _expected(item)
@@ -95,7 +106,10 @@ def render_html(a: Side, b: Side, items: list[dict[str, Any]], title: str) -> st
 td,th{{border:1px solid #ccc;padding:.4rem;vertical-align:top;text-align:left}}
 .answer{{white-space:pre-wrap}}.flag{{color:#a40;margin:.3rem 0 0}}</style></head>
 <body><h1>{esc(title)}</h1><p>A: <b>{esc(a.label)}</b> · B: <b>{esc(b.label)}</b> · {len(items)} held-out items</p>
+<p>{esc(_scope(a, items))}</p>
 <table><tr><th>Score</th><th>A</th><th>B</th></tr>{rows}</table>
+<h3>Hand-offs ({total} items)</h3><table><tr><th></th><th>A</th><th>B</th></tr>{confusion}</table>
+<h3>How each figure is counted</h3><ul>{definitions}</ul>
 <h2>Answers</h2><table><tr><th>Item</th><th>Customer</th><th>A</th><th>B</th></tr>{''.join(answers)}</table>
 </body></html>
 """
@@ -109,9 +123,23 @@ def write_report(path: Path, a: Side, b: Side, items: list[dict[str, Any]]) -> P
         path.write_text(render_html(a, b, items, title), encoding="utf-8")
     else:
         path.write_text(render_markdown(a, b, items, title), encoding="utf-8")
-    scores = {side.label: {label: rate.value for label, rate, _ in side.scores.rows()} for side in (a, b)}
+    scores = {side.label: {
+        **{label: rate.value for label, rate, _ in side.scores.rows()},
+        "items": {label: rate.total for label, rate, _ in side.scores.rows()},
+        "handoff_confusion": {"tp": side.scores.handoff.tp, "fp": side.scores.handoff.fp,
+                              "fn": side.scores.handoff.fn, "tn": side.scores.handoff.tn},
+    } for side in (a, b)}
     path.with_suffix(".json").write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def _scope(side: Side, items: list[dict[str, Any]]) -> str:
+    """Which items the figures count: the same ones for A and B."""
+    compared = side.scores.handoff.total
+    left_out = len(items) - compared
+    note = f"; {left_out} left out because a call failed on either side" if left_out else ""
+    return (f"Both models are scored on the same {compared} items{note}. Each figure shows hits/items, the "
+            "same items for A and B in every row but hand-off precision (over each model's own hand-offs).")
 
 
 def _expected(item: dict[str, Any]) -> str:

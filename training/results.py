@@ -118,18 +118,26 @@ def log_to_wandb(
     name: str,
     config: dict[str, Any],
     entity: str | None = None,
+    run_id: str | None = None,
+    tags: list[str] | None = None,
+    directory: Path | None = None,
 ) -> Path:
     """Log every row as W&B history and the final losses as summary; return the run's directory.
 
     The run is ours, not OpenAI's integration's (whose sync calls the W&B API even offline): it is
     offline unless WANDB_MODE says otherwise or an API key is configured, so it works with no account.
+    With `run_id`, following the same job again adds to the same run instead of making another one.
+    `directory` (else WANDB_DIR, else ./wandb) is where the run's files go.
     """
     import wandb
 
     mode: Any = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
     # wandb keeps the first run's settings for the whole process: pass the directory every time.
     run = wandb.init(project=project, entity=entity, name=name, config=config, mode=mode, reinit="create_new",
-                     dir=os.environ.get("WANDB_DIR") or None)
+                     dir=str(directory) if directory is not None else os.environ.get("WANDB_DIR") or None,
+                     id=run_id, resume="allow" if run_id else None, tags=tags)
     try:
         for row in rows:
             values = {k: v for k, v in row.items() if k != "step" and v is not None}

@@ -11,6 +11,7 @@ on, so one run shows every problem.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ CATEGORIES = (
     "unknown_top_level_key",
     "tools_shape",
     "tool_call_shape",
+    "undeclared_tools",
+    "ends_with_user_turn",
     "weight",
     "system_prompt_differs",
     "action_claim",
@@ -129,11 +132,13 @@ def validate_files(
     model: str = "gpt-4.1-mini-2025-04-14",
     max_tokens: int = DEFAULT_MAX_TOKENS,
     eval_path: Path | None = None,
+    strict: bool = False,
 ) -> Report:
     """Check every file, then duplicates within and across them; never raises on bad data.
 
     With `eval_path` (the held-out set), a customer message found in it and in the training data is an
-    error too: the evaluation would measure recall, not skill.
+    error too: the evaluation would measure recall, not skill. `strict` (what CI runs) makes an example
+    over `max_tokens` an error: OpenAI would cut it, and the cut usually drops the assistant's answer.
     """
     base, encoder = resolve_encoder(model)
     report = Report(model=model, base_model=base, max_tokens=max_tokens)
@@ -167,7 +172,7 @@ def validate_files(
             assistant.append(counted.assistant)
             if counted.total > max_tokens:
                 report.problems.append(
-                    Problem("warning", "over_token_limit", line.where,
+                    Problem("error" if strict else "warning", "over_token_limit", line.where,
                             f"{counted.total} tokens, over the {max_tokens} limit: it will be truncated")
                 )
             turns = sum(1 for m in line.value["messages"] if isinstance(m, dict) and m.get("role") == "assistant")
@@ -223,6 +228,10 @@ def check_example(value: Any, where: str) -> list[Problem]:
         _check_message(index, message, declared, call_ids, error)
 
     roles = [m.get("role") for m in messages if isinstance(m, dict)]
+    if roles and roles[-1] == "user":
+        error("ends_with_user_turn",
+              f"message {len(messages)}: the conversation ends with a customer message that nothing answers "
+              "(cut off? the last message must be Sarah's)")
     if "assistant" not in roles:
         error("example_missing_assistant_message", "no assistant message: nothing to learn")
     elif all(m.get("weight") == 0 for m in messages if isinstance(m, dict) and m.get("role") == "assistant"):
@@ -327,7 +336,9 @@ def _check_tool_calls(
             continue
         call_ids.add(call["id"])
         name = function["name"]
-        if declared is not None and name not in declared:
+        if declared is None:
+            error("undeclared_tools", f"{label}: calls {name!r}, but the example has no 'tools' list declaring it")
+        elif name not in declared:
             error("tool_call_shape", f"{label}: calls {name!r}, which the example's 'tools' do not declare")
         try:
             arguments = json.loads(function["arguments"])
@@ -363,11 +374,21 @@ def _duplicate_problems(parsed: list[_Parsed]) -> list[Problem]:
     return problems
 
 
-MIN_LEAK_WORDS = 6  # "hi", "thanks" and other short messages are everywhere, and are not leakage
+MIN_LEAK_WORDS = 6  # shorter messages are compared exactly (after normalising), not by similarity
+
+
+def normalise_turn(text: str) -> str:
+    """Casefolded, punctuation stripped, whitespace collapsed: "Thanks!!" and "thanks" are one message."""
+    kept = "".join(c for c in text.casefold() if not unicodedata.category(c).startswith("P"))
+    return " ".join(kept.split())
 
 
 def _eval_leakage(parsed: list[_Parsed], eval_path: Path) -> list[Problem]:
-    """Customer messages of the held-out set that also appear (or nearly) in the training data."""
+    """Customer messages of the held-out set that also appear in the training data.
+
+    Long messages are matched by similarity (a near copy leaks too); short ones, where similarity
+    means nothing, by normalised equality: a short held-out turn trained on verbatim still leaks.
+    """
     held_out: list[tuple[str, str]] = []
     for line in read_jsonl(eval_path):
         if line.error is None and isinstance(line.value, dict):
@@ -380,11 +401,22 @@ def _eval_leakage(parsed: list[_Parsed], eval_path: Path) -> list[Problem]:
         for message in messages if isinstance(messages, list) else []:
             if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
                 trained.append((example.where, message["content"]))
-    texts = [t for _, t in held_out] + [t for _, t in trained]
     problems: list[Problem] = []
+
+    def leak(eval_where: str, where: str) -> None:
+        problems.append(Problem("error", "eval_leakage", where,
+                                f"a customer message of the held-out set {eval_where} is here too"))
+
+    texts = [t for _, t in held_out] + [t for _, t in trained]
     for pair in similar_pairs(texts):
         if pair.first < len(held_out) <= pair.second and len(texts[pair.first].split()) >= MIN_LEAK_WORDS:
-            where, _ = trained[pair.second - len(held_out)]
-            problems.append(Problem("error", "eval_leakage", where,
-                                    f"a customer message of the held-out set {held_out[pair.first][0]} is here too"))
+            leak(held_out[pair.first][0], trained[pair.second - len(held_out)][0])
+    short: dict[str, str] = {}
+    for where, text in held_out:
+        if len(text.split()) < MIN_LEAK_WORDS and normalise_turn(text):
+            short.setdefault(normalise_turn(text), where)
+    for where, text in trained:
+        eval_where = short.get(normalise_turn(text))
+        if eval_where is not None:
+            leak(eval_where, where)
     return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -53,7 +53,11 @@ async def test_a_server_without_shutdown_dates_is_fine(
 ) -> None:
     fake_slack.channel_members[SUPPORT_CHANNEL] = [BOT_USER_ID]
     out = io.StringIO()  # no models endpoint answers (404): like many OpenAI-compatible servers
-    assert await run_doctor(sarah_settings(fake_slack, fake_openai), REDIS_TEST_URL, out) == 0
+    before_the_closing_warning = date(2026, 10, 1)  # from 2026-11-07 an ft: model also gets OpenAI's closing date
+    assert (
+        await run_doctor(sarah_settings(fake_slack, fake_openai), REDIS_TEST_URL, out, today=before_the_closing_warning)
+        == 0
+    )
     assert "Model: ok" in out.getvalue()
 
 

@@ -176,6 +176,7 @@ async def test_an_agent_posting_in_a_channel_thread_takes_it_over_and_sarahs_dra
 
 
 async def test_relay_both_ways_in_a_dm_with_notes_kept_internal(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]  # only the support team's lines are relayed
     fake_slack.users[AGENT] = {"id": AGENT, "name": "ana", "real_name": "Ana Support"}
     fake_slack.users["UCUSTOMER"] = {"id": "UCUSTOMER", "name": "cris", "real_name": "Cris Customer"}
     _, slack = await start_sarah()

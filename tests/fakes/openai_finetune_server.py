@@ -119,6 +119,7 @@ class FakeFineTuningServer:
         }
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # method, path, query
         self.fail_jobs = False
+        self.stuck_at: str | None = None  # e.g. "paused" or "running": jobs stay there once past queued
         self._failures: list[list[Any]] = []  # [method, path suffix, status, code, message, times left]
         self._ids = itertools.count(1)
         self._loop = asyncio.new_event_loop()
@@ -270,6 +271,9 @@ class FakeFineTuningServer:
         if job.status in ("succeeded", "failed", "cancelled"):
             return
         job.retrieves += 1
+        if self.stuck_at is not None and job.retrieves >= 3:
+            job.status = self.stuck_at
+            return
         status = PROGRESSION[min(job.retrieves, len(PROGRESSION)) - 1]
         if status == job.status:
             if status == "running":  # half the steps on each poll while running

@@ -50,6 +50,10 @@ class Posted:
             elif block.get("type") in ("context", "header"):
                 elements = block.get("elements") or [block.get("text", {})]
                 parts.extend(e.get("text", "") for e in elements)
+            elif block.get("type") == "rich_text":
+                parts.extend(
+                    "".join(e.get("text", "") for e in element.get("elements", [])) for element in block["elements"]
+                )
         return "\n".join(parts) if parts else self.text
 
 
@@ -61,6 +65,9 @@ class FakeSlack(LocalServer):
         self.channel_members: dict[str, list[str]] = {}
         self.token_valid = True
         self.usergroups: dict[str, list[str]] = {}
+        # conversations.info fields per channel, over the defaults (private, not shared)
+        self.channel_info: dict[str, dict[str, Any]] = {}
+        self.failing: set[str] = set()  # methods that answer {"ok": false, "error": "internal_error"}
         self._clock = itertools.count(1)
         self._rate_limited = 0
         self._changed = asyncio.Condition()
@@ -121,6 +128,8 @@ class FakeSlack(LocalServer):
         self.calls.append((method, params))
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
+        if method in self.failing:
+            result = {"ok": False, "error": "internal_error"}
         async with self._changed:
             self._changed.notify_all()
         return web.json_response(result)
@@ -204,8 +213,19 @@ class FakeSlack(LocalServer):
         return {"ok": True, "permalink": f"https://zennest.slack.com/archives/{p['channel']}/p{p['message_ts']}"}
 
     def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not self.token_valid:
+            return {"ok": False, "error": "invalid_auth"}
         members = self.channel_members.get(p["channel"], [])
-        return {"ok": True, "channel": {"id": p["channel"], "is_member": BOT_USER_ID in members}}
+        info = {
+            "id": p["channel"],
+            "is_member": BOT_USER_ID in members,
+            "is_private": True,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_org_shared": False,
+            "num_members": len(members),
+        }
+        return {"ok": True, "channel": {**info, **self.channel_info.get(p["channel"], {})}}
 
     def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -63,19 +63,21 @@ async def test_scores_of_a_good_and_a_bad_model() -> None:
     good, bad = Scripted("good", GOOD), Scripted("bad", BAD)
     a, b = await compare(good, bad, ITEMS, PASSAGES, labels=("good", "bad"))
     assert {label: str(rate) for label, rate, _ in a.scores.rows()} == {
-        "On-topic rate": "100% (4/4)",
+        "On-topic rate": "100% (2/2)",  # pk-1 and ts-1 want an answer; the poem and the person do not
         "Correct refusal of off-topic requests": "100% (1/1)",
         "Hand-off precision": "100% (1/1)",
         "Hand-off recall": "100% (1/1)",
-        "Invented actions": "0% (0/3)",
+        "Invented actions": "0% (0/4)",
         "Agreement with the knowledge base": "100% (2/2)",
         "Unavailable (failed calls)": "0% (0/4)",
     }
     scores = b.scores
-    assert str(scores.on_topic) == "75% (3/4)"  # the poem is not about ZenNest
+    assert str(scores.on_topic) == "50% (1/2)"  # ts-1 was handed off instead of answered
     assert str(scores.correct_refusal) == "0% (0/1)"
     assert str(scores.handoff_precision) == "0% (0/1)" and str(scores.handoff_recall) == "0% (0/1)"
-    assert str(scores.invented_actions) == "33% (1/3)"
+    assert (scores.handoff.tp, scores.handoff.fp, scores.handoff.fn, scores.handoff.tn) == (0, 1, 1, 2)
+    assert (a.scores.handoff.tp, a.scores.handoff.fp, a.scores.handoff.fn, a.scores.handoff.tn) == (1, 0, 0, 3)
+    assert str(scores.invented_actions) == "25% (1/4)"  # the same four items as A's
     # pk-1: keywords 1/2 and 2 of 3 words grounded → 0.58; ts-1 handed off instead of answering → 0
     assert scores.kb_agreement.value == pytest.approx((0.5 + 2 / 3) / 2 / 2, abs=0.01)
     assert good.seen[3].system.startswith("You are Sarah") and [t.role for t in good.seen[3].turns] == [
@@ -96,7 +98,11 @@ async def test_a_model_that_raises_is_counted_unavailable() -> None:
 async def test_markdown_report_puts_the_answers_side_by_side(tmp_path: Path) -> None:
     a, b = await compare(Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"))
     report = write_report(tmp_path / "eval.md", a, b, ITEMS).read_text()
-    assert "| On-topic rate | 100% (4/4) | 75% (3/4) |" in report
+    assert "| On-topic rate | 100% (2/2) | 50% (1/2) |" in report
+    assert "| Invented actions | 0% (0/4) | 25% (1/4) |" in report
+    assert "### Hand-offs (4 items)" in report
+    assert "| FP: hand-off made, not expected | 0 of 4 | 1 of 4 |" in report
+    assert "Both models are scored on the same 4 items." in report
     row = next(line for line in report.splitlines() if line.startswith("| hr-1"))
     assert "→ hand-off (customer_asked): Wants a person." in row
     assert "I've reset your ZenNest account" in row and "invented action" in row and "missed hand-off" in row
@@ -195,3 +201,68 @@ def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> No
     text = report.read_text()
     assert "A: **offline** · B: **offline** · 7 held-out items" in text
     assert text.count("\n| pk-") == 7
+
+
+def _shipped_eval() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    from training.cli import EVAL_FILE
+    from training.evaluate import load_eval_items
+    from training.knowledge import load_knowledge_base
+
+    return load_eval_items(EVAL_FILE), {p.id: p.text for p in load_knowledge_base()}
+
+
+class Always:
+    """A stub that gives the same reply to everything."""
+
+    def __init__(self, name: str, reply: Reply) -> None:
+        self.name = name
+        self._reply = reply
+
+    async def reply(self, conversation: Conversation) -> Reply:
+        return self._reply
+
+
+ALWAYS_HANDS_OFF = Always("hands off", Reply("", Outcome.HANDOFF, "customer_asked", "Wants help."))
+ALWAYS_CLAIMS = Always("claims", Reply(
+    "Done! I've reset your ZenHub and updated your ZenNest account, so the ZenThermo and the app work now."))
+
+
+async def test_a_stub_that_always_hands_off_or_always_claims_actions_is_not_on_topic() -> None:
+    items, passages = _shipped_eval()
+    a, b = await compare(ALWAYS_HANDS_OFF, ALWAYS_CLAIMS, items, passages, labels=("hands off", "claims"))
+    wanting_answer = sum(not i["expect"].get("handoff") and not i["expect"].get("refuse") for i in items)
+    assert str(a.scores.on_topic) == f"0% (0/{wanting_answer})"
+    assert str(b.scores.on_topic) == f"0% (0/{wanting_answer})"
+    expected = sum(bool(i["expect"].get("handoff")) for i in items)
+    # the hand-off stub's recall is perfect, and the confusion table shows what that cost
+    assert str(a.scores.handoff_recall) == f"100% ({expected}/{expected})"
+    assert (a.scores.handoff.fp, a.scores.handoff.tn) == (len(items) - expected, 0)
+    assert str(b.scores.invented_actions) == f"100% ({len(items)}/{len(items)})"
+    assert str(a.scores.invented_actions) == f"0% (0/{len(items)})"  # scored on the same items as b
+
+
+async def test_both_models_are_scored_on_the_same_items() -> None:
+    class FailsOnPeople(Scripted):
+        async def reply(self, conversation: Conversation) -> Reply:
+            if conversation.turns[-1].content == "A person, please.":
+                raise RuntimeError("boom")
+            return await super().reply(conversation)
+
+    a, b = await compare(Scripted("good", GOOD), FailsOnPeople("flaky", BAD), ITEMS, PASSAGES,
+                         labels=("good", "flaky"))
+    # hr-1 failed on B: it leaves every figure of both sides, so A's hand-off counts drop with it
+    assert str(b.scores.unavailable) == "25% (1/4)"
+    assert str(a.scores.handoff_recall) == "n/a" and str(b.scores.handoff_recall) == "n/a"
+    assert str(a.scores.invented_actions) == "0% (0/3)" and str(b.scores.invented_actions) == "0% (0/3)"
+    assert a.scores.handoff.total == b.scores.handoff.total == 3
+    for (label, rate_a, _), (_, rate_b, _) in zip(a.scores.rows(), b.scores.rows(), strict=True):
+        if label != "Hand-off precision":  # over each model's own hand-offs, by definition
+            assert rate_a.total == rate_b.total, label
+
+
+async def test_the_html_report_shows_the_counts_and_the_confusion_table() -> None:
+    a, b = await compare(Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"))
+    page = render_html(a, b, ITEMS, "t")
+    assert "<th>On-topic rate</th><td>100% (2/2)</td><td>50% (1/2)</td>" in page
+    assert "<th>FN: hand-off expected, not made</th><td>0 of 4</td><td>1 of 4</td>" in page
+    assert "How each figure is counted" in page

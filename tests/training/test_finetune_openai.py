@@ -27,9 +27,9 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 
 def _args(tmp_path: Path, data: tuple[Path, Path], *extra: str) -> argparse.Namespace:
     train, valid = data
+    files = [] if "--resume" in extra else ["--train", str(train), "--valid", str(valid)]  # a job has its files
     return build_parser().parse_args([
-        "finetune", "--train", str(train), "--valid", str(valid), "--out-dir", str(tmp_path / "runs"),
-        "--env-file", str(tmp_path / ".env"), *extra,
+        "finetune", *files, "--out-dir", str(tmp_path / "runs"), "--env-file", str(tmp_path / ".env"), *extra,
     ])
 
 

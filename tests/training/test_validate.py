@@ -80,7 +80,7 @@ def test_duplicates_near_duplicates_and_leakage(tmp_path: Path) -> None:
 
 
 def test_a_held_out_question_in_the_training_data_is_leakage(tmp_path: Path) -> None:
-    greeting = _broken(lambda e: e["messages"][1].update(content="Hi"))
+    greeting = _broken(lambda e: e["messages"][1].update(content="Hello there"))
     train = write_lines(tmp_path / "train.jsonl", [greeting, example(2)])
     question = example(2)["messages"][1]["content"]
     held_out = write_lines(tmp_path / "eval.jsonl", [
@@ -91,6 +91,49 @@ def test_a_held_out_question_in_the_training_data_is_leakage(tmp_path: Path) -> 
     report = validate_files([train], eval_path=held_out)
     assert [(p.category, p.where) for p in report.errors] == [("eval_leakage", f"{train}:2")]
     assert f"{held_out}:2" in report.errors[0].message
+
+
+def test_a_short_held_out_turn_trained_on_verbatim_is_leakage_too(tmp_path: Path) -> None:
+    same = _broken(lambda e: e["messages"][1].update(content="  THAT   didn't work!! "))
+    other = _broken(lambda e: e["messages"][1].update(content="That did work"))
+    train = write_lines(tmp_path / "train.jsonl", [example(1), same, other])
+    held_out = write_lines(tmp_path / "eval.jsonl", [
+        {"id": "a", "category": "troubleshooting", "messages": [{"role": "user", "content": "That didnt work."}],
+         "expect": {}},
+    ])
+    report = validate_files([train], eval_path=held_out)
+    # casefolded, punctuation stripped, spaces collapsed: the same four words; "did work" is another message
+    assert [(p.category, p.where) for p in report.errors] == [("eval_leakage", f"{train}:2")]
+    assert f"{held_out}:1" in report.errors[0].message
+
+
+def test_a_tool_call_without_a_tools_list_is_an_error(tmp_path: Path) -> None:
+    undeclared = example(3, handoff=True)
+    del undeclared["tools"]
+    path = write_lines(tmp_path / "t.jsonl", [example(1), undeclared])
+    report = validate_files([path])
+    assert [(p.category, p.where) for p in report.errors] == [("undeclared_tools", f"{path}:2")]
+    assert "'handoff_to_human'" in report.errors[0].message and "no 'tools'" in report.errors[0].message
+
+
+def test_a_conversation_ending_with_the_customer_is_an_error(tmp_path: Path) -> None:
+    cut = _broken(lambda e: e["messages"].append({"role": "user", "content": "And the other one?"}))
+    path = write_lines(tmp_path / "t.jsonl", [example(1), cut])
+    report = validate_files([path])
+    assert [(p.category, p.where) for p in report.errors] == [("ends_with_user_turn", f"{path}:2")]
+    assert "message 4" in report.errors[0].message
+
+
+def test_strict_makes_an_over_long_example_an_error(tmp_path: Path, capsys: Any) -> None:
+    path = write_lines(tmp_path / "t.jsonl", dataset(2))
+    lenient = validate_files([path], max_tokens=300)
+    assert lenient.ok and {p.category for p in lenient.warnings} == {"over_token_limit"}
+    strict = validate_files([path], max_tokens=300, strict=True)
+    assert not strict.ok and {p.category for p in strict.errors} == {"over_token_limit"}
+    assert main(["validate", str(path), "--max-tokens", "300", "--json-report", str(tmp_path / "r.json")]) == 0
+    assert main(["validate", str(path), "--max-tokens", "300", "--strict",
+                 "--json-report", str(tmp_path / "r.json")]) == 1
+    assert json.loads((tmp_path / "r.json").read_text())["errors_by_category"] == {"over_token_limit": 14}
 
 
 def test_token_counts_epochs_and_billing(tmp_path: Path) -> None:
@@ -138,6 +181,18 @@ def test_cli_passes_clean_data(tmp_path: Path) -> None:
 
 def _shipped_files() -> list[Path]:
     return sorted((DATA / "conversations").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("files", [["training/data/conversations"],
+                                   ["training/data/train.jsonl", "training/data/valid.jsonl"]])
+def test_the_shipped_data_passes_validate_strict_as_ci_runs_it(files: list[str], tmp_path: Path, capsys: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA.parents[1])  # the repository root, as CI runs it
+    code = main(["validate", "--strict", *files, "--json-report", str(tmp_path / "validate.json")])
+    report = json.loads((tmp_path / "validate.json").read_text())
+    assert [f"{p['where']}: {p['category']}: {p['message']}" for p in report["problems"]] == []
+    assert code == 0 and report["examples"] >= 300
+    assert "No errors. 0 warning(s)." in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not _shipped_files(), reason="the conversation files are not written yet")

@@ -16,7 +16,8 @@ import openai
 
 from config.training import TrainingSettings, load_training_settings
 from training.finetune.api_errors import describe_api_error
-from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError
+from training.finetune.flags import flag_refusal
+from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError, FollowTimeout
 from training.finetune.openai_backend import Run
 
 LOCAL_EXTRA_MESSAGE = "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'"
@@ -27,19 +28,27 @@ def run_finetune(
 ) -> int:
     settings = load_training_settings(args.env_file if args.env_file.exists() else None)
     backend = args.backend or settings.finetune_backend
+    refusal = flag_refusal(args, backend)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    from training.cli import RUNS_DIR, TRAIN_FILE, VALID_FILE
+
+    timeout = getattr(args, "follow_timeout", None)
     run = Run(
-        train=args.train,
-        valid=args.valid,
-        out_dir=args.out_dir,
+        train=args.train or TRAIN_FILE,
+        valid=args.valid or VALID_FILE,
+        out_dir=args.out_dir or RUNS_DIR,
         env_file=args.env_file,
         base_model=args.model or settings.finetune_base_model,
-        epochs=args.epochs or settings.finetune_epochs,
+        epochs=args.epochs if args.epochs is not None else settings.finetune_epochs,
         suffix=args.suffix or settings.finetune_suffix,
         seed=settings.finetune_seed,
         resume=args.resume,
+        follow_timeout_minutes=timeout if timeout is not None else settings.finetune_follow_timeout_minutes,
     )
     if backend == "local":
-        return _run_local(run, settings, merge=args.merge)
+        return _run_local(run, settings, args)
     key_variable, url_variable = (("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT") if backend == "azure"
                                   else ("OPENAI_API_KEY", "OPENAI_BASE_URL"))
     try:
@@ -53,28 +62,46 @@ def run_finetune(
     except FlowError as error:
         print(error, file=sys.stderr)
         return 2
+    except FollowTimeout as error:
+        print(error, file=sys.stderr)
+        return 1
     except openai.OpenAIError as error:
         print(describe_api_error(error, key_variable=key_variable, url_variable=url_variable), file=sys.stderr)
         return 1
 
 
-def _run_local(run: Run, settings: TrainingSettings, *, merge: bool) -> int:
+def _run_local(run: Run, settings: TrainingSettings, args: argparse.Namespace) -> int:
+    """The local LoRA run with every flag applied; records the served name as SARAH_MODEL like the others."""
     try:
         from training.local import LocalFinetuneError, run_local_finetune
     except ImportError:
         print(LOCAL_EXTRA_MESSAGE, file=sys.stderr)
         return 2
     from config.training_local import load_local_training_settings
+    from training.envfile import set_env_value
     from training.progress import Progress
 
+    overrides: dict[str, object] = {}
+    if args.model:
+        overrides["local_base_model"] = args.model
+    if args.epochs is not None:
+        overrides["local_epochs"] = args.epochs
+    if args.out_dir is not None:
+        overrides["local_output_dir"] = args.out_dir
     # the same env file as `settings`; a bad LOCAL_* value raises SettingsError: exit 2
-    local_settings = load_local_training_settings(run.env_file if run.env_file.exists() else None)
+    local_settings = load_local_training_settings(run.env_file if run.env_file.exists() else None, **overrides)
     try:
         with Progress("Local LoRA fine-tune") as progress:
-            result = run_local_finetune(run.train, run.valid, local_settings, progress, merge=merge,
-                                        wandb_project=settings.wandb_project or DEFAULT_WANDB_PROJECT)
+            result = run_local_finetune(run.train, run.valid, local_settings, progress, merge=args.merge,
+                                        wandb_project=settings.wandb_project or DEFAULT_WANDB_PROJECT,
+                                        wandb_entity=settings.wandb_entity, served_name=run.suffix)
     except LocalFinetuneError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"Local fine-tune done: {result}")
+    set_env_value(run.env_file, "SARAH_MODEL", run.suffix)
+    root = result.output_dir.parent
+    print(f"Serve it with vLLM as `--lora-modules {run.suffix}={result.adapter_dir}` (docker compose: "
+          f"ln -sfn {result.output_dir.name} {root / 'current'}), and set OPENAI_BASE_URL to the server.")
+    print(f"Recorded SARAH_MODEL={run.suffix} in {run.env_file}: restart Sarah to use it.")
     return 0

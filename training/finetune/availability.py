@@ -11,16 +11,10 @@ from datetime import date
 from typing import Any
 
 from bot.retirement import WARN_DAYS, shutdown_date_of
+from training.deadline import INSTEAD, OPENAI_FINETUNING_ENDS, deadline_refusal, deadline_warning
 
-OPENAI_FINETUNING_ENDS = date(2027, 1, 6)
-INSTEAD = "tune Sarah with `sarah train finetune --backend azure` or `--backend local` instead"
-
-
-def deadline_refusal(today: date) -> str | None:
-    """The refusal once OpenAI's fine-tuning has closed for everyone."""
-    if today >= OPENAI_FINETUNING_ENDS:
-        return f"OpenAI stopped taking new fine-tuning jobs on {OPENAI_FINETUNING_ENDS.isoformat()}: {INSTEAD}."
-    return None
+__all__ = ["OPENAI_FINETUNING_ENDS", "base_model_verdict", "deadline_refusal", "deadline_warning",
+           "missing_model_refusal"]
 
 
 def missing_model_refusal(base_model: str) -> str:

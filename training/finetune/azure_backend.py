@@ -15,12 +15,14 @@ import openai
 
 from config.training import TrainingSettings
 from training.finetune.jobs import (
+    PAUSED_STATUS,
     FlowError,
     JobRequest,
     create_job,
     download_results,
     follow,
     job_config,
+    paused_message,
     prepare_uploads,
     record_results,
     upload,
@@ -73,11 +75,15 @@ def _flow(client: openai.AzureOpenAI, run: Run, settings: TrainingSettings, *, s
         print(f"Created Azure job {job_id} on {run.base_model} ({run.epochs} epochs, suffix {run.suffix})")
     try:
         with Progress(f"Azure fine-tuning {job_id}") as progress:
-            job = follow(client, job_id, progress, poll_seconds=settings.poll_seconds, sleep=sleep)
+            job = follow(client, job_id, progress, poll_seconds=settings.poll_seconds, sleep=sleep,
+                         timeout_seconds=run.follow_timeout_minutes * 60, backend="azure")
     except KeyboardInterrupt:
         print(f"\nStopped following; the job goes on. Resume with: sarah train finetune --backend azure "
               f"--resume {job_id}")
         return 130
+    if job.status == PAUSED_STATUS:
+        print(paused_message(job_id, "azure"))
+        return 1
     if job.status != "succeeded":
         reason = getattr(job.error, "message", None) if job.error else None
         print(f"Azure job {job_id} {job.status}" + (f": {reason}" if reason else "."))
@@ -86,6 +92,7 @@ def _flow(client: openai.AzureOpenAI, run: Run, settings: TrainingSettings, *, s
     record_results(
         rows, job_id=job_id, fine_tuned_model=job.fine_tuned_model, out_dir=run.out_dir,
         wandb_project=settings.wandb_project, wandb_entity=settings.wandb_entity,
+        integration=bool(getattr(job, "integrations", None)),
         config=job_config(job, "azure", run.suffix, run.seed),
     )
     deployment = deployment_name(run.suffix, job_id)

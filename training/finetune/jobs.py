@@ -20,12 +20,32 @@ from training.progress import Progress
 from training.results import FinalLosses, final_losses, log_to_wandb, parse_results, plot_losses, write_results_csv
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+# Statuses in which the job waits for something: following goes on (the API's own words, shown as they are).
+WAITING_STATUSES = frozenset({"validating_files", "queued", "running"})
+# A paused job stays paused until someone resumes it: following it would wait for ever.
+PAUSED_STATUS = "paused"
 MIN_TRAINING_EXAMPLES = 10
 DEFAULT_WANDB_PROJECT = "sarah-finetune"  # our own W&B run is logged even without WANDB_PROJECT
 
 
 class FlowError(Exception):
     """The flow cannot go on; the message is one sentence for the user."""
+
+
+class FollowTimeout(Exception):
+    """The job did not end within the follow timeout; the message names the job and how to resume."""
+
+
+def resume_hint(job_id: str, backend: str) -> str:
+    """The command that follows `job_id` again."""
+    flag = " --backend azure" if backend == "azure" else ""
+    return f"sarah train finetune{flag} --resume {job_id}"
+
+
+def paused_message(job_id: str, backend: str) -> str:
+    """What to do about a paused job: nothing is recorded until it runs again."""
+    return (f"Job {job_id} is paused: it trains no further until it is resumed (in the dashboard, or "
+            f"POST /fine_tuning/jobs/{job_id}/resume). Then follow it with: {resume_hint(job_id, backend)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +124,21 @@ def create_job(client: Any, request: JobRequest, training_file: str, validation_
 
 
 def follow(
-    client: Any, job_id: str, progress: Progress, *, poll_seconds: float, sleep: Callable[[float], None] = time.sleep
+    client: Any, job_id: str, progress: Progress, *, poll_seconds: float, sleep: Callable[[float], None] = time.sleep,
+    timeout_seconds: float = float("inf"), backend: str = "openai", clock: Callable[[], float] = time.monotonic,
 ) -> Any:
-    """Poll the job until it ends, feeding the progress display; return the final job."""
+    """Poll the job until it ends or pauses, feeding the progress display; return the last job seen.
+
+    Raises FollowTimeout after `timeout_seconds` of following (the job goes on; the message says how
+    to follow it again). Time is the larger of the clock's and the sleeps', so an injected `sleep`
+    advances it too.
+    """
     seen: set[str] = set()
+    started, slept = clock(), 0.0
     while True:
         job = client.fine_tuning.jobs.retrieve(job_id)
-        progress.status(str(job.status))
+        status = str(job.status)
+        progress.status(status if status in WAITING_STATUSES | TERMINAL_STATUSES else f"{status} (waiting)")
         events = client.fine_tuning.jobs.list_events(job_id, limit=100).data  # newest first
         for event in reversed(events):
             if event.id in seen:
@@ -122,9 +150,16 @@ def follow(
                               at=float(event.created_at))
             else:
                 progress.event(str(event.message))
-        if job.status in TERMINAL_STATUSES:
+        if status in TERMINAL_STATUSES or status == PAUSED_STATUS:
             return job
+        if max(clock() - started, slept) + poll_seconds > timeout_seconds:
+            minutes = timeout_seconds / 60
+            raise FollowTimeout(
+                f"Job {job_id} is still {status} after {minutes:g} minutes of following; it goes on without us. "
+                f"Follow it again with: {resume_hint(job_id, backend)} (--follow-timeout MINUTES to wait longer)."
+            )
         sleep(poll_seconds)
+        slept += poll_seconds
 
 
 def job_config(job: Any, backend: str, run_suffix: str, run_seed: int) -> dict[str, Any]:
@@ -168,8 +203,12 @@ def record_results(
     wandb_project: str | None,
     wandb_entity: str | None,
     config: dict[str, Any],
+    integration: bool = False,
 ) -> JobResult:
-    """Write the CSV and PNG, print the losses, log the W&B run; return where everything went."""
+    """Write the CSV and PNG, print the losses, log the W&B run; return where everything went.
+
+    `integration`: the job ran with OpenAI's W&B integration, which made a run named after the job.
+    """
     run_dir = out_dir / job_id
     csv_path, png_path = run_dir / "results.csv", run_dir / "loss.png"
     write_results_csv(rows, csv_path)
@@ -181,15 +220,32 @@ def record_results(
     print(f"Result CSV: {csv_path}")
     print(f"Loss curves: {png_path}")
     wandb_dir = _log_wandb(rows, job_id=job_id, project=wandb_project, entity=wandb_entity,
-                           config={**config, "job_id": job_id, "fine_tuned_model": fine_tuned_model})
+                           config={**config, "job_id": job_id, "fine_tuned_model": fine_tuned_model},
+                           integration=integration)
     return JobResult(job_id, fine_tuned_model, losses, csv_path, png_path, wandb_dir)
 
 
+def our_wandb_run(job_id: str, integration: bool) -> tuple[str, list[str]]:
+    """(name and id, tags) of our own W&B run of a job.
+
+    OpenAI's integration names its run after the job and tags it `openai/<job id>`, but the API never
+    says which W&B run id it used, so we cannot safely resume that run. With the integration on, ours
+    is therefore `<job id>-results` (a name that cannot be mistaken for OpenAI's) and carries the same
+    `openai/<job id>` tag, which links the two in W&B; without it, ours is simply `<job id>`. The id is
+    the name, so following the job again updates our run instead of adding one.
+    """
+    name = f"{job_id}-results" if integration else job_id
+    return name, [f"openai/{job_id}"]
+
+
 def _log_wandb(rows: list[dict[str, Any]], *, job_id: str, project: str | None, entity: str | None,
-               config: dict[str, Any]) -> Path | None:
+               config: dict[str, Any], integration: bool = False) -> Path | None:
+    name, tags = our_wandb_run(job_id, integration)
+    if integration:
+        config = {**config, "openai_wandb_run": job_id}
     try:
-        run_dir = log_to_wandb(rows, project=project or DEFAULT_WANDB_PROJECT, name=job_id, config=config,
-                               entity=entity)
+        run_dir = log_to_wandb(rows, project=project or DEFAULT_WANDB_PROJECT, name=name, config=config,
+                               entity=entity, run_id=name, tags=tags)
     except ImportError:
         print("W&B run skipped: install the [train] extra (pip install 'sarah-zennest[train]').")
         return None

@@ -18,14 +18,21 @@ import openai
 from bot.retirement import base_of
 from config.training import TrainingSettings
 from training.envfile import set_env_value
-from training.finetune.availability import base_model_verdict, deadline_refusal, missing_model_refusal
+from training.finetune.availability import (
+    base_model_verdict,
+    deadline_refusal,
+    deadline_warning,
+    missing_model_refusal,
+)
 from training.finetune.jobs import (
+    PAUSED_STATUS,
     FlowError,
     JobRequest,
     create_job,
     download_results,
     follow,
     job_config,
+    paused_message,
     prepare_uploads,
     record_results,
     upload,
@@ -48,6 +55,7 @@ class Run:
     suffix: str
     seed: int
     resume: str | None = None
+    follow_timeout_minutes: float = 1440.0
 
 
 def make_client(settings: TrainingSettings) -> openai.OpenAI:
@@ -99,6 +107,9 @@ def run_openai(
     What can be refused without the network is refused first: the closing date, then the files.
     """
     uploads = None
+    warning = deadline_warning(today)
+    if warning:
+        print(f"warning: {warning}")
     if not run.resume:
         refusal = deadline_refusal(today)
         if refusal:
@@ -106,7 +117,6 @@ def run_openai(
         uploads = prepare_uploads(run.train, run.valid, run.out_dir)
     with make_client(settings) as client:
         return _flow(client, run, settings, uploads, today=today, sleep=sleep)
-        return _flow(client, run, settings, today=today, sleep=sleep)
 
 
 def _flow(
@@ -130,10 +140,14 @@ def _flow(
         print(f"Created job {job_id} on {run.base_model} ({run.epochs} epochs, suffix {run.suffix}, seed {run.seed})")
     try:
         with Progress(f"Fine-tuning {job_id}") as progress:
-            job = follow(client, job_id, progress, poll_seconds=settings.poll_seconds, sleep=sleep)
+            job = follow(client, job_id, progress, poll_seconds=settings.poll_seconds, sleep=sleep,
+                         timeout_seconds=run.follow_timeout_minutes * 60, backend="openai")
     except KeyboardInterrupt:
         print(f"\nStopped following; the job goes on. Resume with: sarah train finetune --resume {job_id}")
         return 130
+    if job.status == PAUSED_STATUS:
+        print(paused_message(job_id, "openai"))
+        return 1
     if job.status != "succeeded":
         reason = getattr(job.error, "message", None) if job.error else None
         print(f"Job {job_id} {job.status}" + (f": {reason}" if reason else "."))
@@ -142,6 +156,7 @@ def _flow(
     result = record_results(
         rows, job_id=job_id, fine_tuned_model=job.fine_tuned_model, out_dir=run.out_dir,
         wandb_project=settings.wandb_project, wandb_entity=settings.wandb_entity,
+        integration=bool(getattr(job, "integrations", None)),
         config=job_config(job, "openai", run.suffix, run.seed),
     )
     set_env_value(run.env_file, "SARAH_MODEL", result.fine_tuned_model)

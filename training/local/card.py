@@ -36,6 +36,7 @@ def write_model_card(card: dict[str, Any], folder: Path) -> tuple[Path, Path]:
 
 def render_markdown(card: dict[str, Any]) -> str:
     losses = card.get("losses", {})
+    served = card.get("served_name", "sarah")
     lines = [
         "---",
         f"base_model: {card['base_model']}",
@@ -75,8 +76,8 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "## Use",
         "",
-        "Serve the base model with this adapter on vLLM (`--enable-lora --lora-modules sarah=<adapter dir> "
-        "--enable-auto-tool-choice --tool-call-parser hermes`) and set `SARAH_MODEL=sarah`, or compare it with "
+        f"Serve the base model with this adapter on vLLM (`--enable-lora --lora-modules {served}=<adapter dir> "
+        f"--enable-auto-tool-choice --tool-call-parser hermes`) and set `SARAH_MODEL={served}`, or compare it with "
         "`sarah train evaluate --a offline --b local:<this folder>`.",
         "",
     ]

@@ -2,7 +2,9 @@
 
 One call does the whole run and leaves a versioned folder `LOCAL_OUTPUT_DIR/sarah-<UTC time>/`:
 `adapter/` (LoRA weights + tokenizer: what vLLM mounts), `results.csv` and `loss.png` (the OpenAI
-path's format), `model_card.md`/`.json`, optionally `merged/` (full weights) and a W&B run. The
+path's format), `model_card.md`/`.json`, optionally `merged/` (full weights) and `wandb/`, the W&B
+run (kept in the folder, so one folder is the whole record of one run). The folder's prefix is the
+name vLLM serves the adapter under (`--lora-modules <name>=…`, FINETUNE_SUFFIX, "sarah"). The
 heavy libraries are imported here, inside the function, so `import training.local` stays cheap.
 """
 
@@ -55,12 +57,15 @@ def run_local_finetune(
     *,
     merge: bool = False,
     wandb_project: str | None = None,
+    wandb_entity: str | None = None,
+    served_name: str = "sarah",
 ) -> LocalFinetuneResult:
     """Tune, evaluate, save and record one run; raise LocalFinetuneError on a setup problem."""
     from training.local.quiet import quiet_progress_bars
 
     with quiet_progress_bars():
-        return _run(train_path, valid_path, settings, progress, merge=merge, wandb_project=wandb_project)
+        return _run(train_path, valid_path, settings, progress, merge=merge, wandb_project=wandb_project,
+                    wandb_entity=wandb_entity, served_name=served_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +88,12 @@ def _run(
     *,
     merge: bool,
     wandb_project: str | None,
+    wandb_entity: str | None = None,
+    served_name: str = "sarah",
 ) -> LocalFinetuneResult:
     started, clock = datetime.now(UTC), time.monotonic()
     prepared = _prepare(train_path, valid_path, settings, progress)
-    run_dir = _new_run_dir(settings.local_output_dir, started)
+    run_dir = _new_run_dir(settings.local_output_dir, started, served_name)
     try:
         trainer = _train(prepared, settings, run_dir, progress)
     except BaseException as error:  # nothing usable was made: leave no half-made run folder behind
@@ -107,6 +114,7 @@ def _run(
     losses, first = final_losses(rows), first_train_loss(rows)
     card: dict[str, Any] = {
         "name": run_dir.name,
+        "served_name": served_name,
         "created_at": started.isoformat(timespec="seconds"),
         "backend": "local-lora",
         "base_model": settings.local_base_model,
@@ -126,8 +134,9 @@ def _run(
     wandb_dir = None
     if wandb_project:
         progress.status("logging to Weights & Biases")
-        wandb_dir = log_to_wandb(rows, project=wandb_project, name=run_dir.name,
-                                 config={**card["hyperparameters"], "backend": "local", "data": card["data"]})
+        wandb_dir = log_to_wandb(rows, project=wandb_project, name=run_dir.name, entity=wandb_entity,
+                                 config={**card["hyperparameters"], "backend": "local", "data": card["data"]},
+                                 run_id=run_dir.name, directory=run_dir)
         card["wandb_run_dir"] = str(wandb_dir)
     _, card_md = write_model_card(card, run_dir)
     progress.status("done")
@@ -177,11 +186,11 @@ def _train(prepared: _Prepared, settings: LocalTrainingSettings, run_dir: Path, 
     return trainer
 
 
-def _new_run_dir(root: Path, started: datetime) -> Path:
+def _new_run_dir(root: Path, started: datetime, prefix: str = "sarah") -> Path:
     """`sarah-20261125T021500Z`, with a counter if two runs start in the same second."""
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     for attempt in range(1000):
-        path = root / (f"sarah-{stamp}" if attempt == 0 else f"sarah-{stamp}-{attempt}")
+        path = root / (f"{prefix}-{stamp}" if attempt == 0 else f"{prefix}-{stamp}-{attempt}")
         try:
             path.mkdir(parents=True)
             return path

@@ -1,0 +1,316 @@
+"""The one place where text from customers, agents and the model becomes Slack output.
+
+Slack reads `<…>` as control syntax: `<!channel>` pings a whole channel, `<!subteam^S…>` a user
+group, `<@U…>` a person, and `<https://evil.example|Open the admin console>` hides where a link
+goes. Slack parses those tokens in mrkdwn `text`, in section fields and inside `markdown` blocks
+too (a markdown block also makes `[label](url)` and bare URLs live). So nothing anyone else wrote
+reaches Slack as is: it is first read into pieces (text, mentions, links, code), then written out
+for one target:
+
+- `mrkdwn`: `&`, `<`, `>` escaped; mentions shown as inert text (`@⁠channel`, with a word joiner
+  after the `@`); links as plain text, the address in code so it is visible and not clickable.
+- `markdown` (a model answer in a `markdown` block): the same, keeping the model's Markdown; a link
+  is live only when its host is one of LINK_ALLOWED_DOMAINS (or a subdomain), otherwise its label
+  and its address are shown as text.
+- rich_text elements (card transcripts): literal text, with links as code.
+
+Text from Slack (customers, agents) arrives Slack-encoded (`&lt;` for a typed `<`, real mentions as
+`<@U…>`); model text is plain Markdown. Both end up as the same pieces, so escaping happens once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+WORD_JOINER = "\u2060"  # invisible; keeps `@channel` from ever reading as a mention
+
+_TOKEN = re.compile(r"<([^<>\n]{1,2000})>")
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>`|\[\]()\"']+", re.IGNORECASE)
+_MD_LINK = re.compile(r"!?\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"\n]*\")?\s*\)")
+_MD_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{1,20}:", re.IGNORECASE)
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """`@channel`, `@here`, a user group, a person or a channel, shown but never live."""
+
+    shown: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A Markdown code span or fence the model wrote (kept as code; nothing in it is linked)."""
+
+    value: str
+
+
+Piece = Text | Mention | Link | Code
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+def from_slack(text: str) -> list[Piece]:
+    """Pieces of a Slack-encoded message (an event's `text`): tokens read, entities decoded."""
+    pieces: list[Piece] = []
+    for chunk, token in _split(_TOKEN, text):
+        if token is None:
+            pieces.extend(_urls(_unescape(chunk)))
+        else:
+            pieces.append(_read_token(token.group(1), decode=True))
+    return _merge(pieces)
+
+
+def from_model(text: str) -> list[Piece]:
+    """Pieces of a model answer (Markdown): code kept apart, Slack tokens and Markdown links read."""
+    pieces: list[Piece] = []
+    for chunk, code in _split(_MD_CODE, text):
+        if code is not None:
+            pieces.append(Code(code.group(0)))
+            continue
+        for part, token in _split(_TOKEN, chunk):
+            if token is not None:
+                pieces.append(_read_token(token.group(1), decode=False))
+                continue
+            for plain, link in _split(_MD_LINK, part):
+                if link is not None:
+                    pieces.append(Link(link.group(2), link.group(1)))
+                else:
+                    pieces.extend(_urls(plain))
+    return _merge(pieces)
+
+
+def _read_token(inner: str, *, decode: bool) -> Piece:
+    target, _, label = inner.partition("|")
+    label = _unescape(label) if decode else label
+    if target.startswith("!"):
+        name = target[1:]
+        if name.startswith("subteam^"):
+            return Mention("@" + (_label(label) or "user-group"))
+        if name.startswith("date^"):
+            return Text(label or "(a date)")
+        return Mention("@" + (name.split("^")[0] or "channel"))
+    if target.startswith("@"):
+        return Mention("@" + (_label(label) or _label(target[1:])))
+    if target.startswith("#"):
+        return Mention("#" + (_label(label) or _label(target[1:])))
+    if _SCHEME.match(target):
+        return Link(_unescape(target) if decode else target, label)
+    return Text("<" + (_unescape(inner) if decode else inner) + ">")
+
+
+def _label(text: str) -> str:
+    """A mention's label as a short plain name (nothing in it can be a link or markup)."""
+    return re.sub(r"[^\w.\- ]", "", text)[:80].strip()
+
+
+def _urls(text: str) -> list[Piece]:
+    pieces: list[Piece] = []
+    for plain, url in _split(_URL, text):
+        if url is None:
+            pieces.append(Text(plain))
+            continue
+        address = url.group(0)
+        trail = len(address) - len(address.rstrip(".,;:!?"))
+        pieces.append(Link(address[: len(address) - trail]))
+        if trail:
+            pieces.append(Text(address[-trail:]))
+    return pieces
+
+
+def _split(pattern: re.Pattern[str], text: str) -> Iterable[tuple[str, re.Match[str] | None]]:
+    start = 0
+    for match in pattern.finditer(text):
+        if match.start() > start:
+            yield text[start : match.start()], None
+        yield "", match
+        start = match.end()
+    if start < len(text):
+        yield text[start:], None
+
+
+def _merge(pieces: list[Piece]) -> list[Piece]:
+    merged: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, Text) and merged and isinstance(merged[-1], Text):
+            merged[-1] = Text(merged[-1].value + piece.value)
+        elif not (isinstance(piece, Text) and not piece.value):
+            merged.append(piece)
+    return merged
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """`&`, `<`, `>` as entities: what Slack asks for any text that is not meant as control syntax."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _inert(shown: str) -> str:
+    return shown[:1] + WORD_JOINER + shown[1:]
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+class LinkPolicy:
+    """Which links may stay live in Sarah's own answers: https/http to an allowed domain."""
+
+    def __init__(self, allowed_domains: Iterable[str] = ()) -> None:
+        self._domains = tuple(d.lower().strip(".") for d in allowed_domains if d.strip("."))
+
+    def allows(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url if "://" in url else "https://" + url)
+        except ValueError:
+            return False
+        host = (parts.hostname or "").lower().rstrip(".")
+        if parts.scheme not in ("https", "http") or parts.username or parts.password or not host:
+            return False
+        return any(host == d or host.endswith("." + d) for d in self._domains)
+
+
+NO_LINKS = LinkPolicy()
+
+
+def mrkdwn(pieces: Iterable[Piece], links: LinkPolicy = NO_LINKS) -> str:
+    """Slack mrkdwn (a message's `text`, section text, fields): nothing anyone wrote is live but
+    links `links` allows."""
+    out: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, Text):
+            out.append(escape(piece.value))
+        elif isinstance(piece, Mention):
+            out.append(escape(_inert(piece.shown)))
+        elif isinstance(piece, Code):
+            out.append(escape(piece.value))
+        elif links.allows(piece.url) and "|" not in piece.url:
+            out.append(f"<{escape(piece.url)}|{escape(_live_label(piece))}>")
+        else:
+            out.append(_plain_link(piece, lambda s: mrkdwn(_urls(s)), escape))
+    return "".join(out)
+
+
+_BLOCKQUOTE = re.compile(r"(?m)^([ \t]{0,3})&gt;")
+
+
+def markdown(pieces: Iterable[Piece], links: LinkPolicy = NO_LINKS) -> str:
+    """Standard Markdown for a `markdown` block, with the model's formatting kept (a line-start `>`
+    stays a quote) and nothing live but allowed links."""
+    out: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, Text):
+            out.append(escape(piece.value))
+        elif isinstance(piece, Mention):
+            out.append(escape(_inert(piece.shown)))
+        elif isinstance(piece, Code):
+            out.append(piece.value.replace("<", "&lt;").replace(">", "&gt;"))
+        elif links.allows(piece.url):
+            label = _md_label(_live_label(piece))
+            out.append(f"[{label}]({piece.url.replace(')', '%29').replace('(', '%28')})")
+        else:
+            out.append(_plain_link(piece, lambda s: markdown(_urls(s)).replace("[", "(").replace("]", ")")))
+    return _BLOCKQUOTE.sub(r"\1>", "".join(out))
+
+
+def _live_label(link: Link) -> str:
+    """The label of an allowed link, unless it shows some other address (then the address itself)."""
+    label = link.label.replace("|", "/").strip()
+    return link.url if not label or (_URL.search(label) and label != link.url) else label
+
+
+def _md_label(text: str) -> str:
+    return escape(text).replace("[", "(").replace("]", ")")
+
+
+def _plain_link(link: Link, render_label: Any, in_code: Any = lambda s: s) -> str:
+    """`label (`address`)`: the address visible as code, so a label cannot hide where it points."""
+    shown = _code(in_code(link.url.replace("<", "").replace(">", "")))
+    label = link.label.strip()
+    if not label or label == link.url:
+        return shown
+    return f"{render_label(label)} ({shown})"
+
+
+def rich_text_elements(pieces: Iterable[Piece]) -> list[dict[str, Any]]:
+    """Elements of a `rich_text_section` / `rich_text_quote`: literal text, links as code."""
+    elements: list[dict[str, Any]] = []
+    for piece in pieces:
+        if isinstance(piece, Text | Code):
+            elements.append({"type": "text", "text": piece.value})
+        elif isinstance(piece, Mention):
+            elements.append({"type": "text", "text": _inert(piece.shown)})
+        else:
+            if piece.label.strip() and piece.label.strip() != piece.url:
+                elements.append({"type": "text", "text": piece.label.strip() + " ("})
+                elements.append({"type": "text", "text": piece.url, "style": {"code": True}})
+                elements.append({"type": "text", "text": ")"})
+            else:
+                elements.append({"type": "text", "text": piece.url, "style": {"code": True}})
+    return [e for e in elements if e["text"]] or [{"type": "text", "text": " "}]
+
+
+# -- what callers use ------------------------------------------------------------------------------------
+
+
+def people_mrkdwn(slack_text: str) -> str:
+    """A customer's or agent's Slack message, for mrkdwn: their formatting kept, nothing live."""
+    return mrkdwn(from_slack(slack_text))
+
+
+def plain_mrkdwn(text: str) -> str:
+    """Plain text (a display name) for mrkdwn: escaped, any address in it shown as code."""
+    return mrkdwn(_urls(text))
+
+
+def model_markdown(text: str, links: LinkPolicy) -> str:
+    """A model answer (or one of Sarah's texts) for a `markdown` block."""
+    return markdown(from_model(text), links)
+
+
+def model_fallback(text: str, limit: int) -> str:
+    """The `text` beside a model answer's blocks (notifications, screen readers): escaped, no links
+    live, cut to `limit` characters without breaking an entity."""
+    rendered = mrkdwn(from_model(text))
+    if len(rendered) <= limit:
+        return rendered
+    cut = rendered[: limit - 1]
+    amp = cut.rfind("&")
+    if amp > cut.rfind(";"):
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def plain_name(name: str, limit: int = 80) -> str:
+    """A display name as one short line of plain text (escape it where it is rendered)."""
+    flat = " ".join(_CONTROL.sub(" ", name).split())
+    return flat[:limit] or "someone"
+
+
+def user_mention(user: str) -> str:
+    """`<@U…>` for a real user id (from Slack's own fields), else a plain placeholder."""
+    return f"<@{user}>" if _USER_ID.match(user) else "an unknown user"

@@ -1,0 +1,80 @@
+"""The one place that turns other people's text into Slack output, row by row (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack_text import (
+    WORD_JOINER,
+    LinkPolicy,
+    from_slack,
+    model_fallback,
+    model_markdown,
+    people_mrkdwn,
+    rich_text_elements,
+)
+from handlers.notes import is_internal
+
+ZENNEST = LinkPolicy(["zennest.com", "help.zennest.com"])
+
+
+@pytest.mark.parametrize(
+    ("slack_text", "shown"),
+    [
+        ("<!channel> hi", f"@{WORD_JOINER}channel hi"),
+        ("<!here|here>", f"@{WORD_JOINER}here"),
+        ("<!everyone>", f"@{WORD_JOINER}everyone"),
+        ("<!subteam^S0TEAM|@support>", f"@{WORD_JOINER}support"),
+        ("<@U0CEO>", f"@{WORD_JOINER}U0CEO"),
+        (
+            "<https://evil.example/login|Open the admin console>",
+            "Open the admin console (`https://evil.example/login`)",
+        ),
+        ("see https://evil.example/x.", "see `https://evil.example/x`."),
+        ("a &lt;b&gt; &amp; c", "a &lt;b&gt; &amp; c"),  # a typed `<` stays a shown `<`, escaped once
+        ("*bold* and _italic_", "*bold* and _italic_"),
+    ],
+)
+def test_customer_and_agent_text_keeps_its_words_and_loses_its_power(slack_text: str, shown: str) -> None:
+    assert people_mrkdwn(slack_text) == shown
+
+
+@pytest.mark.parametrize(
+    ("answer", "block"),
+    [
+        ("[guide](https://help.zennest.com/a)", "[guide](https://help.zennest.com/a)"),
+        ("[guide](https://shop.zennest.com/a)", "[guide](https://shop.zennest.com/a)"),  # a subdomain
+        ("[guide](https://zennest.com.evil.example/a)", "guide (`https://zennest.com.evil.example/a`)"),
+        ("[guide](https://user@evil.example/a)", "guide (`https://user@evil.example/a`)"),
+        ("[https://evil.example](https://zennest.com)", "[https://zennest.com](https://zennest.com)"),
+        ("<https://zennest.com/x|ZenNest>", "[ZenNest](https://zennest.com/x)"),
+        ("`<!channel>`", "`&lt;!channel&gt;`"),
+        ("> a quote\nx > y", "> a quote\nx &gt; y"),
+    ],
+)
+def test_model_answers_keep_markdown_and_only_allowed_links(answer: str, block: str) -> None:
+    assert model_markdown(answer, ZENNEST) == block
+
+
+def test_the_fallback_is_cut_without_breaking_an_entity() -> None:
+    fallback = model_fallback("a" * 297 + "<<<<", 300)
+    assert fallback.endswith("a…") and len(fallback) <= 300
+
+
+def test_rich_text_holds_only_plain_text_elements() -> None:
+    elements = rich_text_elements(from_slack("<!channel> <https://evil.example|x>\n*Support:* ok"))
+    assert {e["type"] for e in elements} == {"text"}
+    assert any(e.get("style") == {"code": True} and e["text"] == "https://evil.example" for e in elements)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["note: x", "*note:* x", "_note_: x", "Note - x", "NOTE x", "internal: x", "ok\n  notes: x", "&gt; [note] x"],
+)
+def test_every_common_spelling_of_a_note_is_internal(text: str) -> None:
+    assert is_internal(text)
+
+
+@pytest.mark.parametrize("text", ["Your notebook app is fine", "I noted your order number", "Internals are sealed"])
+def test_ordinary_lines_are_not_notes(text: str) -> None:
+    assert not is_internal(text)
