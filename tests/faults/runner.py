@@ -524,8 +524,8 @@ async def run_table(
                 row = await asyncio.wait_for(scenario.run(deployment, options), options.wait_seconds * 4)
             except Exception as error:  # the row failed in a way the counts cannot say
                 row = Row(scenario.name, problems=[f"{type(error).__name__}: {error}"])
-                if deployment is not None:
-                    row.problems.append(deployment.logs())
+                if deployment is not None and deployment.processes:
+                    row.problems.append("logs:\n" + deployment.logs())
             finally:
                 if fresh and deployment is not None:
                     await deployment.close()
@@ -546,7 +546,7 @@ def table(rows: list[Row]) -> str:
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         recovery = f"{r.recovery:.1f} s" if r.recovery is not None else "—"
-        result = "ok" if not r.failures() else "FAIL: " + "; ".join(f.splitlines()[0] for f in r.failures())
+        result = "ok" if not r.failures() else "FAIL: " + "; ".join((f.splitlines() or [""])[0] for f in r.failures())
         lines.append(
             f"| {r.scenario} | {r.sent} | {r.answered} | {r.lost} | {r.doubled} | {r.out_of_order} | {r.stuck} "
             f"| {r.restarts} | {recovery} | {result} |"
