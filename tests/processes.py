@@ -25,10 +25,21 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_port(*, with_bus: bool = False) -> int:
+    """A port free on 127.0.0.1 now; `with_bus`: also port + 10000, the cluster bus of a Redis node."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if not with_bus:
+            return port
+        if port + 10_000 <= 65_535:
+            with socket.socket() as bus:
+                try:
+                    bus.bind(("127.0.0.1", port + 10_000))
+                except OSError:
+                    continue
+            return port
 
 
 def _redis_server() -> str:
@@ -61,7 +72,7 @@ class RedisServer:
 
     def __init__(self, directory: Path, *extra: str, port: int | None = None) -> None:
         self.directory = directory
-        self.port = port or free_port()
+        self.port = port or free_port(with_bus="--cluster-enabled" in extra)
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
@@ -76,7 +87,11 @@ class RedisServer:
         log = (self.directory / "redis.log").open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        _wait_port(self.port)
+        try:
+            _wait_port(self.port)
+        except RuntimeError:
+            tail = (self.directory / "redis.log").read_text(errors="replace").splitlines()[-5:]
+            raise RuntimeError(f"redis-server on port {self.port} did not start: {' | '.join(tail)}") from None
 
     def stop(self, *, kill: bool = False) -> None:
         """SIGTERM (Redis writes its data and exits) or SIGKILL; waits until the port is free."""
