@@ -3,6 +3,7 @@
 sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat in this terminal
 sarah train …         the model pipeline (validate, split, finetune, evaluate)
 sarah doctor          check settings, Redis, Slack and the model, and say what to fix
+sarah forget --user U…  delete a person's conversations with Sarah from Redis (a data deletion request)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -29,14 +31,24 @@ def main(argv: list[str] | None = None) -> int:
 
         return train_main(args[1:])
     parser = argparse.ArgumentParser(prog="sarah", description="Sarah, the ZenNest support assistant.")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "doctor", "train"])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "doctor", "train", "forget"])
     parser.add_argument("--env-file", default=".env", help="settings file read besides the environment")
+    parser.add_argument("--user", help="forget: the Slack user id (U…) whose conversations to delete")
     options = parser.parse_args(args)
+    if options.command == "forget" and not re.fullmatch(r"[UW][A-Z0-9]{2,}", options.user or ""):
+        print(
+            "sarah forget: --user must be a Slack user id like U0123ABCD (profile → ⋮ → Copy member ID)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings = load_settings(options.env_file)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    if options.command == "forget":  # prints its one result line; needs no logging set up
+        with redis_url_for(settings) as redis_url:
+            return asyncio.run(_forget(redis_url, options.user))
     configure_logging(settings.log.log_level)
     if options.command == "doctor":
         from bot.doctor import run_doctor
@@ -65,6 +77,25 @@ def redis_url_for(settings: Settings) -> Iterator[str]:
     with start_embedded_redis(data_dir) as embedded:
         log.info("no REDIS_URL: using an embedded Redis with its data in %s", data_dir.resolve())
         yield embedded.url
+
+
+async def _forget(redis_url: str, user: str) -> int:
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from bot.inbox import LATEST_PREFIX
+    from handlers.forget import Forgetter
+
+    redis = Redis.from_url(redis_url)
+    try:
+        forgotten = await Forgetter(redis, latest_prefix=LATEST_PREFIX).forget(user)
+    except RedisError as error:
+        print(f"sarah forget: Redis did not answer ({type(error).__name__}); check REDIS_URL", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+    print(f"{user}: deleted {forgotten.threads} conversation(s), {forgotten.keys} Redis key(s) in all")
+    return 0
 
 
 async def _serve(settings: Settings, redis_url: str) -> int:

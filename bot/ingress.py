@@ -15,17 +15,28 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.boundaries import Home, Middleware
 from bot.inbox import Inbox
-from bot.slack_events import Ignored, classify
+from bot.slack_events import DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify
 
 log = logging.getLogger(__name__)
 
 
 def build_bolt_app(
-    *, client: AsyncWebClient, signing_secret: str | None, inbox: Inbox, identity: AuthorizeResult
+    *,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    inbox: Inbox,
+    identity: AuthorizeResult,
+    home: Home | None = None,
+    middleware: tuple[Middleware, ...] = (),
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
-    first event and answer 200 (losing the event) if that call were rate-limited."""
+    first event and answer 200 (losing the event) if that call were rate-limited.
+
+    `middleware` runs before every listener, in order: the workspace boundary first (bot/boundaries.py),
+    then the per-person limits (bot/gate.py). `home` marks Slack Connect outsiders as external."""
 
     async def authorize(**_: Any) -> AuthorizeResult:
         return identity
@@ -44,9 +55,18 @@ def build_bolt_app(
         process_before_response=True,
         request_verification_enabled=signing_secret is not None,
     )
+    for check in middleware:
+        app.use(check)
 
     async def queue_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        message = classify(event, context.bot_user_id, str(body.get("event_id", "")))
+        message = classify(
+            event,
+            context.bot_user_id,
+            str(body.get("event_id", "")),
+            home=home,
+            shared=body.get("is_ext_shared_channel") is True,
+            max_chars=max_message_chars,
+        )
         if isinstance(message, Ignored):
             log.debug("ignored a Slack event: %s", message.reason)
             return
@@ -55,6 +75,10 @@ def build_bolt_app(
             "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
             extra={"thread_key": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},
         )
+        if message.cut_from:
+            log.info(
+                "message cut to MAX_MESSAGE_CHARS", extra={"thread_key": message.thread.key, "chars": message.cut_from}
+            )
 
     app.event("message")(queue_message)
     app.event("app_mention")(queue_message)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.runtime import Sarah
 from config import Settings
 from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.outbox import Card, CardRef
+from handlers.outbox import Card, CardRef, PartsRecorder
 from handlers.ownership import Owner
 
 CHANNEL = "DLOCALCHAT"  # a DM-like thread: the same rules as a Slack DM
@@ -36,11 +37,19 @@ class TerminalOutbox:
         self._out.write(text + "\n")
         self._out.flush()
 
-    async def thinking(self, thread: ThreadRef) -> str | None:
+    async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
         return None
 
     async def send(
-        self, thread: ThreadRef, text: str, *, replace: str | None = None, feedback: bool = False
+        self,
+        thread: ThreadRef,
+        text: str,
+        *,
+        replace: str | None = None,
+        feedback: bool = False,
+        tag: str = "",
+        parts: Sequence[str] = (),
+        on_part: PartsRecorder | None = None,
     ) -> str | None:
         self._print(f"Sarah: {text}")
         self.said.set()
@@ -48,6 +57,9 @@ class TerminalOutbox:
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:
         return None
+
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
+        return {}  # a terminal cannot lose a line: nothing to find again
 
     async def post_card(self, card: Card) -> CardRef | None:
         self._print(

@@ -30,8 +30,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
+from bot.boundaries import Home, boundary_filter
+from bot.gate import message_gate
 from bot.http_server import build_web_app
-from bot.inbox import Inbox
+from bot.inbox import LATEST_PREFIX, Inbox
 from bot.ingress import build_bolt_app
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
@@ -40,7 +42,9 @@ from bot.support_team import SupportTeam
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
+from handlers.forget import Forgetter
 from handlers.handoff import Handoff, HandoffTexts
+from handlers.limits import Limits
 from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
@@ -185,6 +189,7 @@ class Sarah:
             ttl_seconds=s.retention.conversation_ttl_seconds,
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
+            hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
         )
         self.ownership = OwnershipStore(
             self.redis, ttl_seconds=s.retention.conversation_ttl_seconds, max_turns=s.retention.max_stored_turns
@@ -200,6 +205,12 @@ class Sarah:
         )
         if s.slack.mode is not SlackMode.LOCAL:
             await self._refuse_an_unsafe_support_team()
+        self.limits = Limits(
+            self.redis,
+            messages_per_minute=s.limits.user_messages_per_minute,
+            max_open_threads=s.limits.user_max_open_threads,
+            index_ttl_seconds=s.retention.conversation_ttl_seconds,  # refreshed by each of the person's messages
+        )
         outbox = self.outbox or SlackOutbox(
             self.slack,
             thinking_text=s.texts.text_thinking,
@@ -218,6 +229,9 @@ class Sarah:
                 resolved=s.texts.text_resolved,
             ),
             reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
+            limits=self.limits,
+            max_reminders=s.handoff.handoff_max_reminders,
+            slot_ttl_seconds=s.retention.conversation_ttl_seconds,
         )
         self.pipeline = Pipeline(
             self.store,
@@ -233,6 +247,7 @@ class Sarah:
                 cannot_resolve=s.texts.text_cannot_resolve,
                 not_helped=s.texts.text_not_helped,
                 claimed_action=s.texts.text_claimed_action,
+                message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
             ),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,
@@ -283,9 +298,30 @@ class Sarah:
                 "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
             ) from None
         identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
-        bolt = build_bolt_app(client=self.slack, signing_secret=secret, inbox=self.inbox, identity=identity)
+        home = await self._home(auth)
+        bolt = build_bolt_app(
+            client=self.slack,
+            signing_secret=secret,
+            inbox=self.inbox,
+            identity=identity,
+            home=home,
+            middleware=(
+                boundary_filter(home),
+                message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
+            ),
+            max_message_chars=s.max_message_chars,
+        )
         register_actions(
-            bolt, inbox=self.inbox, store=self.store, handoff=self.handoff, ownership=self.ownership, team=self.team
+            bolt,
+            inbox=self.inbox,
+            store=self.store,
+            handoff=self.handoff,
+            ownership=self.ownership,
+            team=self.team,
+            limits=self.limits,
+            forgetter=Forgetter(self.redis, latest_prefix=LATEST_PREFIX),
+            home=home,
+            retention_days=self.settings.retention.conversation_ttl_days,
         )
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -296,13 +332,44 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        runner = web.AppRunner(build_web_app(bolt, self.redis), access_log=None)
+        runner = web.AppRunner(build_web_app(bolt, self.redis, signing_secret=secret), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()
         self._cleanups.append(runner.cleanup)
         self.http_port = runner.addresses[0][1]
         log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
+
+    async def _home(self, auth: Any) -> Home:
+        """The workspace (auth.test's team and org) and app (bots.info) Sarah accepts payloads from."""
+        s = self.settings.slack
+        team = str(auth.get("team_id") or "")
+        if s.slack_team_id and team and s.slack_team_id != team:
+            raise SlackStartError(
+                f"SLACK_TEAM_ID: is {s.slack_team_id}, but SLACK_BOT_TOKEN belongs to workspace {team}: "
+                "fix or unset SLACK_TEAM_ID"
+            )
+        app_id = s.slack_app_id
+        if app_id is None and auth.get("bot_id"):
+            try:
+                app_id = ((await self.slack.bots_info(bot=str(auth["bot_id"]))).get("bot") or {}).get("app_id")
+            except SlackApiError as error:
+                log.warning(
+                    "could not learn Sarah's app id (bots.info: %s); set SLACK_APP_ID to check it",
+                    error.response.get("error", "unknown error"),
+                )
+        home = Home(
+            team_id=s.slack_team_id or team,
+            app_id=app_id,
+            enterprise_id=s.slack_enterprise_id or auth.get("enterprise_id") or None,
+        )
+        log.info(
+            "accepting Slack payloads from team %s, app %s, enterprise %s",
+            home.team_id,
+            home.app_id or "(any)",
+            home.enterprise_id or "(none)",
+        )
+        return home
 
     async def _remind_forever(self) -> None:
         """Re-announce unclaimed cards; any number of processes may run this (popping is atomic)."""

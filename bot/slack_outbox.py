@@ -3,12 +3,17 @@
 Every text that someone other than Sarah's own settings wrote goes out through `bot.slack_text`
 (answers via `bot.slack_format`, cards via `bot.cards`): this module never puts such text in a
 message itself.
+
+Each message of an answer carries Slack message metadata (`event_type` sarah_reply, the pass's tag
+and the part number), so a pass that died between posting and recording can find its own messages
+again with conversations.replies (see `handlers/outbox.py`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,11 +23,17 @@ from bot.cards import card_message, customer_line, feedback_actions, reminder_te
 from bot.slack_format import markdown_message, safe_pieces
 from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name
 from handlers.messages import ThreadRef
-from handlers.outbox import Card, CardRef
+from handlers.outbox import Card, CardRef, PartsRecorder
 
 log = logging.getLogger(__name__)
 
 _GONE = ("message_not_found", "cant_update_message", "edit_window_closed")
+REPLY_EVENT = "sarah_reply"
+# conversations.replies is limited to 1 call a minute and 15 messages a call for apps outside the
+# Marketplace (since 2025-05-29): it is called only after a pass died, from the time its answer began.
+_REPLY_PAGE = 15
+_MAX_REPLY_PAGES = 3
+_CLOCK_SLACK_SECONDS = 60  # `oldest` goes this far before the tag was recorded (clock differences)
 
 
 class SlackOutbox:
@@ -40,30 +51,74 @@ class SlackOutbox:
         self._support_channel = support_channel
         self._names: OrderedDict[str, str] = OrderedDict()  # a small per-process cache of display names
 
-    async def thinking(self, thread: ThreadRef) -> str | None:
+    async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
         response = await self._client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.thread_ts, text=self._thinking_text
+            channel=thread.channel, thread_ts=thread.thread_ts, text=self._thinking_text, **_metadata(tag, 0)
         )
         ts = response.get("ts")
         return ts if isinstance(ts, str) else None
 
     async def send(
-        self, thread: ThreadRef, text: str, *, replace: str | None = None, feedback: bool = False
+        self,
+        thread: ThreadRef,
+        text: str,
+        *,
+        replace: str | None = None,
+        feedback: bool = False,
+        tag: str = "",
+        parts: Sequence[str] = (),
+        on_part: PartsRecorder | None = None,
     ) -> str | None:
         pieces = safe_pieces(text, self._links)
-        first_ts: str | None = None
+        earlier = list(parts)
+        ids: list[str] = []  # the message id of each piece sent so far
         for index, piece in enumerate(pieces):
-            message = markdown_message(piece, self._links)
+            message = {**markdown_message(piece, self._links), **_metadata(tag, index)}
             if feedback and index == len(pieces) - 1:
                 message["blocks"].append(feedback_actions(thread.key))
-            if index == 0 and replace and await self._update(thread.channel, replace, message):
-                first_ts = replace
+            previous = replace if index == 0 else (earlier[index - 1] if index - 1 < len(earlier) else None)
+            if previous and await self._update(thread.channel, previous, message):
+                ids.append(previous)
                 continue
             response = await self._client.chat_postMessage(
                 channel=thread.channel, thread_ts=thread.thread_ts, **message
             )
-            first_ts = first_ts or response.get("ts")
-        return first_ts
+            ids.append(str(response.get("ts") or ""))
+            if on_part is not None:
+                await on_part(ids)
+        for surplus in earlier[len(pieces) - 1 :]:
+            await self.withdraw(thread, surplus)  # an earlier try's answer had more pieces
+        if on_part is not None and len(earlier) >= len(pieces):
+            await on_part(ids)
+        return ids[0] if ids and ids[0] else None
+
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
+        found: dict[int, str] = {}
+        cursor = ""
+        oldest = f"{since - _CLOCK_SLACK_SECONDS:.6f}" if since else None
+        try:
+            for _ in range(_MAX_REPLY_PAGES):
+                response = await self._client.conversations_replies(
+                    channel=thread.channel,
+                    ts=thread.thread_ts,
+                    include_all_metadata=True,
+                    limit=_REPLY_PAGE,
+                    cursor=cursor or None,
+                    oldest=oldest,
+                )
+                for message in response.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if metadata.get("event_type") == REPLY_EVENT and payload.get("tag") == tag:
+                        found[int(payload.get("part", 0))] = str(message["ts"])
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
+                if not cursor:
+                    break
+        except SlackApiError as error:
+            log.warning(
+                "could not look for an earlier try's messages in %s (%s)", thread.key, error.response.get("error")
+            )
+        return found
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:
         try:
@@ -153,3 +208,10 @@ class SlackOutbox:
 def _agent_line(agent: str, text: str) -> str:
     """What the customer reads: the agent's name (escaped) and their words, nothing in them live."""
     return f"*{plain_mrkdwn(plain_name(agent))}* (ZenNest support): {people_mrkdwn(text)}"
+
+
+def _metadata(tag: str, part: int) -> dict[str, Any]:
+    """chat.postMessage / chat.update arguments that tag a message as part `part` of an answer."""
+    if not tag:
+        return {}
+    return {"metadata": {"event_type": REPLY_EVENT, "event_payload": {"tag": tag, "part": part}}}

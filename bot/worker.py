@@ -99,7 +99,7 @@ class Worker:
                 continue
             token = uuid.uuid4().hex
             accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
-            if accepted in (Accepted.DONE, Accepted.NOT_OURS):
+            if accepted in (Accepted.DONE, Accepted.NOT_OURS, Accepted.HELD):
                 await self._inbox.done([entry.entry_id])
             elif accepted is Accepted.LEASED:
                 task = asyncio.create_task(self._drain(entry.message.thread, token))

@@ -38,6 +38,21 @@ class SlackSettings(BaseSettings):
     sarah_host: str = "0.0.0.0"
     sarah_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)
+    # The workspace and app Sarah serves: learnt at start (auth.test, bots.info) when unset.
+    slack_team_id: str | None = None
+    slack_app_id: str | None = None
+    slack_enterprise_id: str | None = None
+
+    @field_validator("slack_team_id", "slack_app_id", "slack_enterprise_id")
+    @classmethod
+    def _slack_id_shape(cls, value: str | None, info: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        prefix = {"slack_team_id": "T", "slack_app_id": "A", "slack_enterprise_id": "E"}[info.field_name]
+        if not re.fullmatch(prefix + r"[A-Z0-9]{2,}", value):
+            raise ValueError(f"must be a Slack id like {prefix}0123ABCD")
+        return value
+    max_message_chars: int = Field(default=8_000, ge=200, le=40_000)  # the rest is cut off, with a marker
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -180,6 +195,7 @@ class WorkerSettings(BaseSettings):
     reclaim_idle_seconds: float = Field(default=120, ge=5, le=86_400)
     coalesce_seconds: float = Field(default=0.3, ge=0, le=30)
     max_redrafts: int = Field(default=2, ge=0, le=10)
+    hold_unknown_thread_seconds: float = Field(default=120, ge=0, le=3_600)
 
 
 class HandoffSettings(BaseSettings):
@@ -193,6 +209,7 @@ class HandoffSettings(BaseSettings):
     support_usergroup: str | None = None
     handoff_reminder_minutes: float = Field(default=15, gt=0, le=7 * 24 * 60)
     support_team_cache_seconds: float = Field(default=60, ge=0, le=3_600)
+    handoff_max_reminders: int = Field(default=4, ge=0, le=1_000)
 
     @field_validator("support_channel")
     @classmethod
@@ -211,6 +228,15 @@ class HandoffSettings(BaseSettings):
         if not re.fullmatch(r"S[A-Z0-9]{2,}", value):
             raise ValueError("must be a user group id like S0123ABCD")
         return value
+
+
+class LimitSettings(BaseSettings):
+    """Per-person limits, so one person (or a script) cannot flood Sarah, the team or Redis."""
+
+    model_config = _COMMON
+
+    user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
+    user_max_open_threads: int = Field(default=10, ge=1, le=10_000)
 
 
 class TextSettings(BaseSettings):
@@ -283,6 +309,10 @@ class TextSettings(BaseSettings):
     def link_domains(self) -> tuple[str, ...]:
         """Domains (and their subdomains) whose links stay clickable in Sarah's answers."""
         return tuple(d.strip().lower() for d in self.link_allowed_domains.split(",") if d.strip())
+    text_message_cut: str = Field(
+        default="_(Your message was very long, so I read only its first {limit} characters.)_",
+        min_length=1,
+    )
 
 
 class LogSettings(BaseSettings):
@@ -308,6 +338,7 @@ class Settings:
     handoff: HandoffSettings
     texts: TextSettings
     log: LogSettings
+    limits: LimitSettings
 
     def __post_init__(self) -> None:
         worst_model_call = self.model.model_timeout_seconds * (self.model.model_max_retries + 1)
@@ -342,6 +373,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "handoff": HandoffSettings,
     "texts": TextSettings,
     "log": LogSettings,
+    "limits": LimitSettings,
 }
 
 

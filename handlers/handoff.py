@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from handlers.limits import TEXT_HANDOFF_JOINED, Limits
 from handlers.messages import ThreadRef
 from handlers.model import Conversation, Model, Outcome, Turn
 from handlers.outbox import Card, CardRef, Outbox
 from handlers.ownership import Owner, OwnershipStore
-from handlers.thread_store import StoredTurn, ThreadStore
+from handlers.thread_store import StoredTurn, ThreadStore, parse_thread_key
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class Handoff:
         texts: HandoffTexts,
         reminder_seconds: float,
         clock: Callable[[], float] = time.time,
+        limits: Limits | None = None,
+        max_reminders: int | None = None,
+        slot_ttl_seconds: int = 30 * 86_400,
     ) -> None:
         self._store = store
         self._ownership = ownership
@@ -55,12 +59,22 @@ class Handoff:
         self._texts = texts
         self._reminder_seconds = reminder_seconds
         self._clock = clock
+        self._limits = limits  # one open hand-off per customer
+        self._max_reminders = max_reminders  # None: remind until someone claims the card
+        self._slot_ttl = slot_ttl_seconds
 
     async def escalate(
         self, thread: ThreadRef, *, reason: str, failures: int, placeholder: str | None = None, summary: str = ""
     ) -> bool:
-        """bot → waiting: tell the customer, post the card, schedule the reminder. False if not Sarah's."""
+        """bot → waiting: tell the customer, post the card, schedule the reminder. False if not Sarah's,
+        or if the customer already has a hand-off open elsewhere (this request joins that card)."""
         now = self._clock()
+        customer = (await self._store.state(thread)).get("customer", "")
+        if self._limits is not None and customer:
+            other = await self._open_handoff_elsewhere(thread, customer)
+            if other is not None:
+                await self._join(other, thread, customer, placeholder)
+                return False
         moved = await self._ownership.transition(
             thread,
             allowed=(Owner.BOT,),
@@ -70,12 +84,14 @@ class Handoff:
             handoff_reason=reason,
             escalated_at=now,
             failures_at_handoff=failures,
+            reminders=0,
         )
         if not moved.changed:
             if placeholder:
                 await self._outbox.withdraw(thread, placeholder)
             return False
-        await self._ownership.remind_at(thread, now + self._reminder_seconds)
+        if self._max_reminders != 0:
+            await self._ownership.remind_at(thread, now + self._reminder_seconds)
         log.info("thread handed to support", extra={"thread_key": thread.key, "reason": reason, "failures": failures})
         await self._outbox.send(thread, self._texts.handoff, replace=placeholder)
         summary = summary or await self._summarize(thread)
@@ -114,6 +130,7 @@ class Handoff:
         if not moved.changed:
             return _why_not(moved.previous)
         await self._ownership.cancel_reminder(thread)
+        await self._release_slot(thread)
         await self._outbox.send(thread, self._texts.resolved)
         await self._refresh_card(thread)
         return None
@@ -132,6 +149,7 @@ class Handoff:
         if not moved.changed:
             return _why_not(moved.previous)
         await self._ownership.cancel_reminder(thread)
+        await self._release_slot(thread)
         await self._outbox.send(thread, self._texts.back_to_sarah)
         await self._refresh_card(thread)
         return None
@@ -160,11 +178,46 @@ class Handoff:
                 ref = await self._outbox.post_card(await self.card(thread))
                 if ref is not None:
                     await self._store.set_fields(thread, card_channel=ref.channel, card_ts=ref.ts)
-            else:
-                await self._outbox.remind(ref, await self.card(thread))
-            await self._ownership.remind_at(thread, self._clock() + self._reminder_seconds)
+                await self._ownership.remind_at(thread, self._clock() + self._reminder_seconds)
+                continue
+            sent = await self._store.increment(thread, "reminders")
+            if self._max_reminders is not None and sent > self._max_reminders:
+                continue  # announced often enough (HANDOFF_MAX_REMINDERS): the card stays, unclaimed
+            await self._outbox.remind(ref, await self.card(thread))
             reminded += 1
+            if self._max_reminders is None or sent < self._max_reminders:
+                await self._ownership.remind_at(thread, self._clock() + self._reminder_seconds)
         return reminded
+
+    async def _open_handoff_elsewhere(self, thread: ThreadRef, customer: str) -> ThreadRef | None:
+        """Take the customer's one hand-off slot for `thread`, or return the thread whose hand-off is open."""
+        assert self._limits is not None
+        held = await self._limits.reserve_handoff(customer, thread.key, ttl_seconds=self._slot_ttl)
+        if held is None:
+            return None
+        other = parse_thread_key(held)
+        if await self._ownership.owner(other) in (Owner.WAITING, Owner.HUMAN):
+            return other
+        # That hand-off ended without freeing the slot (its state expired or was deleted): take it over.
+        held = await self._limits.reserve_handoff(customer, thread.key, ttl_seconds=self._slot_ttl, replace=held)
+        return parse_thread_key(held) if held else None
+
+    async def _join(self, other: ThreadRef, thread: ThreadRef, customer: str, placeholder: str | None) -> None:
+        """A second request while one is open: note it on the open card, tell the customer where it went."""
+        ref = card_ref(await self._store.state(other))
+        if ref is not None:
+            asked = [t.content for t in await self._store.episode(thread) if t.role == "user"]
+            latest = f" Their latest message there: “{asked[-1][:300]}”" if asked else ""
+            await self._outbox.to_support(
+                ref, f"_<@{customer}> asked for help again, in another conversation with Sarah.{latest}_"
+            )
+        log.info("hand-off request joined the customer's open one", extra={"thread_key": thread.key})
+        await self._outbox.send(thread, TEXT_HANDOFF_JOINED, replace=placeholder)
+
+    async def _release_slot(self, thread: ThreadRef) -> None:
+        customer = (await self._store.state(thread)).get("customer", "")
+        if self._limits is not None and customer:
+            await self._limits.release_handoff(customer, thread.key)
 
     async def card(self, thread: ThreadRef) -> Card:
         state = await self._store.state(thread)

@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 
 _SLASH_HUMAN = re.compile(r"^\s*/?sarah\s+human\b", re.I)
-_NOT_A_REQUEST = re.compile(r"\bhuman (?:detected|detection)\b|\bperson detect|\bagent app\b|\buser agent\b", re.I)
+_NOT_A_REQUEST = re.compile(
+    r"\bhuman[- ](?:detected|detection|presence|shaped)\b|\bperson[- ](?:detect|alert|sensor)|"
+    r"\bpeople[- ](?:detect|count)|\bagent app\b|\buser agent\b",
+    re.I,
+)
 
 _PERSON = (
     r"(?:an? |the |some |your |real |actual |live |other )*"
@@ -44,7 +48,50 @@ _WANTS_PERSON = (
     re.compile(r"\b(?:is there|can i (?:get|have)|i'?d like)\s+(?:an? )?(?:human|person|agent)\s+(?:i can|to)\b", re.I),
     re.compile(rf"\b(?:could|can) {_PERSON}\s+(?:contact|call|email|phone) me\b", re.I),
     re.compile(r"\bhablar con (?:una persona|alguien|un humano)|\bparler à (?:une personne|quelqu'un)", re.I),
+    re.compile(
+        r"\b(?:hablar|falar|parlare) co[nm] (?:una? |um |uma )?"
+        r"(?:persona|pessoa|alguien|algu[eé]m|qualcuno|humano|umano|agente|atendente|operatore)|"
+        r"\bparler (?:à|a|avec) (?:un |une )?(?:humain|conseiller|agent|personne)|"
+        r"\b(?:mit )?(?:einem menschen|jemandem|einem mitarbeiter) sprechen|"
+        r"\bspreken met (?:een mens|iemand|een medewerker)",
+        re.I,
+    ),
     re.compile(r"\bdon'?t want (?:help from |to talk to )?(?:an? )?(?:ai|bot|machine)", re.I),
+    # Phone and call-back requests: "could a real agent give me a call back?", "can someone ring me?"
+    re.compile(r"\b(?:call|ring|phone) me back\b|\bcall[- ]?backs?\b|\bgive me a (?:call|ring|phone call)\b", re.I),
+    re.compile(rf"\b{_PERSON}\s+(?:to |who (?:can|could) )?(?:call|ring|phone|get back to|reach out to) me\b", re.I),
+    re.compile(rf"\b{_PERSON}\s+(?:on|by|over) the (?:phone|telephone)\b", re.I),
+    re.compile(
+        rf"\b{_PERSON}\s+(?:i|we) (?:can|could) (?:get|have|reach|speak to|talk to) on the (?:phone|line)\b", re.I
+    ),
+    re.compile(
+        r"\b(?:phone|telephone|support|helpline|hotline) number\b|\bnumber (?:i|we) (?:can|could) (?:call|ring)\b|"
+        r"\bcan (?:i|we) (?:call|phone|ring) (?:you|someone|somebody|support|customer service)\b",
+        re.I,
+    ),
+    # "is there anyone I can talk to?", "are there any humans there?", "is a real person available?"
+    re.compile(
+        rf"\b(?:is there|are there|is|are)\s+(?:any\s+)?{_PERSON}\s+"
+        r"(?:i|we) (?:can|could) (?:talk|speak|chat|call)|"
+        r"\b(?:is|are) (?:there )?(?:any |a )?(?:real |actual |live )?(?:humans?|people|person|agents?)"
+        r" (?:there|available|around|working|on)\b",
+        re.I,
+    ),
+    re.compile(
+        rf"\b(?:contact|reach|(?:get|put) (?:hold of|me in touch with|in touch with)|hand (?:me|this|it) (?:over )?to|"
+        rf"pass (?:me|this|it) (?:on )?to|transfer (?:me|this|my \w+) to|forward (?:me|this) to)\s+{_PERSON}",
+        re.I,
+    ),
+    re.compile(
+        rf"\b(?:get|have|send)\s+{_PERSON}(?: (?:from|at|on) (?:the |your )?\w+)? to (?:look|check|call|help|contact)",
+        re.I,
+    ),
+    re.compile(r"\b(?:want|need|get me)\s+(?:someone|somebody|a (?:real )?(?:person|human))\s+who\b", re.I),
+    re.compile(r"\b(?:transfer|forward) me\b|\b(?:escalat(?:e|ion)|escalated)\b", re.I),
+    re.compile(r"\b(?:your|a|the|to (?:a|the|your)) (?:manager|supervisor)\b(?! (?:app|role|account|mode))", re.I),
+    re.compile(
+        r"\b(?:no|not|stop|enough)(?: more| of)? (?:the |this |a )?(?:bot|robot|ai|machine)s?\b\W*(?:please)?\W*$", re.I
+    ),
 )
 
 _STEPS_FAILED = re.compile(
@@ -55,6 +102,7 @@ _STEPS_FAILED = re.compile(
     r"green|the best|better|under|within|valid|active|use|using|get|do|can|a |an |the |my |your |it |I |you ))|"
     r"\b(?:no luck|same (?:problem|thing|again|error|result)|exactly the same|no change|nothing changed|"
     r"made no difference|did nothing|doing nothing|never (?:flashes|works|connects|pairs|changes))\b|"
+    r"\b(?:E\d+|error(?: code)?|the code|the error|the fault)\s+(?:came|comes|is|keeps coming) back\b|"
     r"\b(?:tried|done|did) (?:all (?:of )?(?:that|those|this|the steps)|that|it|everything|those|every step)\b.*"
     r"\b(?:no|nothing|didn'?t|same|again)\b|"
     r"\b(?:failed|fails) (?:both times|again)|\btried (?:twice|again|three times)\b|"
@@ -76,7 +124,8 @@ _INJECTION = re.compile(
 )
 
 _AFFIRM = re.compile(
-    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please|go ahead|do it|that would be (?:great|good)|i'?d prefer that)"
+    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|please|go ahead|do it|that would be (?:great|good)|i'?d prefer that|"
+    r"s[ií]|sì|oui|ja|sim|graag|bitte|por favor|s'il vous plaît|per favore)"
     r"\b[^?]{0,60}$",
     re.I,
 )
@@ -94,8 +143,20 @@ _OFFER_UNKNOWN = re.compile(r"\b(?:don'?t (?:have|know)|rather not guess|no info
 _OFFER_WINDOW = 260  # an offer is the end of Sarah's answer: "… Shall I pass you to the team?"
 
 
+# Every request above names a person, a phone or a hand-over: one pass over a message without any of these
+# words spares it the thirty patterns (the offline model checks every message).
+_MAY_ASK = re.compile(
+    r"human|person|people|agent|some(?:one|body)|any(?:one|body)|rep\b|representative|operator|staff|support|"
+    r"manager|supervisor|boss|service|team|call|phone|ring|number|escalat|transfer|forward|bots?\b|robot|\bai\b|"
+    r"machine|hablar|parler|sprechen|falar|parlare|spreken|/?sarah",
+    re.I,
+)
+
+
 def wants_human(text: str) -> bool:
     """True when the customer explicitly asks for a person (`/sarah human` included)."""
+    if not _MAY_ASK.search(text):
+        return False
     if _NOT_A_REQUEST.search(text) and not re.search(r"\b(?:talk|speak)\s+to\b", text, re.I):
         return False
     return bool(_SLASH_HUMAN.search(text)) or any(p.search(text) for p in _WANTS_PERSON)

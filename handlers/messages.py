@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from handlers.text_clean import clean
+
 
 class Kind(StrEnum):
     DM = "dm"  # a direct message to Sarah; each top-level DM starts a thread
@@ -48,6 +50,8 @@ class InboundMessage:
     has_files: bool = False
     event_id: str = ""
     ref: str = ""  # FEEDBACK: the ts of the answer being rated
+    external: bool = False  # from another organisation (Slack Connect): a customer, never support
+    cut_from: int = 0  # the text was longer than MAX_MESSAGE_CHARS: its length before the cut
 
     @property
     def files_only(self) -> bool:
@@ -65,9 +69,11 @@ class InboundMessage:
             thread=ThreadRef(**data["thread"]),
             ts=data["ts"],
             user=data["user"],
-            text=data["text"],
+            text=clean(data["text"]),  # also entries queued before the ingress cleaned texts
             kind=Kind(data["kind"]),
             has_files=bool(data.get("has_files", False)),
             event_id=data.get("event_id", ""),
             ref=data.get("ref", ""),
+            external=bool(data.get("external", False)),
+            cut_from=int(data.get("cut_from", 0)),
         )

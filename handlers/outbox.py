@@ -1,10 +1,19 @@
 """What the pipeline can make visible, as an interface: Slack implements it, so does the terminal chat.
 
 Every method is one change a person sees: in the customer's thread, or in the support channel.
+
+Exactly one visible answer across a crash: the pipeline records a tag (`reply_pass` in the thread's
+state) BEFORE `thinking` or `send` post anything, and each message of the answer carries that tag
+and its part number (Slack message metadata). Each part's id is recorded right after it is posted
+(`on_part`); a pass that dies in between leaves the tag in Redis, and the next holder of the
+thread's lease asks `find_posts(thread, tag)` for the parts Slack has, then edits them in place
+instead of posting again. So neither the "typing…" placeholder nor piece 2 of a split answer is
+ever left behind or posted twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,16 +46,36 @@ class Card:
     status_at: float = 0.0
 
 
+PartsRecorder = Callable[[list[str]], Awaitable[None]]
+
+
 class Outbox(Protocol):
-    async def thinking(self, thread: ThreadRef) -> str | None:
-        """Show that Sarah is answering; return a handle `send` can replace, if there is one."""
+    async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
+        """Show that Sarah is answering; return a handle `send` can replace, if there is one.
+        `tag` marks the message as part 0 of that answer (see the module docstring)."""
         ...
 
     async def send(
-        self, thread: ThreadRef, text: str, *, replace: str | None = None, feedback: bool = False
+        self,
+        thread: ThreadRef,
+        text: str,
+        *,
+        replace: str | None = None,
+        feedback: bool = False,
+        tag: str = "",
+        parts: Sequence[str] = (),
+        on_part: PartsRecorder | None = None,
     ) -> str | None:
         """Post Sarah's `text` in the customer's thread (with Helped / Didn't help buttons when
-        `feedback`); returns the id of the (first) message."""
+        `feedback`); returns the id of the (first) message. A long text goes out in several
+        messages: `parts` are the ids of pieces 2… already posted by an earlier try (edited in
+        place, the surplus removed), and `on_part` is awaited with the ids of all pieces so far
+        (the first one first) after each new one is posted."""
+        ...
+
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
+        """Sarah's messages in the thread that carry `tag`, posted after `since` (Unix time, 0: any):
+        part number → message id."""
         ...
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:

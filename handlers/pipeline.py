@@ -10,13 +10,15 @@ hand-off is never posted after it.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from handlers.claims import find_claims
-from handlers.context import fit_to_budget
+from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff, card_ref
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import InboundMessage, Kind, ThreadRef
@@ -51,6 +53,7 @@ class Texts:
     cannot_resolve: str
     not_helped: str
     claimed_action: str = ""  # sent instead of an answer claiming an action; cannot_resolve when unset
+    message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,8 @@ class Pipeline:
             if not batch:
                 return Answered([])
             state = await self._store.state(thread)
+            if attempt == 0 and state.get("reply_pass"):
+                state = await self._recover_posts(thread, state)
             if state.get("relay_to"):
                 return await self._relay_from_support(thread, state["relay_to"], batch)
             agents = await self._support_members(thread, batch, state.get("customer", ""))
@@ -161,9 +166,10 @@ class Pipeline:
 
         placeholder = state.get("placeholder")
         if not placeholder and still_ours():
-            placeholder = await self._outbox.thinking(thread)
+            placeholder = await self._outbox.thinking(thread, tag=await self._reply_tag(thread, state))
             if placeholder:
                 await self._store.set_fields(thread, placeholder=placeholder)
+                state["placeholder"] = placeholder
         reply = await self._ask_model(thread, batch, episode, state.get("customer", ""))
         if not last_try and await self._store.pending_count(thread) > len(batch):
             return None  # start over with the new messages
@@ -201,7 +207,7 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
         ]
-        conversation = fit_to_budget(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
+        conversation = await fit_to_budget_off_loop(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
         started = time.monotonic()
         reply = await self._model.reply(conversation)
         log.info(
@@ -232,9 +238,13 @@ class Pipeline:
             if answered
             else (self._texts.cannot_resolve if reply.outcome is Outcome.HANDOFF else self._texts.apology)
         )
+        if self._texts.message_cut and any(p.message.cut_from for p in batch):
+            text = f"{text}\n\n{self._texts.message_cut}"
         if await self._people_are_coming(thread, state.get("customer", "")):
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
-        sent, answer_ts = await self._send_if_ours(thread, text, placeholder, still_ours, feedback=answered)
+        sent, answer_ts = await self._send_if_ours(
+            thread, text, placeholder, still_ours, feedback=answered, state=state
+        )
         if not sent and not still_ours():
             return Answered([])  # the lease moved on: the next holder answers these messages
         turns = self._user_turns(batch)
@@ -251,9 +261,13 @@ class Pipeline:
         still_ours: Callable[[], bool],
         *,
         feedback: bool = False,
+        state: dict[str, str] | None = None,
     ) -> tuple[bool, str | None]:
         """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
-        placeholder). Returns whether it was sent, and the id of the message."""
+        placeholder). Returns whether it was sent, and the id of the message.
+
+        With the thread's `state`, the answer is tagged and each piece recorded as it is posted,
+        so a retried pass edits the pieces an earlier try posted instead of posting them again."""
         if not still_ours() or await self._ownership.owner(thread) is not Owner.BOT:
             log.info(
                 "not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key}
@@ -261,7 +275,17 @@ class Pipeline:
             if placeholder and still_ours():
                 await self._outbox.withdraw(thread, placeholder)
             return False, None
-        return True, await self._outbox.send(thread, text, replace=placeholder, feedback=feedback)
+        if state is None:
+            return True, await self._outbox.send(thread, text, replace=placeholder, feedback=feedback)
+        tag = await self._reply_tag(thread, state)
+
+        async def record(ids: list[str]) -> None:
+            await self._store.set_fields(thread, placeholder=ids[0], reply_parts=json.dumps(ids[1:]))
+
+        parts = json.loads(state.get("reply_parts") or "[]")
+        return True, await self._outbox.send(
+            thread, text, replace=placeholder, feedback=feedback, tag=tag, parts=parts, on_part=record
+        )
 
     # -- failures and hand-off ------------------------------------------------------------------------
 
@@ -404,6 +428,36 @@ class Pipeline:
             await self._outbox.withdraw(thread, state["placeholder"])
             await self._store.set_fields(thread, placeholder="")
 
+    # -- one visible answer across a crash (see handlers/outbox.py) -----------------------------------
+
+    async def _reply_tag(self, thread: ThreadRef, state: dict[str, str]) -> str:
+        """The tag of this answer's messages, recorded in Redis BEFORE anything is posted with it."""
+        tag = state.get("reply_pass")
+        if not tag:
+            tag = uuid.uuid4().hex
+            since = f"{self._clock():.3f}"
+            await self._store.set_fields(thread, reply_pass=tag, reply_since=since)
+            state["reply_pass"], state["reply_since"] = tag, since
+        return tag
+
+    async def _recover_posts(self, thread: ThreadRef, state: dict[str, str]) -> dict[str, str]:
+        """A pass that tagged an answer and never committed it died mid-way: find the messages it
+        posted but may not have recorded, so this pass edits them instead of posting again."""
+        since = float(state.get("reply_since") or 0)
+        found = await self._outbox.find_posts(thread, state["reply_pass"], since=since)
+        recorded = [state.get("placeholder", ""), *json.loads(state.get("reply_parts") or "[]")]
+        count = max(len(recorded), max(found, default=-1) + 1)
+        ids = [found.get(i) or (recorded[i] if i < len(recorded) else "") for i in range(count)]
+        first, parts = ids[0], [ts for ts in ids[1:] if ts]
+        if [first, *parts] != recorded:
+            log.warning(
+                "an earlier try posted messages it did not record; editing them instead of posting again",
+                extra={"thread_key": thread.key, "found": len(found)},
+            )
+            await self._store.set_fields(thread, placeholder=first, reply_parts=json.dumps(parts))
+            state = {**state, "placeholder": first, "reply_parts": json.dumps(parts)}
+        return state
+
     async def _support_members(self, thread: ThreadRef, batch: list[Pending], customer: str) -> set[str]:
         """Support-team members among the authors (channel threads only: agents cannot see DMs).
 
@@ -417,6 +471,7 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
             and p.message.user != customer
+            and not p.message.external  # Slack Connect: someone from another org is never support
             and await self._is_support(p.message.user)
         }
 

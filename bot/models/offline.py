@@ -5,6 +5,9 @@ model: on-topic answers grounded in the knowledge base, polite refusals, and the
 signal (`Outcome.HANDOFF` with a `HANDOFF_REASONS` value). Retrieval is lexical with ZenNest synonyms
 (`bot.models.retrieval`): no model download, an index built in milliseconds, the same reply for the
 same conversation. It only ever tells the customer what to do; it never claims to have done anything.
+It holds a conversation: the thread's topic carries over (`bot.models.topics`), an answer is the lines of
+one passage that answer (`bot.models.excerpt`), meta questions are answered from the knowledge base's
+About ZenNest section, and another language gets an honest line (`bot.models.languages`).
 
 Why not a packaged embedding model: the one that ships its weights in the wheel (tokenlearn-static-model,
 64 dimensions) put a cited passage first for 11 of the 34 answerable eval questions, BM25 here for 30,
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.models import languages, topics
+from bot.models.excerpt import Unit, excerpt, units
 from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
 from handlers import intents
 from handlers.model import Conversation, Outcome, Reply, Turn
@@ -35,7 +40,14 @@ EXAMPLE_ANSWER_MIN = 0.8  # cosine to a training question above which its answer
 EXAMPLE_HANDOFF_MIN = 0.6  # cosine to a training hand-off above which Sarah hands off the same way
 WEAK_WORD_MIN_SCORE = 6.0  # one weak smart-home word ("light") needs a passage this close ("car light": 5.3)
 FOLLOW_UP_KNOWN_SHARE = 0.6  # a follow-up question stays on topic when most of its words are ZenNest's words
-MAX_BODY_CHARS = 1100
+TOPIC_BOOST = 1.6  # a passage of the area the thread is about beats a stranger's that scores up to this much more
+SAID_SHARE = 0.8  # a line whose words an earlier answer of the thread mostly used was said already…
+SAID_MIN_TERMS = 4  # …if it has enough words to tell
+NAMED_BOOST = 1.15  # the area the message names itself: retrieval already knows, a nudge settles near-ties
+PRODUCT_BOOST = 1.4  # the area whose product the message names by its Zen name
+PRICE_BOOST = 1.5  # "how much is…": a passage that has prices
+STEPS_BOOST = 1.3  # "it won't…": a passage that has steps to follow
+ABOUT_AREA = "About ZenNest"  # the knowledge base's passages for meta questions (what ZenNest is and sells)
 
 # Words that make a message about a smart home: strong ones on their own, weak ones with support.
 _STRONG_WORDS = (
@@ -76,6 +88,73 @@ _ASKS_ABOUT_RANGE = re.compile(
 _LOOKALIKE_REASONS = frozenset({"needs_staff_access", "unknown_answer"})
 _ZEN_WORD = re.compile(r"\bzen[a-z]+\b", re.I)
 _GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|yo)\b[\W\w]{0,20}$", re.I)
+_META = re.compile(
+    r"\bwhat (?:is|'?s|are) (?:zen ?nest|your company)\b|\bwho (?:is|are) zen ?nest\b|\babout zen ?nest\b|"
+    r"\bwhat (?:does|do) (?:zen ?nest|you(?: guys)?|your company) (?:sell|make|offer|do|have)\b|"
+    r"\b(?:what|which) (?:products|devices|things|stuff|plans)\b.{0,30}"
+    r"\b(?:sell|make|offer|have|are there|available|exist)\b|"
+    r"\b(?:do|does) (?:you|zen ?nest) (?:sell|make)\b\W*$|\bwhere (?:can|do) (?:i|we) (?:buy|get|order)\b|"
+    r"\b(?:do you speak|which languages?|what languages?|in (?:spanish|french|german|portuguese|italian|dutch))\b|"
+    r"\bhow (?:do|can) i (?:get help|contact (?:zen ?nest|you))\b|\bwhat (?:are|is) your (?:hours|opening)\b|"
+    r"\b(?:product range|range of products|your products|what you sell|full lineup|line-?up)\b|"
+    r"\b(?:are you open|open (?:on|at|during)|get(?:ting)? started|where (?:do|should|can) (?:i|we) (?:start|begin)|"
+    r"new to (?:zen ?nest|smart homes?)|(?:what|which) plans? (?:do|does|are|is|can))\b",
+    re.I,
+)
+_ASKS_FOR_HELP_WITH = re.compile(
+    r"\b(?:question|questions|help|problem|problems|issue|issues|trouble|query|something|quick one|q)\s+"
+    r"(?:is |are |is all |has to do with )?(?:about|with|regarding|re|on|for|concerning)\b",
+    re.I,
+)
+_FILLER = frozenset(
+    words(
+        "hi hello hey hiya morning afternoon evening good there sarah quick question questions help problem problems "
+        "issue issues trouble query something thing have got having need needing wondering regarding concerning re "
+        "my our new zennest zen please could can you i'm im got a q one little bit some"
+    )
+)
+_PRICE = re.compile(r"\bhow much\b|\b(?:price|prices|priced|cost|costs|pricing|expensive|cheap)\b", re.I)
+_PROBLEM = re.compile(
+    r"\b(?:won'?t|doesn'?t|didn'?t|can'?t|isn'?t|not (?:working|responding|turning|connecting)|offline|stopped|"
+    r"fails?|failed|failing|stuck|dead|jammed|unavailable)\b",
+    re.I,
+)
+_NUMBERED_STEP = re.compile(r"(?m)^\s*\d+\.\s")
+_CREATIVE = re.compile(
+    r"^\W*(?:(?:hi|hey|hello|sarah)\W+)*(?:(?:can|could|would) you |please )?(?:write|compose|make up|create|"
+    r"tell me|give me|sing)(?: me| us)? (?:a |an |some |another )?(?:short |funny |little )?(?:poem|limerick|haiku|"
+    r"song|story|joke|essay|rap|sonnet|riddle|lyrics|cover letter|speech)s?\b",
+    re.I,
+)
+_ABOUT_HELP = re.compile(
+    r"\b(?:contact|reach|hours|open|opening|closed|weekends?|sundays?|saturdays?|24/7|phone|email|support|"
+    r"language|languages|speak|english)\b",
+    re.I,
+)
+_OUR_PLAN = re.compile(
+    r"\b(?:which|what|cheapest|cheaper|best|your|my|our|a|the|paid|free|monthly|yearly)\s+plans?\b", re.I
+)
+_OTHER_PLAN = re.compile(
+    r"\b(?:phone|mobile|cell|data|meal|diet|workout|training|floor|lesson|business|travel|health|insurance|pension|"
+    r"retirement|study|trip|holiday|vacation|wedding|escape|seating|project)\s+plans?\b|\bplans? (?:a|an|my|the|to)\b",
+    re.I,
+)
+_DEVICE_AREAS = frozenset({"Hub", "Thermostat", "Locks", "Cameras", "Lights", "Motion Sensors"})
+_OUR_ALARM = re.compile(r"\b(?<!car )(?<!fire )(?<!smoke )(?<!clock )alarms?\b(?! clock)", re.I)
+
+
+def _zen(text: str) -> set[str]:
+    """The Zen product names in a message, lower-cased."""
+    return {w.lower() for w in _ZEN_WORD.findall(text)}
+
+
+_COMPLAINT = re.compile(
+    r"\b(?:useless|stupid|garbage|rubbish|terrible|awful|ridiculous|unacceptable|pathetic|hopeless|"
+    r"waste of (?:my )?time|"
+    r"not helping|no help|not helpful|fed up|sick of|wtf|asked (?:you )?(?:\d+|two|three|several|many) times)\b",
+    re.I,
+)
+_SELLS = re.compile(r"\b(?:sell|sells|make|makes|products?|devices|buy|range|line-?up|prices?|cost|plans)\b", re.I)
 _THANKS = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|brilliant|cool|nice|that'?s? (?:it|all|great))[\s,!.]+)?"
     r"(?:thanks?|thank you|thx|cheers|ty|great|perfect|awesome|brilliant|bye|goodbye|all good|it works?|that worked)\b"
@@ -83,6 +162,8 @@ _THANKS = re.compile(
     re.I,
 )
 _STAFF_ONLY = re.compile(
+    r"\b(?:charged|billed|charging|billing)\b.{0,30}\bafter (?:i |we )?(?:had )?(?:cancel|downgrad)\w*|"
+    r"\b(?:unexpected|unknown|strange|extra) (?:charge|payment)s?\b|"
     r"\bcharged (?:me )?(?:twice|two times|double|again)|\bdouble[- ]charged|\btwo (?:\w+ )?(?:payments|charges)\b|"
     r"\b(?:email|inbox|phone)\b.{0,60}\b(?:can'?t|cannot|no longer|unable to|lost)\b.{0,30}"
     r"\b(?:get into|access|open|use|reach|log ?in|sign ?in)\b|"
@@ -189,6 +270,8 @@ class OfflineModel:
         self._passages = list(passages)
         self._examples = list(examples)
         products = _area_products(self._passages)
+        self._areas = list(dict.fromkeys(p.area for p in self._passages))
+        self._units = [units(p.text) for p in self._passages]  # cut once: an answer picks among them
         self._passage_index = BM25(
             [terms(p.title + " " + p.text) for p in self._passages],
             headings=[terms(f"{p.area} {products.get(p.area, '')} {p.title}") for p in self._passages],
@@ -197,12 +280,14 @@ class OfflineModel:
         corpus = " ".join([p.area + " " + p.title + " " + p.text for p in self._passages])
         corpus += " " + " ".join(e.question + " " + e.answer for e in self._examples)
         self._zen_words = {w.lower() for w in _ZEN_WORD.findall(corpus)}
+        names = {w.lower(): w for w in reversed(_ZEN_WORD.findall(corpus)) if not w.islower()}
+        self._products = {area: names.get(p, p) for area, p in products.items() if p != "zennest"}
         lowered = corpus.lower()
         not_ours = "|".join(re.escape(p) for p in _NOT_OUR_PRODUCTS if p not in lowered) or "(?!x)x"
         self._not_ours_named = re.compile(rf"\b(?:{not_ours})s?\b")
         self._not_ours_after_zen = re.compile(rf"\bzen[a-z]*(?:\s+[a-z-]+){{0,2}}?\s+(?:{not_ours})s?\b")
         self._vocabulary = frozenset(words(" ".join(p.area + " " + p.title + " " + p.text for p in self._passages)))
-        headings = {w for p in self._passages for w in words(p.title)} - _GENERIC_HEADING_WORDS
+        headings = {w for p in self._passages if p.area != ABOUT_AREA for w in words(p.title)} - _GENERIC_HEADING_WORDS
         self._topic_words = frozenset(headings | _WEAK_STEMS)
 
     @classmethod
@@ -231,8 +316,15 @@ class OfflineModel:
             return _handoff(offered, f"The customer accepted the offer of a person after: {_quote(users[-2:][0])}")
         if intents.is_injection(last):
             return Reply(DECLINE_RULES)
+        language = languages.detect(last)
+        if language:
+            return Reply(languages.answers_in_english(language))
         if _IDENTITY.search(last):
             return Reply(IDENTITY)
+        if _THANKS.search(last) and not previous_answer:
+            return Reply(YOU_ARE_WELCOME)
+        if _CREATIVE.search(last):  # "write a limerick about thermostats" is not a thermostat question
+            return Reply(DECLINE_OFF_TOPIC)
         if not last_words:  # "yes", "ok", an emoji
             return Reply(GO_ON if previous_answer else GREETING if last else EMPTY)
         if self._asks_for_product_we_do_not_make(last):
@@ -244,13 +336,22 @@ class OfflineModel:
 
         if _THANKS.search(last):
             return Reply(YOU_ARE_WELCOME)
-        context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.3), (last, 1.0)]
-        passage_hits = self._passage_index.rank(weighted_query(context), limit=3)
+        named = topics.named_areas(last)
+        if _ASKS_FOR_HELP_WITH.search(last) and not set(words(topics.without_area_words(last))) - _FILLER:
+            return Reply(self._clarify(named[0]) if named else GREETING)  # "Hi, I have a question about my lock"
+        if _META.search(last):
+            return Reply(self._about(last))
+        topic = named[0] if named else topics.thread_topic(users[:-1], earlier_answers, self._areas)
+        boost = self._topic_boost(last, named, opens_thread=len(users) == 1)
+        context = [(u, 0.5) for u in users[-3:-1]] + [(previous_answer, 0.2), (last, 1.0)]
+        passage_hits = self._rank(weighted_query(context), topic, last, named, boost)
         example = self._best_example(last)
         on_topic = self._is_on_topic(last, example, previous_answer)
         if not on_topic:
             if _GREETING.search(last):
                 return Reply(GREETING)
+            if _COMPLAINT.search(last) and "?" not in last:  # "this bot is useless": sorry, and a way forward
+                return Reply(FED_UP)
             if _looks_like_gibberish(last):
                 return Reply(GIBBERISH)
             return Reply(DECLINE_OFF_TOPIC)
@@ -260,19 +361,97 @@ class OfflineModel:
             # A person asked for, or steps that failed, are judged from this conversation, not a look-alike.
             if found.handoff in _LOOKALIKE_REASONS and found.first_turn and similarity >= EXAMPLE_HANDOFF_MIN:
                 return _handoff(found.handoff, f"Like a known hand-off case: {_quote(last)}")
-            if found.answer and similarity >= EXAMPLE_ANSWER_MIN and found.first_turn and len(users) == 1:
+            same_subject = set(topics.named_areas(found.question)) == set(named)
+            if (
+                found.answer
+                and similarity >= EXAMPLE_ANSWER_MIN
+                and found.first_turn
+                and len(users) == 1
+                and same_subject
+            ):
                 return Reply(found.answer)
         if previous_answer and not _QUESTION.search(last) and not self._answers_alone(last):
             return Reply(TELL_ME_MORE)  # a short follow-up ("yes they're on", "Weak"): ask, do not guess
         if not passage_hits or passage_hits[0].score < PASSAGE_MIN_SCORE:
             return _handoff("unknown_answer", f"Nothing in the knowledge base answers: {_quote(last)}")
-        passage_hits = [h for h in passage_hits if not _already_said(self._passages[h.index], earlier_answers)] or [
-            passage_hits[0]
-        ]
         best = self._passages[passage_hits[0].index]
         if intents.says_it_did_not_work(last) and _escalates(best.text):
             return _handoff("needs_staff_access", f"Tried the documented fix for {best.title}: {_quote(last)}")
-        return Reply(self._compose(last, passage_hits))
+        return Reply(self._compose(last, passage_hits, earlier_answers))
+
+    def _topic_boost(self, last: str, named: Sequence[str], opens_thread: bool) -> float:
+        """How much the topic's passages are preferred, by how surely the message says what it is about.
+
+        A follow-up that names nothing ("it's the one upstairs") keeps the thread's topic, and a loose word
+        ("the hallway light") is the customer's only hint: both count fully, as does a price question about a
+        product. A Zen name opening a thread ("my ZenSense…") counts much; a plain word ("camera", "the app")
+        only settles near-ties, since retrieval already weighs it.
+        """
+        if not named or not topics.specifically_named(last) or _PRICE.search(last):
+            return TOPIC_BOOST
+        if opens_thread and self._products.get(named[0], "").lower() in _zen(last):
+            return PRODUCT_BOOST
+        return NAMED_BOOST
+
+    def _subject(self, passage: Passage) -> str:
+        """The words that say what a passage is about: its area, its product and its title."""
+        return f"{passage.area} {self._products.get(passage.area, '')} {passage.title}"
+
+    def _rank(
+        self,
+        query: dict[str, float],
+        topic: str | None,
+        question: str,
+        named: Sequence[str] = (),
+        boost: float = TOPIC_BOOST,
+        limit: int = 5,
+    ) -> list[Hit]:
+        """BM25 hits, reweighed by what the question is: the thread's topic is preferred (a follow-up that
+        says "it"), a price question prefers passages with prices, a problem report passages with steps.
+        About ZenNest passages only answer a question that names no topic."""
+        asks_price = bool(_PRICE.search(question))
+        reports_trouble = bool(_PROBLEM.search(question))
+        hits: list[Hit] = []
+        for hit in self._passage_index.rank(query, limit=limit * 3):
+            passage = self._passages[hit.index]
+            if passage.area == ABOUT_AREA and (topic or named):
+                continue
+            score = hit.score * (boost if passage.area == topic else 1.0)
+            score *= PRICE_BOOST if asks_price and "$" in passage.text else 1.0
+            score *= STEPS_BOOST if reports_trouble and _NUMBERED_STEP.search(passage.text) else 1.0
+            hits.append(Hit(hit.index, score))
+        return sorted(hits, key=lambda h: (-h.score, h.index))[:limit]
+
+    def _clarify(self, area: str) -> str:
+        """A greeting that names a topic gets the topics Sarah can help with there."""
+        titles = [p.title for p in self._passages if p.area == area and p.title.lower() != "overview"]
+        product = self._products.get(area, "")
+        subject = f"your {product or area.lower()}" if product or area in _DEVICE_AREAS else f"the {area.lower()}"
+        options = ", ".join(titles[:-1]) + f" or {titles[-1]}" if len(titles) > 1 else "".join(titles)
+        return (
+            f"Sure, happy to help with {subject}! What would you like to know, or what's happening? "
+            f"For example: {options}."
+        )
+
+    def _about(self, question: str) -> str:
+        """A meta question ("what is ZenNest?", "what do you sell?") answered from the About ZenNest passages."""
+        about = [i for i, p in enumerate(self._passages) if p.area == ABOUT_AREA]
+        if not about:
+            return IDENTITY
+        query = weighted_query([(question, 1.0)])
+        scores = {i: 0.0 for i in about}
+        for hit in self._passage_index.rank(query, limit=len(self._passages)):
+            if hit.index in scores:
+                scores[hit.index] = hit.score
+        best = max(about, key=lambda i: (scores[i], -i))
+        products = next((i for i in about if "product" in self._passages[i].title.lower()), None)
+        if _SELLS.search(question) and products is not None:  # the whole range is the answer: a short list
+            passage = self._passages[products]
+            return f"{_topic(passage)}\n{passage.text}\n\n{ABOUT_CLOSER}"
+        helping = next((i for i in about if "help" in self._passages[i].title.lower()), None)
+        if _ABOUT_HELP.search(question) and helping is not None:  # who answers, when, in which language
+            best = helping
+        return self._compose(question, [Hit(best, scores[best])], [], closer=ABOUT_CLOSER)
 
     def _answers_alone(self, text: str) -> bool:
         """The message on its own, without the conversation around it, finds a passage."""
@@ -291,8 +470,11 @@ class OfflineModel:
             return False
         said = set(words(text)) - ({"plan"} if _PLAN_AS_VERB.search(text) else set())
         strong, weak = len(said & _STRONG_STEMS), len(said & self._topic_words)
-        if strong:
+        if strong or _OUR_ALARM.search(text) or (_OUR_PLAN.search(text) and not _OTHER_PLAN.search(text)):
             return True
+        if topics.elsewhere(text) and not previous_answer and not topics.specifically_named(text):
+            # "my car alarm keeps going off": a thing outside a ZenNest home (a follow-up may mention a car)
+            return False
         # The customer's own words, without synonyms: "check engine light" must not borrow the hub's "LED".
         plain = self._passage_index.rank(weighted_query([(text, 1.0)], synonym_weight=0.0), limit=1)
         if weak and plain and plain[0].score >= WEAK_WORD_MIN_SCORE:
@@ -319,58 +501,33 @@ class OfflineModel:
         asks = (zen or "you" in lowered.split()) and _ASKS_ABOUT_RANGE.search(lowered)
         return bool(asks and self._not_ours_named.search(lowered))  # "does ZenNest make a smoke detector?"
 
-    def _compose(self, question: str, hits: Sequence[Hit]) -> str:
-        """The best passage, trimmed to what the question is about, framed as Sarah's reply."""
-        best = self._passages[hits[0].index]
-        body = _relevant_part(best.text, question)
-        opener = (
-            "Sorry about the trouble, let's sort it out."
-            if _FRUSTRATED.search(question)
-            else f"Here's what I can tell you about {_topic(best)}:"
-        )
-        if len(hits) > 1 and hits[1].score >= 0.9 * hits[0].score:
-            second = self._passages[hits[1].index]
-            extra = _relevant_part(second.text, question, limit=500)
-            if extra and len(body) + len(extra) < MAX_BODY_CHARS + 400:
-                body += f"\n\n{_topic(second)}: {extra}"
-        closer = (
-            "If that doesn't sort it out, tell me what you see now and we'll take it from there."
-            if _NUMBERED.search(body) and _TROUBLE.search(question)
-            else "Anything else about your ZenNest home I can help with?"
-        )
-        return f"{opener}\n\n{body}\n\n{closer}"
+    def _compose(self, question: str, hits: Sequence[Hit], earlier_answers: Sequence[str], closer: str = "") -> str:
+        """The lines of the best passage that answer the question, led by its title; lines already said are skipped."""
 
+        earlier_terms = set(terms(" ".join(earlier_answers)))
 
-def _relevant_part(text: str, question: str, limit: int = MAX_BODY_CHARS) -> str:
-    """The whole passage when short; else its blocks that share words with the question, in order."""
-    if len(text) <= limit:
-        return text
-    blocks = _blocks(text)
-    wanted = set(terms(question))
-    scored = [(len(wanted & set(terms(b))), i) for i, b in enumerate(blocks)]
-    keep = {0}
-    size = len(blocks[0])
-    for score, i in sorted(scored, key=lambda s: (-s[0], s[1])):
-        if score == 0 or i in keep:
-            continue
-        if size + len(blocks[i]) > limit:
-            continue
-        keep.add(i)
-        size += len(blocks[i])
-    return "\n".join(blocks[i] for i in sorted(keep))
+        def said(unit: Unit) -> bool:
+            """Sarah said this line, or one with nearly the same words (her own answer in other words)."""
+            if any(unit.text in answer for answer in earlier_answers):
+                return True
+            return len(unit.terms) >= SAID_MIN_TERMS and len(unit.terms & earlier_terms) >= SAID_SHARE * len(unit.terms)
 
-
-def _blocks(text: str) -> list[str]:
-    """Paragraphs, with a numbered or bulleted list kept together with the line that introduces it."""
-    blocks: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if blocks and _NUMBERED.match(line):
-            blocks[-1] += "\n" + line
-        else:
-            blocks.append(line)
-    return blocks
+        best, body = hits[0].index, ""
+        for hit in hits:
+            if hit.score < PASSAGE_MIN_SCORE and body == "" and hit is not hits[0]:
+                break
+            candidate = self._passages[hit.index]
+            body = excerpt(self._units[hit.index], question, self._passage_index.idf, said, self._subject(candidate))
+            if body:
+                best = hit.index
+                break
+        passage = self._passages[best]
+        if not body:  # everything was said already: say the best part again rather than nothing
+            body = excerpt(self._units[best], question, self._passage_index.idf, subject_words=self._subject(passage))
+        opener = "Sorry about the trouble, let's sort it out.\n\n" if _FRUSTRATED.search(question) else ""
+        if not closer:
+            closer = TROUBLE_CLOSER if _NUMBERED.search(body) and _TROUBLE.search(question) else MORE_CLOSER
+        return f"{opener}{_topic(passage)}\n{body}\n\n{closer}"
 
 
 def _area_products(passages: Sequence[Passage]) -> dict[str, str]:
@@ -394,12 +551,6 @@ def _topic(passage: Passage) -> str:
     if passage.title.lower() == "overview":
         return f"**{passage.area}**"
     return f"**{passage.title}** ({passage.area})"
-
-
-def _already_said(passage: Passage, answers: Sequence[str]) -> bool:
-    """Sarah quoted this passage earlier in the thread: repeating it would not help."""
-    opening = passage.text.strip().splitlines()[0][:80] if passage.text.strip() else ""
-    return bool(opening) and any(opening in answer for answer in answers)
 
 
 def _escalates(text: str) -> bool:
@@ -450,5 +601,13 @@ GO_ON = "Sure! Tell me what you'd like to do next, or what you see now, and we'l
 TELL_ME_MORE = (
     "Thanks, that helps. Could you tell me a little more: which ZenNest device is it, and what do you see in "
     "the app or on the device right now?"
+)
+MORE_CLOSER = "Anything else about your ZenNest home I can help with?"
+TROUBLE_CLOSER = "If that doesn't sort it out, tell me what you see now and we'll take it from there."
+ABOUT_CLOSER = "What can I help you with: a device, the app, or a question about your plan?"
+FED_UP = (
+    "I'm sorry this has been frustrating. Tell me which ZenNest device it is and what you see, and I'll go "
+    "through it with you step by step, or I can connect you with a person from the ZenNest support team: "
+    "would you like that?"
 )
 YOU_ARE_WELCOME = "You're welcome! If anything else comes up with your ZenNest home, just ask."

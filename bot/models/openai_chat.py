@@ -57,10 +57,8 @@ class OpenAIChatModel:
             # retries and timeout but skips re-validating the parameters, which cost ~20% of Sarah's
             # CPU per reply in the benchmark (the body is built here, from typed values).
             completion = await self._client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-        except openai.APITimeoutError:  # a subclass of APIConnectionError: catch it first
-            return _unavailable("timeout")
-        except openai.APIConnectionError:
-            return _unavailable("connection")
+        except openai.APIConnectionError as error:  # APITimeoutError included
+            return _unavailable(_connection_reason(error))
         except openai.RateLimitError as error:
             return _unavailable("quota" if _code(error) == "insufficient_quota" else "rate_limited")
         except openai.AuthenticationError:
@@ -69,7 +67,7 @@ class OpenAIChatModel:
         except openai.BadRequestError as error:
             return _unavailable("context_too_long" if _code(error) == "context_length_exceeded" else "bad_request")
         except openai.APIStatusError as error:
-            return _unavailable(f"http_{error.status_code}")
+            return _unavailable("server_error" if error.status_code >= 500 else f"http_{error.status_code}")
         return _reply_from(completion)
 
 
@@ -107,6 +105,25 @@ def _handoff_arguments(raw: str | None) -> tuple[str, str]:
     reason = data.get("reason") if data.get("reason") in HANDOFF_REASONS else "unknown_answer"
     summary = data.get("summary") if isinstance(data.get("summary"), str) else ""
     return str(reason), str(summary)
+
+
+def _connection_reason(error: openai.APIConnectionError) -> str:
+    """`timeout` when the server was too slow, `unreachable` when it could not be reached at all.
+
+    The exception's type alone is not enough: httpx-aiohttp (the SDK's aiohttp client) reports a
+    refused connection as a `ConnectTimeout`, so the cause chain decides: a `TimeoutError` in it is
+    a timeout; an `OSError` (refused, reset, unknown host) is unreachable.
+    """
+    seen: BaseException | None = error
+    causes: list[BaseException] = []
+    while seen is not None and len(causes) < 20:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(cause, TimeoutError) for cause in causes):
+        return "timeout"
+    if any(isinstance(cause, OSError) for cause in causes):
+        return "unreachable"
+    return "timeout" if isinstance(error, openai.APITimeoutError) else "unreachable"
 
 
 def _code(error: openai.APIStatusError) -> str:

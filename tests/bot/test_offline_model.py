@@ -266,6 +266,7 @@ async def test_the_held_out_eval_set_scores_at_least_what_we_measured(sarah: Off
     for label, rate, _ in result.rows():
         print(f"{label}: {rate}")
     # Measured when written (70 items): 100%, 100%, 100%, 100%, 0 invented, 84%; margins leave room for new items.
+    # 75% since answers are the lines of one passage that answer, not whole passages (fewer expected keywords).
     assert (result.on_topic.value or 0) >= 0.95
     assert (result.correct_refusal.value or 0) >= 0.9
     assert (result.handoff_recall.value or 0) >= 0.9
@@ -322,7 +323,9 @@ async def test_it_behaves_like_the_training_conversations_it_has_not_seen() -> N
         f"unseen training turns: hand-off precision {precision:.0%}, recall {recall:.0%}, "
         f"refusals {refused:.0%}, answerable turns declined {wrongly_declined:.0%}"
     )
-    # Measured when written: 74%, 76%, 81%, 7%.
+    # Measured when written: 74%, 76%, 81%, 7%. Now 73%, 77%, 78%, 7%: "Do you speak Spanish?" is answered from
+    # the About ZenNest section (the trained reply says "I can only help with ZenNest topics", scored as a refusal),
+    # and "E9 came back" after a restart counts as steps that failed (the trained reply gave more steps).
     assert precision >= 0.65
     assert recall >= 0.65
     assert refused >= 0.7

@@ -21,6 +21,7 @@ from tests.fakes.server import LocalServer
 BOT_USER_ID = "USARAH"
 BOT_ID = "BSARAH"
 TEAM_ID = "TZEN"
+APP_ID = "ASARAH"
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Posted:
     user: str = BOT_USER_ID
     deleted: bool = False
     updates: int = 0
+    metadata: dict[str, Any] | None = None  # chat.postMessage / chat.update `metadata`, as Slack keeps it
 
     @property
     def body(self) -> str:
@@ -182,11 +184,15 @@ class FakeSlack(LocalServer):
             "is_enterprise_install": False,
         }
 
+    def _bots_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "bot": {"id": p.get("bot"), "app_id": APP_ID, "user_id": BOT_USER_ID, "deleted": False}}
+
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
         message = Posted(
             p["channel"], ts, p.get("thread_ts"), p.get("text") or p.get("markdown_text") or "", _blocks(p)
         )
+        message.metadata = _metadata(p)
         self.messages.append(message)
         return {"ok": True, "channel": p["channel"], "ts": ts, "message": {"text": message.text, "ts": ts}}
 
@@ -198,6 +204,7 @@ class FakeSlack(LocalServer):
             if message.channel == p["channel"] and message.ts == p["ts"] and not message.deleted:
                 message.text = p.get("text") or p.get("markdown_text") or ""
                 message.blocks = _blocks(p)
+                message.metadata = _metadata(p) or message.metadata
                 message.updates += 1
                 return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
         return {"ok": False, "error": "message_not_found"}
@@ -211,6 +218,37 @@ class FakeSlack(LocalServer):
 
     def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "permalink": f"https://zennest.slack.com/archives/{p['channel']}/p{p['message_ts']}"}
+
+    def _conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A thread's messages, oldest first, paged by `limit`/`cursor` (the fake keeps only the
+        messages Sarah posted); `metadata` only with include_all_metadata, as Slack does."""
+        with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        oldest = float(p.get("oldest") or 0)
+        thread = [
+            m
+            for m in self.messages
+            if m.channel == p["channel"]
+            and (m.thread_ts == p["ts"] or m.ts == p["ts"])
+            and not m.deleted
+            and (m.ts == p["ts"] or float(m.ts) > oldest)
+        ]
+        start = int(p.get("cursor") or 0)
+        limit = int(p.get("limit") or 10)
+        page = thread[start : start + limit]
+        more = start + limit < len(thread)
+        messages = []
+        for m in page:
+            item: dict[str, Any] = {"type": "message", "ts": m.ts, "thread_ts": m.thread_ts, "text": m.text}
+            item["user"], item["bot_id"] = m.user, BOT_ID
+            if with_metadata and m.metadata:
+                item["metadata"] = m.metadata
+            messages.append(item)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
         if not self.token_valid:
@@ -249,6 +287,13 @@ async def _params(request: web.Request) -> dict[str, Any]:
     elif request.method == "POST":
         data.update(await request.post())
     return data
+
+
+def _metadata(params: dict[str, Any]) -> dict[str, Any] | None:
+    metadata = params.get("metadata")
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    return metadata if isinstance(metadata, dict) else None
 
 
 def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:

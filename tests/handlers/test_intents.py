@@ -31,6 +31,46 @@ def test_explicit_requests_for_a_person(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        # a call back or someone on the phone
+        "Could a real agent give me a call back?",
+        "can somebody ring me back this afternoon",
+        "I'd like a callback please",
+        "Is there someone I can get on the phone?",
+        "what's your support phone number",
+        "have a person phone me",
+        # speak / talk to someone, in other words
+        "Can I speak to someone about this?",
+        "I'd like to talk to a human being",
+        "Is there anyone I can talk to?",
+        "are there any real people working there?",
+        "Put me in touch with somebody from your team",
+        "how do I contact customer service",
+        "transfer me please",
+        # representative, manager, escalation
+        "representative",
+        "Let me speak with a representative",
+        "I want your manager",
+        "let me talk to the supervisor",
+        "Please escalate this.",
+        "I want this escalated",
+        "no more bots please",
+        "You're no help, I need someone who knows what they're doing",
+        # in other languages
+        "Quiero hablar con un agente",
+        "Je veux parler à un conseiller",
+        "Kann ich mit einem Menschen sprechen?",
+        "Quero falar com um atendente",
+        "Posso parlare con un operatore?",
+        "Ik wil spreken met een medewerker",
+    ],
+)
+def test_common_ways_of_asking_for_a_person(text: str) -> None:
+    assert wants_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "my ZenCam keeps saying human detected at night",
         "is the agent app the same as the ZenNest app?",
         "How many people can share my ZenNest home?",
@@ -40,6 +80,25 @@ def test_explicit_requests_for_a_person(text: str) -> None:
     ],
 )
 def test_not_requests_for_a_person(text: str) -> None:
+    assert not wants_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my human-presence sensor keeps firing in the hallway",
+        "is there a person detection setting on the ZenCam?",
+        "Does a real person ever watch my clips?",
+        "Will Guardian mode call someone when the siren goes off?",
+        "My property manager needs a code for the front door",
+        "How do I add a person to my home?",
+        "Can my cleaner get a Guest Pass?",
+        "Do my emergency contacts get a phone call?",
+        "Can I give the hub a different name?",
+        "does the Admin role work like a manager role?",
+    ],
+)
+def test_people_phones_and_managers_in_a_question_are_not_requests(text: str) -> None:
     assert not wants_human(text)
 
 

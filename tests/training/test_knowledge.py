@@ -21,6 +21,7 @@ AREAS = {
     "Privacy",
     "Accounts and Security",
     "Zen Jargon",
+    "About ZenNest",
 }
 
 
