@@ -22,10 +22,6 @@ NEEDS_FIX = {
     "redis_outage_idle": "needs h-worker: the worker's read loop dies on redis.exceptions.ConnectionError",
     "redis_outage_load": "needs h-worker: the worker's read loop dies on redis.exceptions.ConnectionError",
     "poison": "needs h-worker: a message that fails every pass is retried forever (no dead-letter queue)",
-    # Seen once in three runs: a worker killed between posting "typing…" and recording it in Redis
-    # leaves that placeholder; the next worker posts its own.
-    "worker_kill": "needs h-input: a 'typing…' posted just before a crash and not yet recorded stays",
-    "replicas": "needs h-input: a 'typing…' posted just before a crash and not yet recorded stays",
 }
 
 
