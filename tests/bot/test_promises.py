@@ -1,8 +1,9 @@
 """Promises that only a fault would break, each pinned by a test that fails when the fault is planted.
 
-Each test here was checked by planting its fault in a copy of the code (the ingress dedupe off, the
-owner re-check before sending skipped, the thread lease never renewed, XACK skipped while XDEL stays),
-seeing the test fail, and reverting: the rest of the suite passed with each of those faults.
+Each of these faults, planted alone, went unnoticed by the rest of the suite (issue 13): the ingress
+dedupe off, the owner re-check before sending skipped, the thread lease never renewed, XACK skipped
+while XDEL stays. `tests/faults/plant_promise_faults.sh` plants each in a throwaway copy and shows the
+matching test here failing.
 """
 
 from __future__ import annotations
