@@ -179,25 +179,23 @@ class Deployment:
         return f"D0{self.name[:4].upper()}{self._channels:04d}"
 
     def load(self, threads: int, per_thread: int, *, text: str = "") -> set[str]:
-        """`threads` new DM threads of `per_thread` messages each; returns the tags. Follow-ups are
-        sent by `load_later` so they arrive while the first message is being answered."""
+        """`threads` new DM threads of `per_thread` messages each, 0.15 s apart (so follow-ups arrive
+        while the first message is being answered); returns the tags."""
         tags: set[str] = set()
         for _ in range(threads):
             channel = self.channel()
             first = self.ledger.new_tag()
             tags.add(first)
             root = self.customers.write(channel, text=text, tag=first)
-            for _ in range(per_thread - 1):
+            for follow_up in range(1, per_thread):
                 tag = self.ledger.new_tag()
                 tags.add(tag)
-                self._later(channel, root, tag)
+                self._later(channel, root, tag, 0.15 * follow_up)
         return tags
 
-    def _later(self, channel: str, root: str, tag: str) -> None:
-        order = len(self.ledger.threads.get((channel, root), []))
-
+    def _later(self, channel: str, root: str, tag: str, delay: float) -> None:
         async def send() -> None:
-            await asyncio.sleep(0.15 * order)
+            await asyncio.sleep(delay)
             self.customers.write(channel, root=root, tag=tag)
 
         # The ledger records the message when it is written, in thread order.

@@ -5,7 +5,9 @@ Every customer message carries a tag `[f00012]`. The model fake answers with the
 lines after the last assistant turn, so an answer in the fake Slack names the messages it answers; a
 reply without a tag (the apology when the model is down, a hand-off) answers every message of its
 thread still waiting. Counted per message: answered (at least one reply), doubled (more than one, or
-a reply when nothing was waiting), out of order (answered before an earlier message of its thread).
+a reply when nothing was waiting), out of order (answered before an earlier message of its thread
+that Sarah had acknowledged first: a message Slack had to retry may fairly be answered after a later
+one that got through).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Sent:
     thread: tuple[str, str]  # channel, root ts
     order: int  # position in its thread
     at: float
+    acked: float | None = None  # when the ingress first answered 200 for it
     answers: list[float] = field(default_factory=list)
 
 
@@ -90,11 +93,17 @@ class Ledger:
         answered = sum(1 for m in messages if m.answers)
         doubled = sum(1 for m in messages if len(m.answers) > 1) + (self.extra_replies if tags is None else 0)
         out_of_order = 0
-        for thread, order in self.answer_order.items():
-            ranks = [self.messages[tag].order for tag in order if tags is None or tag in tags]
-            out_of_order += sum(1 for i, rank in enumerate(ranks) if any(r > rank for r in ranks[:i]))
-            del thread
+        for order in self.answer_order.values():
+            answered_in = [self.messages[tag] for tag in order if tags is None or tag in tags]
+            for position, message in enumerate(answered_in):
+                if any(_before(other, message) for other in answered_in[position + 1 :]):
+                    out_of_order += 1
         return len(messages), answered, doubled, out_of_order
+
+    def acknowledged(self, tag: str) -> None:
+        message = self.messages.get(tag)
+        if message is not None and message.acked is None:
+            message.acked = time.monotonic()
 
     async def wait_answered(self, tags: set[str] | None, within: float) -> bool:
         deadline = time.monotonic() + within
@@ -106,6 +115,16 @@ class Ledger:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), min(left, 0.5))
         return True
+
+
+def _before(earlier: Sent, later: Sent) -> bool:
+    """`earlier` was written before `later` in its thread and reached Sarah first."""
+    return (
+        earlier.order < later.order
+        and earlier.acked is not None
+        and later.acked is not None
+        and earlier.acked < later.acked
+    )
 
 
 class FaultSlack(FakeSlack):
@@ -294,6 +313,7 @@ class Customers:
                     await response.read()
                     if response.status == 200:
                         self.acked.append((event, event_id))
+                        self.ledger.acknowledged(event_id.removeprefix("Ev"))
                         return True
             except (aiohttp.ClientError, TimeoutError):
                 pass
