@@ -4,6 +4,10 @@ sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat 
 sarah train …         the model pipeline (validate, split, finetune, evaluate)
 sarah doctor          check settings, Redis, Slack and the model, and say what to fix
 sarah forget --user U…  delete a person's conversations with Sarah from Redis (a data deletion request)
+sarah dead-letters …  list, show, replay or drop the messages Sarah could not answer
+
+`sarah` exits 1 when a loop Sarah cannot work without ends (so compose or Kubernetes restart her),
+2 on a setting or Slack problem, 0 after a requested stop.
 """
 
 from __future__ import annotations
@@ -30,8 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         from training.cli import main as train_main
 
         return train_main(args[1:])
+    if args[:1] == ["dead-letters"]:
+        from bot.dead_letters_cli import main as dead_letters_main
+
+        return dead_letters_main(args[1:])
     parser = argparse.ArgumentParser(prog="sarah", description="Sarah, the ZenNest support assistant.")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "doctor", "train", "forget"])
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=["run", "doctor", "train", "forget", "dead-letters"]
+    )
     parser.add_argument("--env-file", default=".env", help="settings file read besides the environment")
     parser.add_argument("--user", help="forget: the Slack user id (U…) whose conversations to delete")
     options = parser.parse_args(args)
@@ -99,7 +109,7 @@ async def _forget(redis_url: str, user: str) -> int:
 
 
 async def _serve(settings: Settings, redis_url: str) -> int:
-    from bot.runtime import Sarah, SlackStartError
+    from bot.runtime import Sarah, SarahFailed, SlackStartError
 
     sarah = Sarah(settings, redis_url)
     loop = asyncio.get_running_loop()
@@ -112,7 +122,12 @@ async def _serve(settings: Settings, redis_url: str) -> int:
         print(error, file=sys.stderr)
         await sarah.stop()
         return 2
-    await sarah.wait()
+    try:
+        await sarah.wait()
+    except SarahFailed as failure:
+        print(f"Sarah stopped: {failure}", file=sys.stderr)
+        await sarah.stop()
+        return 1
     await sarah.stop()
     return 0
 

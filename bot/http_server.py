@@ -1,16 +1,22 @@
-"""Sarah's HTTP endpoints: `/slack/events` for Slack, `/healthz` for load balancers.
+"""Sarah's HTTP endpoints: `/slack/events` for Slack, `/healthz` for load balancers and orchestrators.
 
 `/slack/events` checks what Bolt would choke on before Bolt sees it: a bad signature is a 401 and
 one log line (Bolt would log the whole body at INFO), a body that is not the JSON or form Slack
 sends, or whose `event` is not an object, is a 400 and one log line (Bolt would answer 500 with a
 traceback). A body over 1 MB is refused by aiohttp with a 413 before anything reads it. No body
 ever reaches a log.
+
+`/healthz` answers 200 only when Redis answers a PING and, in a process that runs the worker, the
+worker's read loop, reclaim loop and lease renewals are recent (see bot/liveness.py); otherwise 503
+with a JSON body that says which part is stale, so a stuck worker gets restarted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,13 +30,18 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024**2
+PING_TIMEOUT_SECONDS = 2.0
+
+Liveness = Callable[[], tuple[bool, dict[str, Any]]]
 
 
 class BadRequest(ValueError):
     """A request Slack would never send; the message says what is wrong, without its content."""
 
 
-def build_web_app(bolt: AsyncApp, redis: Redis, *, signing_secret: str | None = None) -> web.Application:
+def build_web_app(
+    bolt: AsyncApp, redis: Redis, *, signing_secret: str | None = None, liveness: Liveness | None = None
+) -> web.Application:
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -51,11 +62,15 @@ def build_web_app(bolt: AsyncApp, redis: Redis, *, signing_secret: str | None = 
         return await to_aiohttp_response(response)
 
     async def healthz(_: web.Request) -> web.Response:
+        body: dict[str, Any] = {"ok": True, "redis": "ok"}
         try:
-            await redis.ping()
+            await asyncio.wait_for(redis.ping(), PING_TIMEOUT_SECONDS)
         except Exception as error:  # any failure means "not ready"
-            return web.json_response({"ok": False, "redis": type(error).__name__}, status=503)
-        return web.json_response({"ok": True})
+            body.update(ok=False, redis=type(error).__name__)
+        if liveness is not None:
+            working, body["worker"] = liveness()
+            body["ok"] = body["ok"] and working
+        return web.json_response(body, status=200 if body["ok"] else 503)
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_post(EVENTS_PATH, slack_events)

@@ -5,6 +5,11 @@ the same message delivered as both `message` and `app_mention`) and otherwise ap
 stream, then marks it seen. The mark is written after the XADD succeeds, so a failed XADD leaves no
 mark and Slack's retry gets through. Workers read through the group and call `done` only after the
 reply is posted; entries of a crashed worker are taken over with XAUTOCLAIM.
+
+The stream can vanish under the workers (a FLUSHDB, a Redis restarted without persistence, a deleted
+key): a blocked XREADGROUP then answers `UNBLOCKED the stream key no longer exists` and later calls
+`NOGROUP`. Both recreate the group and go on. `FAILED_PASSES` counts, per entry, the passes that
+failed on it; it survives a worker crash and XAUTOCLAIM, and `done` forgets an entry's count.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ log = logging.getLogger(__name__)
 STREAM = "sarah:{inbox}:stream"
 SEEN_PREFIX = "sarah:{inbox}:seen:"  # same hash tag as the stream: one script, one cluster slot
 LATEST_PREFIX = "sarah:{inbox}:latest:"  # channel:user → the thread they wrote in last (for /sarah)
+FAILED_PASSES = "sarah:{inbox}:failed-passes"  # HASH entry id → passes that failed on it
 GROUP = "sarah-workers"
+_STREAM_GONE = ("NOGROUP", "no longer exists")  # deleted stream: later calls, a blocked XREADGROUP
 
 _PUT = """
 -- KEYS: seen, stream, latest   ARGV: ttl, maxlen, payload, thread_ts
@@ -33,6 +40,35 @@ local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3]
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[1])
 return id
+"""
+
+_COUNT_FAILED_PASS = """
+-- KEYS: failed passes   ARGV: ttl, entry id…   Returns the highest count among the entries.
+local most = 0
+for i = 2, #ARGV do
+  local n = redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+  if n > most then most = n end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return most
+"""
+
+_REMOVE_IDLE_CONSUMERS = """
+-- KEYS: stream   ARGV: group, min idle ms, consumer to keep
+-- A consumer is removed only if it has nothing pending, checked in the same atomic step:
+-- XGROUP DELCONSUMER drops the consumer's pending entries, which would strand them.
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local removed = {}
+for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local fields = {}
+  for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
+  if fields['name'] ~= ARGV[3] and tonumber(fields['pending']) == 0
+     and tonumber(fields['idle']) >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], fields['name'])
+    removed[#removed + 1] = fields['name']
+  end
+end
+return removed
 """
 
 
@@ -49,6 +85,8 @@ class Inbox:
         self._ttl = dedupe_ttl_seconds
         self._max_length = max_length
         self._put = redis.register_script(_PUT)
+        self._count_failed_pass = redis.register_script(_COUNT_FAILED_PASS)
+        self._remove_idle_consumers = redis.register_script(_REMOVE_IDLE_CONSUMERS)
 
     @property
     def stream(self) -> str:
@@ -78,12 +116,29 @@ class Inbox:
 
     async def read(self, consumer: str, *, count: int, block_ms: int) -> list[Entry]:
         """New entries for this consumer (waits up to `block_ms` when there are none)."""
+        return await self._read_group(consumer, ">", count=count, block_ms=block_ms)
+
+    async def own_pending(self, consumer: str, *, count: int = 100) -> list[Entry]:
+        """Entries already delivered to this consumer and not acknowledged yet.
+
+        After a Redis outage some of them may never have reached the worker (an XREADGROUP whose
+        reply was lost with the connection): reading them again, at once, beats waiting for
+        XAUTOCLAIM. Accepting an entry twice is harmless (the thread's queue is keyed by message).
+        """
+        entries: list[Entry] = []
+        after = "0-0"
+        while True:
+            batch = await self._read_group(consumer, after, count=count, block_ms=None)
+            entries.extend(batch)
+            if len(batch) < count:
+                return entries
+            after = batch[-1].entry_id
+
+    async def _read_group(self, consumer: str, after: str, *, count: int, block_ms: int | None) -> list[Entry]:
         try:
-            response = await self._redis.xreadgroup(GROUP, consumer, {self._stream: ">"}, count=count, block=block_ms)
+            response = await self._redis.xreadgroup(GROUP, consumer, {self._stream: after}, count=count, block=block_ms)
         except ResponseError as error:
-            if "NOGROUP" not in str(error):
-                raise
-            await self.ensure_group()  # the stream was deleted under us (e.g. FLUSHDB): start again
+            await self._recreate_if_gone(error)
             return []
         streams: Any = response or []
         return [_entry(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
@@ -93,11 +148,37 @@ class Inbox:
         claimed: list[Entry] = []
         start = "0-0"
         while True:
-            response = await self._redis.xautoclaim(self._stream, GROUP, consumer, min_idle_ms, start, count=count)
+            try:
+                response = await self._redis.xautoclaim(self._stream, GROUP, consumer, min_idle_ms, start, count=count)
+            except ResponseError as error:
+                await self._recreate_if_gone(error)
+                return claimed
             start, entries = as_text(response[0]), response[1]
             claimed.extend(_entry(entry_id, fields) for entry_id, fields in entries if fields)
             if start == "0-0" or not entries:
                 return claimed
+
+    async def _recreate_if_gone(self, error: ResponseError) -> None:
+        """The stream (and its group) was deleted under us, e.g. by FLUSHDB: start again, empty."""
+        if not any(sign in str(error) for sign in _STREAM_GONE):
+            raise error
+        log.warning("the inbox stream or its consumer group is gone (%s); recreating the group", str(error)[:40])
+        await self.ensure_group()
+
+    async def count_failed_pass(self, entry_ids: list[str], *, ttl_seconds: int) -> int:
+        """Count one more failed pass on each entry; returns the highest count among them."""
+        if not entry_ids:
+            return 0
+        return int(await self._count_failed_pass(keys=[FAILED_PASSES], args=[ttl_seconds, *entry_ids]))
+
+    async def remove_idle_consumers(self, keep: str, *, min_idle_ms: int) -> list[str]:
+        """Forget consumers (crashed workers) idle this long that have nothing pending any more."""
+        try:
+            removed = await self._remove_idle_consumers(keys=[self._stream], args=[GROUP, min_idle_ms, keep])
+        except ResponseError as error:
+            await self._recreate_if_gone(error)
+            return []
+        return [as_text(name) for name in removed]
 
     async def done(self, entry_ids: list[str]) -> None:
         """Acknowledge and delete answered entries, so the stream holds only work still to do."""
@@ -106,10 +187,13 @@ class Inbox:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xack(self._stream, GROUP, *entry_ids)
             pipe.xdel(self._stream, *entry_ids)
+            pipe.hdel(FAILED_PASSES, *entry_ids)
             await pipe.execute()
 
 
 def _entry(entry_id: Any, fields: Any) -> Entry:
+    if not fields:  # deleted while still pending (answered by another worker): acknowledge it
+        return Entry(as_text(entry_id), None)
     try:
         return Entry(as_text(entry_id), InboundMessage.from_json(fields.get(b"m", fields.get("m"))))
     except (TypeError, ValueError, KeyError, AttributeError) as error:

@@ -19,7 +19,11 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -31,15 +35,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
 from bot.boundaries import Home, boundary_filter
+from bot.dead_letters import DeadLetters
 from bot.gate import message_gate
 from bot.http_server import build_web_app
 from bot.inbox import LATEST_PREFIX, Inbox
 from bot.ingress import build_bolt_app
+from bot.outage import Outage, is_redis_trouble
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
-from bot.worker import Worker
+from bot.worker import LoopEnded, Worker
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
 from handlers.forget import Forgetter
@@ -58,8 +64,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# After a Redis restart every pooled connection is stale: the first command on each fails once.
+# Retrying connection errors and timeouts (on a fresh connection, after a short backoff) keeps that
+# from reaching a caller, e.g. as a 500 to Slack; a PING before reusing a connection idle for
+# REDIS_HEALTH_CHECK_SECONDS finds a dead one before a command is sent on it. A longer outage still
+# raises after the retries: the worker's loops wait it out (bot/outage.py), the ingress answers 500
+# and Slack retries. Retried commands are safe to repeat: the ingress script drops a message it has
+# already queued, acknowledgements and lease renewals are idempotent.
+REDIS_RETRIES = 3
+REDIS_RETRY_BACKOFF = (0.05, 1.0)  # base and cap, seconds
+REDIS_HEALTH_CHECK_SECONDS = 5
+REDIS_CONNECT_TIMEOUT_SECONDS = 5
+REDIS_SOCKET_TIMEOUT_SECONDS = 15  # longer than any blocking read (the worker blocks 0.5 s)
+
+
 def build_redis(settings: RedisSettings, url: str) -> Redis:
-    """A client whose pool waits for a free connection instead of raising when it is full.
+    """A client whose pool waits for a free connection instead of raising when it is full, and
+    that rides out a Redis restart (see above).
 
     REDIS_CLUSTER: a `RedisCluster` that finds every node from the one in `url` (each of Sarah's
     scripts and transactions touches keys of one hash tag, so one slot). REDIS_SENTINELS: a client of
@@ -67,15 +88,22 @@ def build_redis(settings: RedisSettings, url: str) -> Redis:
     password and db. The cluster client has the commands the stores use, under the same names, so it
     is typed as `Redis` for them.
     """
+    base, cap = REDIS_RETRY_BACKOFF
+    resilience: dict[str, Any] = {
+        "retry": Retry(ExponentialWithJitterBackoff(base=base, cap=cap), REDIS_RETRIES),
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+    }
     if settings.redis_cluster:
         # redis-py's cluster pool cannot wait: REDIS_MAX_CONNECTIONS is per node and must cover the load.
-        return cast(Redis, RedisCluster.from_url(url, max_connections=settings.redis_max_connections))
+        cluster = RedisCluster.from_url(url, max_connections=settings.redis_max_connections, **resilience)
+        return cast(Redis, cluster)
     if settings.redis_sentinels:
         options = parse_url(url) if url else {}
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             settings.sentinel_addresses,
-            socket_timeout=5,
-            sentinel_kwargs={"socket_timeout": 5, "password": options.get("password")},
+            socket_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+            sentinel_kwargs={"socket_timeout": REDIS_CONNECT_TIMEOUT_SECONDS, "password": options.get("password")},
         )
         master: Redis = sentinel.master_for(
             settings.redis_sentinel_master,
@@ -85,10 +113,21 @@ def build_redis(settings: RedisSettings, url: str) -> Redis:
             db=int(options.get("db") or 0),
             username=options.get("username"),
             password=options.get("password"),
-            socket_timeout=None,  # XREADGROUP blocks; the pool's own timeout bounds the wait for a connection
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=REDIS_HEALTH_CHECK_SECONDS,
+            **resilience,
         )
         return master
-    pool = BlockingConnectionPool.from_url(url, max_connections=settings.redis_max_connections, timeout=10)
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=settings.redis_max_connections,
+        timeout=10,
+        retry=resilience["retry"],
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=REDIS_HEALTH_CHECK_SECONDS,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+    )
     return Redis(connection_pool=pool)
 
 
@@ -143,6 +182,10 @@ class SlackStartError(Exception):
     """Sarah cannot connect to Slack with her settings; the message says what to do."""
 
 
+class SarahFailed(Exception):
+    """A loop Sarah cannot work without ended; the process must exit non-zero so it is restarted."""
+
+
 async def _warn_if_retiring(client: AsyncOpenAI, model: str) -> None:
     """Log, without delaying the start, when the model (or its base) is about to be shut down."""
     try:
@@ -169,6 +212,8 @@ class Sarah:
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _cleanups: list[Any] = field(default_factory=list)  # stop taking work: the Slack ingress
     _closers: list[Any] = field(default_factory=list)  # then close clients, once the work is done
+    _down: asyncio.Event = field(default_factory=asyncio.Event)  # stopped, or a supervised loop ended
+    _failure: str | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -256,19 +301,26 @@ class Sarah:
             max_redrafts=s.worker.max_redrafts,
             is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
         )
+        self.dead_letters = DeadLetters(self.redis, max_length=s.redis.stream_max_length)
+        self.worker: Worker | None = None
         if s.worker.sarah_role in ("all", "worker"):
             self.worker = Worker(
                 self.inbox,
                 self.store,
                 self.pipeline,
+                self.dead_letters,
                 concurrency=s.worker.worker_concurrency,
                 read_batch=s.worker.worker_read_batch,
                 lease_seconds=s.worker.thread_lease_seconds,
                 reclaim_idle_seconds=s.worker.reclaim_idle_seconds,
                 coalesce_seconds=s.worker.coalesce_seconds,
+                dead_letter_after_passes=s.worker.dead_letter_after_passes,
+                consumer_idle_remove_seconds=s.worker.consumer_idle_remove_seconds,
+                stale_seconds=s.worker.worker_stale_seconds,
+                failed_pass_ttl_seconds=s.retention.dedupe_ttl_seconds,
             )
-            self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="worker"))
-            self._tasks.append(asyncio.create_task(self._remind_forever(), name="reminders"))
+            self._supervise(asyncio.create_task(self.worker.run(self._stop), name="worker"))
+            self._supervise(asyncio.create_task(self._remind_forever(), name="reminders"))
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
             await self._start_ingress()
 
@@ -332,7 +384,10 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        runner = web.AppRunner(build_web_app(bolt, self.redis, signing_secret=secret), access_log=None)
+        liveness = self.worker.liveness.report if self.worker else None
+        runner = web.AppRunner(
+            build_web_app(bolt, self.redis, signing_secret=secret, liveness=liveness), access_log=None
+        )
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()
@@ -374,6 +429,7 @@ class Sarah:
     async def _remind_forever(self) -> None:
         """Re-announce unclaimed cards; any number of processes may run this (popping is atomic)."""
         interval = min(self.settings.handoff.handoff_reminder_minutes * 60 / 4, 30.0)
+        outage = Outage("reminders")
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=interval)
@@ -381,11 +437,35 @@ class Sarah:
                 return
             try:
                 await self.handoff.remind_due()
-            except Exception:  # a Slack or Redis hiccup must not end the reminders
-                log.exception("reminders failed this round")
+            except Exception as error:  # a Slack or Redis hiccup must not end the reminders
+                if is_redis_trouble(error):
+                    outage.failed("re-announcing cards", error)
+                else:
+                    log.exception("reminders failed this round")
+                continue
+            outage.ended()
+
+    def _supervise(self, task: asyncio.Task[Any]) -> None:
+        """Sarah is not Sarah without this loop: if it ends unasked, `wait` raises `SarahFailed`."""
+        self._tasks.append(task)
+        task.add_done_callback(self._loop_ended)
+
+    def _loop_ended(self, task: asyncio.Task[Any]) -> None:
+        if self._stop.is_set():
+            return
+        error = None if task.cancelled() else task.exception()
+        how = "was cancelled" if task.cancelled() else (f"failed: {type(error).__name__}" if error else "returned")
+        self._failure = f"the {task.get_name()} loop {how}"
+        if isinstance(error, LoopEnded):
+            self._failure = str(error)
+        log.critical("%s; Sarah stops so that she is restarted", self._failure, exc_info=error)
+        self._down.set()
 
     async def wait(self) -> None:
-        await self._stop.wait()
+        """Until `stop` is called; raises `SarahFailed` when a supervised loop ended on its own."""
+        await self._down.wait()
+        if self._failure is not None:
+            raise SarahFailed(self._failure)
 
     async def stop(self) -> None:
         """Stop taking messages, let the threads in progress finish, then close the connections."""
@@ -394,6 +474,7 @@ class Sarah:
                 await cleanup()
         self._cleanups.clear()
         self._stop.set()
+        self._down.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for closer in self._closers:

@@ -5,6 +5,13 @@ lease. The worker that holds the lease drains the thread (answering everything q
 per pass) and acknowledges the entries it answered, whichever consumer read them. A message whose
 thread is busy simply waits in the thread's queue; its entry stays pending in the stream, so if the
 lease holder dies the entry is reclaimed after `RECLAIM_IDLE_SECONDS` and answered by someone else.
+
+The worker cannot die quietly. Its loops (read, reclaim, lease renewals) survive Redis outages:
+they wait with capped exponential backoff, log once when the outage starts and once when it ends,
+and after it re-read the entries delivered to this consumer that the outage may have stranded. A
+loop that ends for any other reason ends `run` with `LoopEnded`, and the process with it (so the
+orchestrator restarts it). A thread whose pass keeps failing is dead-lettered after
+DEAD_LETTER_AFTER_PASSES failed passes (counted in Redis, per entry) instead of looping for ever.
 """
 
 from __future__ import annotations
@@ -16,17 +23,29 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
+from typing import Literal
 
+from bot.dead_letters import DeadLetters
 from bot.inbox import Entry, Inbox
+from bot.liveness import Limits, Liveness
+from bot.outage import Backoff, Outage, is_outage, is_redis_trouble
 from handlers.messages import ThreadRef
 from handlers.pipeline import Pipeline
-from handlers.thread_store import Accepted, Release, ThreadStore
+from handlers.thread_store import Accepted, Pending, Release, ThreadStore
 
 log = logging.getLogger(__name__)
 
-# A pass that fails (Slack or Redis hiccup) is tried again this many times, after these pauses,
-# before the thread is left to XAUTOCLAIM.
-RETRY_DELAYS = (0.5, 2.0, 5.0)
+# A pass that fails (Slack hiccup, a bug) is tried again after these pauses, each failure counted
+# against its entries; the thread is dead-lettered when the count reaches DEAD_LETTER_AFTER_PASSES,
+# or, when that is higher, left to XAUTOCLAIM once these are used up.
+RETRY_DELAYS = (0.5, 2.0, 5.0, 10.0)
+READ_BLOCK_MS = 500
+MAX_RECLAIM_INTERVAL = 10.0
+
+
+class LoopEnded(RuntimeError):
+    """A loop of the worker ended without being asked to: the process must not go on without it."""
 
 
 def consumer_name() -> str:
@@ -40,56 +59,121 @@ class Worker:
         inbox: Inbox,
         store: ThreadStore,
         pipeline: Pipeline,
+        dead_letters: DeadLetters,
         *,
         concurrency: int,
         read_batch: int,
         lease_seconds: float,
         reclaim_idle_seconds: float,
         coalesce_seconds: float,
+        dead_letter_after_passes: int,
+        consumer_idle_remove_seconds: float,
+        stale_seconds: float = 30.0,
+        failed_pass_ttl_seconds: int = 7 * 86_400,
         consumer: str | None = None,
     ) -> None:
         self._inbox = inbox
         self._store = store
         self._pipeline = pipeline
+        self._dead = dead_letters
         self._slots = asyncio.Semaphore(concurrency)
         self._read_batch = read_batch
         self._lease_seconds = lease_seconds
         self._reclaim_idle_ms = int(reclaim_idle_seconds * 1000)
+        self._reclaim_interval = min(reclaim_idle_seconds / 2, MAX_RECLAIM_INTERVAL)
         self._coalesce = coalesce_seconds
+        self._dead_after = dead_letter_after_passes
+        self._consumer_idle_ms = int(consumer_idle_remove_seconds * 1000)
+        self._failed_pass_ttl = failed_pass_ttl_seconds
         self.consumer = consumer or consumer_name()
+        self.liveness = Liveness(
+            Limits(
+                read_seconds=stale_seconds,
+                reclaim_seconds=self._reclaim_interval + stale_seconds,
+                lease_seconds=lease_seconds,
+            )
+        )
+        self._outage = Outage()
         self._drains: set[asyncio.Task[None]] = set()
+        self.loops: dict[str, asyncio.Task[None]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set, then let the threads in progress finish."""
+        """Work until `stop` is set, then let the threads in progress finish.
+
+        Raises `LoopEnded` when the read or the reclaim loop ends while `stop` is not set.
+        """
         await self._inbox.ensure_group()
         log.info("worker %s reading %s", self.consumer, self._inbox.stream)
-        reclaimer = asyncio.create_task(self._reclaim_forever(stop))
+        self.loops = {
+            "read": asyncio.create_task(self._read_forever(stop), name="worker-read"),
+            "reclaim": asyncio.create_task(self._reclaim_forever(stop), name="worker-reclaim"),
+        }
         try:
-            while not stop.is_set():
-                try:
-                    entries = await self._inbox.read(self.consumer, count=self._read_batch, block_ms=500)
-                    await self._accept_all(entries)
-                except (ConnectionError, OSError, TimeoutError) as error:
-                    log.error("Redis unavailable while reading the inbox (%s); retrying", type(error).__name__)
-                    await _sleep_or_stop(stop, 1.0)
+            done, _ = await asyncio.wait(self.loops.values(), return_when=asyncio.FIRST_COMPLETED)
+            if not stop.is_set():
+                task = next(iter(done))
+                cause = None if task.cancelled() else task.exception()
+                raise LoopEnded(f"the worker's {task.get_name()} loop {_how_it_ended(task)}") from cause
         finally:
-            reclaimer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reclaimer
+            for task in self.loops.values():
+                task.cancel()
+            await asyncio.gather(*self.loops.values(), return_exceptions=True)
             if self._drains:
-                await asyncio.wait(self._drains, timeout=self._lease_seconds)
+                _, late = await asyncio.wait(self._drains, timeout=self._lease_seconds)
+                for task in late:  # their entries stay pending: another worker takes them over
+                    task.cancel()
+
+    # -- the loops ---------------------------------------------------------------------------------------
+
+    async def _read_forever(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        stranded = False  # after an outage: entries delivered to us may never have reached us
+        while not stop.is_set():
+            try:
+                if stranded:
+                    entries = await self._inbox.own_pending(self.consumer, count=self._read_batch)
+                    if entries:
+                        log.warning("re-reading %d entries delivered to this worker before the outage", len(entries))
+                    await self._accept_all(entries)
+                    stranded = False
+                entries = await self._inbox.read(self.consumer, count=self._read_batch, block_ms=READ_BLOCK_MS)
+                await self._accept_all(entries)
+            except Exception as error:
+                if not is_redis_trouble(error):
+                    raise
+                self._outage.failed("reading the inbox", error)
+                stranded = True
+                await _sleep_or_stop(stop, backoff.next_delay())
+                continue
+            self.liveness.beat("read")
+            self._outage.ended()
+            backoff.reset()
 
     async def _reclaim_forever(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        delay = self._reclaim_interval
         while not stop.is_set():
-            await _sleep_or_stop(stop, self._reclaim_idle_ms / 2000)
+            await _sleep_or_stop(stop, delay)
+            if stop.is_set():
+                return
             try:
                 entries = await self._inbox.reclaim(self.consumer, min_idle_ms=self._reclaim_idle_ms)
-            except (ConnectionError, OSError, TimeoutError) as error:
-                log.error("Redis unavailable while reclaiming (%s)", type(error).__name__)
+                if entries:
+                    log.warning("reclaimed %d entries left by another worker", len(entries))
+                    await self._accept_all(entries)
+                removed = await self._inbox.remove_idle_consumers(self.consumer, min_idle_ms=self._consumer_idle_ms)
+                if removed:
+                    log.info("removed %d idle consumers with nothing pending: %s", len(removed), ", ".join(removed))
+            except Exception as error:
+                if not is_redis_trouble(error):
+                    raise
+                self._outage.failed("reclaiming entries", error)
+                delay = backoff.next_delay()
                 continue
-            if entries:
-                log.warning("reclaimed %d entries left by another worker", len(entries))
-                await self._accept_all(entries)
+            self.liveness.beat("reclaim")
+            self._outage.ended()
+            backoff.reset()
+            delay = self._reclaim_interval
 
     async def _accept_all(self, entries: list[Entry]) -> None:
         # In stream order, one at a time: a thread's messages are queued in the order they came.
@@ -104,59 +188,159 @@ class Worker:
             elif accepted is Accepted.LEASED:
                 task = asyncio.create_task(self._drain(entry.message.thread, token))
                 self._drains.add(task)
-                task.add_done_callback(self._drains.discard)
+                task.add_done_callback(self._drain_ended)
+
+    # -- one thread --------------------------------------------------------------------------------------
 
     async def _drain(self, thread: ThreadRef, token: str) -> None:
         """Answer the thread until its queue is empty, holding (and renewing) its lease."""
-        lease = _Lease(self._store, thread, token, self._lease_seconds)
+        lease = _Lease(self._store, thread, token, self._lease_seconds, self.liveness, self._outage)
         async with lease, self._slots:
             if self._coalesce:
                 await asyncio.sleep(self._coalesce)  # let a burst of quick messages gather
             failures = 0
+            backoff = Backoff()
             while lease.held:
                 try:
                     answered = await self._pipeline.answer_pending(thread, still_ours=lambda: lease.held)
                     await self._inbox.done(answered.entry_ids)
                     failures = 0
-                except Exception:  # one thread's failure must not stop the worker
+                    backoff.reset()
+                    if await self._store.release_if_idle(thread, token) is not Release.MORE:
+                        lease.held = False
+                except Exception as error:  # one thread's failure must not stop the worker
+                    if is_outage(error):  # Redis is away: not the message's fault, wait for it
+                        self._outage.failed("answering a thread", error)
+                        await asyncio.sleep(backoff.next_delay())
+                        await self._check_lease(lease)  # another worker may have it after a long outage
+                        continue
                     failures += 1
-                    if failures > len(RETRY_DELAYS):
-                        log.exception("could not answer thread %s; its messages stay queued", thread.key)
+                    verdict = await self._after_failed_pass(thread, error, failures, lambda: lease.held)
+                    if verdict == "give up":
                         return  # entries stay pending: XAUTOCLAIM brings them back later
-                    log.warning("answering thread %s failed; trying again", thread.key, exc_info=True)
-                    await asyncio.sleep(RETRY_DELAYS[failures - 1])
-                    continue
-                if await self._store.release_if_idle(thread, token) is not Release.MORE:
-                    lease.held = False
+                    if verdict == "dead-lettered":
+                        failures = 0
+                    else:
+                        await asyncio.sleep(RETRY_DELAYS[failures - 1])
+
+    async def _after_failed_pass(
+        self, thread: ThreadRef, error: Exception, failures: int, still_ours: Callable[[], bool]
+    ) -> Literal["retry", "dead-lettered", "give up"]:
+        """Count the failed pass on the thread's entries; dead-letter them at the limit.
+
+        "give up": this worker leaves the thread for now (XAUTOCLAIM brings it back later).
+        """
+        try:
+            batch = await self._store.pending(thread)
+            passes = await self._inbox.count_failed_pass([p.entry_id for p in batch], ttl_seconds=self._failed_pass_ttl)
+        except Exception as counting:
+            log.warning("could not count a failed pass of thread %s (%s)", thread.key, type(counting).__name__)
+            return "give up"
+        log.warning(
+            "a pass of thread %s failed (%s): %d of %d failed passes before dead-lettering",
+            thread.key,
+            type(error).__name__,
+            passes,
+            self._dead_after,
+        )
+        if batch and passes >= self._dead_after:
+            try:
+                await self._dead_letter(thread, batch, error, passes, still_ours)
+            except Exception as moving:  # the entries stay pending, their count too: moved next time
+                log.warning("could not dead-letter thread %s (%s)", thread.key, type(moving).__name__)
+                return "give up"
+            return "dead-lettered"
+        return "retry" if failures <= len(RETRY_DELAYS) else "give up"
+
+    async def _dead_letter(
+        self,
+        thread: ThreadRef,
+        batch: list[Pending],
+        error: Exception,
+        passes: int,
+        still_ours: Callable[[], bool],
+    ) -> None:
+        # Out of the thread's queue first: a crash before the move leaves the entries pending in the
+        # stream, so they come back, fail again and are moved then. Never the other way round.
+        await self._dead.unqueue(thread, batch)
+        moved = await self._dead.bury(thread.key, batch, error, passes)
+        log.error(
+            "thread %s: %d messages moved to the dead-letter stream %s after %d failed passes (%s)",
+            thread.key,
+            moved,
+            self._dead.stream,
+            passes,
+            type(error).__name__,
+        )
+        try:
+            await self._pipeline.dead_lettered(thread, batch, still_ours)
+        except Exception as apology_error:  # even then the messages stay dead-lettered: never loop
+            log.warning("could not apologise in thread %s (%s)", thread.key, type(apology_error).__name__)
+
+    async def _check_lease(self, lease: _Lease) -> None:
+        """Before answering again after an outage: is the lease still ours? (Unknown while Redis is away.)"""
+        with contextlib.suppress(Exception):
+            if not await self._store.renew_lease(lease.thread, lease.token):
+                log.warning("lease of thread %s lost during the outage", lease.thread.key)
+                lease.held = False
+
+    def _drain_ended(self, task: asyncio.Task[None]) -> None:
+        self._drains.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("answering a thread ended unexpectedly", exc_info=task.exception())
 
 
 class _Lease:
     """Keeps a thread's lease alive while it is being answered; `held` turns False if it is lost."""
 
-    def __init__(self, store: ThreadStore, thread: ThreadRef, token: str, seconds: float) -> None:
-        self._store, self._thread, self._token, self._seconds = store, thread, token, seconds
+    def __init__(
+        self, store: ThreadStore, thread: ThreadRef, token: str, seconds: float, liveness: Liveness, outage: Outage
+    ) -> None:
+        self._store, self.thread, self.token, self._seconds = store, thread, token, seconds
+        self._liveness, self._outage = liveness, outage
         self.held = True
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> _Lease:
+        self._liveness.lease_held(self.token)
         self._task = asyncio.create_task(self._renew())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._liveness.lease_ended(self.token)
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _renew(self) -> None:
+        backoff = Backoff()
+        delay = self._seconds / 3
         while self.held:
-            await asyncio.sleep(self._seconds / 3)
+            await asyncio.sleep(delay)
             try:
-                if not await self._store.renew_lease(self._thread, self._token):
-                    log.warning("lease of thread %s lost", self._thread.key)
-                    self.held = False
-            except (ConnectionError, OSError, TimeoutError):
-                log.error("could not renew the lease of thread %s", self._thread.key)
+                renewed = await self._store.renew_lease(self.thread, self.token)
+            except Exception as error:  # keep renewing: a lapsed lease is noticed when Redis answers
+                if is_redis_trouble(error):
+                    self._outage.failed("renewing a thread's lease", error)
+                else:
+                    log.warning("could not renew the lease of thread %s (%s)", self.thread.key, type(error).__name__)
+                delay = min(self._seconds / 3, backoff.next_delay())
+                continue
+            backoff.reset()
+            delay = self._seconds / 3
+            if not renewed:
+                log.warning("lease of thread %s lost", self.thread.key)
+                self.held = False
+                return
+            self._liveness.lease_held(self.token)
+
+
+def _how_it_ended(task: asyncio.Task[None]) -> str:
+    if task.cancelled():
+        return "was cancelled"
+    error = task.exception()
+    return f"failed with {type(error).__name__}" if error else "returned"
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

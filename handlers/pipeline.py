@@ -324,6 +324,26 @@ class Pipeline:
         await self._escalate(thread, batch, reason, placeholder, reply.summary if reply else "", failures)
         return True
 
+    async def dead_lettered(
+        self, thread: ThreadRef, batch: list[Pending], still_ours: Callable[[], bool] = lambda: True
+    ) -> None:
+        """`batch` could not be answered (its passes kept failing) and was set aside for an operator:
+        count it as a failure (handing off at the threshold) or apologise, replacing "typing…"."""
+        messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
+        placeholder = (await self._store.state(thread)).get("placeholder") or None
+        if not messages:
+            if placeholder:
+                await self._outbox.withdraw(thread, placeholder)
+            return
+        failed = Reply("", Outcome.UNAVAILABLE)
+        if await self._over_threshold(thread, f"message:{messages[0].message.ts}", [], placeholder, failed):
+            return
+        sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
+        if sent or placeholder:
+            # The apology closes this answer: a replayed message gets an answer of its own, not an
+            # edit of the apology by the crash recovery.
+            await self._store.set_fields(thread, placeholder="", reply_pass="", reply_since="", reply_parts="")
+
     async def _escalate(
         self,
         thread: ThreadRef,

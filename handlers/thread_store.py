@@ -99,6 +99,8 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 if redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5]) then return {'leased', promoted, dropped} end
+-- the lease is already this call's own: a retry of this script after its reply was lost
+if redis.call('GET', KEYS[4]) == ARGV[4] then return {'leased', promoted, dropped} end
 return {'queued', promoted, dropped}
 """
 

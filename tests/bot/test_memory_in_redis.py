@@ -75,3 +75,17 @@ async def test_an_oversized_message_is_cut_with_a_marker_not_dropped(
     assert len(user) == 1
     assert user[0].startswith("Here is my whole router log: wlan0")
     assert "was cut" in user[0]
+
+
+async def test_a_retried_accept_keeps_the_lease_it_took(redis: Redis) -> None:
+    """redis-py retries a command whose reply was lost; the retry must not turn "leased" into
+    "queued", or nobody would answer the thread until its lease lapsed."""
+    from handlers.messages import InboundMessage, Kind, ThreadRef
+    from handlers.thread_store import Accepted, ThreadStore
+
+    store = ThreadStore(redis, ttl_seconds=60, max_turns=10, lease_seconds=15)
+    ts = new_ts()
+    message = InboundMessage(ThreadRef("D0CUSTOMER", ts), ts=ts, user="U0CUSTOMER", text="hi", kind=Kind.DM)
+    assert await store.accept(message, "1-0", "token-a", 1.0) is Accepted.LEASED
+    assert await store.accept(message, "1-0", "token-a", 1.0) is Accepted.LEASED  # the same call, retried
+    assert await store.accept(message, "1-0", "token-b", 1.0) is Accepted.QUEUED  # another worker's

@@ -43,9 +43,9 @@ def test_slack_needs_a_support_channel_given_by_id(monkeypatch: pytest.MonkeyPat
     assert "SUPPORT_CHANNEL: must be a channel id like C0123ABCD" in message
 
 
-def test_the_reclaim_time_must_outlast_the_slowest_model_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    message = problems(monkeypatch, MODEL_TIMEOUT_SECONDS="60", MODEL_MAX_RETRIES="2", RECLAIM_IDLE_SECONDS="90")
-    assert "RECLAIM_IDLE_SECONDS: must be at least the worst model call" in message
+def test_the_reclaim_time_must_outlast_the_thread_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, THREAD_LEASE_SECONDS="30", RECLAIM_IDLE_SECONDS="20")
+    assert "RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS" in message
 
 
 def test_the_mode_follows_the_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
