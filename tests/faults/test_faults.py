@@ -17,19 +17,6 @@ import pytest
 
 from tests.faults.runner import NAMES, Options, Row, run_table
 
-NEEDS_FIX = {
-    "redis_restart": "needs h-worker: the worker's read loop dies on redis.exceptions.ConnectionError",
-    "redis_outage_idle": "needs h-worker: the worker's read loop dies on redis.exceptions.ConnectionError",
-    "redis_outage_load": "needs h-worker: the worker's read loop dies on redis.exceptions.ConnectionError",
-    "poison": "needs h-worker: a message that fails every pass is retried forever (no dead-letter queue)",
-}
-
-
-def _param(name: str) -> object:
-    if name in NEEDS_FIX:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=False, reason=NEEDS_FIX[name]))
-    return name
-
 
 @pytest.fixture(scope="session")
 def fault_rows(request: pytest.FixtureRequest) -> dict[str, Row]:
@@ -48,7 +35,7 @@ def fault_rows(request: pytest.FixtureRequest) -> dict[str, Row]:
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("scenario", [_param(name) for name in NAMES])
+@pytest.mark.parametrize("scenario", NAMES)
 def test_fault_row(scenario: str, fault_rows: dict[str, Row]) -> None:
     row = fault_rows[scenario]
     assert row.failures() == [], f"{row.scenario}: " + "; ".join(row.failures())
