@@ -4,9 +4,9 @@ One module for both uses: `tests/faults/test_faults.py` asserts each row, `scrip
 table (`python -m tests.faults.runner --help`). Each row sends tagged customer messages through the
 signed HTTP ingress and counts, from what the fake Slack received: sent, answered, lost, doubled, out
 of order per thread, "typing…" placeholders left behind, whether every process is healthy at the end
-(alive, /healthz 200 for an ingress) and how often the harness, playing the supervisor, restarted one
-that exited non-zero. Recovery is the time from the end of the fault (the process back, Redis back)
-to the last first answer.
+(alive, and /healthz 200 for an ingress, within 10 s) and how often the harness, playing the
+supervisor, restarted one that exited non-zero. Recovery is the time from the end of the fault
+(the process back, Redis back) to the last first answer.
 
 Rows that only disturb the fakes or one process share a deployment (one ingress process, one worker
 process, one redis-server); rows that restart, empty or cluster Redis get their own.
@@ -203,9 +203,17 @@ class Deployment:
         self.customers._tasks.add(task)  # awaited by Customers.sent_all / close
         task.add_done_callback(self.customers._tasks.discard)
 
-    async def healthy(self) -> bool:
-        checks = [await p.healthy(self.session) for p in self.processes]
-        return all(checks)
+    async def healthy(self, within: float = 10.0) -> bool:
+        """Every process alive and every ingress's /healthz 200, now or within `within` s (a worker's
+        liveness catches up a few seconds after Redis comes back: its reclaim loop beats on its own
+        interval)."""
+        deadline = time.monotonic() + within
+        while True:
+            if all([await p.healthy(self.session) for p in self.processes]):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.2)
 
     async def wait_processes(self, within: float = 60.0) -> None:
         """Until every process is running and ready again (the supervisor restarts crashed ones)."""
