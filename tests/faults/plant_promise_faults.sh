@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Plant each fault that tests/bot/test_promises.py guards, one at a time, in a throwaway copy of this
-# checkout, and run that file there: each run must report exactly its own test as FAILED.
+# checkout, and run that file there: each run must report its own test as FAILED (xack also trips the
+# retried-event test, which checks XPENDING too).
 #   dedupe  the ingress's Lua no longer drops an event it has seen
 #   owner   Pipeline._send_if_ours no longer reads the owner before sending
 #   lease   the worker never renews a thread's lease
@@ -21,7 +22,11 @@ path, old, new = {
         "if not still_ours() or await self._ownership.owner(thread) is not Owner.BOT:",
         "if not still_ours():",
     ),
-    "lease": ("bot/worker.py", "if not await self._store.renew_lease(self._thread, self._token):", "if False:"),
+    "lease": (
+        "bot/worker.py",
+        "renewed = await self._store.renew_lease(self.thread, self.token)",
+        "renewed = True",
+    ),
     "xack": ("bot/inbox.py", "            pipe.xack(self._stream, GROUP, *entry_ids)\n", ""),
 }[fault]
 text = open(f"{root}/{path}").read()
