@@ -1,4 +1,5 @@
-# Sarah's image: the bot only (the training extras stay out, so it is small).
+# Sarah's image: the bot only (the training extras stay out, so it is small). One image for every
+# role: SARAH_ROLE=all|ingress|worker picks what runs.
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
@@ -7,8 +8,10 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY config ./config
 COPY training ./training
-RUN pip install . && useradd --create-home sarah
+# The otel extra too, so OTEL_EXPORTER_OTLP_ENDPOINT turns traces on without a rebuild.
+RUN pip install ".[otel]" && useradd --create-home sarah
 USER sarah
+# HTTP mode: /slack/events. Every role: /healthz, /readyz, /metrics (SARAH_HEALTH_PORT, default SARAH_PORT).
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4)" || exit 1
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["python", "-m", "bot.probe", "/healthz"]
 CMD ["sarah"]

@@ -228,6 +228,7 @@ class Options:
     drain_seconds: float
     log_level: str
     seed: int
+    scrape: str = ""
 
 
 @dataclass
@@ -320,6 +321,7 @@ async def run(options: Options) -> Outcome:
     try:
         groups = settings_groups(options, slack.api_url, openai.base_url)
         port = await start_sarah(processes, groups, options)
+        scraping = asyncio.create_task(scrape_metrics(port, options.scrape)) if options.scrape else None
         pids = [p.pid for p in processes if p.pid is not None]
         sarah_cpu, own_cpu = sum(map(_cpu_seconds, pids)), time.process_time()
         redis_cpu, redis_commands = await _redis_usage(redis)
@@ -328,6 +330,9 @@ async def run(options: Options) -> Outcome:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ledger.all_answered.wait(), options.drain_seconds)
         await asyncio.sleep(1.0)  # a late duplicate still counts
+        if scraping is not None:
+            await asyncio.sleep(3.0)  # the gauges settle on the scraped graph
+            scraping.cancel()
         redis_cpu_after, redis_commands_after = await _redis_usage(redis)
         return Outcome(
             ledger,
@@ -355,6 +360,21 @@ async def run(options: Options) -> Outcome:
         await openai.close()
         await redis.flushdb()
         await redis.aclose()
+
+
+async def scrape_metrics(port: int, path: str, every: float = 1.0) -> None:
+    """Append Sarah's /metrics, parsed, to `path` every second (JSON lines) until cancelled."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with aiohttp.ClientSession() as session:
+        with open(path, "w") as out:  # noqa: ASYNC230 (one short line per second)
+            while True:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    text = await response.text()
+                samples = [[s.name, s.labels, s.value] for f in text_string_to_metric_families(text) for s in f.samples]
+                out.write(json.dumps({"t": time.time(), "samples": samples}) + "\n")
+                out.flush()
+                await asyncio.sleep(every)
 
 
 def settings_groups(options: Options, slack_url: str, openai_url: str) -> dict[str, dict[str, Any]]:
@@ -475,6 +495,7 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--drain-seconds", type=float, default=60.0, help="wait this long for the last replies")
     parser.add_argument("--log-level", default="WARNING", help="Sarah's LOG_LEVEL (WARNING)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scrape", default="", help="write Sarah's /metrics every second to this file (JSON lines)")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.seconds <= 0 or args.conversations < 1 or not 0 <= args.follow_ups <= 1:
         parser.error("--rate and --seconds must be > 0, --conversations >= 1, --follow-ups within 0..1")

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.boundaries import Home
 from bot.cards import CLAIM, HAND_BACK, HELPED, NOT_HELPED, RESOLVE, feedback_given
 from bot.inbox import Inbox
+from bot.metrics import Metrics
 from bot.support_team import SupportTeam
 from handlers.forget import Forgetter
 from handlers.handoff import Handoff
@@ -54,6 +55,7 @@ def register_actions(
     forgetter: Forgetter | None = None,
     home: Home | None = None,
     retention_days: float = 30,
+    metrics: Metrics | None = None,
 ) -> None:
     async def replayed(request_id: str) -> bool:
         return limits is not None and not await limits.first_time(request_id)
@@ -100,6 +102,8 @@ def register_actions(
         if thread is None or not message.get("ts"):
             return
         helped = action["action_id"] == HELPED
+        if metrics is not None:
+            metrics.feedback.labels("helped" if helped else "not_helped").inc()
         customer = (await store.state(thread)).get("customer")
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(

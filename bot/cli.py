@@ -1,6 +1,7 @@
 """The `sarah` command.
 
-sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat in this terminal
+sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat in this terminal (if it is one)
+sarah chat            the chat in this terminal, also with piped input, whatever Slack settings there are
 sarah train …         the model pipeline (validate, split, finetune, evaluate)
 sarah doctor          check settings, Redis, Slack and the model, and say what to fix
 sarah forget --user U…  delete a person's conversations with Sarah from Redis (a data deletion request)
@@ -27,20 +28,40 @@ from config import Settings, SettingsError, SlackMode, load_settings
 
 log = logging.getLogger("sarah")
 
+NEEDS_EXTRA = (
+    "sarah train needs the {extra} extra (missing module: {module}): pip install -e '.[{extra}]' "
+    "(`scripts/sarah train …` installs the train extra itself)"
+)
+TRAIN_EXTRA_MODULES = frozenset({"rich", "wandb", "matplotlib"})
+LOCAL_EXTRA_MODULES = frozenset({"torch", "transformers", "peft", "trl", "datasets", "accelerate", "tokenizers"})
+NOTHING_TO_SERVE = (
+    "No SLACK_BOT_TOKEN and no terminal: there is nothing for Sarah to serve. Set the Slack settings "
+    "(cp .env.example .env, then README step 2-4), or run the local chat on purpose: `sarah chat` "
+    "(it also reads piped input; in Docker: docker compose run --rm -it sarah sarah chat)."
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["train"]:
-        from training.cli import main as train_main
+        try:
+            from training.cli import main as train_main
 
-        return train_main(args[1:])
+            return train_main(args[1:])
+        except ModuleNotFoundError as error:  # an extra is missing (scripts/sarah installs [train])
+            root = (error.name or "").split(".")[0]
+            extra = "local" if root in LOCAL_EXTRA_MODULES else "train"
+            if root not in LOCAL_EXTRA_MODULES | TRAIN_EXTRA_MODULES:
+                raise
+            print(NEEDS_EXTRA.format(module=root, extra=extra), file=sys.stderr)
+            return 2
     if args[:1] == ["dead-letters"]:
         from bot.dead_letters_cli import main as dead_letters_main
 
         return dead_letters_main(args[1:])
     parser = argparse.ArgumentParser(prog="sarah", description="Sarah, the ZenNest support assistant.")
     parser.add_argument(
-        "command", nargs="?", default="run", choices=["run", "doctor", "train", "forget", "dead-letters"]
+        "command", nargs="?", default="run", choices=["run", "chat", "doctor", "train", "forget", "dead-letters"]
     )
     parser.add_argument("--env-file", default=".env", help="settings file read besides the environment")
     parser.add_argument("--user", help="forget: the Slack user id (U…) whose conversations to delete")
@@ -51,19 +72,23 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    local = {"slack": {"slack_bot_token": None, "slack_app_token": None, "slack_signing_secret": None}}
     try:
-        settings = load_settings(options.env_file)
+        settings = load_settings(options.env_file, **(local if options.command == "chat" else {}))
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
     if options.command == "forget":  # prints its one result line; needs no logging set up
         with redis_url_for(settings) as redis_url:
             return asyncio.run(_forget(redis_url, options.user))
-    configure_logging(settings.log.log_level)
+    configure_logging(settings.log.log_level, settings.log.log_format)
     if options.command == "doctor":
         from bot.doctor import run_doctor
 
         return asyncio.run(run_doctor(settings))
+    if options.command == "run" and settings.slack.mode is SlackMode.LOCAL and not sys.stdin.isatty():
+        print(NOTHING_TO_SERVE, file=sys.stderr)
+        return 0  # nothing is wrong with the process: a container stops here instead of restarting
     with redis_url_for(settings) as redis_url:
         if settings.slack.mode is SlackMode.LOCAL:
             from bot.local_chat import run_local_chat

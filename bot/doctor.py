@@ -34,6 +34,7 @@ async def run_doctor(
         "Model": lambda: _model(settings, today or datetime.now(UTC).date()),
     }
     failed = 0
+    counts = {"problem": 0, "warning": 0}
     out.write(
         f"Mode: {settings.slack.mode.value}; model: {settings.model.sarah_model}"
         f"{' (offline)' if settings.model.offline else ''}\n"
@@ -47,9 +48,23 @@ async def run_doctor(
         warnings = [p for p in problems if p.startswith("warning:")]
         status = "PROBLEM" if serious else "warning" if warnings else "ok"
         failed += 1 if serious else 0
+        counts["problem"] += len(serious)
+        counts["warning"] += len(warnings)
         out.write(f"{name}: {status}\n" + "".join(f"  - {p}\n" for p in problems))
-    out.write("All good.\n" if not failed else f"{failed} check(s) need attention.\n")
+    out.write(summary_line(counts["warning"], counts["problem"]) + "\n")
     return 1 if failed else 0
+
+
+def summary_line(warnings: int, problems: int) -> str:
+    """The last line says what was found, in numbers: never "All good." after a warning."""
+    if not warnings and not problems:
+        return "All good: no warnings, no problems."
+
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'s' if count != 1 else ''}" if count else f"no {word}s"
+
+    verdict = "fix the problems above" if problems else "Sarah can run; read the warnings above"
+    return f"{n(warnings, 'warning')}, {n(problems, 'problem')}: {verdict}."
 
 
 async def _redis(url: str | None) -> list[str]:

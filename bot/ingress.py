@@ -9,6 +9,7 @@ instead of being lost. The listener does nothing slow: classify, then one Lua ca
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.boundaries import Home, Middleware
 from bot.inbox import Inbox
+from bot.metrics import Metrics
 from bot.slack_events import DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ def build_bolt_app(
     home: Home | None = None,
     middleware: tuple[Middleware, ...] = (),
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+    metrics: Metrics | None = None,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
     first event and answer 200 (losing the event) if that call were rate-limited.
@@ -59,6 +62,7 @@ def build_bolt_app(
         app.use(check)
 
     async def queue_message(body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        started = time.perf_counter()
         message = classify(
             event,
             context.bot_user_id,
@@ -71,6 +75,8 @@ def build_bolt_app(
             log.debug("ignored a Slack event: %s", message.reason)
             return
         queued = await inbox.put(message)
+        if metrics is not None:
+            metrics.count_queued(queued, time.perf_counter() - started)
         log.info(
             "message %s" % ("queued" if queued else "already queued (Slack retry or duplicate)"),
             extra={"thread_key": message.thread.key, "kind": message.kind.value, "chars": len(message.text)},

@@ -34,17 +34,24 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
+from bot.app_home import AppHome, register_app_home
 from bot.boundaries import Home, boundary_filter
 from bot.dead_letters import DeadLetters
 from bot.gate import message_gate
 from bot.http_server import build_web_app
-from bot.inbox import LATEST_PREFIX, Inbox
+from bot.inbox import GROUP, LATEST_PREFIX, Inbox
 from bot.ingress import build_bolt_app
+from bot.metrics import Metrics, SlackCallCounter, refresh_stream_gauges
+from bot.observed_model import ObservedModel, provider_name
+from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
+from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
+from bot.ops_server import Health, add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
 from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
+from bot.tracing import Tracing, build_tracing
 from bot.worker import LoopEnded, Worker
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
@@ -54,7 +61,7 @@ from handlers.limits import Limits
 from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
-from handlers.pipeline import Pipeline, Policy, Texts
+from handlers.pipeline import Policy, Texts
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 
@@ -135,7 +142,9 @@ class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
     """Sentinel's pool (asks the Sentinels where the master is) that waits for a free connection."""
 
 
-def build_slack_client(settings: SlackSettings, session: aiohttp.ClientSession) -> AsyncWebClient:
+def build_slack_client(
+    settings: SlackSettings, session: aiohttp.ClientSession, metrics: Metrics | None = None
+) -> AsyncWebClient:
     """One shared aiohttp session (slack_sdk opens a new one per call otherwise), with retries on 429."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
@@ -143,6 +152,7 @@ def build_slack_client(settings: SlackSettings, session: aiohttp.ClientSession) 
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=[
+            *([SlackCallCounter(metrics)] if metrics is not None else []),  # counts calls and 429s, never retries
             AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries),
             AsyncServerErrorRetryHandler(max_retry_count=2),
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -208,6 +218,9 @@ class Sarah:
     model: Model | None = None  # injected by tests and the local chat; built from settings otherwise
     outbox: Outbox | None = None
     http_port: int | None = None
+    health_port: int | None = None  # where /healthz, /readyz and /metrics answer (None: nowhere, the local chat)
+    metrics: Metrics = field(default_factory=Metrics)
+    tracing: Tracing | None = None  # built from OTEL_EXPORTER_OTLP_ENDPOINT unless given
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _cleanups: list[Any] = field(default_factory=list)  # stop taking work: the Slack ingress
@@ -220,7 +233,10 @@ class Sarah:
         self.redis = build_redis(s.redis, self.redis_url)
         await self.redis.ping()
         self._session = aiohttp.ClientSession()
-        self.slack = build_slack_client(s.slack, self._session)
+        self.slack = build_slack_client(s.slack, self._session, self.metrics)
+        self.tracing = self.tracing or build_tracing(s.log.otel_exporter_otlp_endpoint)
+        self._closers.append(self._shutdown_tracing)
+        self.health = Health(self.redis, self.metrics)
         if self.model is None:
             self.model = build_model(s.model)
             closer = getattr(self.model, "aclose", None)
@@ -229,18 +245,29 @@ class Sarah:
             client = getattr(self.model, "client", None)
             if client is not None:
                 self._tasks.append(asyncio.create_task(_warn_if_retiring(client, s.model.sarah_model)))
-        self.store = ThreadStore(
+        self.store: ThreadStore = CardWatchingStore(
             self.redis,
             ttl_seconds=s.retention.conversation_ttl_seconds,
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
             hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
         )
-        self.ownership = OwnershipStore(
-            self.redis, ttl_seconds=s.retention.conversation_ttl_seconds, max_turns=s.retention.max_stored_turns
+        self.open_handoffs = OpenHandoffs(self.redis, self.store, ttl_seconds=s.retention.conversation_ttl_seconds)
+        self.ownership: OwnershipStore = WatchedOwnership(
+            self.redis,
+            ttl_seconds=s.retention.conversation_ttl_seconds,
+            max_turns=s.retention.max_stored_turns,
+            queue=self.open_handoffs,
+            metrics=self.metrics,
         )
-        self.inbox = Inbox(
-            self.redis, dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds, max_length=s.redis.stream_max_length
+        model = ObservedModel(
+            self.model, self.metrics, self.tracing, provider=provider_name(s.model.openai_base_url, s.model.offline)
+        )
+        self.inbox: Inbox = CountingInbox(
+            self.redis,
+            dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds,
+            max_length=s.redis.stream_max_length,
+            metrics=self.metrics,
         )
         self.team = SupportTeam(
             self.slack,
@@ -266,7 +293,7 @@ class Sarah:
             self.store,
             self.ownership,
             outbox,
-            self.model,
+            model,
             texts=HandoffTexts(
                 handoff=s.texts.text_handoff,
                 agent_joined=s.texts.text_agent_joined,
@@ -278,11 +305,11 @@ class Sarah:
             max_reminders=s.handoff.handoff_max_reminders,
             slot_ttl_seconds=s.retention.conversation_ttl_seconds,
         )
-        self.pipeline = Pipeline(
+        self.pipeline = ObservedPipeline(
             self.store,
             self.ownership,
             self.handoff,
-            self.model,
+            model,
             outbox,
             encoder=encoder_for(s.model.sarah_model),
             token_budget=s.model.prompt_token_budget,
@@ -301,7 +328,14 @@ class Sarah:
             max_redrafts=s.worker.max_redrafts,
             is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
         )
-        self.dead_letters = DeadLetters(self.redis, max_length=s.redis.stream_max_length)
+        self.pipeline.tracing, self.pipeline.metrics = self.tracing, self.metrics
+        self.health.refreshers += [
+            lambda: refresh_stream_gauges(self.metrics, self.redis, self.inbox.stream, GROUP),
+            lambda: refresh_queue_gauges(self.metrics, self.open_handoffs),
+        ]
+        self.dead_letters: DeadLetters = CountingDeadLetters(
+            self.redis, max_length=s.redis.stream_max_length, metrics=self.metrics
+        )
         self.worker: Worker | None = None
         if s.worker.sarah_role in ("all", "worker"):
             self.worker = Worker(
@@ -321,8 +355,26 @@ class Sarah:
             )
             self._supervise(asyncio.create_task(self.worker.run(self._stop), name="worker"))
             self._supervise(asyncio.create_task(self._remind_forever(), name="reminders"))
+        self.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
+        self.health.worker = self.worker.liveness.report if self.worker else None
+        # App Home follows hand-offs from whichever process changes them (a worker escalates, the
+        # ingress takes the Claim button), so every process connected to Slack publishes it.
+        self.app_home = AppHome(
+            self.slack,
+            self.redis,
+            self.open_handoffs,
+            self.team.is_member,
+            ttl_seconds=s.retention.conversation_ttl_seconds,
+        )
+        if s.slack.mode is not SlackMode.LOCAL:
+            if isinstance(self.ownership, WatchedOwnership):
+                self.ownership.listeners.callbacks.append(self.app_home.refresh)
+            if isinstance(self.store, CardWatchingStore):
+                self.store.listeners.callbacks.append(self.app_home.refresh)
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
+            self.health.needs_identity = True
             await self._start_ingress()
+        await self._start_ops()
 
     async def _refuse_an_unsafe_support_team(self) -> None:
         """Only the support team speaks for ZenNest: never start with a team anyone could join."""
@@ -351,12 +403,14 @@ class Sarah:
             ) from None
         identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
         home = await self._home(auth)
+        self.health.identity_resolved = True
         bolt = build_bolt_app(
             client=self.slack,
             signing_secret=secret,
             inbox=self.inbox,
             identity=identity,
             home=home,
+            metrics=self.metrics,
             middleware=(
                 boundary_filter(home),
                 message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
@@ -374,7 +428,10 @@ class Sarah:
             forgetter=Forgetter(self.redis, latest_prefix=LATEST_PREFIX),
             home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
+            metrics=self.metrics,
         )
+        await self.app_home.remember_workspace(str(auth.get("url") or ""))
+        register_app_home(bolt, self.app_home)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -385,15 +442,36 @@ class Sarah:
             log.info("connected to Slack in Socket Mode")
             return
         liveness = self.worker.liveness.report if self.worker else None
-        runner = web.AppRunner(
-            build_web_app(bolt, self.redis, signing_secret=secret, liveness=liveness), access_log=None
-        )
+        app = build_web_app(bolt, self.redis, signing_secret=secret, liveness=liveness)
+        if self._health_on_slack_port():
+            add_ops_routes(app, self.health, healthz=False)  # build_web_app has its /healthz
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()
         self._cleanups.append(runner.cleanup)
         self.http_port = runner.addresses[0][1]
         log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
+
+    def _health_on_slack_port(self) -> bool:
+        s = self.settings.slack
+        return s.mode is SlackMode.HTTP and s.sarah_health_port in (None, s.sarah_port)
+
+    async def _start_ops(self) -> None:
+        """/healthz, /readyz and /metrics: beside /slack/events in HTTP mode, else on a server of their own."""
+        s = self.settings.slack
+        if s.mode is SlackMode.LOCAL:
+            return  # the terminal chat: nothing to probe
+        if self.http_port is not None and self._health_on_slack_port():
+            self.health_port = self.http_port
+            return
+        port = s.sarah_health_port if s.sarah_health_port is not None else s.sarah_port
+        runner, self.health_port = await start_ops_server(self.health, s.sarah_host, port)
+        self._closers.append(runner.cleanup)  # probes keep answering while threads in progress finish
+
+    async def _shutdown_tracing(self) -> None:
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # flushes the last spans
 
     async def _home(self, auth: Any) -> Home:
         """The workspace (auth.test's team and org) and app (bots.info) Sarah accepts payloads from."""

@@ -38,6 +38,8 @@ class SlackSettings(BaseSettings):
     sarah_host: str = "0.0.0.0"
     sarah_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)
+    # /healthz, /readyz and /metrics in every role; None: SARAH_PORT (the same server in HTTP mode)
+    sarah_health_port: int | None = Field(default=None, ge=0, le=65535)
     # The workspace and app Sarah serves: learnt at start (auth.test, bots.info) when unset.
     slack_team_id: str | None = None
     slack_app_id: str | None = None
@@ -322,6 +324,21 @@ class LogSettings(BaseSettings):
     model_config = _COMMON
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for log shippers
+    # Set: a span per pass and per model call goes to this OTLP/HTTP collector (the `otel` extra)
+    otel_exporter_otlp_endpoint: str | None = None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL of an OTLP/HTTP collector, e.g. http://otel-collector:4318")
+        return value or None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ async def chat(lines: list[str], env: dict[str, str], cwd: Path) -> str:
         sys.executable,
         "-m",
         "bot.cli",
+        "chat",  # piped input: `sarah` alone would refuse, as in a container with no terminal
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -24,11 +24,13 @@ def test_the_manifest_subscribes_to_exactly_what_sarah_handles() -> None:
     manifest = json.loads((ROOT / "deploy" / "slack-manifest.json").read_text())
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
+        "app_home_opened",  # the support team's queue in App Home
         "app_mention",
         "message.channels",
         "message.groups",
         "message.im",
     ]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True  # Claim, Resolve, Hand back, Helped buttons
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/sarah"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {

@@ -70,6 +70,7 @@ class FakeSlack(LocalServer):
         # conversations.info fields per channel, over the defaults (private, not shared)
         self.channel_info: dict[str, dict[str, Any]] = {}
         self.failing: set[str] = set()  # methods that answer {"ok": false, "error": "internal_error"}
+        self.home_views: dict[str, dict[str, Any]] = {}  # views.publish: user → the App Home view they see
         self._clock = itertools.count(1)
         self._rate_limited = 0
         self._changed = asyncio.Condition()
@@ -275,6 +276,14 @@ class FakeSlack(LocalServer):
     def _usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "users": self.usergroups.get(p["usergroup"], [])}
 
+    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        view = json.loads(p["view"]) if isinstance(p.get("view"), str) else p.get("view")
+        problems = block_kit_problems(view)
+        if problems:  # what Slack answers to a view it refuses
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
+        self.home_views[p["user_id"]] = view
+        return {"ok": True, "view": {"id": "V1", **view}}
+
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(p["user"], {"id": p["user"], "name": p["user"].lower(), "real_name": f"User {p['user']}"})
         return {"ok": True, "user": user}
@@ -299,3 +308,63 @@ def _metadata(params: dict[str, Any]) -> dict[str, Any] | None:
 def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = params.get("blocks") or []
     return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+
+# Block Kit limits from Slack's reference (views, blocks, composition objects), for views.publish.
+_VIEW_BLOCKS = {"section", "divider", "header", "context", "actions", "image", "rich_text", "markdown", "input"}
+
+
+def block_kit_problems(view: Any) -> list[str]:
+    """What Slack would refuse in a Home tab view: unknown block types, over-long texts, too many blocks."""
+    if not isinstance(view, dict) or view.get("type") != "home":
+        return ["view: must be an object with type home"]
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= 100:
+        return ["view.blocks: 1 to 100 blocks"]
+    problems: list[str] = []
+
+    def text(obj: Any, where: str, limit: int, plain_only: bool = False) -> None:
+        kinds = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
+        if not isinstance(obj, dict) or obj.get("type") not in kinds:
+            problems.append(f"{where}: a text object of type {' or '.join(kinds)}")
+        elif not 0 < len(str(obj.get("text", ""))) <= limit:
+            problems.append(f"{where}: text of 1 to {limit} characters")
+
+    def element(obj: Any, where: str) -> None:
+        if not isinstance(obj, dict) or obj.get("type") != "button":
+            problems.append(f"{where}: only buttons are expected here")
+            return
+        text(obj.get("text"), where + ".text", 75, plain_only=True)
+        if len(str(obj.get("action_id", ""))) > 255 or len(str(obj.get("url", ""))) > 3000:
+            problems.append(f"{where}: action_id ≤ 255, url ≤ 3000 characters")
+
+    for i, block in enumerate(blocks):
+        where = f"blocks[{i}]"
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind not in _VIEW_BLOCKS:
+            problems.append(f"{where}: unknown block type {kind!r}")
+            continue
+        if kind == "header":
+            text(block.get("text"), where + ".text", 150, plain_only=True)
+        elif kind == "section":
+            if "text" not in block and "fields" not in block:
+                problems.append(f"{where}: a section needs text or fields")
+            if "text" in block:
+                text(block["text"], where + ".text", 3000)
+            fields = block.get("fields", [])
+            if len(fields) > 10:
+                problems.append(f"{where}.fields: at most 10")
+            for j, field_ in enumerate(fields):
+                text(field_, f"{where}.fields[{j}]", 2000)
+            if "accessory" in block:
+                element(block["accessory"], where + ".accessory")
+        elif kind == "context":
+            elements = block.get("elements", [])
+            if not 0 < len(elements) <= 10:
+                problems.append(f"{where}.elements: 1 to 10")
+            for j, item in enumerate(elements):
+                text(item, f"{where}.elements[{j}]", 3000)
+        elif kind == "actions":
+            for j, item in enumerate(block.get("elements", [])):
+                element(item, f"{where}.elements[{j}]")
+    return problems

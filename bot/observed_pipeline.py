@@ -1,0 +1,68 @@
+"""The pipeline and the inbox as the worker sees them, measured: a span and an in-progress count per
+pass, and every acknowledged entry counted and timed.
+
+Subclasses, so the worker, the pipeline and the inbox stay unaware of metrics and traces, and the
+worker is wired exactly as before. The pass's thread key is put in a context variable for the model
+call's span (gen_ai.conversation.id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bot.dead_letters import DeadLetters
+from bot.inbox import Inbox
+from bot.metrics import Metrics
+from bot.tracing import NO_TRACING, Tracing, conversation_id
+from handlers.messages import ThreadRef
+from handlers.pipeline import Answered, Pipeline
+from handlers.thread_store import Pending
+
+
+class ObservedPipeline(Pipeline):
+    tracing: Tracing = NO_TRACING  # the runtime sets its own
+    metrics: Metrics | None = None
+
+    async def answer_pending(self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True) -> Answered:
+        if self.metrics is not None:
+            with self.metrics.threads_in_progress.track_inprogress():
+                return await self._traced(thread, still_ours)
+        return await self._traced(thread, still_ours)
+
+    async def _traced(self, thread: ThreadRef, still_ours: Callable[[], bool]) -> Answered:
+        if not self.tracing.on:
+            return await super().answer_pending(thread, still_ours)
+        token = conversation_id.set(thread.key)
+        try:
+            with self.tracing.span("sarah.pass", {"gen_ai.conversation.id": thread.key}) as span:
+                answered = await super().answer_pending(thread, still_ours)
+                span.set_attribute("sarah.entries_answered", len(answered.entry_ids))
+                return answered
+        finally:
+            conversation_id.reset(token)
+
+
+class CountingInbox(Inbox):
+    """Counts acknowledged entries and times each batch from its oldest entry's stream id."""
+
+    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+
+    async def done(self, entry_ids: list[str]) -> None:
+        await super().done(entry_ids)
+        self._metrics.passes_done(entry_ids)
+
+
+class CountingDeadLetters(DeadLetters):
+    """Counts the messages moved to the dead-letter stream."""
+
+    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+
+    async def bury(self, thread_key: str, batch: Iterable[Pending], error: BaseException, passes: int) -> int:
+        moved = await super().bury(thread_key, batch, error, passes)
+        self._metrics.dead_lettered.inc(moved)
+        return moved

@@ -1,0 +1,196 @@
+"""The support team's queue: which hand-offs are open, and what each change of hands means to count.
+
+Every change of a thread's owner goes through `OwnershipStore.transition`, so watching it there
+(a subclass built by the runtime) sees claims, take-overs, resolutions and hand-backs from any
+process without touching the hand-off logic. Open hand-offs are a sorted set (thread key → time of
+the hand-off) beside the threads' own state, read by App Home and by the /metrics gauges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.metrics import Metrics
+from handlers.messages import ThreadRef
+from handlers.ownership import Owner, OwnershipStore, Transition
+from handlers.thread_store import StoredTurn, ThreadStore, as_text
+
+log = logging.getLogger(__name__)
+
+OPEN = "sarah:{handoffs}:open"
+LIST_LIMIT = 200  # the queue shown and measured; more than this means the team has bigger problems
+
+
+@dataclass(frozen=True, slots=True)
+class OpenHandoff:
+    thread: ThreadRef
+    escalated_at: float
+    owner: Owner  # WAITING or HUMAN
+    owner_by: str  # the agent who has it (HUMAN)
+    owner_at: float
+    reason: str
+    customer: str
+    card_channel: str
+    card_ts: str
+
+
+class OpenHandoffs:
+    def __init__(self, redis: Redis, store: ThreadStore, *, ttl_seconds: int = 30 * 86_400) -> None:
+        self._redis = redis
+        self._store = store
+        self._ttl = ttl_seconds  # the conversations' retention: a hand-off older than that has no state left
+
+    async def opened(self, thread: ThreadRef, at: float) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(OPEN, {thread.key: at})
+            pipe.expire(OPEN, self._ttl)
+            await pipe.execute()
+
+    async def closed(self, thread: ThreadRef) -> float | None:
+        """Forget the hand-off; returns when it was opened (None: it was not in the queue)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(OPEN, thread.key)
+            pipe.zrem(OPEN, thread.key)
+            replies = await pipe.execute()
+        score = replies[0]
+        return float(score) if score is not None else None
+
+    async def since(self, thread: ThreadRef) -> float | None:
+        score = await self._redis.zscore(OPEN, thread.key)
+        return float(score) if score is not None else None
+
+    async def entries(self) -> list[OpenHandoff]:
+        """Open hand-offs, oldest first; entries whose thread moved on or expired are dropped here."""
+        items: Any = await self._redis.zrange(OPEN, 0, LIST_LIMIT - 1, withscores=True)
+        result: list[OpenHandoff] = []
+        for member, score in items:
+            key = as_text(member)
+            channel, _, thread_ts = key.partition(":")
+            thread = ThreadRef(channel, thread_ts)
+            state = await self._store.state(thread)
+            owner = state.get("owner", "")
+            if owner not in (Owner.WAITING.value, Owner.HUMAN.value):
+                await self._redis.zrem(OPEN, key)
+                continue
+            result.append(
+                OpenHandoff(
+                    thread=thread,
+                    escalated_at=float(score),
+                    owner=Owner(owner),
+                    owner_by=state.get("owner_by", ""),
+                    owner_at=float(state.get("owner_at") or score),
+                    reason=state.get("handoff_reason", ""),
+                    customer=state.get("customer", ""),
+                    card_channel=state.get("card_channel", ""),
+                    card_ts=state.get("card_ts", ""),
+                )
+            )
+        return result
+
+
+Listener = Callable[[], Coroutine[Any, Any, None]]
+
+
+class Listeners:
+    """Callbacks run in the background on a change: a change of hands never waits on Slack."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Listener] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def fire(self) -> None:
+        for callback in self.callbacks:
+            task: asyncio.Task[None] = asyncio.create_task(callback())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+class CardWatchingStore(ThreadStore):
+    """A `ThreadStore` that tells `listeners` when a hand-off card is posted (App Home links to it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listeners = Listeners()
+
+    async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
+        await super().set_fields(thread, **fields)
+        if "card_ts" in fields:
+            self.listeners.fire()
+
+
+class WatchedOwnership(OwnershipStore):
+    """An `OwnershipStore` that keeps the open hand-offs, counts each change and tells listeners."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        ttl_seconds: int,
+        max_turns: int,
+        queue: OpenHandoffs,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(redis, ttl_seconds=ttl_seconds, max_turns=max_turns)
+        self._queue = queue
+        self._metrics = metrics
+        self._clock = clock
+        self.listeners = Listeners()
+
+    async def transition(
+        self,
+        thread: ThreadRef,
+        *,
+        allowed: tuple[Owner, ...],
+        to: Owner,
+        by: str,
+        now: float,
+        reset_failures: bool = False,
+        turns: tuple[StoredTurn, ...] = (),
+        **fields: str | int | float,
+    ) -> Transition:
+        moved = await super().transition(
+            thread, allowed=allowed, to=to, by=by, now=now, reset_failures=reset_failures, turns=turns, **fields
+        )
+        if moved.changed:
+            try:
+                await self._record(thread, moved.previous, to, now, str(fields.get("handoff_reason", "")))
+            except Exception:  # counting must never undo or fail a change of hands
+                log.warning("could not record a change of hands", exc_info=True)
+        return moved
+
+    async def _record(self, thread: ThreadRef, previous: Owner, to: Owner, now: float, reason: str) -> None:
+        m = self._metrics
+        if to is Owner.WAITING:
+            await self._queue.opened(thread, now)
+            m.handed_off(reason)
+        elif to is Owner.HUMAN:
+            m.claims.labels(previous.value).inc()
+            since = await self._queue.since(thread) if previous is Owner.WAITING else None
+            if since is not None:
+                m.claim_seconds.observe(max(0.0, now - since))
+        elif previous in (Owner.WAITING, Owner.HUMAN):  # → RESOLVED or → BOT (handed back)
+            since = await self._queue.closed(thread)
+            m.resolutions.labels("resolved" if to is Owner.RESOLVED else "handed_back").inc()
+            if since is not None:
+                m.resolution_seconds.observe(max(0.0, now - since))
+        else:
+            return  # bot ↔ resolved (a reset, a reopened thread): nothing for the queue
+        self.listeners.fire()  # e.g. App Home
+
+
+async def refresh_queue_gauges(metrics: Metrics, queue: OpenHandoffs, now: float | None = None) -> None:
+    """The unclaimed-card gauges, read at scrape time."""
+    entries = await queue.entries()
+    waiting = [e for e in entries if e.owner is Owner.WAITING]
+    now = now or time.time()
+    metrics.open_handoffs.set(len(entries))
+    metrics.unclaimed_cards.set(len(waiting))
+    metrics.oldest_unclaimed_seconds.set(max((now - e.escalated_at for e in waiting), default=0.0))
