@@ -196,7 +196,8 @@ class RedisSentinel:
 
 @dataclass
 class SarahProcess:
-    """`python -m bot.cli` with exactly `env` as her settings; `port` is her HTTP port (ingress roles)."""
+    """`python -m bot.cli` with exactly `env` as her settings; `port` is her SARAH_PORT (/slack/events for
+    an ingress, /healthz for every role)."""
 
     name: str
     env: dict[str, str]
@@ -264,7 +265,7 @@ class SarahProcess:
             await self.wait_exit(5)
 
     async def ready(self, session: aiohttp.ClientSession, within: float = 60.0) -> None:
-        """Until /healthz answers 200 (ingress) and the log says the worker reads the stream (worker)."""
+        """Until /healthz answers 200 (when it has a port) and the log says the worker reads the stream."""
         deadline = time.monotonic() + within
         start_marker = f"--- start {self.starts} ---"
         while time.monotonic() < deadline:
@@ -272,14 +273,14 @@ class SarahProcess:
                 raise RuntimeError(f"{self.name} exited with {self.exit_code()}:\n{self.log_tail()}")
             log = self.log_path.read_text(errors="replace").rpartition(start_marker)[2]
             worker_ok = self.role == "ingress" or " reading " in log
-            ingress_ok = self.role == "worker" or await self.healthy(session)
+            ingress_ok = await self.healthy(session)
             if worker_ok and ingress_ok:
                 return
             await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} was not ready after {within} s:\n{self.log_tail()}")
 
     async def healthy(self, session: aiohttp.ClientSession) -> bool:
-        """Alive, and for an ingress: /healthz answers 200."""
+        """Alive, and /healthz answers 200 (when it serves one)."""
         if self.exit_code() is not None:
             return False
         if self.port is None:

@@ -4,7 +4,7 @@ One module for both uses: `tests/faults/test_faults.py` asserts each row, `scrip
 table (`python -m tests.faults.runner --help`). Each row sends tagged customer messages through the
 signed HTTP ingress and counts, from what the fake Slack received: sent, answered, lost, doubled, out
 of order per thread, "typing…" placeholders left behind, whether every process is healthy at the end
-(alive, and /healthz 200 for an ingress, within 10 s) and how often the harness, playing the
+(alive, and /healthz 200, within 10 s) and how often the harness, playing the
 supervisor, restarted one that exited non-zero. Recovery is the time from the end of the fault
 (the process back, Redis back) to the last first answer.
 
@@ -118,9 +118,9 @@ class Deployment:
         counts: dict[str, int] = {}
         for role in roles:
             counts[role] = counts.get(role, 0) + 1
-            port = free_port() if role != "worker" else None
+            # Every role serves /healthz on SARAH_PORT (a worker without the Slack endpoint beside it).
             self.processes.append(
-                SarahProcess(f"{role}{counts[role]}", self._env(role), self.workdir / "sarah", port=port)
+                SarahProcess(f"{role}{counts[role]}", self._env(role), self.workdir / "sarah", port=free_port())
             )
         for process in self.processes:
             process.start()
@@ -166,7 +166,7 @@ class Deployment:
         return env
 
     def ingress_urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{p.port}/slack/events" for p in self.processes if p.port is not None]
+        return [f"http://127.0.0.1:{p.port}/slack/events" for p in self.ingresses()]
 
     def workers(self) -> list[SarahProcess]:
         return [p for p in self.processes if p.role in ("worker", "all")]
@@ -204,7 +204,7 @@ class Deployment:
         task.add_done_callback(self.customers._tasks.discard)
 
     async def healthy(self, within: float = 10.0) -> bool:
-        """Every process alive and every ingress's /healthz 200, now or within `within` s (a worker's
+        """Every process alive and its /healthz 200, now or within `within` s (a worker's
         liveness catches up a few seconds after Redis comes back: its reclaim loop beats on its own
         interval)."""
         deadline = time.monotonic() + within
@@ -214,6 +214,13 @@ class Deployment:
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.2)
+
+    async def kill(self, processes: list[SarahProcess]) -> None:
+        """kill -9, and wait until they are gone (the supervisor then starts them again)."""
+        for process in processes:
+            process.signal(signal.SIGKILL)
+        for process in processes:
+            await process.wait_exit(10)
 
     async def wait_processes(self, within: float = 60.0) -> None:
         """Until every process is running and ready again (the supervisor restarts crashed ones)."""
@@ -318,8 +325,7 @@ async def worker_killed(d: Deployment, o: Options) -> Row:
     d.script.latency = 1.5
     tags = d.load(6, 2)
     await _until(lambda: d.model.in_flight > 0, 20)
-    for worker in d.workers():
-        worker.signal(signal.SIGKILL)
+    await d.kill(d.workers())
     killed = time.monotonic()
     d.script.latency = 0.2
     await d.wait_processes()
@@ -329,8 +335,7 @@ async def worker_killed(d: Deployment, o: Options) -> Row:
 async def ingress_killed(d: Deployment, o: Options) -> Row:
     tags = d.load(6, 3)
     await asyncio.sleep(0.1)
-    for ingress in d.ingresses():
-        ingress.signal(signal.SIGKILL)
+    await d.kill(d.ingresses())
     await asyncio.sleep(0.3)  # the follow-ups meet a dead ingress: Slack retries them
     await d.wait_processes()
     back = time.monotonic()
@@ -427,7 +432,7 @@ async def replicas(d: Deployment, o: Options) -> Row:
     d.script.latency = 0.8
     tags = d.load(10, 3)
     await _until(lambda: d.model.in_flight > 0, 20)
-    d.workers()[0].signal(signal.SIGKILL)
+    await d.kill(d.workers()[:1])
     killed = time.monotonic()
     d.script.latency = 0.2
     tags |= d.load(4, 2)

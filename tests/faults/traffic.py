@@ -279,8 +279,11 @@ class Customers:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Stop sending: a row that failed may leave deliveries retrying."""
+        while self._tasks:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._session.close()
 
     def write(self, channel: str, *, root: str | None = None, text: str = "", tag: str | None = None) -> str:
