@@ -86,6 +86,7 @@ def register_actions(
         if thread is None:
             log.warning("a card button without a thread was ignored")
             return
+        thread = await store.locate(thread)  # a DM conversation: tell the customer where they wrote last
         change = {CLAIM: handoff.claim, RESOLVE: handoff.resolve, HAND_BACK: handoff.hand_back}[action["action_id"]]
         why_not = await change(thread, agent)
         if why_not:
@@ -156,6 +157,10 @@ def register_actions(
         if thread is None:  # nothing to hand over yet: open a thread for it
             posted = await client.chat_postMessage(channel=channel, text="You asked to talk to our support team.")
             thread = ThreadRef(channel, str(posted["ts"]))
+            if thread.is_dm:  # the DM's current conversation from now on: what they write next joins it
+                conversation = await store.dm_conversation(user, channel, thread.thread_ts, time.time())
+                if conversation != thread.thread_ts:
+                    thread = ThreadRef(channel, thread.thread_ts, conversation_ts=conversation)
         if limits is not None:
             verdict = await limits.check_message(user, thread.key, opens_thread=opened, now=time.time())
             if verdict is not Verdict.OK:

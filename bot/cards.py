@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.slack_text import escape, from_model, from_slack, plain_mrkdwn, rich_text_elements, user_mention
+from handlers.messages import SharedFile
 from handlers.outbox import Card
 from handlers.ownership import Owner
 
@@ -103,6 +105,40 @@ def _transcript(card: Card) -> list[dict[str, Any]]:
     return blocks
 
 
+def slack_file_link(url: str) -> bool:
+    """Only Slack's own file pages are linked: a file's name is customer text, its link must not be."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
+
+
+def _files(card: Card) -> list[dict[str, Any]]:
+    """The files the customer shared, one per line: the name (plain text, as written) linked to Slack's
+    page for it; the file itself is never downloaded by Sarah."""
+    if not card.files:
+        return []
+    elements: list[dict[str, Any]] = []
+    for index, shared in enumerate(card.files):
+        if index:
+            elements.append({"type": "text", "text": "\n"})
+        elements.append(_file_element(shared))
+    blocks: list[dict[str, Any]] = [quoted("Files the customer shared", elements, "sarah_files")]
+    if card.thread.is_dm:
+        note = (
+            "Shared in a DM: Slack opens these only for people in that DM. If you can't open one, ask the "
+            "customer to describe it."
+        )
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    return blocks
+
+
+def _file_element(shared: SharedFile) -> dict[str, Any]:
+    name = shared.name[:200] or "a file"
+    if shared.permalink and slack_file_link(shared.permalink):
+        return {"type": "link", "url": shared.permalink, "text": name}
+    return {"type": "text", "text": name}
+
+
 def customer_line(name: str, text: str, *, has_files: bool) -> dict[str, Any]:
     """A DM customer's message relayed into the card's thread: their name, their words quoted."""
     elements = rich_text_elements(from_slack(_cut(text))) if text.strip() else []
@@ -135,6 +171,7 @@ def card_message(card: Card, *, permalink: str | None, now: float | None = None)
             "text": {"type": "mrkdwn", "text": "*Transcript*" if card.transcript else "*Transcript*\n_(no messages)_"},
         },
         *_transcript(card),
+        *_files(card),
     ]
     where = f"<{permalink}|Open the customer's thread>" if permalink else "Thread link unavailable"
     if card.thread.is_dm:

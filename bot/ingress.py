@@ -4,14 +4,22 @@ Bolt verifies Slack's signature (401 on a bad one) and answers `url_verification
 `process_before_response=True` Bolt acknowledges an event only after the listener returns, and
 answers 500 if it raises, so a message that could not be queued (Redis down) is retried by Slack
 instead of being lost. The listener does nothing slow: classify, then one Lua call.
+
+A DM is one conversation, as customers write it: most people type at the top level of a DM, not
+in threads, so `dm_conversations` (a middleware that runs before the per-person gate, so both see
+the same conversation) maps a top-level DM to the person's current conversation, and a reply in the
+thread of such a message to that same conversation. Sarah answers in the thread of the message she
+answers; other DM threads (assistant threads of the agent surface) are conversations of their own.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import ResponseError
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,7 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.boundaries import Home, Middleware
 from bot.inbox import Inbox
 from bot.metrics import Metrics
-from bot.slack_events import DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify
+from bot.slack_events import CONVERSATION_KEY, DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify, dm_top_level
+from handlers.messages import Kind
+from handlers.thread_store import ThreadStore
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +99,34 @@ def build_bolt_app(
     app.event("message")(queue_message)
     app.event("app_mention")(queue_message)
     return app
+
+
+def dm_conversations(store: ThreadStore, *, clock: Callable[[], float] = time.time) -> Middleware:
+    """A Bolt middleware that marks a DM event with the conversation it belongs to (CONVERSATION_KEY,
+    read by `classify`): one Redis call per DM (two when the current conversation has gone idle)."""
+
+    async def conversations(
+        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> Any:
+        event = body.get("event")
+        if body.get("type") != "event_callback" or not isinstance(event, dict):
+            return await next()
+        event.pop(CONVERSATION_KEY, None)  # only this middleware sets it
+        message = classify(event, context.bot_user_id)
+        if isinstance(message, Ignored) or message.kind is not Kind.DM:
+            return await next()
+        channel = message.thread.channel
+        try:
+            if dm_top_level(event):
+                event[CONVERSATION_KEY] = await store.dm_conversation(message.user, channel, message.ts, clock())
+            else:
+                known = await store.dm_thread_conversation(message.user, channel, message.thread.thread_ts)
+                if known:
+                    event[CONVERSATION_KEY] = known
+        except ResponseError as error:
+            if "OOM" not in str(error):
+                raise
+            # Redis is full: the gate after this tells the sender; the message is not queued anyway
+        return await next()
+
+    return conversations

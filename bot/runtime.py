@@ -35,12 +35,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import register_actions
 from bot.app_home import AppHome, register_app_home
+from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
 from bot.dead_letters import DeadLetters
 from bot.gate import message_gate
 from bot.http_server import build_web_app
 from bot.inbox import GROUP, LATEST_PREFIX, Inbox
-from bot.ingress import build_bolt_app
+from bot.ingress import build_bolt_app, dm_conversations
 from bot.metrics import Metrics, SlackCallCounter, refresh_stream_gauges
 from bot.observed_model import ObservedModel, provider_name
 from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
@@ -51,6 +52,7 @@ from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
+from bot.thread_history import SlackThreadReader
 from bot.tracing import Tracing, build_tracing
 from bot.worker import LoopEnded, Worker
 from config import Settings, SlackMode
@@ -251,6 +253,7 @@ class Sarah:
             max_turns=s.retention.max_stored_turns,
             lease_seconds=s.worker.thread_lease_seconds,
             hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
+            dm_idle_seconds=s.retention.dm_conversation_idle_minutes * 60,
         )
         self.open_handoffs = OpenHandoffs(self.redis, self.store, ttl_seconds=s.retention.conversation_ttl_seconds)
         self.ownership: OwnershipStore = WatchedOwnership(
@@ -320,6 +323,7 @@ class Sarah:
                 not_helped=s.texts.text_not_helped,
                 claimed_action=s.texts.text_claimed_action,
                 message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
+                files_shared=s.texts.text_files_shared,
             ),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,
@@ -327,6 +331,9 @@ class Sarah:
             ),
             max_redrafts=s.worker.max_redrafts,
             is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
+            thread_reader=SlackThreadReader(self.slack, max_chars=s.slack.max_message_chars)
+            if s.slack.mode is not SlackMode.LOCAL
+            else None,
         )
         self.pipeline.tracing, self.pipeline.metrics = self.tracing, self.metrics
         self.health.refreshers += [
@@ -413,6 +420,7 @@ class Sarah:
             metrics=self.metrics,
             middleware=(
                 boundary_filter(home),
+                dm_conversations(self.store),  # before the gate: both see the same conversation
                 message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
             ),
             max_message_chars=s.max_message_chars,
@@ -430,6 +438,7 @@ class Sarah:
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
         )
+        register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await self.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, self.app_home)
         if s.mode is SlackMode.SOCKET:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.boundaries import Home
-from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.text_clean import clean, clean_and_cap
 
 DEFAULT_MAX_MESSAGE_CHARS = 8_000
@@ -26,6 +26,10 @@ _TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 # Subtypes that are still a person writing to Sarah; every other subtype (edits, deletions,
 # joins, bot messages, channel topics…) is ignored.
 _ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
+# Set on a DM event by the ingress's conversation middleware (bot/ingress.py), never by Slack: the ts
+# of the conversation this message continues. Any copy in an incoming payload is removed first.
+CONVERSATION_KEY = "sarah_conversation_ts"
+MAX_FILES = 10  # files of one message listed for the support team
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +89,47 @@ def classify(
     else:
         return Ignored(f"channel type {event.get('channel_type')!r}")
 
+    conversation = ""
+    if message_kind is Kind.DM:
+        conversation = _str(event.get(CONVERSATION_KEY))
+        if not _TS.fullmatch(conversation) or conversation == (thread_ts or ts):
+            conversation = ""
     if mention:
         text = _without(mention, text)
     capped = clean_and_cap(text, max_chars)
     return InboundMessage(
-        thread=ThreadRef(channel=channel, thread_ts=thread_ts or ts, team=team),
+        thread=ThreadRef(channel=channel, thread_ts=thread_ts or ts, team=team, conversation_ts=conversation),
         ts=ts,
         user=user,
         text=capped.text,
         kind=message_kind,
         has_files=bool(event.get("files")),
+        files=shared_files(event),
         event_id=clean(event_id)[:64],
         cut_from=capped.cut_from,
         external=home is not None and home.is_external(_str(event.get("user_team")) or team or None, shared=shared),
     )
+
+
+def dm_top_level(event: dict[str, Any]) -> bool:
+    """A DM written at the top level of the conversation, not inside a thread."""
+    thread_ts = _str(event.get("thread_ts"))
+    return event.get("channel_type") == "im" and (not thread_ts or thread_ts == event.get("ts"))
+
+
+def shared_files(event: dict[str, Any]) -> tuple[SharedFile, ...]:
+    """The name and permalink of each file in a message (Slack sends them with files:read); a file
+    without a permalink (hidden by a retention policy, or a tombstone) is listed by name only."""
+    found = []
+    for item in event.get("files") or ():
+        if not isinstance(item, dict):
+            continue
+        name = clean(_str(item.get("name")) or _str(item.get("title")) or "a file")[:200]
+        link = _str(item.get("permalink"))
+        if not link.startswith("https://") or len(link) > 500:
+            link = ""
+        found.append(SharedFile(name, link))
+    return tuple(found[:MAX_FILES])
 
 
 def _without(mention: str, text: str) -> str:

@@ -177,6 +177,8 @@ class RetentionSettings(BaseSettings):
     conversation_ttl_days: float = Field(default=30, gt=0, le=3650)
     dedupe_ttl_hours: float = Field(default=48, gt=0, le=24 * 90)
     max_stored_turns: int = Field(default=200, ge=4, le=10_000)
+    # top-level DMs continue the customer's conversation until it is idle this long
+    dm_conversation_idle_minutes: float = Field(default=120, gt=0, le=30 * 24 * 60)
 
     @property
     def conversation_ttl_seconds(self) -> int:
@@ -318,6 +320,34 @@ class TextSettings(BaseSettings):
         default="_(Your message was very long, so I read only its first {limit} characters.)_",
         min_length=1,
     )
+    suggested_prompts_title: str = Field(
+        default="Hi, I'm Sarah from ZenNest. How can I help?", min_length=1, max_length=150
+    )
+    # separated by "|"; each is both the button's label and the message it sends
+    suggested_prompts: str = "Set up my ZenHub|Why is my camera offline?|Talk to a person"
+    text_files_shared: str = Field(
+        default=(
+            "_I can't open files myself. If our support team takes this conversation over, they'll see a "
+            "link to what you shared._"
+        ),
+        min_length=1,
+    )
+
+    @field_validator("suggested_prompts")
+    @classmethod
+    def _prompts(cls, value: str) -> str:
+        prompts = [p.strip() for p in value.split("|") if p.strip()]
+        if len(prompts) > 4:
+            raise ValueError(f"has {len(prompts)} prompts: Slack shows at most 4 (separate them with |)")
+        for prompt in prompts:
+            if len(prompt) > 100:
+                raise ValueError(f"{prompt[:30]!r}… is longer than 100 characters")
+        return value
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        """The suggested prompts, in order (none: Sarah sets no prompts)."""
+        return tuple(p.strip() for p in self.suggested_prompts.split("|") if p.strip())
 
 
 class LogSettings(BaseSettings):

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from handlers.limits import handoff_key, rate_key
 from handlers.messages import ThreadRef
 from handlers.ownership import REMINDERS
-from handlers.thread_store import as_text, parse_thread_key, thread_keys, user_threads_key
+from handlers.thread_store import as_text, dm_conversations_key, parse_thread_key, thread_keys, user_threads_key
 
 _KEY_NAMES = ("state", "turns", "queue", "answered", "lease", "failed")
 
@@ -80,7 +80,7 @@ class Forgetter:
                 card = ThreadRef(as_text(card_channel), as_text(card_ts))
                 keys += int(await self._card(keys=_keys(card), args=[member]))
         minute = math.floor(self._clock() / 60)
-        own = [index, handoff_key(user), rate_key(user, minute), rate_key(user, minute - 1)]
+        own = [index, handoff_key(user), rate_key(user, minute), rate_key(user, minute - 1), dm_conversations_key(user)]
         if self._latest_prefix:
             own += [f"{self._latest_prefix}{channel}:{user}" for channel in sorted(channels)]
         for key in own:  # one by one: the person's keys and the inbox's pointers live in different slots

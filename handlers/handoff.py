@@ -17,7 +17,7 @@ from handlers.messages import ThreadRef
 from handlers.model import Conversation, Model, Outcome, Turn
 from handlers.outbox import Card, CardRef, Outbox
 from handlers.ownership import Owner, OwnershipStore
-from handlers.thread_store import StoredTurn, ThreadStore, parse_thread_key
+from handlers.thread_store import StoredTurn, ThreadStore, parse_thread_key, shared_files
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,7 @@ class Handoff:
             escalated_at=float(state.get("escalated_at") or 0),
             status_by=state.get("owner_by", ""),
             status_at=float(state.get("owner_at") or 0),
+            files=shared_files(state),
         )
 
     async def _after_agent_joined(self, thread: ThreadRef, agent: str) -> None:

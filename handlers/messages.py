@@ -15,7 +15,7 @@ from handlers.text_clean import clean
 
 
 class Kind(StrEnum):
-    DM = "dm"  # a direct message to Sarah; each top-level DM starts a thread
+    DM = "dm"  # a direct message to Sarah; top-level ones continue the customer's current DM conversation
     MENTION = "mention"  # @Sarah in a channel; she answers in a thread under it
     THREAD_REPLY = "thread_reply"  # a reply in a channel thread, answered only if Sarah is part of it
     FEEDBACK = "feedback"  # the customer pressed Helped / Didn't help; `ref` is the answer's ts
@@ -24,18 +24,34 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ThreadRef:
+    """A conversation and the Slack thread Sarah posts its answers in.
+
+    Usually both are one thread. In a DM, one conversation spans several top-level messages (see
+    bot/ingress.py): `thread_ts` is then the thread of the message being answered (Sarah replies
+    under it) and `conversation_ts` the ts of the conversation's first message, which keys Redis.
+    """
+
     channel: str
     thread_ts: str
     team: str = ""
+    conversation_ts: str = ""  # "": the conversation is the thread itself
 
     @property
     def key(self) -> str:
         """The Redis hash tag body: every key of one thread lands in the same cluster slot."""
-        return f"{self.channel}:{self.thread_ts}"
+        return f"{self.channel}:{self.conversation_ts or self.thread_ts}"
 
     @property
     def is_dm(self) -> bool:
         return self.channel.startswith("D")
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A file the customer shared: its name and Slack permalink only (the file is never downloaded)."""
+
+    name: str
+    permalink: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +68,7 @@ class InboundMessage:
     ref: str = ""  # FEEDBACK: the ts of the answer being rated
     external: bool = False  # from another organisation (Slack Connect): a customer, never support
     cut_from: int = 0  # the text was longer than MAX_MESSAGE_CHARS: its length before the cut
+    files: tuple[SharedFile, ...] = ()  # with files:read, what the customer shared (name, permalink)
 
     @property
     def files_only(self) -> bool:
@@ -76,4 +93,9 @@ class InboundMessage:
             ref=data.get("ref", ""),
             external=bool(data.get("external", False)),
             cut_from=int(data.get("cut_from", 0)),
+            files=tuple(
+                SharedFile(clean(str(f.get("name", "")))[:200], str(f.get("permalink", ""))[:500])
+                for f in data.get("files") or ()
+                if isinstance(f, dict)
+            ),
         )

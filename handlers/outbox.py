@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from handlers.messages import ThreadRef
+from handlers.messages import SharedFile, ThreadRef
 from handlers.ownership import Owner
 from handlers.thread_store import StoredTurn
 
@@ -44,6 +44,7 @@ class Card:
     escalated_at: float
     status_by: str = ""  # the agent who claimed, resolved or handed back
     status_at: float = 0.0
+    files: tuple[SharedFile, ...] = ()  # what the customer shared: names and Slack links, never content
 
 
 PartsRecorder = Callable[[list[str]], Awaitable[None]]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff, card_ref
+from handlers.history import ThreadReader
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, Turn
@@ -54,6 +55,7 @@ class Texts:
     not_helped: str
     claimed_action: str = ""  # sent instead of an answer claiming an action; cannot_resolve when unset
     message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
+    files_shared: str = ""  # added to the answer when the customer shared a file (linked on the card)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class Pipeline:
         max_redrafts: int = 2,
         is_support: Callable[[str], Awaitable[bool]] = _nobody_is_support,
         clock: Callable[[], float] = time.time,
+        thread_reader: ThreadReader | None = None,
     ) -> None:
         self._store = store
         self._ownership = ownership
@@ -103,6 +106,7 @@ class Pipeline:
         self._max_redrafts = max_redrafts
         self._is_support = is_support
         self._clock = clock
+        self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
 
     async def answer_pending(self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True) -> Answered:
         """Handle every waiting message of `thread`; `still_ours` says whether the lease is still held.
@@ -111,10 +115,12 @@ class Pipeline:
         (at most `max_redrafts` times), so a hand-off request or an agent's line is seen before
         Sarah's draft is sent.
         """
+        thread = await self._store.locate(thread)  # a DM conversation: answer under the latest message
         for attempt in range(self._max_redrafts + 1):
             batch = await self._store.pending(thread)
             if not batch:
                 return Answered([])
+            await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             state = await self._store.state(thread)
             if attempt == 0 and state.get("reply_pass"):
                 state = await self._recover_posts(thread, state)
@@ -148,6 +154,7 @@ class Pipeline:
     ) -> Answered | None:
         feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
+        await self._read_thread_so_far(thread, state, messages)
         episode = await self._store.episode(thread)
         last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
         failure_key = await self._judge_feedback(thread, feedback, state.get("customer", ""))
@@ -240,6 +247,8 @@ class Pipeline:
         )
         if self._texts.message_cut and any(p.message.cut_from for p in batch):
             text = f"{text}\n\n{self._texts.message_cut}"
+        if self._texts.files_shared and any(p.message.files for p in batch):
+            text = f"{text}\n\n{self._texts.files_shared}"
         if await self._people_are_coming(thread, state.get("customer", "")):
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
         sent, answer_ts = await self._send_if_ours(
@@ -396,7 +405,7 @@ class Pipeline:
         agent, never dropped silently.
         """
         channel, _, thread_ts = relay_to.partition(":")
-        customer_thread = ThreadRef(channel, thread_ts)
+        customer_thread = await self._store.locate(ThreadRef(channel, thread_ts))
         ref = CardRef(card_thread.channel, card_thread.thread_ts)
         relayed: list[StoredTurn] = []
         for pending in batch:
@@ -439,6 +448,19 @@ class Pipeline:
                 turns=tuple(relayed),
             )
         return Answered([p.entry_id for p in batch])
+
+    # -- a first mention halfway down a thread ---------------------------------------------------------
+
+    async def _read_thread_so_far(self, thread: ThreadRef, state: dict[str, str], messages: list[Pending]) -> None:
+        """Sarah is mentioned in a channel thread she has never seen: store what was said before the
+        mention, once, so her first answer has the context (the prompt's budget keeps the newest)."""
+        if self._thread_reader is None or thread.is_dm or state.get("history_read") or not messages:
+            return
+        first = messages[0].message
+        if first.kind is not Kind.MENTION or first.ts == thread.thread_ts or await self._store.history(thread):
+            return
+        turns = await self._thread_reader.earlier(thread, before=first.ts)
+        await self._store.add_history(thread, turns)
 
     # -- helpers ---------------------------------------------------------------------------------------
 

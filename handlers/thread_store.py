@@ -19,6 +19,10 @@ Per person (hash tag `{user:U…}`, written by handlers/limits.py at the ingress
 
     sarah:{user:U}:threads  ZSET  thread key → the person's last message in a thread they opened:
                                   how `/sarah` finds "your thread" and `forget` finds what to delete
+    sarah:{user:U}:dm       HASH  their current DM conversation, `c:<channel>` → "<first ts> <last
+                                  activity>", and `t:<channel>:<ts>` → that conversation for every
+                                  top-level message that joined it (Sarah answers in its thread, so a
+                                  reply there belongs to the same conversation); see `dm_conversation`
 """
 
 from __future__ import annotations
@@ -31,14 +35,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.text_clean import clean
 
 log = logging.getLogger(__name__)
 
 _ACCEPT = """
 -- KEYS: state, queue, answered, lease, held
--- ARGV: ts, payload, kind, token, lease_ms, ttl, now, customer, hold_ms, now_ms
+-- ARGV: ts, payload, kind, token, lease_ms, ttl, now, customer, hold_ms, now_ms, reply_ts
 -- A thread reply in a thread with no state yet may have overtaken the thread's opening message
 -- (Slack retrying the @mention): it is held, and moved into the queue by the opening message if
 -- that comes within hold_ms and the reply is newer than it. Returns {status, promoted, dropped}.
@@ -75,6 +79,8 @@ else
   if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[7]) == 1 then
     redis.call('HSET', KEYS[1], 'owner', 'bot', 'customer', ARGV[8], 'kind', ARGV[3])
   end
+  -- a DM conversation is answered in the thread of the customer's latest message
+  if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'reply_ts', ARGV[11]) end
 end
 local promoted, dropped = 0, 0
 if ARGV[3] ~= 'thread_reply' and redis.call('EXISTS', KEYS[5]) == 1 then
@@ -141,6 +147,69 @@ return n
 """
 
 
+_DM_CONVERSATION = """
+-- KEYS: the person's dm hash
+-- ARGV: channel, ts, now, idle_seconds, ttl, mode ('check' | 'keep' | 'replace'), anchor judged idle
+-- Returns {status, conversation ts}: 'joined' (continues), 'new' (this message opens one), or
+-- 'idle' (mode 'check' only: the caller decides between 'keep' and 'replace' for that anchor).
+local field, alias = 'c:' .. ARGV[1], 't:' .. ARGV[1] .. ':' .. ARGV[2]
+local known = redis.call('HGET', KEYS[1], alias)
+if known then return {'joined', known} end  -- mapped before: the gate, then the listener; Slack's retries
+local now = tonumber(ARGV[3])
+local raw = redis.call('HGET', KEYS[1], field)
+if raw then
+  local anchor, last = string.match(raw, '^(%S+) (%S+)$')
+  last = tonumber(last) or 0
+  local idle = now - last > tonumber(ARGV[4])
+  if anchor and (not idle or (ARGV[6] == 'keep' and anchor == ARGV[7])) then
+    if now > last then last = now end
+    redis.call('HSET', KEYS[1], field, anchor .. ' ' .. last, alias, anchor)
+    redis.call('EXPIRE', KEYS[1], ARGV[5])
+    return {'joined', anchor}
+  end
+  if anchor and ARGV[6] == 'check' then return {'idle', anchor} end
+end
+redis.call('HSET', KEYS[1], field, ARGV[2] .. ' ' .. ARGV[3], alias, ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {'new', ARGV[2]}
+"""
+
+
+_ADD_HISTORY = """
+-- KEYS: state, turns   ARGV: ttl, max_turns, turn json…
+-- The thread's earlier messages, read once before Sarah's first answer in it (history_read marks it).
+if redis.call('HSETNX', KEYS[1], 'history_read', 1) == 0 then return -1 end
+for i = 3, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+if #ARGV > 2 then
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return #ARGV - 2
+"""
+
+
+_ADD_FILES = """
+-- KEYS: state   ARGV: ttl, max_files, file json…
+-- Files the customer shared (name and permalink, never their content), for the hand-off card.
+local files = cjson.decode(redis.call('HGET', KEYS[1], 'files') or '[]')
+local seen = {}
+for _, f in ipairs(files) do seen[f.permalink .. '|' .. f.name] = true end
+for i = 3, #ARGV do
+  local f = cjson.decode(ARGV[i])
+  if not seen[f.permalink .. '|' .. f.name] then
+    seen[f.permalink .. '|' .. f.name] = true
+    table.insert(files, f)
+  end
+end
+while #files > tonumber(ARGV[2]) do table.remove(files, 1) end
+redis.call('HSET', KEYS[1], 'files', cjson.encode(files))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return #files
+"""
+MAX_FILES_PER_THREAD = 20  # the newest are kept for the card
+
+
 class Accepted(StrEnum):
     LEASED = "leased"  # queued, and this worker now answers the thread
     QUEUED = "queued"  # queued; the worker holding the lease will answer it
@@ -193,6 +262,22 @@ def user_threads_key(user: str) -> str:
     return "sarah:{user:" + user + "}:threads"
 
 
+def shared_files(state: dict[str, str]) -> tuple[SharedFile, ...]:
+    """The files recorded in a thread's state by `ThreadStore.add_files`."""
+    try:
+        items = json.loads(state.get("files") or "[]")
+    except ValueError:
+        return ()
+    if not isinstance(items, list):
+        return ()
+    return tuple(SharedFile(str(f.get("name", "")), str(f.get("permalink", ""))) for f in items if isinstance(f, dict))
+
+
+def dm_conversations_key(user: str) -> str:
+    """The person's current DM conversation and the messages that joined it (see `dm_conversation`)."""
+    return "sarah:{user:" + user + "}:dm"
+
+
 def parse_thread_key(key: str) -> ThreadRef:
     channel, _, thread_ts = key.partition(":")
     return ThreadRef(channel, thread_ts)
@@ -209,8 +294,11 @@ class ThreadStore:
         max_turns: int,
         lease_seconds: float,
         hold_unknown_thread_seconds: float = 120,
+        dm_idle_seconds: float = 120 * 60,
     ) -> None:
         self._redis = redis
+        self._dm_idle = dm_idle_seconds
+        self._dm = redis.register_script(_DM_CONVERSATION)
         self._hold_ms = int(hold_unknown_thread_seconds * 1000)
         self._ttl = ttl_seconds
         self._max_turns = max_turns
@@ -219,6 +307,8 @@ class ThreadStore:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE_IF_IDLE)
         self._commit = redis.register_script(_COMMIT)
+        self._add_history = redis.register_script(_ADD_HISTORY)
+        self._add_files = redis.register_script(_ADD_FILES)
 
     async def accept(self, message: InboundMessage, entry_id: str, token: str, now: float) -> Accepted:
         keys = thread_keys(message.thread)
@@ -236,6 +326,7 @@ class ThreadStore:
                 message.user,
                 self._hold_ms,
                 int(now * 1000),
+                message.thread.thread_ts if message.kind is Kind.DM else "",
             ],
         )
         accepted = Accepted(as_text(status))
@@ -256,6 +347,45 @@ class ThreadStore:
                 extra={"thread_key": message.thread.key},
             )
         return accepted
+
+    async def dm_conversation(self, user: str, channel: str, ts: str, now: float) -> str:
+        """The ts of the DM conversation that `user`'s top-level message `ts` belongs to.
+
+        Top-level DMs continue the person's current conversation until it has been idle longer than
+        DM_CONVERSATION_IDLE_MINUTES; then this message opens a new one, unless the conversation is
+        with the support team (waiting or claimed): a customer waiting for a person is never moved
+        to a fresh conversation with Sarah. Resolved and reset conversations need no new one here:
+        the next message opens a new episode in them (fresh memory and failure count). Atomic per
+        person, and the same answer every time for the same message (the gate and the listener both
+        ask; Slack retries)."""
+        key = dm_conversations_key(user)
+        args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl]
+        status, anchor = await self._dm(keys=[key], args=[*args, "check", ""])
+        if as_text(status) == "idle":
+            owner = await self._redis.hget(thread_keys(ThreadRef(channel, as_text(anchor)))["state"], "owner")
+            mode = "keep" if owner is not None and as_text(owner) in ("waiting", "human") else "replace"
+            status, anchor = await self._dm(keys=[key], args=[*args, mode, as_text(anchor)])
+        if as_text(status) == "new":
+            log.info("a DM opened a new conversation", extra={"thread_key": f"{channel}:{as_text(anchor)}"})
+        return as_text(anchor)
+
+    async def dm_thread_conversation(self, user: str, channel: str, thread_ts: str) -> str | None:
+        """The conversation a DM thread belongs to: the thread of a top-level message that joined one
+        (Sarah answered it there). None: the thread is its own conversation (an assistant thread)."""
+        known = await self._redis.hget(dm_conversations_key(user), f"t:{channel}:{thread_ts}")
+        return as_text(known) if known is not None else None
+
+    async def locate(self, thread: ThreadRef) -> ThreadRef:
+        """`thread` pointing at where Sarah answers now: in a DM conversation, the thread of the
+        customer's latest message (recorded by `accept`); elsewhere the thread itself."""
+        if not thread.is_dm:
+            return thread
+        value = await self._redis.hget(thread_keys(thread)["state"], "reply_ts")
+        reply_ts = as_text(value) if value is not None else ""
+        if not reply_ts or reply_ts == thread.thread_ts:
+            return thread
+        conversation = thread.conversation_ts or thread.thread_ts
+        return ThreadRef(thread.channel, reply_ts, thread.team, "" if reply_ts == conversation else conversation)
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""
@@ -306,6 +436,21 @@ class ThreadStore:
             ],
         )
 
+    async def add_history(self, thread: ThreadRef, turns: list[StoredTurn]) -> bool:
+        """Store the thread's earlier messages before any turn of Sarah's; once per thread (False when
+        they were stored already)."""
+        keys = thread_keys(thread)
+        added = await self._add_history(
+            keys=[keys["state"], keys["turns"]], args=[self._ttl, self._max_turns, *[t.to_json() for t in turns]]
+        )
+        return int(added) >= 0
+
+    async def add_files(self, thread: ThreadRef, files: list[SharedFile]) -> None:
+        """Remember the files the customer shared in the thread (names and links only, each once)."""
+        if files:
+            payload = [json.dumps({"name": f.name, "permalink": f.permalink}) for f in files]
+            await self._add_files(keys=[thread_keys(thread)["state"]], args=[self._ttl, MAX_FILES_PER_THREAD, *payload])
+
     async def exists(self, thread: ThreadRef) -> bool:
         """Has Sarah a state for this thread (is she part of it)?"""
         return bool(await self._redis.exists(thread_keys(thread)["state"]))
@@ -350,6 +495,7 @@ __all__ = [
     "StoredTurn",
     "ThreadStore",
     "as_text",
+    "dm_conversations_key",
     "parse_thread_key",
     "thread_keys",
     "user_threads_key",

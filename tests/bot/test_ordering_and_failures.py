@@ -50,14 +50,15 @@ async def test_a_model_error_gets_a_short_apology_and_the_worker_goes_on(
     )
     _, slack = await start_sarah()
     broken, fine = new_ts(), new_ts()
-    await slack.event(dm("please break", ts=broken))
+    # two conversations (assistant threads): top-level DMs would be one conversation
+    await slack.event(dm("please break", thread_ts=broken))
     apology = await fake_slack.wait_for(
         lambda: [m for m in fake_slack.thread("D0CUSTOMER", broken) if "typing" not in m.body]
     )
     assert apology[0].body.startswith("Sorry, I couldn't reach my knowledge")
     assert len(apology[0].body) < 300
 
-    await slack.event(dm("and now a normal question", ts=fine))
+    await slack.event(dm("and now a normal question", thread_ts=fine))
     replies = await fake_slack.wait_for(
         lambda: [m for m in fake_slack.thread("D0CUSTOMER", fine) if "typing" not in m.body]
     )

@@ -265,8 +265,8 @@ async def test_a_conversation_past_the_open_threads_limit_is_refused_with_a_reas
 ) -> None:
     _, slack = await start_sarah(limits={"user_max_open_threads": 2})
     roots = [new_ts() for _ in range(3)]
-    for n, root in enumerate(roots):
-        await slack.event(dm(f"question {n}", ts=root))
+    for n, root in enumerate(roots):  # assistant threads: each one a conversation
+        await slack.event(dm(f"question {n}", thread_ts=root))
     await said(fake_slack, CUSTOMER_DM, roots[0], "Answering")
     await said(fake_slack, CUSTOMER_DM, roots[1], "Answering")
     refusal = await fake_slack.wait_for(lambda: ephemerals(fake_slack, "2 conversations open"))
@@ -284,7 +284,7 @@ async def test_a_second_request_for_a_person_joins_the_open_card(
     _, card = await escalated_dm(slack, fake_slack)
     for n in range(2):
         root = new_ts()
-        await slack.event(dm(f"human please, it's urgent {n}", ts=root))
+        await slack.event(dm(f"human please, it's urgent {n}", thread_ts=root))  # another conversation
         await said(fake_slack, CUSTOMER_DM, root, "already with our support team")
         await said(fake_slack, SUPPORT_CHANNEL, card.ts, f"it's urgent {n}")
         assert await redis.hget(state_key(CUSTOMER_DM, root), "owner") == b"bot"
@@ -323,7 +323,7 @@ async def test_sarah_forget_deletes_the_callers_conversations_and_only_theirs(
     _, slack = await start_sarah()
     root, card = await escalated_dm(slack, fake_slack)
     other = new_ts()
-    await slack.event(dm("how do I pair a ZenSense?", ts=other))
+    await slack.event(dm("how do I pair a ZenSense?", thread_ts=other))  # a second conversation
     await said(fake_slack, CUSTOMER_DM, other, "Answering")
     theirs = new_ts()
     await slack.event(dm("someone else's question", ts=theirs, user=BYSTANDER, channel="D0BYSTANDER"))
@@ -334,7 +334,9 @@ async def test_sarah_forget_deletes_the_callers_conversations_and_only_theirs(
     for ts in (root, other):
         assert not await redis.exists(state_key(CUSTOMER_DM, ts), state_key(CUSTOMER_DM, ts, "turns"))
     assert not await redis.exists(state_key(SUPPORT_CHANNEL, card.ts))  # the card's relay state
-    assert not await redis.exists("sarah:{user:UCUSTOMER}:threads", "sarah:{user:UCUSTOMER}:handoff")
+    assert not await redis.exists(
+        "sarah:{user:UCUSTOMER}:threads", "sarah:{user:UCUSTOMER}:handoff", "sarah:{user:UCUSTOMER}:dm"
+    )
     assert await redis.exists(state_key("D0BYSTANDER", theirs, "turns"))
     _, again = await slack.command(slash_command("forget"))
     assert "no conversations of yours to delete" in again

@@ -83,6 +83,8 @@ async def until(condition: Callable[[], Awaitable[Any]], within: float = 10.0) -
 
 
 def answers(fake_slack: FakeSlack, ts: str) -> list[str]:
+    # Each message here is its own conversation (an assistant thread: `dm(…, thread_ts=…)`): top-level
+    # DMs of one customer would be one conversation, answered together.
     return [m.body for m in fake_slack.thread("D0CUSTOMER", ts) if "typing" not in m.body]
 
 
@@ -102,7 +104,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     assert sarah.worker is not None
 
     before = new_ts()
-    await deliver_like_slack(slack, dm("before the restart", ts=before))
+    await deliver_like_slack(slack, dm("before the restart", thread_ts=before))
     await fake_slack.wait_for(lambda: answers(fake_slack, before))
 
     # An entry delivered to this worker whose XREADGROUP reply was lost with the connection.
@@ -116,12 +118,12 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     await other.aclose()
 
     in_flight = new_ts()
-    await deliver_like_slack(slack, dm("a slow question", ts=in_flight))
+    await deliver_like_slack(slack, dm("a slow question", thread_ts=in_flight))
     await eventually(lambda: any("slow" in user_lines(r)[-1] for r in fake_openai.requests))
 
     await own_redis.astop()  # the model answers while Redis is away
     during = new_ts()
-    sent_during = asyncio.create_task(deliver_like_slack(slack, dm("sent during the outage", ts=during)))
+    sent_during = asyncio.create_task(deliver_like_slack(slack, dm("sent during the outage", thread_ts=during)))
     await asyncio.sleep(2.5)
     status, body = await healthz(sarah)
     assert status == 503 and body["redis"] != "ok"
@@ -130,7 +132,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     statuses = await sent_during
     assert statuses[0] == 500 and statuses[-1] == 200  # refused while Redis was away, so Slack retried
     after = new_ts()
-    assert await slack.event(dm("sent after the outage", ts=after)) == 200  # first try: no stale connection
+    assert await slack.event(dm("sent after the outage", thread_ts=after)) == 200  # first try: no stale connection
 
     expected = {
         before: "Answering: before the restart",
@@ -161,7 +163,7 @@ async def test_a_redis_crash_under_load_strands_no_message(
 
     async def customer(index: int) -> None:
         await asyncio.sleep(index * 0.05)
-        await deliver_like_slack(slack, dm(f"question {index}", ts=roots[index]))
+        await deliver_like_slack(slack, dm(f"question {index}", thread_ts=roots[index]))
 
     customers = asyncio.gather(*(customer(i) for i in range(len(roots))))
     await asyncio.sleep(1.0)  # about half are queued or being answered
@@ -180,11 +182,11 @@ async def test_the_first_event_after_a_quick_redis_restart_is_acknowledged_at_on
 ) -> None:
     _, slack = await start_on_own_redis()
     first, second = new_ts(), new_ts()
-    assert await slack.event(dm("before", ts=first)) == 200
+    assert await slack.event(dm("before", thread_ts=first)) == 200
     await fake_slack.wait_for(lambda: answers(fake_slack, first))
     await own_redis.astop()
     await own_redis.astart()  # every pooled connection is stale now
-    assert await slack.event(dm("right after the restart", ts=second)) == 200
+    assert await slack.event(dm("right after the restart", thread_ts=second)) == 200
     await fake_slack.wait_for(lambda: answers(fake_slack, second))
     assert answers(fake_slack, second) == ["Answering: right after the restart"]
 
@@ -195,17 +197,17 @@ async def test_a_deleted_stream_or_a_flushdb_does_not_stop_the_worker(
     sarah, slack = await start_sarah()
     assert sarah.worker is not None
     first, second, third = new_ts(), new_ts(), new_ts()
-    await slack.event(dm("first", ts=first))
+    await slack.event(dm("first", thread_ts=first))
     await fake_slack.wait_for(lambda: answers(fake_slack, first))
 
     await redis.delete(STREAM)  # the worker's blocked XREADGROUP answers "UNBLOCKED … no longer exists"
     await asyncio.sleep(0.6)
-    assert await slack.event(dm("second", ts=second)) == 200
+    assert await slack.event(dm("second", thread_ts=second)) == 200
     await fake_slack.wait_for(lambda: answers(fake_slack, second))
 
     await redis.flushdb()  # the stream, the group and every thread are gone: NOGROUP
     await asyncio.sleep(0.6)
-    assert await slack.event(dm("third", ts=third)) == 200
+    assert await slack.event(dm("third", thread_ts=third)) == 200
     await fake_slack.wait_for(lambda: answers(fake_slack, third))
 
     assert answers(fake_slack, second) == ["Answering: second"]

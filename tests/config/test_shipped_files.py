@@ -24,8 +24,9 @@ def test_the_manifest_subscribes_to_exactly_what_sarah_handles() -> None:
     manifest = json.loads((ROOT / "deploy" / "slack-manifest.json").read_text())
     settings = manifest["settings"]
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
-        "app_home_opened",  # the support team's queue in App Home
+        "app_home_opened",  # the support team's queue in App Home; the Messages tab (suggested prompts)
         "app_mention",
+        "assistant_thread_started",  # assistant threads on workspaces without the agent surface
         "message.channels",
         "message.groups",
         "message.im",
@@ -44,4 +45,7 @@ def test_the_manifest_subscribes_to_exactly_what_sarah_handles() -> None:
         "channels:read",
         "groups:read",  # the support channel's members (conversations.members)
         "usergroups:read",  # SUPPORT_USERGROUP's members
+        "assistant:write",  # suggested prompts and thread titles
+        "files:read",  # names and links of shared files, for the hand-off card
     }
+    assert "agent_view" in manifest["features"]  # the agent messaging surface

@@ -37,6 +37,7 @@ class Posted:
     deleted: bool = False
     updates: int = 0
     metadata: dict[str, Any] | None = None  # chat.postMessage / chat.update `metadata`, as Slack keeps it
+    subtype: str | None = None  # e.g. channel_join, for messages added with `add_message`
 
     @property
     def body(self) -> str:
@@ -104,6 +105,22 @@ class FakeSlack(LocalServer):
             "blocks": message.blocks,
             "user": message.user,
         }
+
+    def add_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str,
+        thread_ts: str | None = None,
+        ts: str | None = None,
+        subtype: str | None = None,
+    ) -> Posted:
+        """A message someone other than Sarah wrote (seen by conversations.replies), e.g. the start of a
+        channel thread Sarah is mentioned in later."""
+        message = Posted(channel, ts or self._next_ts(), thread_ts, text, user=user, subtype=subtype)
+        self.messages.append(message)
+        return message
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
@@ -225,6 +242,8 @@ class FakeSlack(LocalServer):
         messages Sarah posted); `metadata` only with include_all_metadata, as Slack does."""
         with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
         oldest = float(p.get("oldest") or 0)
+        latest = float(p.get("latest") or "inf")
+        inclusive = str(p.get("inclusive", "")).lower() in ("1", "true")
         thread = [
             m
             for m in self.messages
@@ -232,15 +251,20 @@ class FakeSlack(LocalServer):
             and (m.thread_ts == p["ts"] or m.ts == p["ts"])
             and not m.deleted
             and (m.ts == p["ts"] or float(m.ts) > oldest)
+            and (float(m.ts) < latest or (inclusive and float(m.ts) == latest))
         ]
         start = int(p.get("cursor") or 0)
-        limit = int(p.get("limit") or 10)
+        limit = min(int(p.get("limit") or 10), 15)  # apps outside the Marketplace get 15 at most
         page = thread[start : start + limit]
         more = start + limit < len(thread)
         messages = []
         for m in page:
-            item: dict[str, Any] = {"type": "message", "ts": m.ts, "thread_ts": m.thread_ts, "text": m.text}
-            item["user"], item["bot_id"] = m.user, BOT_ID
+            item: dict[str, Any] = {"type": "message", "ts": m.ts, "thread_ts": m.thread_ts or m.ts, "text": m.text}
+            item["user"] = m.user
+            if m.user == BOT_USER_ID:
+                item["bot_id"] = BOT_ID
+            if m.subtype:
+                item["subtype"] = m.subtype
             if with_metadata and m.metadata:
                 item["metadata"] = m.metadata
             messages.append(item)
@@ -250,6 +274,22 @@ class FakeSlack(LocalServer):
             "has_more": more,
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+    def _assistant_threads_setSuggestedPrompts(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Up to four prompts, each with a title and a message; thread_ts is optional (agent apps)."""
+        prompts = p.get("prompts")
+        if isinstance(prompts, str):
+            prompts = json.loads(prompts)
+        if not p.get("channel_id") or not isinstance(prompts, list) or not prompts:
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(prompts) > 4 or any(not (q.get("title") and q.get("message")) for q in prompts):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
+    def _assistant_threads_setTitle(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not (p.get("channel_id") and p.get("thread_ts") and p.get("title")):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
 
     def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
         if not self.token_valid:
