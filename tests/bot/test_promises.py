@@ -116,9 +116,10 @@ async def test_an_answered_message_leaves_nothing_pending_in_the_consumer_group(
     start_sarah: StartSarah, redis: Redis, fake_slack: FakeSlack
 ) -> None:
     _, slack = await start_sarah()
-    for _ in range(3):
-        await slack.event(dm("is my ZenHub online?", ts=new_ts()))
-    await fake_slack.wait_for(lambda: len(answers_sent(fake_slack, "D0CUSTOMER")) == 3)
+    channels = [f"D0CUSTOMER{i}" for i in range(3)]  # three customers, three conversations
+    for channel in channels:
+        await slack.event(dm("is my ZenHub online?", channel=channel, user="U" + channel[1:], ts=new_ts()))
+    await fake_slack.wait_for(lambda: all(answers_sent(fake_slack, channel) for channel in channels))
     await _until(lambda: redis.xlen(STREAM), 0)
     # XDEL alone empties the stream but leaves the ids in the group's pending list, where XAUTOCLAIM
     # and every consumer keep finding them: acknowledged means XPENDING is empty.
