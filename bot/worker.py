@@ -36,6 +36,10 @@ from handlers.thread_store import Accepted, Pending, Release, ThreadStore
 
 log = logging.getLogger(__name__)
 
+# On SIGTERM, threads being answered get this long to finish (a rolling restart loses no answer
+# in flight and posts none twice).
+SHUTDOWN_GRACE_SECONDS = 8.0
+
 # A pass that fails (Slack hiccup, a bug) is tried again after these pauses, each failure counted
 # against its entries; the thread is dead-lettered when the count reaches DEAD_LETTER_AFTER_PASSES,
 # or, when that is higher, left to XAUTOCLAIM once these are used up.
@@ -119,7 +123,10 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*self.loops.values(), return_exceptions=True)
             if self._drains:
-                _, late = await asyncio.wait(self._drains, timeout=self._lease_seconds)
+                # Their leases are still renewed while they finish; past the grace the orchestrator
+                # would kill the process anyway (docker stop waits 10 s).
+                grace = max(self._lease_seconds, SHUTDOWN_GRACE_SECONDS)
+                _, late = await asyncio.wait(self._drains, timeout=grace)
                 for task in late:  # their entries stay pending: another worker takes them over
                     task.cancel()
 

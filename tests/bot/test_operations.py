@@ -202,7 +202,9 @@ async def test_app_home_shows_support_the_live_queue_and_everyone_else_how_to_re
     def queue_text() -> str:
         return json.dumps(fake_slack.home_views.get(AGENT, {}))
 
-    await fake_slack.wait_for(lambda: "Waiting" in queue_text() and "<@UCUSTOMER>" in queue_text())
+    # the tab is published when the hand-off opens and again once its card is posted (with the link)
+    await fake_slack.wait_for(lambda: "Waiting" in queue_text() and "/archives/" in queue_text())
+    assert "<@UCUSTOMER>" in queue_text()
     view = fake_slack.home_views[AGENT]
     section = next(b for b in view["blocks"] if b["type"] == "section" and "fields" in b)
     fields = " ".join(f["text"] for f in section["fields"])
