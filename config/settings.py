@@ -54,6 +54,7 @@ class SlackSettings(BaseSettings):
         if not re.fullmatch(prefix + r"[A-Z0-9]{2,}", value):
             raise ValueError(f"must be a Slack id like {prefix}0123ABCD")
         return value
+
     max_message_chars: int = Field(default=8_000, ge=200, le=40_000)  # the rest is cut off, with a marker
     # Streamed answers (chat.startStream / appendStream / stopStream): start and stop are Tier 2,
     # about 20 calls a minute per workspace, so at most this many answers a minute are streamed.
@@ -286,6 +287,7 @@ class TextSettings(BaseSettings):
     def link_domains(self) -> tuple[str, ...]:
         """Domains (and their subdomains) whose links stay clickable in Sarah's answers."""
         return tuple(d.strip().lower() for d in self.link_allowed_domains.split(",") if d.strip())
+
     text_status: str = Field(default="is typing…", min_length=1, max_length=200)
     text_loading_messages: str = Field(
         default=(

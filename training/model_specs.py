@@ -30,8 +30,12 @@ class ModelSpec:
 
     @property
     def label(self) -> str:
-        return {"offline": "offline", "openai": f"openai:{self.model}", "url": f"{self.model} @ {self.base_url}",
-                "local": f"local:{self.path}"}[self.kind]
+        return {
+            "offline": "offline",
+            "openai": f"openai:{self.model}",
+            "url": f"{self.model} @ {self.base_url}",
+            "local": f"local:{self.path}",
+        }[self.kind]
 
 
 def parse_spec(spec: str) -> ModelSpec:

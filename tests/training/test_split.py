@@ -56,9 +56,21 @@ def test_cli_writes_both_files(tmp_path: Path) -> None:
     for objective in OBJECTIVES:
         write_lines(conversations / f"{objective}.jsonl", [e for e in examples if e["objective"] == objective])
     train, valid = tmp_path / "train.jsonl", tmp_path / "valid.jsonl"
-    code = main(["split", "--input-dir", str(conversations), "--train-out", str(train), "--valid-out", str(valid),
-                 "--seed", "3"])
+    code = main(
+        [
+            "split",
+            "--input-dir",
+            str(conversations),
+            "--train-out",
+            str(train),
+            "--valid-out",
+            str(valid),
+            "--seed",
+            "3",
+        ]
+    )
     assert code == 0
     lines = [json.loads(x) for x in train.read_text().splitlines()] + [
-        json.loads(x) for x in valid.read_text().splitlines()]
+        json.loads(x) for x in valid.read_text().splitlines()
+    ]
     assert len(lines) == 70 and len(valid.read_text().splitlines()) == 14

@@ -52,5 +52,4 @@ def _handoff_arguments(arguments: Any) -> tuple[str, str]:
         arguments = {}
     reason = arguments.get("reason")
     summary = arguments.get("summary")
-    return (reason if reason in HANDOFF_REASONS else "unknown_answer",
-            summary if isinstance(summary, str) else "")
+    return (reason if reason in HANDOFF_REASONS else "unknown_answer", summary if isinstance(summary, str) else "")
