@@ -68,9 +68,9 @@ QUESTIONS = (
 
 def _sarah_process(groups: dict[str, dict[str, Any]], redis_url: str, log_level: str, conn: Connection) -> None:
     """Child process: run Sarah until SIGTERM; send her HTTP port (or None, or an error) once started."""
-    from config.settings import _GROUPS
+    from config.settings import SETTINGS_GROUPS
 
-    for group in _GROUPS.values():  # only the settings given here count, none of this machine's
+    for group in SETTINGS_GROUPS.values():  # only the settings given here count, none of this machine's
         for name in group.model_fields:
             os.environ.pop(name.upper(), None)
     from bot.logs import configure_logging
