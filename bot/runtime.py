@@ -45,7 +45,6 @@ from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPi
 from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
 from bot.ops_server import Health, add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
-from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_stream import SlackStreams
 from bot.slack_text import LinkPolicy
@@ -65,6 +64,7 @@ from handlers.pipeline import Policy, Texts
 from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
+from sarah_model.retirement import check_model_retirement
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -124,14 +124,14 @@ def build_slack_client(
 def build_model(settings: ModelSettings) -> Model:
     """The OpenAI-compatible model, or the offline one when no API is configured."""
     if settings.offline:
-        from bot.models.offline import OfflineModel
+        from sarah_model.offline import OfflineModel
 
         log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: Sarah answers with the offline model")
         offline: Model = OfflineModel.from_knowledge_base()
         return offline
     from openai import AsyncOpenAI, DefaultAioHttpClient
 
-    from bot.models.openai_chat import OpenAIChatModel
+    from sarah_model.openai_chat import OpenAIChatModel
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     client = AsyncOpenAI(

@@ -119,7 +119,7 @@ async def compare(
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from config.training import load_training_settings
-    from training.knowledge import load_knowledge_base
+    from sarah_model.knowledge import load_knowledge_base
     from training.model_specs import SpecError, build_model, parse_spec
 
     try:

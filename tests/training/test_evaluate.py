@@ -227,7 +227,7 @@ def test_the_command_compares_two_servers_into_an_html_report(tmp_path: Path, ca
 
 
 def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> None:
-    pytest.importorskip("bot.models.offline", reason="the offline model is not written yet")
+    pytest.importorskip("sarah_model.offline", reason="the offline model is not written yet")
     from training.cli import main
 
     report = tmp_path / "offline.md"
@@ -238,9 +238,9 @@ def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> No
 
 
 def _shipped_eval() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    from sarah_model.knowledge import load_knowledge_base
     from training.cli import EVAL_FILE
     from training.evaluate import load_eval_items
-    from training.knowledge import load_knowledge_base
 
     return load_eval_items(EVAL_FILE), {p.id: p.text for p in load_knowledge_base()}
 

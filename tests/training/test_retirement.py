@@ -6,7 +6,7 @@ from datetime import date
 
 from openai import AsyncOpenAI
 
-from bot.retirement import check_model_retirement, retirement_notice
+from sarah_model.retirement import check_model_retirement, retirement_notice
 from tests.fakes.openai_finetune_server import API_KEY, FakeFineTuningServer
 from training.finetune.availability import base_model_verdict, deadline_refusal
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.retirement import WARN_DAYS, shutdown_date_of
-from training.deadline import INSTEAD, OPENAI_FINETUNING_ENDS, deadline_refusal, deadline_warning
+from sarah_model.deadline import INSTEAD, OPENAI_FINETUNING_ENDS, deadline_refusal, deadline_warning
+from sarah_model.retirement import WARN_DAYS, shutdown_date_of
 
 __all__ = [
     "OPENAI_FINETUNING_ENDS",

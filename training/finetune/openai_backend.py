@@ -15,8 +15,8 @@ from typing import Any
 
 import openai
 
-from bot.retirement import base_of
 from config.training import TrainingSettings
+from sarah_model.retirement import base_of
 from training.envfile import set_env_value
 from training.finetune.availability import (
     base_model_verdict,
