@@ -67,7 +67,7 @@ def test_sarah_chat_reads_piped_input_even_when_slack_is_configured(tmp_path: Pa
 def test_sarah_train_without_its_extra_names_the_extra_to_install(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['rich'] = None\n"  # as if the train extra were not installed
-        "from bot.cli import main; sys.exit(main(['train', 'validate']))"
+        "from sarah_cli import main; sys.exit(main(['train', 'validate']))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
