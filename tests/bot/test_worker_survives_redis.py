@@ -251,7 +251,7 @@ async def test_the_sarah_command_exits_1_when_a_loop_dies(
     serving = asyncio.create_task(_serve(sarah_settings(fake_slack, fake_openai), REDIS_TEST_URL))
     reader = await eventually(lambda: next((t for t in asyncio.all_tasks() if t.get_name() == "worker-read"), None))
     reader.cancel()
-    assert await asyncio.wait_for(serving, 15) == 1
+    assert await asyncio.wait_for(serving, 60) == 1  # a bound for a loaded machine, not a speed goal
 
 
 async def test_healthz_answers_503_naming_the_stale_part_when_the_worker_stops_reading(

@@ -214,7 +214,12 @@ def test_following_a_job_again_updates_the_same_wandb_run(
     (job,) = finetune_server.jobs.values()
     assert run_finetune(_args(tmp_path, "--resume", job.id), today=TODAY) == 0
     first, again = _wandb_dirs(capsys.readouterr().out)
-    assert first.name.endswith(f"-{job.id}") and again.name.endswith(f"-{job.id}")  # one run id, resumed
+    # the run's id is in its file's name: run-<id>.wandb (the folder gets "-1" added by W&B when both
+    # runs start in the same second)
+    run_ids = [
+        [f.name.removeprefix("run-").removesuffix(".wandb") for f in d.glob("run-*.wandb")] for d in (first, again)
+    ]
+    assert run_ids == [[job.id], [job.id]]  # one run id, resumed
 
 
 def _wandb_dirs(out: str) -> list[Path]:
