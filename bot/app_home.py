@@ -21,13 +21,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.open_handoffs import OpenHandoff, OpenHandoffs
+from handlers import keys
 from handlers.ownership import Owner
 from handlers.thread_store import as_text
 
 log = logging.getLogger(__name__)
 
-VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
-WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers
+VIEWERS = keys.HOME_VIEWERS
+WORKSPACE_URL = keys.HOME_WORKSPACE_URL
 VIEWER_SECONDS = 8 * 3600  # a tab opened within a working day is kept current
 MAX_LISTED = 40  # two blocks each, well under Slack's 100 blocks per view
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")

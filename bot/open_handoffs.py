@@ -18,13 +18,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.metrics import Metrics
+from handlers import keys
 from handlers.messages import ThreadRef
 from handlers.ownership import Owner, OwnershipStore, Transition
 from handlers.thread_store import StoredTurn, ThreadStore, as_text
 
 log = logging.getLogger(__name__)
 
-OPEN = "sarah:{handoffs}:open"
+OPEN = keys.OPEN_HANDOFFS
 LIST_LIMIT = 200  # the queue shown and measured; more than this means the team has bigger problems
 
 
