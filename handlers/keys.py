@@ -25,7 +25,7 @@ per-workspace stream budget.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from handlers.messages import ThreadRef
@@ -90,7 +90,7 @@ def stream_budget_key(workspace: str) -> str:
     return f"sarah:{{stream-budget:{workspace or 'default'}}}"
 
 
-def failure_key(kind: str, ts: str) -> str:
+def failure_key(kind: Literal["message", "answer"], ts: str) -> str:
     """What one failure is remembered as in a thread's `failed` set, so it counts once however often
     it is seen: `message:<ts>` (a message Sarah could not answer) or `answer:<ts>` (an answer whose
     steps did not work)."""

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from handlers import keys
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff, card_ref
@@ -28,7 +29,7 @@ from handlers.model import Model, Outcome, Reply, StreamingModel, Turn
 from handlers.notes import is_internal
 from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
 from handlers.ownership import Owner, OwnershipStore
-from handlers.prompt import SYSTEM_PROMPT
+from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.streaming import Live, ready_text
 from handlers.thread_store import Pending, StoredTurn, ThreadStore
 from handlers.tokens import Encoder
@@ -167,14 +168,14 @@ class Pipeline:
         failure_key = await self._judge_feedback(thread, feedback, state.get("customer", ""))
 
         if any(wants_human(p.message.text) for p in messages):
-            return await self._escalate(thread, batch, "customer_asked", state.get("placeholder"))
+            return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.get("placeholder"))
         if not messages:  # only button presses
             await self._store.commit(thread, batch, [], self._clock())
             if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered([p.entry_id for p in batch])
         if last_answer and any(says_it_did_not_work(p.message.text) for p in messages):
-            failure_key = failure_key or f"answer:{last_answer}"
+            failure_key = failure_key or keys.failure_key("answer", last_answer)
         if all(p.message.files_only for p in messages):
             return await self._deliver(thread, state, batch, Reply(self._texts.files_only), None, still_ours)
 
@@ -218,20 +219,22 @@ class Pipeline:
             # out instead, and it counts as a failure toward the hand-off.
             log.warning("answer withheld: it claimed an action Sarah cannot take", extra={"thread_key": thread.key})
             reply = Reply(
-                self._texts.claimed_action or self._texts.cannot_resolve, reason="claimed_action", usage=reply.usage
+                self._texts.claimed_action or self._texts.cannot_resolve,
+                reason=HandoffReason.CLAIMED_ACTION,
+                usage=reply.usage,
             )
-            failure_key = failure_key or f"message:{messages[0].message.ts}"
+            failure_key = failure_key or keys.failure_key("message", messages[0].message.ts)
 
-        if reply.outcome is Outcome.HANDOFF and reply.reason == "customer_asked":
-            return await self._escalate(thread, batch, "customer_asked", placeholder, reply.summary)
+        if reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
+            return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary)
         if reply.outcome is Outcome.HANDOFF:
             failure_key = failure_key or (
-                f"answer:{last_answer}"
-                if reply.reason == "steps_failed" and last_answer
-                else f"message:{messages[0].message.ts}"
+                keys.failure_key("answer", last_answer)
+                if reply.reason == HandoffReason.STEPS_FAILED and last_answer
+                else keys.failure_key("message", messages[0].message.ts)
             )
         elif reply.outcome is Outcome.UNAVAILABLE:
-            failure_key = failure_key or f"message:{messages[0].message.ts}"
+            failure_key = failure_key or keys.failure_key("message", messages[0].message.ts)
         stream = live.stream if live is not None else None
         if failure_key and stream is not None:
             await stream.stop()  # a hand-off may replace the message: end the stream first
@@ -360,7 +363,7 @@ class Pipeline:
             if customer and press.message.user != customer:
                 continue  # only the person who asked rates the answers
             if press.message.text == "not_helped":
-                key = f"answer:{press.message.ref}"
+                key = keys.failure_key("answer", press.message.ref)
             elif press.message.text == "helped" and self._policy.consecutive:
                 await self._ownership.reset_failures(thread)
         return key
@@ -381,11 +384,11 @@ class Pipeline:
         if reply and reply.outcome is Outcome.HANDOFF:
             reason = reply.reason
         elif reply and reply.outcome is Outcome.UNAVAILABLE:
-            reason = "model_unavailable"
-        elif reply and reply.reason == "claimed_action":
-            reason = "claimed_action"
+            reason = HandoffReason.MODEL_UNAVAILABLE
+        elif reply and reply.reason == HandoffReason.CLAIMED_ACTION:
+            reason = HandoffReason.CLAIMED_ACTION
         else:
-            reason = "steps_failed"
+            reason = HandoffReason.STEPS_FAILED
         await self._escalate(thread, batch, reason, placeholder, reply.summary if reply else "", failures)
         return True
 
@@ -401,7 +404,9 @@ class Pipeline:
                 await self._outbox.withdraw(thread, placeholder)
             return
         failed = Reply("", Outcome.UNAVAILABLE)
-        if await self._over_threshold(thread, f"message:{messages[0].message.ts}", [], placeholder, failed):
+        if await self._over_threshold(
+            thread, keys.failure_key("message", messages[0].message.ts), [], placeholder, failed
+        ):
             return
         sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
         if sent or placeholder:
