@@ -95,13 +95,17 @@ class Inbox:
 
     async def put(self, message: InboundMessage) -> bool:
         """Queue `message` unless it was queued before; True when it was queued now."""
+        return await self.put_entry(message) is not None
+
+    async def put_entry(self, message: InboundMessage) -> str | None:
+        """Queue `message` unless it was queued before; its stream entry id when it was queued now."""
         seen = f"{SEEN_PREFIX}{message.thread.channel}:{message.ts}"
         latest = f"{LATEST_PREFIX}{message.thread.channel}:{message.user}"
         entry_id = await self._put(
             keys=[seen, self._stream, latest],
             args=[self._ttl, self._max_length, message.to_json(), message.thread.thread_ts],
         )
-        return entry_id is not None
+        return None if entry_id is None else as_text(entry_id)
 
     async def latest_thread(self, channel: str, user: str) -> str | None:
         """The thread `user` last wrote to Sarah in, in `channel` (what `/sarah human` is about)."""

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
@@ -28,7 +28,7 @@ from bot.boundaries import Home, Middleware
 from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.slack_events import CONVERSATION_KEY, DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify, dm_top_level
-from handlers.messages import Kind
+from handlers.messages import InboundMessage, Kind
 from handlers.thread_store import ThreadStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def build_bolt_app(
     middleware: tuple[Middleware, ...] = (),
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     metrics: Metrics | None = None,
+    store: ThreadStore | None = None,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
     first event and answer 200 (losing the event) if that call were rate-limited.
@@ -84,7 +85,10 @@ def build_bolt_app(
         if isinstance(message, Ignored):
             log.debug("ignored a Slack event: %s", message.reason)
             return
-        queued = await inbox.put(message)
+        entry_id = await inbox.put_entry(message)
+        queued = entry_id is not None
+        if entry_id is not None and store is not None:
+            await _queue_in_thread(store, message, entry_id)
         if metrics is not None:
             metrics.count_queued(queued, time.perf_counter() - started)
         log.info(
@@ -130,3 +134,14 @@ def dm_conversations(store: ThreadStore, *, clock: Callable[[], float] = time.ti
         return await next()
 
     return conversations
+
+
+async def _queue_in_thread(store: ThreadStore, message: InboundMessage, entry_id: str) -> None:
+    """Put the message in its thread's queue before Slack is acknowledged. Two workers may read a
+    thread's entries in either order; with every acknowledged message already queued, the one that
+    takes the lease answers them in order. A failure here loses nothing: the worker that reads the
+    entry queues it too."""
+    try:
+        await store.accept(message, entry_id, "", time.time(), take_lease=False)
+    except RedisError as error:
+        log.warning("could not queue a message in its thread at the door (%s); the worker will", type(error).__name__)

@@ -396,6 +396,7 @@ class Sarah:
                 message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
             ),
             max_message_chars=s.max_message_chars,
+            store=self.store,
         )
         register_actions(
             bolt,

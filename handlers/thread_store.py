@@ -105,6 +105,9 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
+-- lease_ms 0: queue only (the ingress, so that a message is in its thread's queue before Slack's
+-- acknowledgement; the worker that reads its stream entry takes the lease)
+if ARGV[5] == '0' then return {'queued', promoted, dropped} end
 if redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5]) then return {'leased', promoted, dropped} end
 -- the lease is already this call's own: a retry of this script after its reply was lost
 if redis.call('GET', KEYS[4]) == ARGV[4] then return {'leased', promoted, dropped} end
@@ -296,7 +299,12 @@ class ThreadStore:
         self._add_history = redis.register_script(_ADD_HISTORY)
         self._add_files = redis.register_script(_ADD_FILES)
 
-    async def accept(self, message: InboundMessage, entry_id: str, token: str, now: float) -> Accepted:
+    async def accept(
+        self, message: InboundMessage, entry_id: str, token: str, now: float, *, take_lease: bool = True
+    ) -> Accepted:
+        """Queue `message` in its thread (idempotent: by its ts) and, with `take_lease`, try to take the
+        thread's lease. The ingress queues without the lease before it acknowledges Slack, so a later
+        message's worker always finds the earlier ones of its thread queued, whichever worker read them."""
         keys = thread_keys(message.thread)
         payload = json.dumps({"m": message.to_json(), "e": entry_id}, separators=(",", ":"))
         status, promoted, dropped = await self._accept(
@@ -306,7 +314,7 @@ class ThreadStore:
                 payload,
                 message.kind.value,
                 token,
-                self._lease_ms,
+                self._lease_ms if take_lease else 0,
                 self._ttl,
                 now,
                 message.user,
