@@ -67,7 +67,7 @@ def register_actions(
         if latest:
             candidates.append(ThreadRef(channel, latest))
         for thread in candidates:
-            if (await store.state(thread)).get("customer") == user:
+            if (await store.state(thread)).customer == user:
                 return thread
         return None
 
@@ -107,7 +107,7 @@ def register_actions(
         helped = verdict == "helped" if native else action["action_id"] == HELPED
         if metrics is not None:
             metrics.feedback.labels("helped" if helped else "not_helped").inc()
-        customer = (await store.state(thread)).get("customer")
+        customer = (await store.state(thread)).customer
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(
                 channel=thread.channel, user=body["user"]["id"], text="Only the person who asked can rate this answer."

@@ -76,21 +76,20 @@ class OpenHandoffs:
             channel, _, thread_ts = key.partition(":")
             thread = ThreadRef(channel, thread_ts)
             state = await self._store.state(thread)
-            owner = state.get("owner", "")
-            if owner not in (Owner.WAITING.value, Owner.HUMAN.value):
+            if state.owner not in (Owner.WAITING, Owner.HUMAN):
                 await self._redis.zrem(OPEN, key)
                 continue
             result.append(
                 OpenHandoff(
                     thread=thread,
                     escalated_at=float(score),
-                    owner=Owner(owner),
-                    owner_by=state.get("owner_by", ""),
-                    owner_at=float(state.get("owner_at") or score),
-                    reason=state.get("handoff_reason", ""),
-                    customer=state.get("customer", ""),
-                    card_channel=state.get("card_channel", ""),
-                    card_ts=state.get("card_ts", ""),
+                    owner=state.owner,
+                    owner_by=state.owner_by,
+                    owner_at=state.owner_at or score,
+                    reason=state.handoff_reason,
+                    customer=state.customer,
+                    card_channel=state.card.channel if state.card else "",
+                    card_ts=state.card.ts if state.card else "",
                 )
             )
         return result

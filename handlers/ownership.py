@@ -12,22 +12,14 @@ Reminders for unclaimed cards are a sorted set (thread key → due time) that an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
 
 from handlers.keys import REMINDERS, thread_keys
 from handlers.messages import ThreadRef
+from handlers.thread_state import Owner as Owner  # re-exported: where ownership is decided
 from handlers.thread_store import StoredTurn, as_text
-
-
-class Owner(StrEnum):
-    BOT = "bot"
-    WAITING = "waiting"  # handed off, no agent yet
-    HUMAN = "human"  # an agent has it
-    RESOLVED = "resolved"
-
 
 _TRANSITION = """
 -- KEYS: state, turns, failed

@@ -38,6 +38,7 @@ from redis.asyncio import Redis
 from handlers.keys import ThreadKeys, dm_conversations_key, thread_keys, user_threads_key
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.text_clean import clean
+from handlers.thread_state import ThreadState, shared_files
 
 log = logging.getLogger(__name__)
 
@@ -256,17 +257,6 @@ class StoredTurn:
         return cls(data["role"], clean(data["content"]), data.get("ts", ""), data.get("user", ""))
 
 
-def shared_files(state: dict[str, str]) -> tuple[SharedFile, ...]:
-    """The files recorded in a thread's state by `ThreadStore.add_files`."""
-    try:
-        items = json.loads(state.get("files") or "[]")
-    except ValueError:
-        return ()
-    if not isinstance(items, list):
-        return ()
-    return tuple(SharedFile(str(f.get("name", "")), str(f.get("permalink", ""))) for f in items if isinstance(f, dict))
-
-
 def parse_thread_key(key: str) -> ThreadRef:
     channel, _, thread_ts = key.partition(":")
     return ThreadRef(channel, thread_ts)
@@ -404,9 +394,9 @@ class ThreadStore:
         current = turns[starts[-1] + 1 :] if starts else turns
         return [turn for turn in current if turn.role in ("user", "assistant")]
 
-    async def state(self, thread: ThreadRef) -> dict[str, str]:
+    async def state(self, thread: ThreadRef) -> ThreadState:
         raw = await self._redis.hgetall(thread_keys(thread).state)
-        return {as_text(k): as_text(v) for k, v in raw.items()}
+        return ThreadState.from_redis({as_text(k): as_text(v) for k, v in raw.items()})
 
     async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
         key = thread_keys(thread).state
@@ -488,10 +478,12 @@ __all__ = [
     "Release",
     "StoredTurn",
     "ThreadKeys",
+    "ThreadState",
     "ThreadStore",
     "as_text",
     "dm_conversations_key",
     "parse_thread_key",
+    "shared_files",
     "thread_keys",
     "user_threads_key",
 ]
