@@ -88,6 +88,9 @@ def redis_url_for(settings: Settings) -> Iterator[str]:
     if settings.redis.redis_url:
         yield settings.redis.redis_url
         return
+    if settings.redis.redis_sentinels:  # the Sentinels name the master; no REDIS_URL needed
+        yield ""
+        return
     from bot.embedded_redis import start_embedded_redis
 
     data_dir = Path(settings.redis.sarah_data_dir)

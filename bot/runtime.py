@@ -12,12 +12,15 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -88,19 +91,59 @@ REDIS_SOCKET_TIMEOUT_SECONDS = 15  # longer than any blocking read (the worker b
 
 def build_redis(settings: RedisSettings, url: str) -> Redis:
     """A client whose pool waits for a free connection instead of raising when it is full, and
-    that rides out a Redis restart (see above)."""
+    that rides out a Redis restart (see above).
+
+    REDIS_CLUSTER: a `RedisCluster` that finds every node from the one in `url` (each of Sarah's
+    scripts and transactions touches keys of one hash tag, so one slot). REDIS_SENTINELS: a client of
+    the master the Sentinels name, which follows a failover; `url` (may be empty) then gives only the
+    password and db. The cluster client has the commands the stores use, under the same names, so it
+    is typed as `Redis` for them.
+    """
     base, cap = REDIS_RETRY_BACKOFF
+    resilience: dict[str, Any] = {
+        "retry": Retry(ExponentialWithJitterBackoff(base=base, cap=cap), REDIS_RETRIES),
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+    }
+    if settings.redis_cluster:
+        # redis-py's cluster pool cannot wait: REDIS_MAX_CONNECTIONS is per node and must cover the load.
+        cluster = RedisCluster.from_url(url, max_connections=settings.redis_max_connections, **resilience)
+        return cast(Redis, cluster)
+    if settings.redis_sentinels:
+        options = parse_url(url) if url else {}
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            settings.sentinel_addresses,
+            socket_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+            sentinel_kwargs={"socket_timeout": REDIS_CONNECT_TIMEOUT_SECONDS, "password": options.get("password")},
+        )
+        master: Redis = sentinel.master_for(
+            settings.redis_sentinel_master,
+            connection_pool_class=_BlockingSentinelPool,
+            max_connections=settings.redis_max_connections,
+            timeout=10,
+            db=int(options.get("db") or 0),
+            username=options.get("username"),
+            password=options.get("password"),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=REDIS_HEALTH_CHECK_SECONDS,
+            **resilience,
+        )
+        return master
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=settings.redis_max_connections,
         timeout=10,
-        retry=Retry(ExponentialWithJitterBackoff(base=base, cap=cap), REDIS_RETRIES),
+        retry=resilience["retry"],
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=REDIS_HEALTH_CHECK_SECONDS,
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
         socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
     )
     return Redis(connection_pool=pool)
+
+
+class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's pool (asks the Sentinels where the master is) that waits for a free connection."""
 
 
 def build_slack_client(

@@ -131,6 +131,9 @@ class RedisSettings(BaseSettings):
     redis_max_connections: int = Field(default=64, ge=2, le=10_000)
     stream_max_length: int = Field(default=100_000, ge=1_000)
     sarah_data_dir: Path = Path(".sarah")
+    redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster; the client finds the rest
+    redis_sentinels: str | None = None  # host:port,… of Redis Sentinels; they name the master
+    redis_sentinel_master: str = Field(default="mymaster", min_length=1)
 
     @field_validator("redis_url")
     @classmethod
@@ -140,6 +143,37 @@ class RedisSettings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        for address in value.split(","):
+            host, _, port = address.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(
+                    "must be host:port of each Sentinel, comma-separated, e.g. 10.0.0.5:26379,10.0.0.6:26379"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _one_topology(self) -> RedisSettings:
+        if self.redis_cluster and self.redis_sentinels:
+            raise ValueError("REDIS_CLUSTER: cannot be combined with REDIS_SENTINELS (a cluster has no Sentinels)")
+        if self.redis_cluster and not (self.redis_url or "").startswith(("redis://", "rediss://")):
+            raise ValueError("REDIS_CLUSTER: needs REDIS_URL, a redis:// or rediss:// URL of any node of the cluster")
+        return self
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """REDIS_SENTINELS as (host, port) pairs; empty when Sentinel is not used."""
+        pairs = []
+        for address in (self.redis_sentinels or "").split(","):
+            if address.strip():
+                host, _, port = address.strip().rpartition(":")
+                pairs.append((host, int(port)))
+        return pairs
 
 
 class RetentionSettings(BaseSettings):

@@ -1,7 +1,7 @@
 """A fake OpenAI chat-completions server over real HTTP, scripted by the test.
 
 `responder(request_json)` returns what the model "says": a string (an answer), a `ToolCall`
-(the hand-off), an `HttpError` (the server fails), or a `Delay` wrapping any of those. The default
+(the hand-off), an `HttpError` (the server fails), or a `Delay` or `Hold` wrapping any of those. The default
 answers with a line naming every customer message it was given, so a test can see what the model saw.
 """
 
@@ -47,6 +47,14 @@ class Streamed:
     parts: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Answer `then` only once the test sets `until` (a reply held while the test changes the world)."""
+
+    until: asyncio.Event
+    then: Any
+
+
 def user_lines(request: dict[str, Any]) -> list[str]:
     return [m["content"] for m in request["messages"] if m["role"] == "user"]
 
@@ -87,8 +95,11 @@ class FakeOpenAI(LocalServer):
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             result = self.responder(body)
-            while isinstance(result, Delay):
-                await asyncio.sleep(result.seconds)
+            while isinstance(result, Delay | Hold):
+                if isinstance(result, Hold):
+                    await result.until.wait()
+                else:
+                    await asyncio.sleep(result.seconds)
                 result = result.then
         finally:
             self.in_flight -= 1
