@@ -58,6 +58,10 @@ class ThreadKeys:
         tag = "sarah:{" + thread.key + "}:"
         return cls(*(tag + name for name in ("state", "turns", "queue", "answered", "lease", "failed", "held")))
 
+    def all(self) -> tuple[str, ...]:
+        """Every key of the thread (for checks that they share one cluster slot)."""
+        return (self.state, self.turns, self.queue, self.answered, self.lease, self.failed, self.held)
+
 
 def thread_keys(thread: ThreadRef) -> ThreadKeys:
     return ThreadKeys.of(thread)
