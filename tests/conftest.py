@@ -15,9 +15,9 @@ from redis.asyncio import Redis
 from bot.runtime import Sarah
 from config import load_settings
 from config.settings import SETTINGS_GROUPS
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import SIGNING_SECRET, SlackSender
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import SIGNING_SECRET, SlackSender
 
 SUPPORT_CHANNEL = "C0SUPPORT"
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")

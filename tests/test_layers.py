@@ -1,5 +1,7 @@
 """The packages import one way: config ← handlers ← sarah_model ← bot / training ← sarah_cli.
 
+The test doubles (sarah_testing) stand alone; the benchmark may use everything but the tests.
+
 A newcomer can then read the code from the bottom up, and the bot never drags in the training pipeline
 (or the other way round). Every import counts, including those inside functions.
 """
@@ -18,6 +20,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "bot": frozenset({"sarah_model", "handlers", "config"}),
     "training": frozenset({"sarah_model", "handlers", "config"}),
     "sarah_cli": frozenset({"bot", "training", "sarah_model", "handlers", "config"}),
+    "sarah_testing": frozenset(),
+    "bench": frozenset({"sarah_testing", "bot", "training", "sarah_model", "handlers", "config"}),
+    "tests": frozenset({"bench", "sarah_testing", "sarah_cli", "bot", "training", "sarah_model", "handlers", "config"}),
 }
 
 

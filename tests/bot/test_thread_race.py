@@ -10,11 +10,11 @@ from redis.asyncio import Redis
 
 from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
+from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, mention, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, user_lines
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, mention, new_ts
 
 
 async def _until_held(redis: Redis, key: str) -> None:

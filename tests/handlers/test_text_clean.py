@@ -6,8 +6,8 @@ from bot.slack_events import classify
 from handlers.messages import InboundMessage
 from handlers.text_clean import CUT_MARKER, clean, clean_and_cap
 from handlers.thread_store import StoredTurn
-from tests.fakes.slack_api import BOT_USER_ID
-from tests.slack_payloads import dm, mention
+from sarah_testing.slack_api import BOT_USER_ID
+from sarah_testing.slack_payloads import dm, mention
 
 
 def test_lone_surrogates_and_control_characters_are_removed_newlines_and_tabs_kept() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from config.training import load_training_settings
 from handlers.model import Conversation, Outcome, Reply
-from tests.fakes.openai_chat import FakeOpenAI
+from sarah_testing.openai_chat import FakeOpenAI
 from training.evaluate import compare, run_evaluate
 from training.evaluate_report import render_html, write_report
 from training.model_specs import SpecError, build_model, parse_spec

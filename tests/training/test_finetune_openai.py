@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
+from sarah_testing.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
 from tests.training.examples_factory import dataset, write_lines
 from tests.training.wandb_records import read_run, read_run_with_config
 from training.cli import build_parser
