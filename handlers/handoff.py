@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from config.settings import TextSettings
 from handlers.limits import TEXT_HANDOFF_JOINED, Limits
 from handlers.messages import ThreadRef
 from handlers.model import Conversation, Model, Outcome, Turn
@@ -35,6 +36,15 @@ class HandoffTexts:
     agent_joined: str  # contains {agent}
     back_to_sarah: str
     resolved: str
+
+    @classmethod
+    def from_settings(cls, texts: TextSettings) -> HandoffTexts:
+        return cls(
+            handoff=texts.text_handoff,
+            agent_joined=texts.text_agent_joined,
+            back_to_sarah=texts.text_back_to_sarah,
+            resolved=texts.text_resolved,
+        )
 
 
 class Handoff:

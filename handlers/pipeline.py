@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from config.settings import TextSettings
 from handlers import keys
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
@@ -60,6 +61,20 @@ class Texts:
     message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
     stream_stopped: str = ""  # closes a streamed answer cut short because people took the thread
     files_shared: str = ""  # added to the answer when the customer shared a file (linked on the card)
+
+    @classmethod
+    def from_settings(cls, texts: TextSettings, max_message_chars: int) -> Texts:
+        """The pipeline's lines as configured (TEXT_*), the message cap written into TEXT_MESSAGE_CUT."""
+        return cls(
+            apology=texts.text_apology,
+            files_only=texts.text_files_only,
+            cannot_resolve=texts.text_cannot_resolve,
+            not_helped=texts.text_not_helped,
+            claimed_action=texts.text_claimed_action,
+            message_cut=texts.text_message_cut.replace("{limit}", f"{max_message_chars:,}"),
+            stream_stopped=texts.text_stream_stopped,
+            files_shared=texts.text_files_shared,
+        )
 
 
 @dataclass(frozen=True, slots=True)
