@@ -33,7 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import register_actions
+from bot.actions import SupportActions
 from bot.app_home import AppHome, register_app_home
 from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
@@ -427,8 +427,7 @@ class Sarah:
             max_message_chars=s.max_message_chars,
             store=self.store,
         )
-        register_actions(
-            bolt,
+        SupportActions(
             inbox=self.inbox,
             store=self.store,
             handoff=self.handoff,
@@ -439,7 +438,7 @@ class Sarah:
             home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
-        )
+        ).register(bolt)
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await self.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, self.app_home)
