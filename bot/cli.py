@@ -20,10 +20,9 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 from bot.logs import configure_logging
+from bot.redis_url import redis_url_for
 from config import Settings, SettingsError, SlackMode, load_settings
 
 log = logging.getLogger("sarah")
@@ -80,23 +79,6 @@ def main(argv: list[str] | None = None) -> int:
 
             return asyncio.run(run_local_chat(settings, redis_url))
         return asyncio.run(_serve(settings, redis_url))
-
-
-@contextlib.contextmanager
-def redis_url_for(settings: Settings) -> Iterator[str]:
-    """REDIS_URL when set; otherwise an embedded Redis server with its data in SARAH_DATA_DIR."""
-    if settings.redis.redis_url:
-        yield settings.redis.redis_url
-        return
-    if settings.redis.redis_sentinels:  # the Sentinels name the master; no REDIS_URL needed
-        yield ""
-        return
-    from bot.embedded_redis import start_embedded_redis
-
-    data_dir = Path(settings.redis.sarah_data_dir)
-    with start_embedded_redis(data_dir) as embedded:
-        log.info("no REDIS_URL: using an embedded Redis with its data in %s", data_dir.resolve())
-        yield embedded.url
 
 
 async def _forget(redis_url: str, user: str) -> int:
