@@ -68,15 +68,15 @@ async def test_an_answer_drafted_before_an_agent_took_the_thread_is_never_posted
     sarah, slack = await start_sarah()
     root = new_ts()
     await slack.event(mention("my ZenCam is offline", ts=root))
-    await eventually(lambda: fake_openai.requests)  # Sarah is drafting; "typing…" shows in the thread
-    assert any("typing" in m.body for m in fake_slack.thread("C0GENERAL", root))
+    await eventually(lambda: fake_openai.requests)  # Sarah is drafting; her loading status shows
+    assert [s["thread_ts"] for s in fake_slack.statuses if s["status"]] == [root]
 
     # An agent takes the thread over while the model drafts (a card button or another replica's pass:
     # nothing reaches this thread's queue, so only the owner check right before sending can stop it).
     assert await sarah.handoff.take_over(ThreadRef("C0GENERAL", root), AGENT)
     release.set()
 
-    await fake_slack.wait_for(lambda: not any("typing" in m.body for m in fake_slack.thread("C0GENERAL", root)))
+    await fake_slack.wait_for(lambda: any("has joined" in m.body for m in fake_slack.thread("C0GENERAL", root)))
     await asyncio.sleep(0.3)  # a late answer, were one coming, would be posted by now
     bodies = [m.body for m in fake_slack.thread("C0GENERAL", root)]
     assert answers_sent(fake_slack, "C0GENERAL") == []
