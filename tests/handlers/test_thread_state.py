@@ -9,6 +9,7 @@ from handlers.thread_state import CardRef, Owner, ThreadState
 def test_a_thread_with_no_state_is_sarahs_with_no_card_and_no_failures() -> None:
     state = ThreadState.from_redis({})
     assert (state.owner, state.card, state.failures, state.reply_parts) == (Owner.BOT, None, 0, [])
+    assert state == ThreadState()  # every other field empty, not None
 
 
 def test_a_handed_off_thread_reads_back_its_owner_card_and_the_failures_at_hand_off() -> None:
@@ -77,3 +78,4 @@ def test_files_that_are_not_a_list_of_records_are_no_files() -> None:
     assert ThreadState.from_redis({"files": "not json"}).files == ()
     assert ThreadState.from_redis({"files": '{"name": "x"}'}).files == ()
     assert ThreadState.from_redis({"files": '[{"permalink": "https://x/p"}]'}).files == (SharedFile("", "https://x/p"),)
+    assert ThreadState.from_redis({"files": '[{"name": "a.png"}]'}).files == (SharedFile("a.png", ""),)
