@@ -7,7 +7,7 @@ measured minutes apart under the same load does not drift as much.
 
 For each scenario and each target (Sarah, then the probe) this starts a fresh private `redis-server`
 on a free 127.0.0.1 port (so INFO commandstats and memory are the target's alone), the fakes of
-Slack and OpenAI (tests/fakes, real HTTP, in this process), then the target's ingress and worker as
+Slack and OpenAI (sarah_testing/, real HTTP, in this process), then the target's ingress and worker as
 separate processes, and the load generator. Every conversation has its own user id, so the per-person
 limits never throttle the generator (and they are raised as well). The probe runs with UVLOOP=0:
 Sarah does not install uvloop, so the comparison is like for like.
@@ -43,10 +43,10 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bench.throughput import QUESTIONS, SUPPORT_CHANNEL, _cpu_seconds, _sarah_process, model_responder, percentile
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack, Posted
-from tests.redis_process import free_port
-from tests.slack_payloads import SIGNING_SECRET, dm, envelope, new_ts, signed_headers
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.redis_process import free_port
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import SIGNING_SECRET, dm, envelope, new_ts, signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).resolve().parent / "floor_probe.py"

@@ -1,7 +1,7 @@
 """How many Slack messages Sarah answers per second on this machine, and what each one costs.
 
 Method. Everything runs on 127.0.0.1. This process runs the load generator and the fakes of Slack's
-Web API and of OpenAI (tests/fakes, over real HTTP); the model fake answers after `--model-latency`
+Web API and of OpenAI (sarah_testing/, over real HTTP); the model fake answers after `--model-latency`
 seconds. Sarah runs in HTTP mode (ingress + worker) in a child process, so the generator never
 shares her event loop; `--workers N` adds N worker-only processes (SARAH_ROLE=worker). Redis is a
 real server (`--redis-url`, db 14 by default: flushed at the start and the end; the tests own db 15).
@@ -49,9 +49,9 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
-from tests.fakes.openai_chat import Delay, FakeOpenAI
-from tests.fakes.slack_api import FakeSlack, Posted
-from tests.slack_payloads import SIGNING_SECRET, dm, envelope, new_ts, signed_headers
+from sarah_testing.openai_chat import Delay, FakeOpenAI
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import SIGNING_SECRET, dm, envelope, new_ts, signed_headers
 
 TAG = re.compile(r"\[bench (m\d{6})\]")
 SUPPORT_CHANNEL = "C0BENCHSUPPORT"
@@ -68,9 +68,9 @@ QUESTIONS = (
 
 def _sarah_process(groups: dict[str, dict[str, Any]], redis_url: str, log_level: str, conn: Connection) -> None:
     """Child process: run Sarah until SIGTERM; send her HTTP port (or None, or an error) once started."""
-    from config.settings import _GROUPS
+    from config.settings import SETTINGS_GROUPS
 
-    for group in _GROUPS.values():  # only the settings given here count, none of this machine's
+    for group in SETTINGS_GROUPS.values():  # only the settings given here count, none of this machine's
         for name in group.model_fields:
             os.environ.pop(name.upper(), None)
     from bot.logs import configure_logging

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -43,59 +44,86 @@ HELP = (
 NOT_SUPPORT = "Only the support team can claim, resolve or hand back conversations."
 
 
-def register_actions(
-    app: AsyncApp,
-    *,
-    inbox: Inbox,
-    store: ThreadStore,
-    handoff: Handoff,
-    ownership: OwnershipStore,
-    team: SupportTeam,
-    limits: Limits | None = None,
-    forgetter: Forgetter | None = None,
-    home: Home | None = None,
-    retention_days: float = 30,
-    metrics: Metrics | None = None,
-) -> None:
-    async def replayed(request_id: str) -> bool:
-        return limits is not None and not await limits.first_time(request_id)
+class SupportActions:
+    """The listeners of the card buttons, the feedback buttons and `/sarah`, one method each."""
 
-    async def own_thread(channel: str, user: str) -> ThreadRef | None:
-        """The caller's conversation in `channel`: the latest thread they opened there."""
-        candidates = await store.own_threads(user, channel)
-        latest = await inbox.latest_thread(channel, user)  # threads from before the index existed
-        if latest:
-            candidates.append(ThreadRef(channel, latest))
-        for thread in candidates:
-            if (await store.state(thread)).get("customer") == user:
-                return thread
-        return None
+    def __init__(
+        self,
+        *,
+        inbox: Inbox,
+        store: ThreadStore,
+        handoff: Handoff,
+        ownership: OwnershipStore,
+        team: SupportTeam,
+        limits: Limits | None = None,
+        forgetter: Forgetter | None = None,
+        home: Home | None = None,
+        retention_days: float = 30,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._inbox = inbox
+        self._store = store
+        self._handoff = handoff
+        self._ownership = ownership
+        self._team = team
+        self._limits = limits
+        self._forgetter = forgetter
+        self._home = home
+        self._retention_days = retention_days
+        self._metrics = metrics
 
-    async def card_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    def register(self, app: AsyncApp) -> None:
+        app.action(CLAIM)(self.claim)
+        app.action(RESOLVE)(self.resolve)
+        app.action(HAND_BACK)(self.hand_back)
+        app.action(HELPED)(self.feedback)
+        app.action(NOT_HELPED)(self.feedback)
+        app.action(FEEDBACK)(self.feedback)
+        app.command("/sarah")(self.sarah_command)
+
+    # -- the card's buttons (support team) -------------------------------------------------------------
+
+    async def claim(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._card_button(ack, body, client, self._handoff.claim)
+
+    async def resolve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._card_button(ack, body, client, self._handoff.resolve)
+
+    async def hand_back(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._card_button(ack, body, client, self._handoff.hand_back)
+
+    async def _card_button(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        change: Callable[[ThreadRef, str], Awaitable[str | None]],
+    ) -> None:
         await ack()
         action = body["actions"][0]
-        if await replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
+        if await self._replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
             log.info("a replayed button press was ignored")
             return
         agent = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id", "")
-        if (home is not None and home.presser_is_external(body)) or not await team.is_member(agent):
+        if (self._home is not None and self._home.presser_is_external(body)) or not await self._team.is_member(agent):
             await client.chat_postEphemeral(channel=channel, user=agent, text=NOT_SUPPORT)
             return
         thread = _thread(action.get("value", ""))
         if thread is None:
             log.warning("a card button without a thread was ignored")
             return
-        thread = await store.locate(thread)  # a DM conversation: tell the customer where they wrote last
-        change = {CLAIM: handoff.claim, RESOLVE: handoff.resolve, HAND_BACK: handoff.hand_back}[action["action_id"]]
+        thread = await self._store.locate(thread)  # a DM conversation: tell the customer where they wrote last
         why_not = await change(thread, agent)
         if why_not:
             await client.chat_postEphemeral(channel=channel, user=agent, text=why_not)
 
-    async def feedback_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    # -- the customer's feedback buttons ---------------------------------------------------------------
+
+    async def feedback(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         action = body["actions"][0]
-        if await replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
+        if await self._replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
             log.info("a replayed button press was ignored")
             return
         native = action["action_id"] == FEEDBACK  # Slack's feedback_buttons: "helped:<thread>" or "not_helped:…"
@@ -105,15 +133,15 @@ def register_actions(
         if thread is None or not message.get("ts") or (native and verdict not in ("helped", "not_helped")):
             return
         helped = verdict == "helped" if native else action["action_id"] == HELPED
-        if metrics is not None:
-            metrics.feedback.labels("helped" if helped else "not_helped").inc()
-        customer = (await store.state(thread)).get("customer")
+        if self._metrics is not None:
+            self._metrics.feedback.labels("helped" if helped else "not_helped").inc()
+        customer = (await self._store.state(thread)).customer
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(
                 channel=thread.channel, user=body["user"]["id"], text="Only the person who asked can rate this answer."
             )
             return
-        await inbox.put(
+        await self._inbox.put(
             InboundMessage(
                 thread=thread,
                 ts=str(action.get("action_ts") or f"{time.time():.6f}"),
@@ -133,56 +161,58 @@ def register_actions(
             blocks=feedback_given(blocks, helped),
         )
 
-    async def sarah_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    # -- /sarah human | reset | forget ---------------------------------------------------------------
+
+    async def sarah_command(self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         words = (command.get("text") or "").strip().lower().split()
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
-        if await replayed("command:" + str(command.get("trigger_id") or "")):
+        if await self._replayed("command:" + str(command.get("trigger_id") or "")):
             log.info("a replayed /sarah command was ignored")
             await ack()
             return
         if words[:1] == ["human"]:
-            await ack(await human(channel, user, client))
+            await ack(await self.human(channel, user, client))
         elif words[:1] == ["reset"]:
-            await ack(await reset(channel, user))
+            await ack(await self.reset(channel, user))
         elif words[:1] == ["forget"]:
-            if forgetter is None:
+            if self._forgetter is None:
                 await ack("I can't delete conversations here.")
                 return
-            forgotten = await forgetter.forget(user)
+            forgotten = await self._forgetter.forget(user)
             log.info("forgot a person's conversations", extra={"threads": forgotten.threads, "keys": forgotten.keys})
             await ack(forgotten.sentence())
         else:
             await ack(HELP)
 
-    async def human(channel: str, user: str, client: AsyncWebClient) -> str:
+    async def human(self, channel: str, user: str, client: AsyncWebClient) -> str:
         """Queue "/sarah human" into the caller's own thread (opening one if they have none here)."""
-        thread = await own_thread(channel, user)
+        thread = await self._own_thread(channel, user)
         opened = thread is None
         if thread is None:  # nothing to hand over yet: open a thread for it
             posted = await client.chat_postMessage(channel=channel, text="You asked to talk to our support team.")
             thread = ThreadRef(channel, str(posted["ts"]))
             if thread.is_dm:  # the DM's current conversation from now on: what they write next joins it
-                conversation = await store.dm_conversation(user, channel, thread.thread_ts, time.time())
+                conversation = await self._store.dm_conversation(user, channel, thread.thread_ts, time.time())
                 if conversation != thread.thread_ts:
                     thread = ThreadRef(channel, thread.thread_ts, conversation_ts=conversation)
-        if limits is not None:
-            verdict = await limits.check_message(user, thread.key, opens_thread=opened, now=time.time())
+        if self._limits is not None:
+            verdict = await self._limits.check_message(user, thread.key, opens_thread=opened, now=time.time())
             if verdict is not Verdict.OK:
                 if opened:
                     await client.chat_delete(channel=channel, ts=thread.thread_ts)
                 if verdict is Verdict.TOO_MANY_THREADS:
-                    return TEXT_TOO_MANY_THREADS.format(n=limits.max_open_threads)
+                    return TEXT_TOO_MANY_THREADS.format(n=self._limits.max_open_threads)
                 return TEXT_TOO_FAST
-        await inbox.put(
+        await self._inbox.put(
             InboundMessage(thread=thread, ts=f"{time.time():.6f}", user=user, text="/sarah human", kind=Kind.COMMAND)
         )
         return "Okay, I'm handing you to our support team."
 
-    async def reset(channel: str, user: str) -> str:
-        thread = await own_thread(channel, user)
+    async def reset(self, channel: str, user: str) -> str:
+        thread = await self._own_thread(channel, user)
         if thread is None:
             return "You have no conversation with me here to reset: just write to me."
-        moved = await ownership.transition(
+        moved = await self._ownership.transition(
             thread,
             allowed=(Owner.BOT, Owner.RESOLVED),
             to=Owner.BOT,
@@ -195,17 +225,25 @@ def register_actions(
             return "Our support team has that conversation; they'll reply in the thread."
         return (
             "Fresh start: I've set our earlier conversation aside and won't use it in my answers. I still "
-            f"keep its messages for {retention_days:g} days after the last one, then they're deleted; "
+            f"keep its messages for {self._retention_days:g} days after the last one, then they're deleted; "
             "`/sarah forget` deletes all your conversations with me now."
         )
 
-    app.action(CLAIM)(card_button)
-    app.action(RESOLVE)(card_button)
-    app.action(HAND_BACK)(card_button)
-    app.action(HELPED)(feedback_button)
-    app.action(NOT_HELPED)(feedback_button)
-    app.action(FEEDBACK)(feedback_button)
-    app.command("/sarah")(sarah_command)
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    async def _replayed(self, request_id: str) -> bool:
+        return self._limits is not None and not await self._limits.first_time(request_id)
+
+    async def _own_thread(self, channel: str, user: str) -> ThreadRef | None:
+        """The caller's conversation in `channel`: the latest thread they opened there."""
+        candidates = await self._store.own_threads(user, channel)
+        latest = await self._inbox.latest_thread(channel, user)  # threads from before the index existed
+        if latest:
+            candidates.append(ThreadRef(channel, latest))
+        for thread in candidates:
+            if (await self._store.state(thread)).customer == user:
+                return thread
+        return None
 
 
 def _thread(value: str) -> ThreadRef | None:

@@ -21,22 +21,24 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.open_handoffs import OpenHandoff, OpenHandoffs
+from handlers import keys
 from handlers.ownership import Owner
+from handlers.prompt import HandoffReason
 from handlers.thread_store import as_text
 
 log = logging.getLogger(__name__)
 
-VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
-WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers
+VIEWERS = keys.HOME_VIEWERS
+WORKSPACE_URL = keys.HOME_WORKSPACE_URL
 VIEWER_SECONDS = 8 * 3600  # a tab opened within a working day is kept current
 MAX_LISTED = 40  # two blocks each, well under Slack's 100 blocks per view
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-REASONS = {
-    "customer_asked": "Customer asked for a person",
-    "needs_staff_access": "Needs staff access",
-    "steps_failed": "Steps did not work",
-    "unknown_answer": "Sarah did not know",
-    "claimed_action": "Sarah claimed an action",
+REASONS: dict[str, str] = {  # model_unavailable shows as "Other", as before
+    HandoffReason.CUSTOMER_ASKED: "Customer asked for a person",
+    HandoffReason.NEEDS_STAFF_ACCESS: "Needs staff access",
+    HandoffReason.STEPS_FAILED: "Steps did not work",
+    HandoffReason.UNKNOWN_ANSWER: "Sarah did not know",
+    HandoffReason.CLAIMED_ACTION: "Sarah claimed an action",
 }
 VISITOR_TEXT = (
     "*Hi, I'm Sarah, ZenNest's support assistant.*\n"

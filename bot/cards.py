@@ -16,6 +16,7 @@ from bot.slack_text import escape, from_model, from_slack, plain_mrkdwn, rich_te
 from handlers.messages import SharedFile
 from handlers.outbox import Card
 from handlers.ownership import Owner
+from handlers.prompt import HandoffReason
 
 __all__ = ["card_message", "customer_line", "escape", "feedback_actions", "feedback_given", "reminder_text"]
 
@@ -27,13 +28,13 @@ CLAIM, RESOLVE, HAND_BACK = "sarah_claim", "sarah_resolve", "sarah_hand_back"
 HELPED, NOT_HELPED = "sarah_helped", "sarah_not_helped"
 FEEDBACK = "sarah_feedback_buttons"  # Slack's native feedback_buttons; the value says which and where
 
-REASONS = {
-    "customer_asked": "The customer asked for a person",
-    "needs_staff_access": "Needs staff access (account, billing or device)",
-    "steps_failed": "Sarah's steps did not work",
-    "unknown_answer": "Sarah does not know the answer",
-    "model_unavailable": "Sarah's model was unavailable",
-    "claimed_action": "Sarah's answers claimed actions she cannot take",
+REASONS: dict[str, str] = {
+    HandoffReason.CUSTOMER_ASKED: "The customer asked for a person",
+    HandoffReason.NEEDS_STAFF_ACCESS: "Needs staff access (account, billing or device)",
+    HandoffReason.STEPS_FAILED: "Sarah's steps did not work",
+    HandoffReason.UNKNOWN_ANSWER: "Sarah does not know the answer",
+    HandoffReason.MODEL_UNAVAILABLE: "Sarah's model was unavailable",
+    HandoffReason.CLAIMED_ACTION: "Sarah's answers claimed actions she cannot take",
 }
 SPEAKERS = {"user": "Customer", "assistant": "Sarah", "agent": "Support"}
 

@@ -2,7 +2,7 @@
 
 sarah                 run Sarah: Slack when SLACK_BOT_TOKEN is set, else a chat in this terminal (if it is one)
 sarah chat            the chat in this terminal, also with piped input, whatever Slack settings there are
-sarah train …         the model pipeline (validate, split, finetune, evaluate)
+sarah train …         the model pipeline (validate, split, finetune, evaluate), dispatched by sarah_cli
 sarah doctor          check settings, Redis, Slack and the model, and say what to fix
 sarah forget --user U…  delete a person's conversations with Sarah from Redis (a data deletion request)
 sarah dead-letters …  list, show, replay or drop the messages Sarah could not answer
@@ -20,20 +20,13 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 from bot.logs import configure_logging
+from bot.redis_url import redis_url_for
 from config import Settings, SettingsError, SlackMode, load_settings
 
 log = logging.getLogger("sarah")
 
-NEEDS_EXTRA = (
-    "sarah train needs the {extra} extra (missing module: {module}): pip install -e '.[{extra}]' "
-    "(`scripts/sarah train …` installs the train extra itself)"
-)
-TRAIN_EXTRA_MODULES = frozenset({"rich", "wandb", "matplotlib"})
-LOCAL_EXTRA_MODULES = frozenset({"torch", "transformers", "peft", "trl", "datasets", "accelerate", "tokenizers"})
 NOTHING_TO_SERVE = (
     "No SLACK_BOT_TOKEN and no terminal: there is nothing for Sarah to serve. Set the Slack settings "
     "(cp .env.example .env, then README step 2-4), or run the local chat on purpose: `sarah chat` "
@@ -43,18 +36,9 @@ NOTHING_TO_SERVE = (
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["train"]:
-        try:
-            from training.cli import main as train_main
-
-            return train_main(args[1:])
-        except ModuleNotFoundError as error:  # an extra is missing (scripts/sarah installs [train])
-            root = (error.name or "").split(".")[0]
-            extra = "local" if root in LOCAL_EXTRA_MODULES else "train"
-            if root not in LOCAL_EXTRA_MODULES | TRAIN_EXTRA_MODULES:
-                raise
-            print(NEEDS_EXTRA.format(module=root, extra=extra), file=sys.stderr)
-            return 2
+    if args[:1] == ["train"]:  # `sarah train` is dispatched by sarah_cli, so the bot never imports training/
+        print("sarah train: run it as `sarah train …` (python -m sarah_cli train …)", file=sys.stderr)
+        return 2
     if args[:1] == ["dead-letters"]:
         from bot.dead_letters_cli import main as dead_letters_main
 
@@ -95,23 +79,6 @@ def main(argv: list[str] | None = None) -> int:
 
             return asyncio.run(run_local_chat(settings, redis_url))
         return asyncio.run(_serve(settings, redis_url))
-
-
-@contextlib.contextmanager
-def redis_url_for(settings: Settings) -> Iterator[str]:
-    """REDIS_URL when set; otherwise an embedded Redis server with its data in SARAH_DATA_DIR."""
-    if settings.redis.redis_url:
-        yield settings.redis.redis_url
-        return
-    if settings.redis.redis_sentinels:  # the Sentinels name the master; no REDIS_URL needed
-        yield ""
-        return
-    from bot.embedded_redis import start_embedded_redis
-
-    data_dir = Path(settings.redis.sarah_data_dir)
-    with start_embedded_redis(data_dir) as embedded:
-        log.info("no REDIS_URL: using an embedded Redis with its data in %s", data_dir.resolve())
-        yield embedded.url
 
 
 async def _forget(redis_url: str, user: str) -> int:

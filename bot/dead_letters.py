@@ -23,10 +23,11 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.inbox import FAILED_PASSES, GROUP, STREAM
+from handlers.keys import DEAD_LETTERS as DEAD
+from handlers.keys import thread_keys
 from handlers.messages import InboundMessage, ThreadRef
-from handlers.thread_store import Pending, as_text, thread_keys
+from handlers.thread_store import Pending, as_text
 
-DEAD = "sarah:{inbox}:dead"
 DETAIL_LIMIT = 500
 _SECRETS = re.compile(r"(xox[a-z]-|xapp-|sk-|Bearer\s+)[\w.\-]+", re.I)
 
@@ -111,7 +112,7 @@ class DeadLetters:
         must be answered)."""
         stamps = [pending.message.ts for pending in batch]
         if stamps:
-            await self._redis.hdel(thread_keys(thread)["queue"], *stamps)
+            await self._redis.hdel(thread_keys(thread).queue, *stamps)
 
     async def oldest(self, count: int = 100) -> list[DeadLetter]:
         """The oldest `count` dead letters, oldest first."""

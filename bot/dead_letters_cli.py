@@ -48,7 +48,7 @@ def main(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None
     except SettingsError as error:
         print(error, file=err)
         return 2
-    from bot.cli import redis_url_for
+    from bot.redis_url import redis_url_for
 
     with redis_url_for(settings) as redis_url:
         return asyncio.run(_run(settings, redis_url, options.action, options.id, out, err))

@@ -16,11 +16,11 @@ import aiohttp
 from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
-from bot.retirement import check_model_retirement
 from bot.runtime import build_model, build_slack_client
 from bot.support_team import channel_facts
 from config import Settings, SlackMode
-from training.deadline import deadline_warning
+from sarah_model.deadline import deadline_warning
+from sarah_model.retirement import check_model_retirement
 
 Check = Callable[[], Awaitable[list[str]]]  # returns problems; an empty list means fine
 

@@ -21,15 +21,16 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from handlers import keys
 from handlers.messages import InboundMessage
 from handlers.thread_store import as_text
 
 log = logging.getLogger(__name__)
 
-STREAM = "sarah:{inbox}:stream"
-SEEN_PREFIX = "sarah:{inbox}:seen:"  # same hash tag as the stream: one script, one cluster slot
-LATEST_PREFIX = "sarah:{inbox}:latest:"  # channel:user → the thread they wrote in last (for /sarah)
-FAILED_PASSES = "sarah:{inbox}:failed-passes"  # HASH entry id → passes that failed on it
+STREAM = keys.INBOX_STREAM
+SEEN_PREFIX = keys.INBOX_SEEN_PREFIX
+LATEST_PREFIX = keys.INBOX_LATEST_PREFIX
+FAILED_PASSES = keys.INBOX_FAILED_PASSES
 GROUP = "sarah-workers"
 _STREAM_GONE = ("NOGROUP", "no longer exists")  # deleted stream: later calls, a blocked XREADGROUP
 

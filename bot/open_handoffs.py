@@ -18,13 +18,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.metrics import Metrics
+from handlers import keys
 from handlers.messages import ThreadRef
 from handlers.ownership import Owner, OwnershipStore, Transition
 from handlers.thread_store import StoredTurn, ThreadStore, as_text
 
 log = logging.getLogger(__name__)
 
-OPEN = "sarah:{handoffs}:open"
+OPEN = keys.OPEN_HANDOFFS
 LIST_LIMIT = 200  # the queue shown and measured; more than this means the team has bigger problems
 
 
@@ -75,21 +76,20 @@ class OpenHandoffs:
             channel, _, thread_ts = key.partition(":")
             thread = ThreadRef(channel, thread_ts)
             state = await self._store.state(thread)
-            owner = state.get("owner", "")
-            if owner not in (Owner.WAITING.value, Owner.HUMAN.value):
+            if state.owner not in (Owner.WAITING, Owner.HUMAN):
                 await self._redis.zrem(OPEN, key)
                 continue
             result.append(
                 OpenHandoff(
                     thread=thread,
                     escalated_at=float(score),
-                    owner=Owner(owner),
-                    owner_by=state.get("owner_by", ""),
-                    owner_at=float(state.get("owner_at") or score),
-                    reason=state.get("handoff_reason", ""),
-                    customer=state.get("customer", ""),
-                    card_channel=state.get("card_channel", ""),
-                    card_ts=state.get("card_ts", ""),
+                    owner=state.owner,
+                    owner_by=state.owner_by,
+                    owner_at=state.owner_at or score,
+                    reason=state.handoff_reason,
+                    customer=state.customer,
+                    card_channel=state.card.channel if state.card else "",
+                    card_ts=state.card.ts if state.card else "",
                 )
             )
         return result

@@ -33,7 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import register_actions
+from bot.actions import SupportActions
 from bot.app_home import AppHome, register_app_home
 from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
@@ -48,7 +48,6 @@ from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPi
 from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
 from bot.ops_server import Health, add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
-from bot.retirement import check_model_retirement
 from bot.slack_outbox import SlackOutbox
 from bot.slack_stream import SlackStreams
 from bot.slack_text import LinkPolicy
@@ -68,6 +67,7 @@ from handlers.pipeline import Policy, Texts
 from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
+from sarah_model.retirement import check_model_retirement
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -167,14 +167,14 @@ def build_slack_client(
 def build_model(settings: ModelSettings) -> Model:
     """The OpenAI-compatible model, or the offline one when no API is configured."""
     if settings.offline:
-        from bot.models.offline import OfflineModel
+        from sarah_model.offline import OfflineModel
 
         log.info("no OPENAI_API_KEY or OPENAI_BASE_URL: Sarah answers with the offline model")
         offline: Model = OfflineModel.from_knowledge_base()
         return offline
     from openai import AsyncOpenAI, DefaultAioHttpClient
 
-    from bot.models.openai_chat import OpenAIChatModel
+    from sarah_model.openai_chat import OpenAIChatModel
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     client = AsyncOpenAI(
@@ -310,12 +310,7 @@ class Sarah:
             self.ownership,
             outbox,
             model,
-            texts=HandoffTexts(
-                handoff=s.texts.text_handoff,
-                agent_joined=s.texts.text_agent_joined,
-                back_to_sarah=s.texts.text_back_to_sarah,
-                resolved=s.texts.text_resolved,
-            ),
+            texts=HandoffTexts.from_settings(s.texts),
             reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
             limits=self.limits,
             max_reminders=s.handoff.handoff_max_reminders,
@@ -329,16 +324,7 @@ class Sarah:
             outbox,
             encoder=encoder_for(s.model.sarah_model),
             token_budget=s.model.prompt_token_budget,
-            texts=Texts(
-                apology=s.texts.text_apology,
-                files_only=s.texts.text_files_only,
-                cannot_resolve=s.texts.text_cannot_resolve,
-                not_helped=s.texts.text_not_helped,
-                claimed_action=s.texts.text_claimed_action,
-                message_cut=s.texts.text_message_cut.replace("{limit}", f"{s.slack.max_message_chars:,}"),
-                stream_stopped=s.texts.text_stream_stopped,
-                files_shared=s.texts.text_files_shared,
-            ),
+            texts=Texts.from_settings(s.texts, s.slack.max_message_chars),
             policy=Policy(
                 handoff_after_failures=s.handoff.handoff_after_failures,
                 consecutive=s.handoff.handoff_count == "consecutive",
@@ -441,8 +427,7 @@ class Sarah:
             max_message_chars=s.max_message_chars,
             store=self.store,
         )
-        register_actions(
-            bolt,
+        SupportActions(
             inbox=self.inbox,
             store=self.store,
             handoff=self.handoff,
@@ -453,7 +438,7 @@ class Sarah:
             home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
-        )
+        ).register(bolt)
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await self.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, self.app_home)

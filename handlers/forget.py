@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from handlers.limits import handoff_key, rate_key
+from handlers.keys import REMINDERS, dm_conversations_key, handoff_key, rate_key, thread_keys, user_threads_key
 from handlers.messages import ThreadRef
-from handlers.ownership import REMINDERS
-from handlers.thread_store import as_text, dm_conversations_key, parse_thread_key, thread_keys, user_threads_key
+from handlers.thread_store import as_text, parse_thread_key
 
 _KEY_NAMES = ("state", "turns", "queue", "answered", "lease", "failed")
 
@@ -90,4 +89,4 @@ class Forgetter:
 
 def _keys(thread: ThreadRef) -> list[str]:
     names = thread_keys(thread)
-    return [names[name] for name in _KEY_NAMES]
+    return [getattr(names, name) for name in _KEY_NAMES]

@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from config.settings import TextSettings
 from handlers.limits import TEXT_HANDOFF_JOINED, Limits
 from handlers.messages import ThreadRef
 from handlers.model import Conversation, Model, Outcome, Turn
-from handlers.outbox import Card, CardRef, Outbox
+from handlers.outbox import Card, Outbox
 from handlers.ownership import Owner, OwnershipStore
-from handlers.thread_store import StoredTurn, ThreadStore, parse_thread_key, shared_files
+from handlers.thread_store import StoredTurn, ThreadStore, parse_thread_key
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ class HandoffTexts:
     agent_joined: str  # contains {agent}
     back_to_sarah: str
     resolved: str
+
+    @classmethod
+    def from_settings(cls, texts: TextSettings) -> HandoffTexts:
+        return cls(
+            handoff=texts.text_handoff,
+            agent_joined=texts.text_agent_joined,
+            back_to_sarah=texts.text_back_to_sarah,
+            resolved=texts.text_resolved,
+        )
 
 
 class Handoff:
@@ -69,7 +79,7 @@ class Handoff:
         """bot → waiting: tell the customer, post the card, schedule the reminder. False if not Sarah's,
         or if the customer already has a hand-off open elsewhere (this request joins that card)."""
         now = self._clock()
-        customer = (await self._store.state(thread)).get("customer", "")
+        customer = (await self._store.state(thread)).customer
         if self._limits is not None and customer:
             other = await self._open_handoff_elsewhere(thread, customer)
             if other is not None:
@@ -171,9 +181,9 @@ class Handoff:
         reminded = 0
         for thread in await self._ownership.pop_due_reminders(self._clock()):
             state = await self._store.state(thread)
-            if state.get("owner") != Owner.WAITING.value:
+            if state.owner is not Owner.WAITING:
                 continue
-            ref = card_ref(state)
+            ref = state.card
             if ref is None:  # the process stopped between hand-off and card: post it now
                 ref = await self._outbox.post_card(await self.card(thread))
                 if ref is not None:
@@ -204,7 +214,7 @@ class Handoff:
 
     async def _join(self, other: ThreadRef, thread: ThreadRef, customer: str, placeholder: str | None) -> None:
         """A second request while one is open: note it on the open card, tell the customer where it went."""
-        ref = card_ref(await self._store.state(other))
+        ref = (await self._store.state(other)).card
         if ref is not None:
             asked = [t.content for t in await self._store.episode(thread) if t.role == "user"]
             latest = f" Their latest message there: “{asked[-1][:300]}”" if asked else ""
@@ -215,7 +225,7 @@ class Handoff:
         await self._outbox.send(thread, TEXT_HANDOFF_JOINED, replace=placeholder)
 
     async def _release_slot(self, thread: ThreadRef) -> None:
-        customer = (await self._store.state(thread)).get("customer", "")
+        customer = (await self._store.state(thread)).customer
         if self._limits is not None and customer:
             await self._limits.release_handoff(customer, thread.key)
 
@@ -224,16 +234,16 @@ class Handoff:
         turns = [t for t in await self._store.history(thread) if t.role in ("user", "assistant", "agent")]
         return Card(
             thread=thread,
-            customer=state.get("customer", ""),
-            reason=state.get("handoff_reason", ""),
-            failures=int(state.get("failures_at_handoff") or state.get("failures") or 0),
-            summary=state.get("summary", ""),
+            customer=state.customer,
+            reason=state.handoff_reason,
+            failures=state.failures if state.failures_at_handoff is None else state.failures_at_handoff,
+            summary=state.summary,
             transcript=tuple(turns[-TRANSCRIPT_TURNS:]),
-            status=Owner(state.get("owner", "bot")),
-            escalated_at=float(state.get("escalated_at") or 0),
-            status_by=state.get("owner_by", ""),
-            status_at=float(state.get("owner_at") or 0),
-            files=shared_files(state),
+            status=state.owner,
+            escalated_at=state.escalated_at,
+            status_by=state.owner_by,
+            status_at=state.owner_at,
+            files=state.files,
         )
 
     async def _after_agent_joined(self, thread: ThreadRef, agent: str) -> None:
@@ -243,14 +253,14 @@ class Handoff:
         await self._refresh_card(thread)
 
     async def _refresh_card(self, thread: ThreadRef) -> None:
-        ref = card_ref(await self._store.state(thread))
+        ref = (await self._store.state(thread)).card
         if ref is not None:
             await self._outbox.update_card(ref, await self.card(thread))
 
     async def _summarize(self, thread: ThreadRef) -> str:
         """The model's two-line summary for the agent; a plain one when the model cannot give it."""
         turns = await self._store.episode(thread)
-        customer = (await self._store.state(thread)).get("customer", "")
+        customer = (await self._store.state(thread)).customer
         # One line per turn, its line breaks flattened: a message cannot add a speaker line of its own.
         lines = "\n".join(f"{_speaker(t, customer)}: {' '.join(t.content.split())}" for t in turns[-20:])
         reply = await self._model.reply(Conversation(SUMMARY_PROMPT, (Turn("user", lines or "(no messages)"),)))
@@ -273,12 +283,6 @@ def _speaker(turn: StoredTurn, customer: str) -> str:
     if turn.role == "agent":
         return "Support agent"
     return "Another person" if customer and turn.user and turn.user != customer else "Customer"
-
-
-def card_ref(state: dict[str, str]) -> CardRef | None:
-    if state.get("card_channel") and state.get("card_ts"):
-        return CardRef(state["card_channel"], state["card_ts"])
-    return None
 
 
 def _why_not(owner: Owner) -> str:

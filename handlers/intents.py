@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from handlers.prompt import HandoffReason
+
 _SLASH_HUMAN = re.compile(r"^\s*/?sarah\s+human\b", re.I)
 _NOT_A_REQUEST = re.compile(
     r"\bhuman[- ](?:detected|detection|presence|shaped)\b|\bperson[- ](?:detect|alert|sensor)|"
@@ -183,7 +185,7 @@ def accepted_offer(text: str, previous_answer: str) -> str | None:
     if not offer or not _AFFIRM.search(text) or not _OFFERED_PERSON.search(offer):
         return None
     if _OFFER_UNKNOWN.search(previous_answer):
-        return "unknown_answer"
+        return HandoffReason.UNKNOWN_ANSWER
     if _OFFER_FOR_STAFF.search(previous_answer):
-        return "needs_staff_access"
-    return "customer_asked"
+        return HandoffReason.NEEDS_STAFF_ACCESS
+    return HandoffReason.CUSTOMER_ASKED

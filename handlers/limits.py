@@ -18,7 +18,8 @@ from enum import StrEnum
 
 from redis.asyncio import Redis
 
-from handlers.thread_store import as_text, user_threads_key
+from handlers.keys import handoff_key, rate_key, replay_key, user_threads_key
+from handlers.thread_store import as_text
 
 # Replays of a signed request are possible for 5 minutes (Slack's signature window); keep the id longer.
 REPLAY_TTL_SECONDS = 15 * 60
@@ -81,14 +82,6 @@ class Verdict(StrEnum):
     TOO_MANY_THREADS = "too_many_threads"  # a new conversation beyond USER_MAX_OPEN_THREADS
 
 
-def rate_key(user: str, minute: int) -> str:
-    return "sarah:{user:" + user + "}:rate:" + str(minute)
-
-
-def handoff_key(user: str) -> str:
-    return "sarah:{user:" + user + "}:handoff"
-
-
 class Limits:
     """The per-person checks; built from settings and passed to the ingress, actions and hand-off."""
 
@@ -127,7 +120,7 @@ class Limits:
         """True the first time a command's or button's id is seen; False for a replay of it."""
         if not request_id:
             return True  # nothing to recognise it by: let it through rather than drop a real press
-        return bool(await self._redis.set("sarah:{replay:" + request_id + "}", 1, nx=True, ex=REPLAY_TTL_SECONDS))
+        return bool(await self._redis.set(replay_key(request_id), 1, nx=True, ex=REPLAY_TTL_SECONDS))
 
     async def reserve_handoff(self, user: str, thread_key: str, *, ttl_seconds: int, replace: str = "") -> str | None:
         """Make `thread_key` the user's one open hand-off; returns the thread holding it instead, if any.

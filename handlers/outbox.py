@@ -18,16 +18,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from handlers.messages import SharedFile, ThreadRef
-from handlers.ownership import Owner
+from handlers.thread_state import CardRef as CardRef  # re-exported: what an outbox posts to
+from handlers.thread_state import Owner
 from handlers.thread_store import StoredTurn
-
-
-@dataclass(frozen=True, slots=True)
-class CardRef:
-    """Where an escalation card lives (the support channel and the card's ts)."""
-
-    channel: str
-    ts: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,23 +12,14 @@ Reminders for unclaimed cards are a sorted set (thread key → due time) that an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
 
+from handlers.keys import REMINDERS, thread_keys
 from handlers.messages import ThreadRef
-from handlers.thread_store import StoredTurn, as_text, thread_keys
-
-REMINDERS = "sarah:{reminders}:due"
-
-
-class Owner(StrEnum):
-    BOT = "bot"
-    WAITING = "waiting"  # handed off, no agent yet
-    HUMAN = "human"  # an agent has it
-    RESOLVED = "resolved"
-
+from handlers.thread_state import Owner as Owner  # re-exported: where ownership is decided
+from handlers.thread_store import StoredTurn, as_text
 
 _TRANSITION = """
 -- KEYS: state, turns, failed
@@ -87,7 +78,7 @@ class OwnershipStore:
         self._pop_due = redis.register_script(_POP_DUE)
 
     async def owner(self, thread: ThreadRef) -> Owner:
-        value = await self._redis.hget(thread_keys(thread)["state"], "owner")
+        value = await self._redis.hget(thread_keys(thread).state, "owner")
         return Owner(as_text(value)) if value else Owner.BOT
 
     async def transition(
@@ -106,7 +97,7 @@ class OwnershipStore:
         keys = thread_keys(thread)
         pairs: list[Any] = [item for pair in fields.items() for item in pair]
         changed, previous = await self._transition(
-            keys=[keys["state"], keys["turns"], keys["failed"]],
+            keys=[keys.state, keys.turns, keys.failed],
             args=[
                 ",".join(allowed),
                 to.value,
@@ -125,11 +116,11 @@ class OwnershipStore:
     async def record_failure(self, thread: ThreadRef, key: str) -> int:
         """Count a failure once per `key`; returns the thread's failure count after it."""
         keys = thread_keys(thread)
-        _, count = await self._record_failure(keys=[keys["state"], keys["failed"]], args=[key, self._ttl])
+        _, count = await self._record_failure(keys=[keys.state, keys.failed], args=[key, self._ttl])
         return int(count)
 
     async def reset_failures(self, thread: ThreadRef) -> None:
-        await self._redis.hset(thread_keys(thread)["state"], "failures", 0)
+        await self._redis.hset(thread_keys(thread).state, "failures", 0)
 
     async def remind_at(self, thread: ThreadRef, when: float) -> None:
         await self._redis.zadd(REMINDERS, {thread.key: when})

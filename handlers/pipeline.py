@@ -16,11 +16,13 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from config.settings import TextSettings
+from handlers import keys
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
-from handlers.handoff import Handoff, card_ref
+from handlers.handoff import Handoff
 from handlers.history import ThreadReader
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import InboundMessage, Kind, ThreadRef
@@ -28,9 +30,9 @@ from handlers.model import Model, Outcome, Reply, StreamingModel, Turn
 from handlers.notes import is_internal
 from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
 from handlers.ownership import Owner, OwnershipStore
-from handlers.prompt import SYSTEM_PROMPT
+from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.streaming import Live, ready_text
-from handlers.thread_store import Pending, StoredTurn, ThreadStore
+from handlers.thread_store import Pending, StoredTurn, ThreadState, ThreadStore
 from handlers.tokens import Encoder
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,20 @@ class Texts:
     message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
     stream_stopped: str = ""  # closes a streamed answer cut short because people took the thread
     files_shared: str = ""  # added to the answer when the customer shared a file (linked on the card)
+
+    @classmethod
+    def from_settings(cls, texts: TextSettings, max_message_chars: int) -> Texts:
+        """The pipeline's lines as configured (TEXT_*), the message cap written into TEXT_MESSAGE_CUT."""
+        return cls(
+            apology=texts.text_apology,
+            files_only=texts.text_files_only,
+            cannot_resolve=texts.text_cannot_resolve,
+            not_helped=texts.text_not_helped,
+            claimed_action=texts.text_claimed_action,
+            message_cut=texts.text_message_cut.replace("{limit}", f"{max_message_chars:,}"),
+            stream_stopped=texts.text_stream_stopped,
+            files_shared=texts.text_files_shared,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +143,14 @@ class Pipeline:
                 return Answered([])
             await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             state = await self._store.state(thread)
-            if attempt == 0 and state.get("reply_pass"):
+            if attempt == 0 and state.reply_pass:
                 state = await self._recover_posts(thread, state)
-            if attempt == 0 and state.get("stream_ts") and state.get("stream_ts") == state.get("placeholder"):
+            if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
                 await self._end_crashed_stream(thread, state)
-            if state.get("relay_to"):
-                return await self._relay_from_support(thread, state["relay_to"], batch)
-            agents = await self._support_members(thread, batch, state.get("customer", ""))
-            owner = Owner(state.get("owner", "bot"))
+            if state.relay_to:
+                return await self._relay_from_support(thread, state.relay_to, batch)
+            agents = await self._support_members(thread, batch, state.customer)
+            owner = state.owner
             if agents or owner in (Owner.WAITING, Owner.HUMAN):
                 await self._clear_placeholder(thread, state)
                 if agents:
@@ -153,7 +169,7 @@ class Pipeline:
     async def _answer(
         self,
         thread: ThreadRef,
-        state: dict[str, str],
+        state: ThreadState,
         batch: list[Pending],
         still_ours: Callable[[], bool],
         *,
@@ -164,26 +180,26 @@ class Pipeline:
         await self._read_thread_so_far(thread, state, messages)
         episode = await self._store.episode(thread)
         last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
-        failure_key = await self._judge_feedback(thread, feedback, state.get("customer", ""))
+        failure_key = await self._judge_feedback(thread, feedback, state.customer)
 
         if any(wants_human(p.message.text) for p in messages):
-            return await self._escalate(thread, batch, "customer_asked", state.get("placeholder"))
+            return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None)
         if not messages:  # only button presses
             await self._store.commit(thread, batch, [], self._clock())
             if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered([p.entry_id for p in batch])
         if last_answer and any(says_it_did_not_work(p.message.text) for p in messages):
-            failure_key = failure_key or f"answer:{last_answer}"
+            failure_key = failure_key or keys.failure_key("answer", last_answer)
         if all(p.message.files_only for p in messages):
             return await self._deliver(thread, state, batch, Reply(self._texts.files_only), None, still_ours)
 
-        placeholder = state.get("placeholder")
+        placeholder: str | None = state.placeholder or None
         if not placeholder and still_ours():
             placeholder = await self._outbox.thinking(thread, tag=await self._reply_tag(thread, state))
             if placeholder:
                 await self._store.set_fields(thread, placeholder=placeholder)
-                state["placeholder"] = placeholder
+                state.placeholder = placeholder
         live: Live | None = None
         if (
             self._streams is not None
@@ -196,7 +212,7 @@ class Pipeline:
                 thread,
                 batch,
                 episode,
-                state.get("customer", ""),
+                state.customer,
                 lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try),
             )
             if live.abandoned:
@@ -209,7 +225,7 @@ class Pipeline:
             elif live.cut_short:
                 placeholder, live.stream = None, None  # the cut-short answer stays as it is, closed
         else:
-            reply = await self._ask_model(thread, batch, episode, state.get("customer", ""))
+            reply = await self._ask_model(thread, batch, episode, state.customer)
         kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
         if not last_try and not kept and await self._store.pending_count(thread) > len(batch):
             return None  # start over with the new messages
@@ -218,20 +234,22 @@ class Pipeline:
             # out instead, and it counts as a failure toward the hand-off.
             log.warning("answer withheld: it claimed an action Sarah cannot take", extra={"thread_key": thread.key})
             reply = Reply(
-                self._texts.claimed_action or self._texts.cannot_resolve, reason="claimed_action", usage=reply.usage
+                self._texts.claimed_action or self._texts.cannot_resolve,
+                reason=HandoffReason.CLAIMED_ACTION,
+                usage=reply.usage,
             )
-            failure_key = failure_key or f"message:{messages[0].message.ts}"
+            failure_key = failure_key or keys.failure_key("message", messages[0].message.ts)
 
-        if reply.outcome is Outcome.HANDOFF and reply.reason == "customer_asked":
-            return await self._escalate(thread, batch, "customer_asked", placeholder, reply.summary)
+        if reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
+            return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary)
         if reply.outcome is Outcome.HANDOFF:
             failure_key = failure_key or (
-                f"answer:{last_answer}"
-                if reply.reason == "steps_failed" and last_answer
-                else f"message:{messages[0].message.ts}"
+                keys.failure_key("answer", last_answer)
+                if reply.reason == HandoffReason.STEPS_FAILED and last_answer
+                else keys.failure_key("message", messages[0].message.ts)
             )
         elif reply.outcome is Outcome.UNAVAILABLE:
-            failure_key = failure_key or f"message:{messages[0].message.ts}"
+            failure_key = failure_key or keys.failure_key("message", messages[0].message.ts)
         stream = live.stream if live is not None else None
         if failure_key and stream is not None:
             await stream.stop()  # a hand-off may replace the message: end the stream first
@@ -277,7 +295,7 @@ class Pipeline:
     async def _deliver(
         self,
         thread: ThreadRef,
-        state: dict[str, str],
+        state: ThreadState,
         batch: list[Pending],
         reply: Reply,
         placeholder: str | None,
@@ -296,7 +314,7 @@ class Pipeline:
             text = f"{text}\n\n{self._texts.message_cut}"
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
-        if await self._people_are_coming(thread, state.get("customer", "")):
+        if await self._people_are_coming(thread, state.customer):
             if stream is not None:
                 await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
@@ -319,7 +337,7 @@ class Pipeline:
         still_ours: Callable[[], bool],
         *,
         feedback: bool = False,
-        state: dict[str, str] | None = None,
+        state: ThreadState | None = None,
         stream: AnswerStream | None = None,
     ) -> tuple[bool, str | None]:
         """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
@@ -347,7 +365,7 @@ class Pipeline:
             if await stream.finish(text, feedback=feedback, tag=tag):
                 return True, stream.ts
             placeholder = stream.ts  # the stream could not carry the whole answer: replace it
-        parts = json.loads(state.get("reply_parts") or "[]")
+        parts = list(state.reply_parts)
         return True, await self._outbox.send(
             thread, text, replace=placeholder, feedback=feedback, tag=tag, parts=parts, on_part=record
         )
@@ -360,7 +378,7 @@ class Pipeline:
             if customer and press.message.user != customer:
                 continue  # only the person who asked rates the answers
             if press.message.text == "not_helped":
-                key = f"answer:{press.message.ref}"
+                key = keys.failure_key("answer", press.message.ref)
             elif press.message.text == "helped" and self._policy.consecutive:
                 await self._ownership.reset_failures(thread)
         return key
@@ -381,11 +399,11 @@ class Pipeline:
         if reply and reply.outcome is Outcome.HANDOFF:
             reason = reply.reason
         elif reply and reply.outcome is Outcome.UNAVAILABLE:
-            reason = "model_unavailable"
-        elif reply and reply.reason == "claimed_action":
-            reason = "claimed_action"
+            reason = HandoffReason.MODEL_UNAVAILABLE
+        elif reply and reply.reason == HandoffReason.CLAIMED_ACTION:
+            reason = HandoffReason.CLAIMED_ACTION
         else:
-            reason = "steps_failed"
+            reason = HandoffReason.STEPS_FAILED
         await self._escalate(thread, batch, reason, placeholder, reply.summary if reply else "", failures)
         return True
 
@@ -395,13 +413,15 @@ class Pipeline:
         """`batch` could not be answered (its passes kept failing) and was set aside for an operator:
         count it as a failure (handing off at the threshold) or apologise, replacing "typing…"."""
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
-        placeholder = (await self._store.state(thread)).get("placeholder") or None
+        placeholder = (await self._store.state(thread)).placeholder or None
         if not messages:
             if placeholder:
                 await self._outbox.withdraw(thread, placeholder)
             return
         failed = Reply("", Outcome.UNAVAILABLE)
-        if await self._over_threshold(thread, f"message:{messages[0].message.ts}", [], placeholder, failed):
+        if await self._over_threshold(
+            thread, keys.failure_key("message", messages[0].message.ts), [], placeholder, failed
+        ):
             return
         sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
         if sent or placeholder:
@@ -420,22 +440,22 @@ class Pipeline:
     ) -> Answered:
         await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
         if failures is None:
-            failures = int((await self._store.state(thread)).get("failures") or 0)
+            failures = (await self._store.state(thread)).failures
         await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
         return Answered([p.entry_id for p in batch])
 
     # -- people have the thread ------------------------------------------------------------------------
 
-    async def _hold_for_people(self, thread: ThreadRef, state: dict[str, str], batch: list[Pending]) -> Answered:
+    async def _hold_for_people(self, thread: ThreadRef, state: ThreadState, batch: list[Pending]) -> Answered:
         """Sarah stays silent; in a DM she passes the customer's lines to the card's thread."""
-        ref = card_ref(state)
+        ref = state.card
         if thread.is_dm and ref is not None:
             for pending in batch:
                 message = pending.message
                 if message.kind is Kind.FEEDBACK or not (message.text.strip() or message.has_files):
                     continue
                 await self._outbox.customer_said(
-                    ref, state.get("customer", "") or message.user, message.text, has_files=message.has_files
+                    ref, state.customer or message.user, message.text, has_files=message.has_files
                 )
         await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
         return Answered([p.entry_id for p in batch])
@@ -507,10 +527,10 @@ class Pipeline:
 
     # -- a first mention halfway down a thread ---------------------------------------------------------
 
-    async def _read_thread_so_far(self, thread: ThreadRef, state: dict[str, str], messages: list[Pending]) -> None:
+    async def _read_thread_so_far(self, thread: ThreadRef, state: ThreadState, messages: list[Pending]) -> None:
         """Sarah is mentioned in a channel thread she has never seen: store what was said before the
         mention, once, so her first answer has the context (the prompt's budget keeps the newest)."""
-        if self._thread_reader is None or thread.is_dm or state.get("history_read") or not messages:
+        if self._thread_reader is None or thread.is_dm or state.history_read or not messages:
             return
         first = messages[0].message
         if first.kind is not Kind.MENTION or first.ts == thread.thread_ts or await self._store.history(thread):
@@ -520,10 +540,10 @@ class Pipeline:
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    async def _clear_placeholder(self, thread: ThreadRef, state: dict[str, str]) -> None:
+    async def _clear_placeholder(self, thread: ThreadRef, state: ThreadState) -> None:
         """A "typing…" left by a draft that people overtook: remove it, Sarah will not answer."""
-        if state.get("placeholder"):
-            await self._outbox.withdraw(thread, state["placeholder"])
+        if state.placeholder:
+            await self._outbox.withdraw(thread, state.placeholder)
             await self._store.set_fields(thread, placeholder="")
 
     # -- streamed answers (see handlers/streaming.py) -------------------------------------------------
@@ -531,7 +551,7 @@ class Pipeline:
     async def _stream_some(
         self,
         thread: ThreadRef,
-        state: dict[str, str],
+        state: ThreadState,
         batch: list[Pending],
         live: Live,
         text: str,
@@ -552,7 +572,7 @@ class Pipeline:
             if not last_try and await self._store.pending_count(thread) > len(batch):
                 live.abandoned = True
                 return False
-            customer = state.get("customer", "") or batch[-1].message.user
+            customer = state.customer or batch[-1].message.user
             if (
                 not still_ours()
                 or await self._ownership.owner(thread) is not Owner.BOT
@@ -570,13 +590,13 @@ class Pipeline:
                 return True
             # Recorded before anything is appended: a pass that takes over finishes or replaces it.
             await self._store.set_fields(thread, placeholder=stream.ts, stream_ts=stream.ts, reply_parts="[]")
-            state.update(placeholder=stream.ts, stream_ts=stream.ts, reply_parts="[]", reply_pass=tag)
+            state.placeholder, state.stream_ts, state.reply_parts, state.reply_pass = stream.ts, stream.ts, [], tag
             live.stream = stream
         elif not still_ours():
             live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
             return False
         elif await self._ownership.owner(thread) is not Owner.BOT or await self._people_are_coming(
-            thread, state.get("customer", "")
+            thread, state.customer
         ):
             await self._cut_short(thread, state, live.stream)
             live.cut_short = True
@@ -586,42 +606,42 @@ class Pipeline:
         live.shown = ready
         return True
 
-    async def _cut_short(self, thread: ThreadRef, state: dict[str, str], stream: AnswerStream) -> None:
+    async def _cut_short(self, thread: ThreadRef, state: ThreadState, stream: AnswerStream) -> None:
         """People took the thread while Sarah was writing: the stream ends at once with a closing
         line and stays as it is (it is no longer this pass's placeholder, nothing replaces it)."""
         log.info("a streamed answer was cut short: the thread is going to people", extra={"thread_key": thread.key})
         await stream.stop(self._texts.stream_stopped)
         await self._store.set_fields(thread, placeholder="", stream_ts="")
-        state.update(placeholder="", stream_ts="")
+        state.placeholder, state.stream_ts = "", ""
 
-    async def _end_crashed_stream(self, thread: ThreadRef, state: dict[str, str]) -> None:
+    async def _end_crashed_stream(self, thread: ThreadRef, state: ThreadState) -> None:
         """An earlier pass died mid-stream: stop its stream so this pass can replace the message."""
         log.warning(
             "an earlier pass died while streaming; its message will be replaced", extra={"thread_key": thread.key}
         )
         if self._streams is not None:
-            await self._streams.end_stream(thread, state["stream_ts"])
+            await self._streams.end_stream(thread, state.stream_ts)
         await self._store.set_fields(thread, stream_ts="")
-        state["stream_ts"] = ""
+        state.stream_ts = ""
 
     # -- one visible answer across a crash (see handlers/outbox.py) -----------------------------------
 
-    async def _reply_tag(self, thread: ThreadRef, state: dict[str, str]) -> str:
+    async def _reply_tag(self, thread: ThreadRef, state: ThreadState) -> str:
         """The tag of this answer's messages, recorded in Redis BEFORE anything is posted with it."""
-        tag = state.get("reply_pass")
+        tag = state.reply_pass
         if not tag:
             tag = uuid.uuid4().hex
             since = f"{self._clock():.3f}"
             await self._store.set_fields(thread, reply_pass=tag, reply_since=since)
-            state["reply_pass"], state["reply_since"] = tag, since
+            state.reply_pass, state.reply_since = tag, float(since)
         return tag
 
-    async def _recover_posts(self, thread: ThreadRef, state: dict[str, str]) -> dict[str, str]:
+    async def _recover_posts(self, thread: ThreadRef, state: ThreadState) -> ThreadState:
         """A pass that tagged an answer and never committed it died mid-way: find the messages it
         posted but may not have recorded, so this pass edits them instead of posting again."""
-        since = float(state.get("reply_since") or 0)
-        found = await self._outbox.find_posts(thread, state["reply_pass"], since=since)
-        recorded = [state.get("placeholder", ""), *json.loads(state.get("reply_parts") or "[]")]
+        since = state.reply_since
+        found = await self._outbox.find_posts(thread, state.reply_pass, since=since)
+        recorded = [state.placeholder, *state.reply_parts]
         count = max(len(recorded), max(found, default=-1) + 1)
         ids = [found.get(i) or (recorded[i] if i < len(recorded) else "") for i in range(count)]
         first, parts = ids[0], [ts for ts in ids[1:] if ts]
@@ -631,7 +651,7 @@ class Pipeline:
                 extra={"thread_key": thread.key, "found": len(found)},
             )
             await self._store.set_fields(thread, placeholder=first, reply_parts=json.dumps(parts))
-            state = {**state, "placeholder": first, "reply_parts": json.dumps(parts)}
+            state = replace(state, placeholder=first, reply_parts=parts)
         return state
 
     async def _support_members(self, thread: ThreadRef, batch: list[Pending], customer: str) -> set[str]:

@@ -7,6 +7,7 @@ whose system message differs from `SYSTEM_PROMPT`.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Final
 
 SYSTEM_PROMPT: Final = (
@@ -27,12 +28,26 @@ SYSTEM_PROMPT: Final = (
 
 HANDOFF_TOOL_NAME: Final = "handoff_to_human"
 
+
+class HandoffReason(StrEnum):
+    """Why a thread went to a person: the model's tool, the pipeline and the card all use these names."""
+
+    CUSTOMER_ASKED = "customer_asked"  # the customer wants a person
+    NEEDS_STAFF_ACCESS = "needs_staff_access"  # billing, account or device changes only staff can make
+    STEPS_FAILED = "steps_failed"  # the customer tried Sarah's steps and they did not work
+    UNKNOWN_ANSWER = "unknown_answer"  # the knowledge Sarah has does not cover the question
+    # Only the pipeline hands off for these; the model is never offered them (the training data has the four above).
+    MODEL_UNAVAILABLE = "model_unavailable"  # the model failed FAILURE_THRESHOLD times
+    CLAIMED_ACTION = "claimed_action"  # Sarah's answers claimed actions she cannot take
+
+
 HANDOFF_REASONS: Final = (
-    "customer_asked",  # the customer wants a person
-    "needs_staff_access",  # billing, account or device changes only staff can make
-    "steps_failed",  # the customer tried Sarah's steps and they did not work
-    "unknown_answer",  # the knowledge Sarah has does not cover the question
+    HandoffReason.CUSTOMER_ASKED,
+    HandoffReason.NEEDS_STAFF_ACCESS,
+    HandoffReason.STEPS_FAILED,
+    HandoffReason.UNKNOWN_ANSWER,
 )
+"""The reasons the model may give in its tool call (the tool schema's enum)."""
 
 HANDOFF_TOOL: Final[dict[str, Any]] = {
     "type": "function",
@@ -46,7 +61,7 @@ HANDOFF_TOOL: Final[dict[str, Any]] = {
         "parameters": {
             "type": "object",
             "properties": {
-                "reason": {"type": "string", "enum": list(HANDOFF_REASONS)},
+                "reason": {"type": "string", "enum": [reason.value for reason in HANDOFF_REASONS]},
                 "summary": {
                     "type": "string",
                     "description": "One sentence for the support agent: the problem and what was tried.",

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from handlers.keys import stream_budget_key
+
 # KEYS[1]: the workspace's sorted set of stream starts (score: ms). ARGV: now ms, window ms, limit, member.
 _TAKE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
@@ -47,7 +49,7 @@ class StreamBudget:
 
     @staticmethod
     def key(workspace: str) -> str:
-        return f"sarah:{{stream-budget:{workspace or 'default'}}}"
+        return stream_budget_key(workspace)
 
     async def left(self, workspace: str) -> bool:
         """Whether `workspace` has a streamed answer left this minute, spending nothing (one ZCOUNT):

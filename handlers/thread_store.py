@@ -35,8 +35,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from handlers.keys import ThreadKeys, dm_conversations_key, thread_keys, user_threads_key
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.text_clean import clean
+from handlers.thread_state import ThreadState, shared_files
 
 log = logging.getLogger(__name__)
 
@@ -255,32 +257,6 @@ class StoredTurn:
         return cls(data["role"], clean(data["content"]), data.get("ts", ""), data.get("user", ""))
 
 
-def thread_keys(thread: ThreadRef) -> dict[str, str]:
-    tag = "sarah:{" + thread.key + "}:"
-    return {name: tag + name for name in ("state", "turns", "queue", "answered", "lease", "failed", "held")}
-
-
-def user_threads_key(user: str) -> str:
-    """The index of the threads `user` opened (they are each one's customer), newest activity highest."""
-    return "sarah:{user:" + user + "}:threads"
-
-
-def shared_files(state: dict[str, str]) -> tuple[SharedFile, ...]:
-    """The files recorded in a thread's state by `ThreadStore.add_files`."""
-    try:
-        items = json.loads(state.get("files") or "[]")
-    except ValueError:
-        return ()
-    if not isinstance(items, list):
-        return ()
-    return tuple(SharedFile(str(f.get("name", "")), str(f.get("permalink", ""))) for f in items if isinstance(f, dict))
-
-
-def dm_conversations_key(user: str) -> str:
-    """The person's current DM conversation and the messages that joined it (see `dm_conversation`)."""
-    return "sarah:{user:" + user + "}:dm"
-
-
 def parse_thread_key(key: str) -> ThreadRef:
     channel, _, thread_ts = key.partition(":")
     return ThreadRef(channel, thread_ts)
@@ -322,7 +298,7 @@ class ThreadStore:
         keys = thread_keys(message.thread)
         payload = json.dumps({"m": message.to_json(), "e": entry_id}, separators=(",", ":"))
         status, promoted, dropped = await self._accept(
-            keys=[keys["state"], keys["queue"], keys["answered"], keys["lease"], keys["held"]],
+            keys=[keys.state, keys.queue, keys.answered, keys.lease, keys.held],
             args=[
                 message.ts,
                 payload,
@@ -370,7 +346,7 @@ class ThreadStore:
         args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl]
         status, anchor = await self._dm(keys=[key], args=[*args, "check", ""])
         if as_text(status) == "idle":
-            owner = await self._redis.hget(thread_keys(ThreadRef(channel, as_text(anchor)))["state"], "owner")
+            owner = await self._redis.hget(thread_keys(ThreadRef(channel, as_text(anchor))).state, "owner")
             mode = "keep" if owner is not None and as_text(owner) in ("waiting", "human") else "replace"
             status, anchor = await self._dm(keys=[key], args=[*args, mode, as_text(anchor)])
         if as_text(status) == "new":
@@ -388,7 +364,7 @@ class ThreadStore:
         customer's latest message (recorded by `accept`); elsewhere the thread itself."""
         if not thread.is_dm:
             return thread
-        value = await self._redis.hget(thread_keys(thread)["state"], "reply_ts")
+        value = await self._redis.hget(thread_keys(thread).state, "reply_ts")
         reply_ts = as_text(value) if value is not None else ""
         if not reply_ts or reply_ts == thread.thread_ts:
             return thread
@@ -397,7 +373,7 @@ class ThreadStore:
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""
-        raw = await self._redis.hgetall(thread_keys(thread)["queue"])
+        raw = await self._redis.hgetall(thread_keys(thread).queue)
         items = []
         for ts, value in raw.items():
             data = json.loads(value)
@@ -405,10 +381,10 @@ class ThreadStore:
         return [pending for _, pending in sorted(items, key=lambda item: _ts_order(item[0]))]
 
     async def pending_count(self, thread: ThreadRef) -> int:
-        return int(await self._redis.hlen(thread_keys(thread)["queue"]))
+        return int(await self._redis.hlen(thread_keys(thread).queue))
 
     async def history(self, thread: ThreadRef) -> list[StoredTurn]:
-        raw = await self._redis.lrange(thread_keys(thread)["turns"], 0, -1)
+        raw = await self._redis.lrange(thread_keys(thread).turns, 0, -1)
         return [StoredTurn.from_json(item) for item in raw]
 
     async def episode(self, thread: ThreadRef) -> list[StoredTurn]:
@@ -418,12 +394,12 @@ class ThreadStore:
         current = turns[starts[-1] + 1 :] if starts else turns
         return [turn for turn in current if turn.role in ("user", "assistant")]
 
-    async def state(self, thread: ThreadRef) -> dict[str, str]:
-        raw = await self._redis.hgetall(thread_keys(thread)["state"])
-        return {as_text(k): as_text(v) for k, v in raw.items()}
+    async def state(self, thread: ThreadRef) -> ThreadState:
+        raw = await self._redis.hgetall(thread_keys(thread).state)
+        return ThreadState.from_redis({as_text(k): as_text(v) for k, v in raw.items()})
 
     async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
-        key = thread_keys(thread)["state"]
+        key = thread_keys(thread).state
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=dict(fields))  # type: ignore[arg-type]
             pipe.expire(key, self._ttl)
@@ -433,7 +409,7 @@ class ThreadStore:
         """Record the answer: the new turns, the answered markers, and the queue emptied of them."""
         keys = thread_keys(thread)
         await self._commit(
-            keys=[keys["state"], keys["turns"], keys["queue"], keys["answered"]],
+            keys=[keys.state, keys.turns, keys.queue, keys.answered],
             args=[
                 self._ttl,
                 self._max_turns,
@@ -449,7 +425,7 @@ class ThreadStore:
         they were stored already)."""
         keys = thread_keys(thread)
         added = await self._add_history(
-            keys=[keys["state"], keys["turns"]], args=[self._ttl, self._max_turns, *[t.to_json() for t in turns]]
+            keys=[keys.state, keys.turns], args=[self._ttl, self._max_turns, *[t.to_json() for t in turns]]
         )
         return int(added) >= 0
 
@@ -457,15 +433,15 @@ class ThreadStore:
         """Remember the files the customer shared in the thread (names and links only, each once)."""
         if files:
             payload = [json.dumps({"name": f.name, "permalink": f.permalink}) for f in files]
-            await self._add_files(keys=[thread_keys(thread)["state"]], args=[self._ttl, MAX_FILES_PER_THREAD, *payload])
+            await self._add_files(keys=[thread_keys(thread).state], args=[self._ttl, MAX_FILES_PER_THREAD, *payload])
 
     async def exists(self, thread: ThreadRef) -> bool:
         """Has Sarah a state for this thread (is she part of it)?"""
-        return bool(await self._redis.exists(thread_keys(thread)["state"]))
+        return bool(await self._redis.exists(thread_keys(thread).state))
 
     async def increment(self, thread: ThreadRef, field: str) -> int:
         """Add one to a counter in the thread's state (e.g. reminders sent); returns the new value."""
-        return int(await self._redis.hincrby(thread_keys(thread)["state"], field, 1))
+        return int(await self._redis.hincrby(thread_keys(thread).state, field, 1))
 
     async def own_threads(self, user: str, channel: str) -> list[ThreadRef]:
         """Threads `user` opened in `channel`, the one they wrote in last first (from the index)."""
@@ -474,11 +450,11 @@ class ThreadStore:
         return [parse_thread_key(as_text(m)) for m in members if as_text(m).startswith(prefix)]
 
     async def renew_lease(self, thread: ThreadRef, token: str) -> bool:
-        return bool(await self._renew(keys=[thread_keys(thread)["lease"]], args=[token, self._lease_ms]))
+        return bool(await self._renew(keys=[thread_keys(thread).lease], args=[token, self._lease_ms]))
 
     async def release_if_idle(self, thread: ThreadRef, token: str) -> Release:
         keys = thread_keys(thread)
-        return Release(as_text(await self._release(keys=[keys["queue"], keys["lease"]], args=[token])))
+        return Release(as_text(await self._release(keys=[keys.queue, keys.lease], args=[token])))
 
 
 def as_text(value: Any) -> str:
@@ -501,10 +477,13 @@ __all__ = [
     "Pending",
     "Release",
     "StoredTurn",
+    "ThreadKeys",
+    "ThreadState",
     "ThreadStore",
     "as_text",
     "dm_conversations_key",
     "parse_thread_key",
+    "shared_files",
     "thread_keys",
     "user_threads_key",
 ]

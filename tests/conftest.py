@@ -14,10 +14,10 @@ from redis.asyncio import Redis
 
 from bot.runtime import Sarah
 from config import load_settings
-from config.settings import _GROUPS
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import SIGNING_SECRET, SlackSender
+from config.settings import SETTINGS_GROUPS
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import SIGNING_SECRET, SlackSender
 
 SUPPORT_CHANNEL = "C0SUPPORT"
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
@@ -26,7 +26,7 @@ REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 @pytest.fixture(autouse=True)
 def clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No setting of the machine running the tests leaks into them, and no `.env` is read."""
-    for group in _GROUPS.values():
+    for group in SETTINGS_GROUPS.values():
         for name in group.model_fields:
             monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.chdir(tmp_path)

@@ -301,9 +301,9 @@ class SarahProcess:
 
 
 def _is_sarah_setting(name: str) -> bool:
-    from config.settings import _GROUPS
+    from config.settings import SETTINGS_GROUPS
 
-    return any(name.lower() in group.model_fields for group in _GROUPS.values())
+    return any(name.lower() in group.model_fields for group in SETTINGS_GROUPS.values())
 
 
 @dataclass

@@ -27,15 +27,26 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check training files against OpenAI's guidance and ours")
-    validate.add_argument("files", nargs="*", type=Path,
-                          help="JSONL files or folders (default: train.jsonl + valid.jsonl, else the conversations)")
+    validate.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="JSONL files or folders (default: train.jsonl + valid.jsonl, else the conversations)",
+    )
     validate.add_argument("--json-report", type=Path, default=RUNS_DIR / "validate.json")
     validate.add_argument("--max-tokens", type=int, default=None, help="per-example token limit (default 65536)")
     validate.add_argument("--model", default=None, help="model whose tokenizer counts (default FINETUNE_BASE_MODEL)")
-    validate.add_argument("--eval-file", type=Path, default=EVAL_FILE,
-                          help="held-out set that must not leak into the files (default training/data/eval.jsonl)")
-    validate.add_argument("--strict", action="store_true",
-                          help="an example over the token limit is an error, not a warning (what CI runs)")
+    validate.add_argument(
+        "--eval-file",
+        type=Path,
+        default=EVAL_FILE,
+        help="held-out set that must not leak into the files (default training/data/eval.jsonl)",
+    )
+    validate.add_argument(
+        "--strict",
+        action="store_true",
+        help="an example over the token limit is an error, not a warning (what CI runs)",
+    )
 
     split = commands.add_parser("split", help="seeded, stratified 80/20 split of the conversations")
     split.add_argument("--input-dir", type=Path, default=CONVERSATIONS_DIR)
@@ -45,29 +56,49 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--valid-share", type=float, default=0.2)
 
     finetune = commands.add_parser("finetune", help="fine-tune Sarah's model and record its id for the bot")
-    finetune.add_argument("--backend", choices=["openai", "azure", "local"], default=None,
-                          help="default FINETUNE_BACKEND (openai)")
+    finetune.add_argument(
+        "--backend", choices=["openai", "azure", "local"], default=None, help="default FINETUNE_BACKEND (openai)"
+    )
     # Flags default to None so a backend can refuse one that was given (training.finetune.flags).
-    finetune.add_argument("--resume", metavar="JOB_ID", default=None,
-                          help="openai/azure: follow an existing job instead")
+    finetune.add_argument(
+        "--resume", metavar="JOB_ID", default=None, help="openai/azure: follow an existing job instead"
+    )
     finetune.add_argument("--merge", action="store_true", help="local backend: also write merged weights")
     finetune.add_argument("--train", type=Path, default=None, help=f"default {TRAIN_FILE}")
     finetune.add_argument("--valid", type=Path, default=None, help=f"default {VALID_FILE}")
-    finetune.add_argument("--model", default=None,
-                          help="base model (default FINETUNE_BASE_MODEL; local: LOCAL_BASE_MODEL)")
-    finetune.add_argument("--epochs", type=int, default=None,
-                          help="default FINETUNE_EPOCHS (local: LOCAL_EPOCHS, else FINETUNE_EPOCHS)")
-    finetune.add_argument("--suffix", default=None,
-                          help="default FINETUNE_SUFFIX; local: the run folder's prefix and the name vLLM serves")
-    finetune.add_argument("--out-dir", type=Path, default=None,
-                          help=f"where the CSV, PNG and W&B run go (default {RUNS_DIR}; local: LOCAL_OUTPUT_DIR)")
-    finetune.add_argument("--follow-timeout", type=float, default=None, metavar="MINUTES",
-                          help="openai/azure: stop following after this long (default FINETUNE_FOLLOW_TIMEOUT_MINUTES)")
+    finetune.add_argument(
+        "--model", default=None, help="base model (default FINETUNE_BASE_MODEL; local: LOCAL_BASE_MODEL)"
+    )
+    finetune.add_argument(
+        "--epochs", type=int, default=None, help="default FINETUNE_EPOCHS (local: LOCAL_EPOCHS, else FINETUNE_EPOCHS)"
+    )
+    finetune.add_argument(
+        "--suffix",
+        default=None,
+        help="default FINETUNE_SUFFIX; local: the run folder's prefix and the name vLLM serves",
+    )
+    finetune.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help=f"where the CSV, PNG and W&B run go (default {RUNS_DIR}; local: LOCAL_OUTPUT_DIR)",
+    )
+    finetune.add_argument(
+        "--follow-timeout",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="openai/azure: stop following after this long (default FINETUNE_FOLLOW_TIMEOUT_MINUTES)",
+    )
     finetune.add_argument("--env-file", type=Path, default=Path(".env"), help="where SARAH_MODEL is recorded")
 
     evaluate = commands.add_parser("evaluate", help="compare two models on the held-out set")
-    evaluate.add_argument("--a", required=True, metavar="SPEC",
-                          help="offline | openai:<model> | url:<base_url>#<model> | local:<adapter dir>")
+    evaluate.add_argument(
+        "--a",
+        required=True,
+        metavar="SPEC",
+        help="offline | openai:<model> | url:<base_url>#<model> | local:<adapter dir>",
+    )
     evaluate.add_argument("--b", required=True, metavar="SPEC")
     evaluate.add_argument("--report", type=Path, default=RUNS_DIR / "evaluation.md", help=".md or .html")
     evaluate.add_argument("--judge", metavar="SPEC", default=None, help="an LLM judge (openai:… or url:…)")
@@ -130,8 +161,13 @@ def _validate(args: argparse.Namespace) -> int:
         print("No training files: run `sarah train split` or name the files.", file=sys.stderr)
         return 2
     model = args.model or _settings_or_default("finetune_base_model", "gpt-4.1-mini-2025-04-14")
-    report = validate_files(files, model=model, max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS,
-                            eval_path=args.eval_file, strict=args.strict)
+    report = validate_files(
+        files,
+        model=model,
+        max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS,
+        eval_path=args.eval_file,
+        strict=args.strict,
+    )
     write_json_report(report, args.json_report)  # first: a reader that goes away must not lose it
     console = Console(soft_wrap=True)
     console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # rich would exit 1: "bad data"
@@ -182,8 +218,10 @@ def _split(args: argparse.Namespace) -> int:
     print(f"{len(result.train)} training examples → {args.train_out}")
     print(f"{len(result.valid)} validation examples → {args.valid_out}")
     for objective in sorted(set(result.train_by_objective) | set(result.valid_by_objective)):
-        print(f"  {objective}: {result.train_by_objective.get(objective, 0)} train, "
-              f"{result.valid_by_objective.get(objective, 0)} valid")
+        print(
+            f"  {objective}: {result.train_by_objective.get(objective, 0)} train, "
+            f"{result.valid_by_objective.get(objective, 0)} valid"
+        )
     return 0
 
 

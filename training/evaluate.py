@@ -63,16 +63,22 @@ JUDGE_PROMPT = (
 )
 
 
-async def judge_all(judge: Model, items: Sequence[dict[str, Any]], replies: Sequence[Reply],
-                    passages: dict[str, str]) -> list[float | None]:
+async def judge_all(
+    judge: Model, items: Sequence[dict[str, Any]], replies: Sequence[Reply], passages: dict[str, str]
+) -> list[float | None]:
     """The judge's 1–5 grade of each reply (None when it gave no readable grade)."""
+
     async def grade(item: dict[str, Any], reply: Reply) -> float | None:
         answer = f"[hand-off: {reply.reason}] {reply.summary}" if reply.outcome is Outcome.HANDOFF else reply.text
-        payload = json.dumps({
-            "conversation": item["messages"], "expected": item.get("expect", {}),
-            "knowledge": [passages[i] for i in item.get("expect", {}).get("kb_ids", []) if i in passages],
-            "answer": answer,
-        }, ensure_ascii=False)
+        payload = json.dumps(
+            {
+                "conversation": item["messages"],
+                "expected": item.get("expect", {}),
+                "knowledge": [passages[i] for i in item.get("expect", {}).get("kb_ids", []) if i in passages],
+                "answer": answer,
+            },
+            ensure_ascii=False,
+        )
         verdict = await judge.reply(Conversation(system=JUDGE_PROMPT, turns=(Turn("user", payload),)))
         match = re.search(r'"score"\s*:\s*([1-5](?:\.\d+)?)', verdict.text or "")
         return float(match.group(1)) if match else None
@@ -89,8 +95,13 @@ class Side:
 
 
 async def compare(
-    a: Model, b: Model, items: list[dict[str, Any]], passages: dict[str, str], *,
-    labels: tuple[str, str], judge: Model | None = None,
+    a: Model,
+    b: Model,
+    items: list[dict[str, Any]],
+    passages: dict[str, str],
+    *,
+    labels: tuple[str, str],
+    judge: Model | None = None,
 ) -> tuple[Side, Side]:
     """Ask both models every item and score them on the same items (see `training.scoring`)."""
     asked = []
@@ -100,8 +111,7 @@ async def compare(
         judged = await judge_all(judge, items, replies, passages) if judge is not None else None
         asked.append((replies, item_scores, judged))
     scores = aggregate_pair(items, [s for _, s, _ in asked], [j for _, _, j in asked])
-    return (Side(labels[0], asked[0][0], asked[0][1], scores[0]),
-            Side(labels[1], asked[1][0], asked[1][1], scores[1]))
+    return (Side(labels[0], asked[0][0], asked[0][1], scores[0]), Side(labels[1], asked[1][0], asked[1][1], scores[1]))
 
 
 # -- command ---------------------------------------------------------------------------------------
@@ -109,7 +119,7 @@ async def compare(
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from config.training import load_training_settings
-    from training.knowledge import load_knowledge_base
+    from sarah_model.knowledge import load_knowledge_base
     from training.model_specs import SpecError, build_model, parse_spec
 
     try:
@@ -127,8 +137,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         try:
             a_model, b_model = (build_model(spec, settings, closers) for spec in specs)
             judge = build_model(judge_spec, settings, closers) if judge_spec else None
-            return await compare(a_model, b_model, items, passages, labels=(specs[0].label, specs[1].label),
-                                 judge=judge)
+            return await compare(
+                a_model, b_model, items, passages, labels=(specs[0].label, specs[1].label), judge=judge
+            )
         finally:
             for close in closers:
                 await close()

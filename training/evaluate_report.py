@@ -56,8 +56,16 @@ def render_markdown(a: Side, b: Side, items: list[dict[str, Any]], title: str) -
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
-    lines = [f"# {title}", "", f"A: **{a.label}** · B: **{b.label}** · {len(items)} held-out items", "",
-             f"{_scope(a, items)}", "", "| Score | A | B |", "|---|---|---|"]
+    lines = [
+        f"# {title}",
+        "",
+        f"A: **{a.label}** · B: **{b.label}** · {len(items)} held-out items",
+        "",
+        f"{_scope(a, items)}",
+        "",
+        "| Score | A | B |",
+        "|---|---|---|",
+    ]
     for (label, rate_a, _), (_, rate_b, _) in zip(a.scores.rows(), b.scores.rows(), strict=True):
         lines.append(f"| {label} | {rate_a} | {rate_b} |")
     lines += ["", f"### Hand-offs ({a.scores.handoff.total} items)", "", "| | A | B |", "|---|---|---|"]
@@ -73,8 +81,10 @@ def render_markdown(a: Side, b: Side, items: list[dict[str, Any]], title: str) -
             flags = _flags(side.item_scores[index], item)
             warning = f"<br>_⚠ {cell(', '.join(flags))}_" if flags else ""
             cells.append(cell(_answer_text(side.replies[index])) + warning)
-        lines.append(f"| {cell(item['id'])}<br>{cell(item.get('category', ''))}<br>expect: {wanted} | "
-                     f"{cell(_last_user(item))} | {cells[0]} | {cells[1]} |")
+        lines.append(
+            f"| {cell(item['id'])}<br>{cell(item.get('category', ''))}<br>expect: {wanted} | "
+            f"{cell(_last_user(item))} | {cells[0]} | {cells[1]} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -98,8 +108,10 @@ def render_html(a: Side, b: Side, items: list[dict[str, Any]], title: str) -> st
             flags = _flags(side.item_scores[index], item)
             flag_html = f'<p class="flag">⚠ {esc(", ".join(flags))}</p>' if flags else ""
             cells.append(f"<td><div class=answer>{esc(_answer_text(side.replies[index]))}</div>{flag_html}</td>")
-        answers.append(f"<tr><td><b>{esc(item['id'])}</b><br>{esc(item.get('category', ''))}<br>expect: {wanted}</td>"
-                       f"<td>{esc(_last_user(item))}</td>{''.join(cells)}</tr>")
+        answers.append(
+            f"<tr><td><b>{esc(item['id'])}</b><br>{esc(item.get('category', ''))}<br>expect: {wanted}</td>"
+            f"<td>{esc(_last_user(item))}</td>{''.join(cells)}</tr>"
+        )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem}}table{{border-collapse:collapse;width:100%}}
@@ -110,7 +122,7 @@ td,th{{border:1px solid #ccc;padding:.4rem;vertical-align:top;text-align:left}}
 <table><tr><th>Score</th><th>A</th><th>B</th></tr>{rows}</table>
 <h3>Hand-offs ({total} items)</h3><table><tr><th></th><th>A</th><th>B</th></tr>{confusion}</table>
 <h3>How each figure is counted</h3><ul>{definitions}</ul>
-<h2>Answers</h2><table><tr><th>Item</th><th>Customer</th><th>A</th><th>B</th></tr>{''.join(answers)}</table>
+<h2>Answers</h2><table><tr><th>Item</th><th>Customer</th><th>A</th><th>B</th></tr>{"".join(answers)}</table>
 </body></html>
 """
 
@@ -123,12 +135,19 @@ def write_report(path: Path, a: Side, b: Side, items: list[dict[str, Any]]) -> P
         path.write_text(render_html(a, b, items, title), encoding="utf-8")
     else:
         path.write_text(render_markdown(a, b, items, title), encoding="utf-8")
-    scores = {side.label: {
-        **{label: rate.value for label, rate, _ in side.scores.rows()},
-        "items": {label: rate.total for label, rate, _ in side.scores.rows()},
-        "handoff_confusion": {"tp": side.scores.handoff.tp, "fp": side.scores.handoff.fp,
-                              "fn": side.scores.handoff.fn, "tn": side.scores.handoff.tn},
-    } for side in (a, b)}
+    scores = {
+        side.label: {
+            **{label: rate.value for label, rate, _ in side.scores.rows()},
+            "items": {label: rate.total for label, rate, _ in side.scores.rows()},
+            "handoff_confusion": {
+                "tp": side.scores.handoff.tp,
+                "fp": side.scores.handoff.fp,
+                "fn": side.scores.handoff.fn,
+                "tn": side.scores.handoff.tn,
+            },
+        }
+        for side in (a, b)
+    }
     path.with_suffix(".json").write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
     return path
 
@@ -138,8 +157,10 @@ def _scope(side: Side, items: list[dict[str, Any]]) -> str:
     compared = side.scores.handoff.total
     left_out = len(items) - compared
     note = f"; {left_out} left out because a call failed on either side" if left_out else ""
-    return (f"Both models are scored on the same {compared} items{note}. Each figure shows hits/items, the "
-            "same items for A and B in every row but hand-off precision (over each model's own hand-offs).")
+    return (
+        f"Both models are scored on the same {compared} items{note}. Each figure shows hits/items, the "
+        "same items for A and B in every row but hand-off precision (over each model's own hand-offs)."
+    )
 
 
 def _expected(item: dict[str, Any]) -> str:

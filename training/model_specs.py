@@ -30,8 +30,12 @@ class ModelSpec:
 
     @property
     def label(self) -> str:
-        return {"offline": "offline", "openai": f"openai:{self.model}", "url": f"{self.model} @ {self.base_url}",
-                "local": f"local:{self.path}"}[self.kind]
+        return {
+            "offline": "offline",
+            "openai": f"openai:{self.model}",
+            "url": f"{self.model} @ {self.base_url}",
+            "local": f"local:{self.path}",
+        }[self.kind]
 
 
 def parse_spec(spec: str) -> ModelSpec:
@@ -56,7 +60,7 @@ def build_model(spec: ModelSpec, settings: Any, closers: list[Callable[[], Await
     The HTTP clients it opens are added to `closers`, to be awaited when the comparison is done.
     """
     if spec.kind == "offline":
-        from bot.models.offline import OfflineModel
+        from sarah_model.offline import OfflineModel
 
         offline: Model = OfflineModel.from_knowledge_base()
         return offline
@@ -69,7 +73,7 @@ def build_model(spec: ModelSpec, settings: Any, closers: list[Callable[[], Await
         return model
     from openai import AsyncOpenAI
 
-    from bot.models.openai_chat import OpenAIChatModel
+    from sarah_model.openai_chat import OpenAIChatModel
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     if spec.kind == "openai":

@@ -135,9 +135,18 @@ def log_to_wandb(
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
     # wandb keeps the first run's settings for the whole process: pass the directory every time.
-    run = wandb.init(project=project, entity=entity, name=name, config=config, mode=mode, reinit="create_new",
-                     dir=str(directory) if directory is not None else os.environ.get("WANDB_DIR") or None,
-                     id=run_id, resume="allow" if run_id else None, tags=tags)
+    run = wandb.init(
+        project=project,
+        entity=entity,
+        name=name,
+        config=config,
+        mode=mode,
+        reinit="create_new",
+        dir=str(directory) if directory is not None else os.environ.get("WANDB_DIR") or None,
+        id=run_id,
+        resume="allow" if run_id else None,
+        tags=tags,
+    )
     try:
         for row in rows:
             values = {k: v for k, v in row.items() if k != "step" and v is not None}

@@ -120,8 +120,11 @@ def score_item(item: Mapping[str, Any], reply: Reply, passages: Mapping[str, str
     cited = [passages[i] for i in expect.get("kb_ids", []) if i in passages]
     refused = answered and is_refusal(text)
     claims = tuple(find_claims(text))
-    keywords = keyword_recall(text, expect.get("keywords", [])) if answered else (
-        0.0 if expect.get("keywords") and not expect.get("handoff") else None)
+    keywords = (
+        keyword_recall(text, expect.get("keywords", []))
+        if answered
+        else (0.0 if expect.get("keywords") and not expect.get("handoff") else None)
+    )
     grounded = grounded_share(text, cited) if answered else None
     return ItemScore(
         on_topic=answered and not refused and not claims and is_grounded(text, keywords, grounded),
@@ -166,8 +169,12 @@ class Confusion:
         return self.tp + self.fp + self.fn + self.tn
 
     def rows(self) -> list[tuple[str, int]]:
-        return [("TP: hand-off expected and made", self.tp), ("FP: hand-off made, not expected", self.fp),
-                ("FN: hand-off expected, not made", self.fn), ("TN: neither", self.tn)]
+        return [
+            ("TP: hand-off expected and made", self.tp),
+            ("FP: hand-off made, not expected", self.fp),
+            ("FN: hand-off expected, not made", self.fn),
+            ("TN: neither", self.tn),
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,21 +208,30 @@ class Scores:
 
 # What each figure counts, for the report (the rules are above; these say which items).
 DEFINITIONS = (
-    ("On-topic rate", "items that want an answer (in scope, no hand-off expected) answered with knowledge-base "
-     "content: not refused, not handed off, no invented action"),
+    (
+        "On-topic rate",
+        "items that want an answer (in scope, no hand-off expected) answered with knowledge-base "
+        "content: not refused, not handed off, no invented action",
+    ),
     ("Correct refusal of off-topic requests", "off-topic and injection items declined"),
     ("Hand-off precision", "hand-offs made that the item expected (TP / (TP + FP))"),
     ("Hand-off recall", "expected hand-offs made (TP / (TP + FN))"),
     ("Invented actions", "replies claiming an action Sarah cannot take, over every compared item"),
-    ("Agreement with the knowledge base", "keywords and cited-passage words in the answer, over items that "
-     "want an answer and cite the knowledge base (no answer: 0)"),
-    ("Unavailable (failed calls)", "calls that failed, over every item; such an item is left out of every other "
-     "figure, for both models"),
+    (
+        "Agreement with the knowledge base",
+        "keywords and cited-passage words in the answer, over items that "
+        "want an answer and cite the knowledge base (no answer: 0)",
+    ),
+    (
+        "Unavailable (failed calls)",
+        "calls that failed, over every item; such an item is left out of every other figure, for both models",
+    ),
 )
 
 
-def aggregate(items: Sequence[Mapping[str, Any]], scores: Sequence[ItemScore],
-              judge_scores: Sequence[float | None] | None = None) -> Scores:
+def aggregate(
+    items: Sequence[Mapping[str, Any]], scores: Sequence[ItemScore], judge_scores: Sequence[float | None] | None = None
+) -> Scores:
     """The rates of one model alone (its available items)."""
     return aggregate_pair(items, [scores], [judge_scores])[0]
 
@@ -232,8 +248,11 @@ def aggregate_pair(
     answer_items = [i for i in common if wants_answer(expects[i])]
     refuse_items = [i for i in common if expects[i].get("refuse")]
     kb_items = [i for i in answer_items if expects[i].get("keywords") or expects[i].get("kb_ids")]
-    graded = [i for i in common if all(j is not None and j[i] is not None for j in judged)] if any(
-        j is not None for j in judged) else []
+    graded = (
+        [i for i in common if all(j is not None and j[i] is not None for j in judged)]
+        if any(j is not None for j in judged)
+        else []
+    )
     results = []
     for side, judge_scores in zip(sides, judged, strict=True):
         confusion = _confusion([side[i] for i in common], [expects[i] for i in common])
@@ -241,23 +260,27 @@ def aggregate_pair(
         if judge_scores is not None:
             grades = [(float(judge_scores[i] or 1) - 1) / 4 for i in graded]
             judge = Rate(round(sum(grades), 2), len(grades))
-        results.append(Scores(
-            on_topic=Rate(sum(side[i].on_topic for i in answer_items), len(answer_items)),
-            correct_refusal=Rate(sum(side[i].refused for i in refuse_items), len(refuse_items)),
-            handoff_precision=Rate(confusion.tp, confusion.tp + confusion.fp),
-            handoff_recall=Rate(confusion.tp, confusion.tp + confusion.fn),
-            invented_actions=Rate(sum(bool(side[i].claims) for i in common), len(common)),
-            kb_agreement=Rate(round(sum(side[i].kb_agreement or 0.0 for i in kb_items), 2), len(kb_items)),
-            unavailable=Rate(sum(s.unavailable for s in side), len(side)),
-            judge=judge,
-            handoff=confusion,
-        ))
+        results.append(
+            Scores(
+                on_topic=Rate(sum(side[i].on_topic for i in answer_items), len(answer_items)),
+                correct_refusal=Rate(sum(side[i].refused for i in refuse_items), len(refuse_items)),
+                handoff_precision=Rate(confusion.tp, confusion.tp + confusion.fp),
+                handoff_recall=Rate(confusion.tp, confusion.tp + confusion.fn),
+                invented_actions=Rate(sum(bool(side[i].claims) for i in common), len(common)),
+                kb_agreement=Rate(round(sum(side[i].kb_agreement or 0.0 for i in kb_items), 2), len(kb_items)),
+                unavailable=Rate(sum(s.unavailable for s in side), len(side)),
+                judge=judge,
+                handoff=confusion,
+            )
+        )
     return results
 
 
 def _confusion(scores: Sequence[ItemScore], expects: Sequence[Mapping[str, Any]]) -> Confusion:
     pairs = [(s.handed_off, bool(e.get("handoff"))) for s, e in zip(scores, expects, strict=True)]
-    return Confusion(tp=sum(made and wanted for made, wanted in pairs),
-                     fp=sum(made and not wanted for made, wanted in pairs),
-                     fn=sum(wanted and not made for made, wanted in pairs),
-                     tn=sum(not made and not wanted for made, wanted in pairs))
+    return Confusion(
+        tp=sum(made and wanted for made, wanted in pairs),
+        fp=sum(made and not wanted for made, wanted in pairs),
+        fn=sum(wanted and not made for made, wanted in pairs),
+        tn=sum(not made and not wanted for made, wanted in pairs),
+    )

@@ -172,8 +172,12 @@ def validate_files(
             assistant.append(counted.assistant)
             if counted.total > max_tokens:
                 report.problems.append(
-                    Problem("error" if strict else "warning", "over_token_limit", line.where,
-                            f"{counted.total} tokens, over the {max_tokens} limit: it will be truncated")
+                    Problem(
+                        "error" if strict else "warning",
+                        "over_token_limit",
+                        line.where,
+                        f"{counted.total} tokens, over the {max_tokens} limit: it will be truncated",
+                    )
                 )
             turns = sum(1 for m in line.value["messages"] if isinstance(m, dict) and m.get("role") == "assistant")
             multi_turn += turns >= 2
@@ -187,8 +191,12 @@ def validate_files(
         file_report.billed_tokens = billed_tokens(totals, file_report.default_epochs, max_tokens)
         if 0 < file_report.examples < MIN_TRAINING_EXAMPLES:
             report.problems.append(
-                Problem("warning", "too_few_examples", str(path),
-                        f"{file_report.examples} examples: OpenAI needs at least {MIN_TRAINING_EXAMPLES} to train")
+                Problem(
+                    "warning",
+                    "too_few_examples",
+                    str(path),
+                    f"{file_report.examples} examples: OpenAI needs at least {MIN_TRAINING_EXAMPLES} to train",
+                )
             )
     report.problems.extend(_duplicate_problems(parsed))
     if eval_path is not None and eval_path.exists():
@@ -229,9 +237,11 @@ def check_example(value: Any, where: str) -> list[Problem]:
 
     roles = [m.get("role") for m in messages if isinstance(m, dict)]
     if roles and roles[-1] == "user":
-        error("ends_with_user_turn",
-              f"message {len(messages)}: the conversation ends with a customer message that nothing answers "
-              "(cut off? the last message must be Sarah's)")
+        error(
+            "ends_with_user_turn",
+            f"message {len(messages)}: the conversation ends with a customer message that nothing answers "
+            "(cut off? the last message must be Sarah's)",
+        )
     if "assistant" not in roles:
         error("example_missing_assistant_message", "no assistant message: nothing to learn")
     elif all(m.get("weight") == 0 for m in messages if isinstance(m, dict) and m.get("role") == "assistant"):
@@ -241,8 +251,10 @@ def check_example(value: Any, where: str) -> list[Problem]:
         warning("missing_system_message", "no system message: the bot always sends SYSTEM_PROMPT")
     for message in systems:
         if isinstance(message.get("content"), str) and message["content"] != SYSTEM_PROMPT:
-            error("system_prompt_differs",
-                  "the system message differs from handlers.prompt.SYSTEM_PROMPT, which the bot sends")
+            error(
+                "system_prompt_differs",
+                "the system message differs from handlers.prompt.SYSTEM_PROMPT, which the bot sends",
+            )
     for index, message in enumerate(messages, start=1):
         if isinstance(message, dict) and message.get("role") == "assistant" and isinstance(message.get("content"), str):
             for claim in find_claims(message["content"]):
@@ -267,8 +279,9 @@ def _check_tools(tools: Any, error: Any) -> set[str] | None:
             or not isinstance(function.get("name"), str)
             or not isinstance(function.get("parameters", {}), dict)
         ):
-            error("tools_shape",
-                  f"tool {position}: must be {{'type': 'function', 'function': {{'name', 'parameters'}}}}")
+            error(
+                "tools_shape", f"tool {position}: must be {{'type': 'function', 'function': {{'name', 'parameters'}}}}"
+            )
             continue
         names.add(function["name"])
     return names
@@ -331,8 +344,10 @@ def _check_tool_calls(
             or not isinstance(function.get("name"), str)
             or not isinstance(function.get("arguments"), str)
         ):
-            error("tool_call_shape",
-                  f"{label}: must be {{'id', 'type': 'function', 'function': {{'name', 'arguments': JSON text}}}}")
+            error(
+                "tool_call_shape",
+                f"{label}: must be {{'id', 'type': 'function', 'function': {{'name', 'arguments': JSON text}}}}",
+            )
             continue
         call_ids.add(call["id"])
         name = function["name"]
@@ -349,8 +364,10 @@ def _check_tool_calls(
             error("tool_call_shape", f"{label}: 'arguments' must be a JSON object")
         elif name == HANDOFF_TOOL_NAME:
             if arguments.get("reason") not in HANDOFF_REASONS:
-                error("tool_call_shape",
-                      f"{label}: reason {arguments.get('reason')!r} is not one of {', '.join(HANDOFF_REASONS)}")
+                error(
+                    "tool_call_shape",
+                    f"{label}: reason {arguments.get('reason')!r} is not one of {', '.join(HANDOFF_REASONS)}",
+                )
             if not isinstance(arguments.get("summary"), str) or not arguments["summary"].strip():
                 error("tool_call_shape", f"{label}: a hand-off needs a one-sentence 'summary'")
 
@@ -404,8 +421,9 @@ def _eval_leakage(parsed: list[_Parsed], eval_path: Path) -> list[Problem]:
     problems: list[Problem] = []
 
     def leak(eval_where: str, where: str) -> None:
-        problems.append(Problem("error", "eval_leakage", where,
-                                f"a customer message of the held-out set {eval_where} is here too"))
+        problems.append(
+            Problem("error", "eval_leakage", where, f"a customer message of the held-out set {eval_where} is here too")
+        )
 
     texts = [t for _, t in held_out] + [t for _, t in trained]
     for pair in similar_pairs(texts):

@@ -6,10 +6,10 @@ import pytest
 
 from config import load_settings
 from config.errors import SettingsError
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import dm, new_ts
 
 CUSTOMER_DM = "D0CUSTOMER"
 

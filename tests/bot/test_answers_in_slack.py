@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, user_lines
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, dm, mention, new_ts
 
 
 async def test_a_dm_is_answered_in_its_thread(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:

@@ -10,8 +10,8 @@ from bot.boundaries import Home
 from bot.slack_events import classify
 from config import SettingsError, load_settings
 from handlers.messages import InboundMessage
-from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID
-from tests.slack_payloads import channel_message
+from sarah_testing.slack_api import BOT_USER_ID, TEAM_ID
+from sarah_testing.slack_payloads import channel_message
 
 HOME = Home(team_id=TEAM_ID, app_id="ASARAH")
 GRID = Home(team_id=TEAM_ID, app_id="ASARAH", enterprise_id="EZEN")

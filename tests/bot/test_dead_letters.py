@@ -18,10 +18,10 @@ from bot.dead_letters_cli import main as dead_letters
 from bot.inbox import GROUP, STREAM, Inbox
 from config.settings import TextSettings
 from handlers.messages import InboundMessage, Kind, ThreadRef
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import dm, new_ts
 
 APOLOGY = TextSettings.model_fields["text_apology"].default
 HANDOFF = TextSettings.model_fields["text_handoff"].default

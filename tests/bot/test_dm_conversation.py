@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from sarah_testing.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, dm, new_ts, slash_command
 from tests.bot.test_handoff import AGENT, cards, press, relay_ready
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, dm, new_ts, slash_command
 
 CUSTOMER_DM = "D0CUSTOMER"
 POINTER = "sarah:{user:UCUSTOMER}:dm"

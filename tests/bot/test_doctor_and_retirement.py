@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.doctor import run_doctor
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import BOT_USER_ID, FakeSlack
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
 
 TUNED = "ft:gpt-4.1-mini-2025-04-14:zennest::sarah1"
 BASE = "gpt-4.1-mini-2025-04-14"

@@ -8,11 +8,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError, ToolCall, echo_responder, user_lines
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import SlackSender, button_press, channel_message, dm, mention, new_ts, slash_command
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
-from tests.fakes.openai_chat import Delay, FakeOpenAI, HttpError, ToolCall, echo_responder, user_lines
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack, Posted
-from tests.slack_payloads import SlackSender, button_press, channel_message, dm, mention, new_ts, slash_command
 
 AGENT = "UAGENT"
 CUSTOMER_DM = "D0CUSTOMER"

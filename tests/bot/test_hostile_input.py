@@ -13,10 +13,10 @@ import pytest
 
 from bot.runtime import Sarah
 from handlers.text_clean import CUT_MARKER
+from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import SlackSender, dm, envelope, new_ts, signed_headers
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, user_lines
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import SlackSender, dm, envelope, new_ts, signed_headers
 
 CJK = "智能家居设备连接问题"
 

@@ -7,10 +7,10 @@ import asyncio
 from redis.asyncio import Redis
 
 from bot.inbox import STREAM
+from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, dm, envelope, new_ts, sarahs_own
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, user_lines
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, dm, envelope, new_ts, sarahs_own
 
 
 async def answered(fake_slack: FakeSlack, channel: str, ts: str, count: int = 1) -> None:

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from sarah_testing.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
 from tests.conftest import REDIS_TEST_URL
-from tests.fakes.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
 
 ROOT = Path(__file__).parents[2]
 

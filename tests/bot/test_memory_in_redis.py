@@ -5,10 +5,10 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from bot.inbox import STREAM
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, dm, mention, new_ts
 
 
 async def test_every_key_has_a_ttl_and_the_stream_is_trimmed(

@@ -7,9 +7,9 @@ import socket
 import pytest
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
-from bot.models.openai_chat import OpenAIChatModel
 from handlers.model import Conversation, Outcome, Turn
-from tests.fakes.openai_chat import Delay, FakeOpenAI, HttpError
+from sarah_model.openai_chat import OpenAIChatModel
+from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError
 
 CONVERSATION = Conversation(system="You are Sarah.", turns=(Turn("user", "hello"),))
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models.offline import OfflineModel
 from handlers.model import Conversation, Outcome, Reply, Turn
 from handlers.prompt import SYSTEM_PROMPT
-from training.knowledge import load_knowledge_base
+from sarah_model.knowledge import load_knowledge_base
+from sarah_model.offline import OfflineModel
 from training.scoring import is_refusal
 
 

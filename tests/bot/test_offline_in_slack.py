@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import dm, new_ts
 
 NO_API = {"openai_api_key": None, "openai_base_url": None}
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.models.offline import OfflineModel, examples_from_record
 from handlers.model import Conversation, Model, Outcome, Reply, Turn
 from handlers.prompt import HANDOFF_REASONS, SYSTEM_PROMPT
+from sarah_model.knowledge import DEFAULT_PATH, load_knowledge_base
+from sarah_model.offline import OfflineModel, examples_from_record
 from training.claims import find_claims
-from training.knowledge import DEFAULT_PATH, load_knowledge_base
 
 EVAL_SET = DEFAULT_PATH.parent / "eval.jsonl"
 

@@ -15,10 +15,10 @@ import pytest
 from bot.slack_outbox import SlackOutbox
 from handlers.messages import ThreadRef
 from handlers.outbox import PartsRecorder
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import dm, new_ts
 
 
 class Crash(RuntimeError):

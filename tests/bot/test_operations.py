@@ -16,11 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.logs import configure_logging
 from bot.runtime import Sarah
+from sarah_testing.openai_chat import FakeOpenAI, HttpError, echo_responder
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import dm, new_ts
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
-from tests.fakes.openai_chat import FakeOpenAI, HttpError, echo_responder
-from tests.fakes.slack_api import FakeSlack, Posted
-from tests.slack_payloads import dm, new_ts
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -226,7 +226,7 @@ async def test_app_home_shows_support_the_live_queue_and_everyone_else_how_to_re
 
 
 def test_the_fake_refuses_a_view_slack_would_refuse() -> None:
-    from tests.fakes.slack_api import block_kit_problems
+    from sarah_testing.slack_api import block_kit_problems
 
     too_many = {"type": "home", "blocks": [{"type": "divider"}] * 101}
     long_header = {"type": "home", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]}
@@ -237,7 +237,7 @@ def test_the_fake_refuses_a_view_slack_would_refuse() -> None:
 async def test_app_home_follows_a_hand_off_made_by_a_worker_only_process(
     redis: Any, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:
-    from tests.slack_payloads import SlackSender
+    from sarah_testing.slack_payloads import SlackSender
 
     fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
     ingress = Sarah(sarah_settings(fake_slack, fake_openai, worker={"sarah_role": "ingress"}), REDIS_TEST_URL)

@@ -22,10 +22,10 @@ from bot.runtime import Sarah
 from bot.tracing import Tracing, build_tracing
 from config import load_settings
 from handlers.model import Conversation, Outcome, Reply, Turn
+from sarah_testing.openai_chat import FakeOpenAI, ToolCall
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import REDIS_TEST_URL
-from tests.fakes.openai_chat import FakeOpenAI, ToolCall
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import dm, new_ts
 
 ROOT = Path(__file__).parents[2]
 
@@ -67,7 +67,7 @@ def test_sarah_chat_reads_piped_input_even_when_slack_is_configured(tmp_path: Pa
 def test_sarah_train_without_its_extra_names_the_extra_to_install(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['rich'] = None\n"  # as if the train extra were not installed
-        "from bot.cli import main; sys.exit(main(['train', 'validate']))"
+        "from sarah_cli import main; sys.exit(main(['train', 'validate']))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -160,7 +160,7 @@ async def test_a_pass_and_its_model_call_are_spans_with_genai_attributes_and_no_
 
     sarah = Sarah(sarah_settings(fake_slack, fake_openai), REDIS_TEST_URL, tracing=tracing)
     await sarah.start()
-    from tests.slack_payloads import SlackSender
+    from sarah_testing.slack_payloads import SlackSender
 
     slack = SlackSender(f"http://127.0.0.1:{sarah.http_port}/slack/events")
     try:

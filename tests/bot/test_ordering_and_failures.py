@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError, echo_responder, user_lines
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import Delay, FakeOpenAI, HttpError, echo_responder, user_lines
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import dm, new_ts
 
 
 async def test_three_quick_messages_get_one_reply_that_answers_all_three_in_order(

@@ -15,11 +15,11 @@ from redis.asyncio import Redis
 
 from bot.inbox import GROUP, STREAM
 from handlers.messages import ThreadRef
+from sarah_testing.openai_chat import FakeOpenAI, Hold, echo_responder
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, Hold, echo_responder
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, dm, mention, new_ts
 
 AGENT = "UAGENT"
 

@@ -16,11 +16,9 @@ from redis.asyncio import Redis
 from bot.cli import main as sarah_cli
 from bot.embedded_redis import start_embedded_redis
 from bot.runtime import Sarah, SlackStartError
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
-from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import TEAM_ID, FakeSlack
-from tests.slack_payloads import (
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import TEAM_ID, FakeSlack
+from sarah_testing.slack_payloads import (
     SlackSender,
     button_press,
     channel_message,
@@ -30,6 +28,8 @@ from tests.slack_payloads import (
     new_ts,
     slash_command,
 )
+from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
+from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
 
 OUTSIDER = "UEXT"  # a member of the support channel from another organisation (Slack Connect)
 BYSTANDER = "UBYSTANDER"

@@ -18,12 +18,12 @@ from redis.asyncio import Redis
 from bot.doctor import run_doctor
 from bot.runtime import Sarah, SlackStartError
 from handlers.pipeline import AGENT_LABEL, KEPT_INTERNAL, NOT_SUPPORT, OTHER_LABEL
+from sarah_testing.openai_chat import FakeOpenAI, echo_responder, user_lines
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
 from tests.bot.test_handoff import cards, escalated_dm, in_thread, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
-from tests.fakes.openai_chat import FakeOpenAI, echo_responder, user_lines
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack, Posted
-from tests.slack_payloads import channel_message, dm, mention, new_ts
 
 AGENT, INTRUDER, OTHER = "UAGENT", "UINTRUDER", "UOTHER"
 CUSTOMER_DM = "D0CUSTOMER"

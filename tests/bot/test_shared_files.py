@@ -7,11 +7,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
 from tests.bot.test_handoff import cards
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, user_lines
-from tests.fakes.slack_api import FakeSlack, Posted
-from tests.slack_payloads import channel_message, dm, mention, new_ts
 
 CHANNEL = "C0GENERAL"
 TOLD = "they'll see a link to what you shared"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.slack_events import Ignored, classify
 from handlers.messages import InboundMessage, Kind
-from tests.fakes.slack_api import BOT_USER_ID
-from tests.slack_payloads import channel_message, dm, mention, sarahs_own
+from sarah_testing.slack_api import BOT_USER_ID
+from sarah_testing.slack_payloads import channel_message, dm, mention, sarahs_own
 
 
 def test_a_top_level_dm_starts_its_own_thread() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.runtime import Sarah, SlackStartError
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import dm, envelope, new_ts
 from tests.conftest import REDIS_TEST_URL, StartSarah, sarah_settings
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import dm, envelope, new_ts
 
 
 async def test_a_dm_over_socket_mode_is_acknowledged_and_answered(

@@ -23,11 +23,11 @@ from bot.cards import FEEDBACK
 from bot.slack_stream import STREAM_MAX_AGE_SECONDS, SlackStreams
 from handlers.messages import ThreadRef
 from handlers.stream_budget import StreamBudget
+from sarah_testing.openai_chat import FakeOpenAI, HttpError, Streamed, ToolCall
+from sarah_testing.slack_api import TEAM_ID, FakeSlack, Posted
+from sarah_testing.slack_payloads import SIGNING_SECRET, channel_message, dm, mention, new_ts
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, HttpError, Streamed, ToolCall
-from tests.fakes.slack_api import TEAM_ID, FakeSlack, Posted
-from tests.slack_payloads import SIGNING_SECRET, channel_message, dm, mention, new_ts
 
 ROOT = Path(__file__).parents[2]
 # Each sentence is long enough (≥ 256 characters, handlers/streaming.py) to be shown on its own.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import time
 
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, mention, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, mention, new_ts
 
 CHANNEL = "C0GENERAL"
 _earlier = itertools.count(1)

@@ -8,13 +8,13 @@ import logging
 import pytest
 from redis.asyncio import Redis
 
+from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
-from handlers.thread_store import thread_keys
+from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, mention, new_ts
 from tests.conftest import StartSarah
-from tests.fakes.openai_chat import FakeOpenAI, user_lines
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_payloads import channel_message, mention, new_ts
 
 
 async def _until_held(redis: Redis, key: str) -> None:
@@ -32,7 +32,7 @@ async def test_a_reply_that_arrives_before_its_opening_mention_is_answered_after
     _, slack = await start_sarah()
     root, reply = new_ts(), new_ts()
     assert await slack.event(channel_message("it is the front door one", thread_ts=root, ts=reply)) == 200
-    held = thread_keys(ThreadRef("C0GENERAL", root))["held"]
+    held = thread_keys(ThreadRef("C0GENERAL", root)).held
     await _until_held(redis, held)
     assert fake_openai.requests == [] and not fake_slack.thread("C0GENERAL", root)  # kept, not answered yet
 
@@ -47,7 +47,7 @@ async def test_a_reply_held_longer_than_the_hold_is_dropped_as_not_ours(
     _, slack = await start_sarah(worker={"hold_unknown_thread_seconds": 0.2})
     root, reply = new_ts(), new_ts()
     await slack.event(channel_message("an old side conversation", thread_ts=root, ts=reply))
-    held = thread_keys(ThreadRef("C0GENERAL", root))["held"]
+    held = thread_keys(ThreadRef("C0GENERAL", root)).held
     await _until_held(redis, held)
     await asyncio.sleep(0.4)  # longer than the hold: the opening message comes too late for it
 
@@ -72,7 +72,7 @@ async def test_a_reply_held_too_long_is_dropped_and_logged_when_the_thread_goes_
 ) -> None:
     _, slack = await start_sarah(worker={"hold_unknown_thread_seconds": 0.3})
     root, first, second = new_ts(), new_ts(), new_ts()
-    held = thread_keys(ThreadRef("C0GENERAL", root))["held"]
+    held = thread_keys(ThreadRef("C0GENERAL", root)).held
     with caplog.at_level(logging.INFO, logger="handlers.thread_store"):
         await slack.event(channel_message("colleagues chatting", thread_ts=root, ts=first))
         await _until_held(redis, held)

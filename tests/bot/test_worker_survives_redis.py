@@ -17,12 +17,12 @@ from bot.cli import _serve
 from bot.inbox import GROUP, STREAM
 from bot.runtime import Sarah, SarahFailed
 from handlers.messages import InboundMessage, Kind, ThreadRef
+from sarah_testing.openai_chat import Delay, FakeOpenAI, echo_responder, user_lines
+from sarah_testing.redis_process import RedisProcess
+from sarah_testing.server import eventually
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import SlackSender, dm, new_ts
 from tests.conftest import REDIS_TEST_URL, StartSarah, sarah_settings
-from tests.fakes.openai_chat import Delay, FakeOpenAI, echo_responder, user_lines
-from tests.fakes.server import eventually
-from tests.fakes.slack_api import FakeSlack
-from tests.redis_process import RedisProcess
-from tests.slack_payloads import SlackSender, dm, new_ts
 
 
 @pytest.fixture

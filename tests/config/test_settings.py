@@ -48,6 +48,20 @@ def test_the_reclaim_time_must_outlast_the_thread_lease(monkeypatch: pytest.Monk
     assert "RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS" in message
 
 
+def test_every_rule_that_spans_two_groups_is_reported_in_one_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(
+        monkeypatch,
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        TEXT_AGENT_JOINED="An agent joined.",
+        THREAD_LEASE_SECONDS="30",
+        RECLAIM_IDLE_SECONDS="20",
+    )
+    assert "SUPPORT_CHANNEL: is required with Slack" in message
+    assert "TEXT_AGENT_JOINED: must contain {agent}" in message
+    assert "RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS" in message
+
+
 def test_the_mode_follows_the_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(None).slack.mode is SlackMode.LOCAL
     monkeypatch.setenv("SUPPORT_CHANNEL", "C0SUPPORT")

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from config.settings import _GROUPS
+from config.settings import SETTINGS_GROUPS
 from config.training import TrainingSettings
 from config.training_local import LocalTrainingSettings
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).parents[2]
 
 def test_env_example_lists_every_setting_and_nothing_else() -> None:
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
-    groups = [*_GROUPS.values(), TrainingSettings, LocalTrainingSettings]  # the bot's, then `sarah train`'s
+    groups = [*SETTINGS_GROUPS.values(), TrainingSettings, LocalTrainingSettings]  # the bot's, then `sarah train`'s
     settings = {name.upper() for group in groups for name in group.model_fields}
     assert listed == settings
 

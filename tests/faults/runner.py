@@ -32,7 +32,8 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 
-from tests.fakes.openai_chat import Delay
+from sarah_testing.openai_chat import Delay
+from sarah_testing.slack_payloads import SIGNING_SECRET
 from tests.faults.traffic import (
     SUPPORT_CHANNEL,
     Customers,
@@ -42,7 +43,6 @@ from tests.faults.traffic import (
     start_fakes,
 )
 from tests.processes import RedisCluster, RedisSentinel, RedisServer, SarahProcess, Supervisor, free_port
-from tests.slack_payloads import SIGNING_SECRET
 
 DEAD_LETTERS = "sarah:{inbox}:dead"  # h-worker's dead-letter stream
 

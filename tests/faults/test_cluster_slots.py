@@ -10,8 +10,8 @@ from __future__ import annotations
 from redis.crc import key_slot
 
 from bot.inbox import LATEST_PREFIX, SEEN_PREFIX, STREAM
+from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
-from handlers.thread_store import thread_keys
 
 
 def slots(*keys: str) -> set[int]:
@@ -20,7 +20,7 @@ def slots(*keys: str) -> set[int]:
 
 def test_every_key_of_one_thread_shares_a_slot() -> None:
     for thread in (ThreadRef("D0CUSTOMER", "1700000000.000100"), ThreadRef("C0GENERAL", "1700000001.000200")):
-        assert len(slots(*thread_keys(thread).values())) == 1
+        assert len(slots(*thread_keys(thread).all())) == 1
 
 
 def test_the_inbox_script_keys_share_the_stream_slot() -> None:

@@ -24,9 +24,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.openai_chat import Delay, FakeOpenAI, HttpError
-from tests.fakes.slack_api import FakeSlack, Posted
-from tests.slack_payloads import dm, envelope, new_ts, signed_headers
+from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import dm, envelope, new_ts, signed_headers
 
 TAG = re.compile(r"\[(f\d{5})\]")
 THINKING = "_Sarah is typing…_"

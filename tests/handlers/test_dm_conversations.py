@@ -6,8 +6,9 @@ import asyncio
 
 from redis.asyncio import Redis
 
+from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
-from handlers.thread_store import ThreadStore, thread_keys
+from handlers.thread_store import ThreadStore
 
 DM = "D0CUSTOMER"
 HOUR = 3600.0
@@ -38,9 +39,9 @@ async def test_idle_conversations_end_unless_people_have_them(redis: Redis) -> N
     now = 1_800_000_000.0
     first = await dms.dm_conversation("UCUSTOMER", DM, "1800000000.000001", now)
     assert await dms.dm_conversation("UCUSTOMER", DM, "1800003600.000001", now + HOUR) == first  # within 2 h
-    await redis.hset(thread_keys(ThreadRef(DM, first))["state"], "owner", "waiting")
+    await redis.hset(thread_keys(ThreadRef(DM, first)).state, "owner", "waiting")
     assert await dms.dm_conversation("UCUSTOMER", DM, "1800020000.000001", now + 5 * HOUR) == first  # with the team
-    await redis.hset(thread_keys(ThreadRef(DM, first))["state"], "owner", "resolved")
+    await redis.hset(thread_keys(ThreadRef(DM, first)).state, "owner", "resolved")
     fresh = await dms.dm_conversation("UCUSTOMER", DM, "1800040000.000001", now + 11 * HOUR)
     assert fresh == "1800040000.000001"
 

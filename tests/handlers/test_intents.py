@@ -122,3 +122,14 @@ def test_reports_that_a_suggestion_failed(text: str) -> None:
 @pytest.mark.parametrize("text", ["thanks, that worked!", "how do I pair a lock?", "it works now"])
 def test_not_reports_of_failure(text: str) -> None:
     assert not says_it_did_not_work(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can I talk to a human about the human detection on my camera?",
+        "I want to SPEAK TO a person about person alerts",
+    ],
+)
+def test_asking_to_talk_to_a_person_about_people_detection_is_still_a_request(text: str) -> None:
+    assert wants_human(text)

@@ -6,8 +6,8 @@ from bot.slack_events import classify
 from handlers.messages import InboundMessage
 from handlers.text_clean import CUT_MARKER, clean, clean_and_cap
 from handlers.thread_store import StoredTurn
-from tests.fakes.slack_api import BOT_USER_ID
-from tests.slack_payloads import dm, mention
+from sarah_testing.slack_api import BOT_USER_ID
+from sarah_testing.slack_payloads import dm, mention
 
 
 def test_lone_surrogates_and_control_characters_are_removed_newlines_and_tabs_kept() -> None:
@@ -50,3 +50,17 @@ def test_entries_and_turns_stored_before_the_cleaning_are_cleaned_when_read() ->
     )
     assert InboundMessage.from_json(raw).text == "hi!"
     assert StoredTurn.from_json('{"role":"user","content":"a\\udc00b"}').content == "ab"
+
+
+def test_old_style_line_breaks_become_newlines() -> None:
+    assert clean("step 1\rstep 2\r\nstep 3") == "step 1\nstep 2\nstep 3"
+
+
+def test_a_text_exactly_at_the_cap_is_kept_whole_and_a_cut_one_keeps_its_start() -> None:
+    assert clean_and_cap("B" * 100, 100).text == "B" * 100
+    capped = clean_and_cap("  " + "C" * 200, len(CUT_MARKER) + 10)
+    assert capped.text == "  " + "C" * 8 + CUT_MARKER
+
+
+def test_a_cap_shorter_than_the_marker_leaves_only_the_marker() -> None:
+    assert clean_and_cap("D" * 50, 3).text == CUT_MARKER

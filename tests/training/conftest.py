@@ -9,7 +9,7 @@ import pytest
 
 from config.training import TrainingSettings
 from config.training_local import LocalTrainingSettings
-from tests.fakes.openai_finetune_server import FakeFineTuningServer
+from sarah_testing.openai_finetune_server import FakeFineTuningServer
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,23 @@ from handlers.prompt import HANDOFF_TOOL, SYSTEM_PROMPT
 from training.examples import OBJECTIVES
 
 _TOPICS = [
-    "thermostat schedule", "door lock battery", "camera night vision", "light scenes", "motion sensor range",
-    "hub firmware", "app notifications", "plan upgrade", "warranty claim", "privacy settings", "guest codes",
-    "geofencing", "energy reports", "vacation mode", "sensor pairing", "wifi band", "voice assistants",
+    "thermostat schedule",
+    "door lock battery",
+    "camera night vision",
+    "light scenes",
+    "motion sensor range",
+    "hub firmware",
+    "app notifications",
+    "plan upgrade",
+    "warranty claim",
+    "privacy settings",
+    "guest codes",
+    "geofencing",
+    "energy reports",
+    "vacation mode",
+    "sensor pairing",
+    "wifi band",
+    "voice assistants",
 ]
 
 
@@ -25,14 +39,16 @@ def example(n: int, objective: str = "knowledge", *, handoff: bool = False) -> d
         assistant: dict[str, Any] = {
             "role": "assistant",
             "content": None,
-            "tool_calls": [{
-                "id": f"call_{n}",
-                "type": "function",
-                "function": {
-                    "name": "handoff_to_human",
-                    "arguments": json.dumps({"reason": "customer_asked", "summary": f"Wants a person ({n})."}),
-                },
-            }],
+            "tool_calls": [
+                {
+                    "id": f"call_{n}",
+                    "type": "function",
+                    "function": {
+                        "name": "handoff_to_human",
+                        "arguments": json.dumps({"reason": "customer_asked", "summary": f"Wants a person ({n})."}),
+                    },
+                }
+            ],
         }
     else:
         assistant = {"role": "assistant", "content": f"Here is how the {topic} works, step {n}: open the app. {words}"}

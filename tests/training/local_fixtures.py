@@ -23,7 +23,7 @@ CHAT_TEMPLATE = (
     "{%- if messages[0].role == 'system' %}{{- messages[0].content + '\\n\\n' }}{%- endif %}"
     "{{- '# Tools\\n<tools>' }}"
     "{%- for tool in tools %}{{- '\\n' + (tool | tojson) }}{%- endfor %}"
-    "{{- '\\n</tools>\\nTo call a tool: <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call><|im_end|>\\n' }}"
+    '{{- \'\\n</tools>\\nTo call a tool: <tool_call>{"name": ..., "arguments": {...}}</tool_call><|im_end|>\\n\' }}'
     "{%- elif messages[0].role == 'system' %}"
     "{{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}"
     "{%- endif %}"
@@ -35,7 +35,7 @@ CHAT_TEMPLATE = (
     "{%- generation %}"
     "{%- if message.content %}{{- message.content }}{%- endif %}"
     "{%- for call in message.tool_calls or [] %}"
-    "{{- '<tool_call>{\"name\": \"' + call.function.name + '\", \"arguments\": ' }}"
+    '{{- \'<tool_call>{"name": "\' + call.function.name + \'", "arguments": \' }}'
     "{{- call.function.arguments | tojson }}{{- '}</tool_call>' }}"
     "{%- endfor %}"
     "{{- '<|im_end|>\\n' }}"
@@ -53,8 +53,12 @@ def plain_template() -> str:
 
 def conversation_records(limit: int | None = None) -> list[dict[str, Any]]:
     """Sarah's conversations, hand-offs first so a small slice still teaches the tool call."""
-    records = [json.loads(line) for path in sorted(CONVERSATIONS.glob("*.jsonl"))
-               for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [
+        json.loads(line)
+        for path in sorted(CONVERSATIONS.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     if not records:
         raise AssertionError(f"no conversations in {CONVERSATIONS}")
     records.sort(key=lambda r: not any(m.get("tool_calls") for m in r["messages"]))
@@ -84,11 +88,19 @@ def build_tokenizer(texts: list[str], *, vocab_size: int = 1024, template: str =
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     bpe.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                        model_input_names=["input_ids", "attention_mask"])  # as Qwen's
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        model_input_names=["input_ids", "attention_mask"],
+    )  # as Qwen's
     tokenizer.add_tokens(TOOL_TAGS)
     tokenizer.chat_template = template
     return tokenizer
@@ -101,10 +113,20 @@ def build_tiny_model(folder: Path, records: list[dict[str, Any]], *, template: s
 
     tokenizer = build_tokenizer(corpus(records), template=template)
     eos, pad = tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.pad_token_id
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         tie_word_embeddings=True, eos_token_id=eos, pad_token_id=pad, bos_token_id=None,
-                         initializer_range=0.1)  # wider than 0.02, so a LoRA on a random model moves the loss fast
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=eos,
+        pad_token_id=pad,
+        bos_token_id=None,
+        initializer_range=0.1,
+    )  # wider than 0.02, so a LoRA on a random model moves the loss fast
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config)
     model.generation_config = GenerationConfig(eos_token_id=eos, pad_token_id=pad)

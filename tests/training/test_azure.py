@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
+from sarah_testing.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
 from tests.training.examples_factory import dataset, write_lines
 from training.cli import build_parser
 from training.finetune import run_finetune
@@ -20,10 +20,22 @@ def _args(tmp_path: Path, *extra: str) -> Any:
     examples = dataset(3)
     train = write_lines(tmp_path / "train.jsonl", examples[:16])
     valid = write_lines(tmp_path / "valid.jsonl", examples[16:])
-    return build_parser().parse_args([
-        "finetune", "--backend", "azure", "--train", str(train), "--valid", str(valid),
-        "--out-dir", str(tmp_path / "runs"), "--env-file", str(tmp_path / ".env"), *extra,
-    ])
+    return build_parser().parse_args(
+        [
+            "finetune",
+            "--backend",
+            "azure",
+            "--train",
+            str(train),
+            "--valid",
+            str(valid),
+            "--out-dir",
+            str(tmp_path / "runs"),
+            "--env-file",
+            str(tmp_path / ".env"),
+            *extra,
+        ]
+    )
 
 
 def _use_azure(server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, key: str = API_KEY) -> None:
@@ -64,7 +76,8 @@ def test_azure_without_endpoint_names_the_missing_settings(
 ) -> None:
     assert run_finetune(_args(tmp_path)) == 2
     assert capsys.readouterr().err.strip() == (
-        "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY must be set for --backend azure.")
+        "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY must be set for --backend azure."
+    )
 
 
 def test_azure_wrong_key_names_the_azure_variable(

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from bot.doctor import run_doctor
+from sarah_model.deadline import deadline_refusal, deadline_warning
+from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
+from sarah_testing.slack_api import BOT_USER_ID, FakeSlack
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, sarah_settings
-from tests.fakes.openai_chat import FakeOpenAI
-from tests.fakes.openai_finetune_server import API_KEY, FakeFineTuningServer
-from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
 from tests.training.examples_factory import dataset, write_lines
 from training.cli import build_parser
-from training.deadline import deadline_refusal, deadline_warning
 from training.finetune import run_finetune
 
 FIRST_WARNED = date(2026, 11, 7)  # 60 days before 2027-01-06

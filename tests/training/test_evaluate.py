@@ -10,7 +10,7 @@ import pytest
 
 from config.training import load_training_settings
 from handlers.model import Conversation, Outcome, Reply
-from tests.fakes.openai_chat import FakeOpenAI
+from sarah_testing.openai_chat import FakeOpenAI
 from training.evaluate import compare, run_evaluate
 from training.evaluate_report import render_html, write_report
 from training.model_specs import SpecError, build_model, parse_spec
@@ -20,16 +20,34 @@ PASSAGES = {
     "hub/reset": "Hold the ZenHub button for 10 seconds until the light blinks white.",
 }
 ITEMS: list[dict[str, Any]] = [
-    {"id": "pk-1", "category": "product_knowledge", "messages": [{"role": "user", "content": "Which fittings?"}],
-     "expect": {"handoff": False, "refuse": False, "kb_ids": ["lights/overview"], "keywords": ["E26", "E27"]}},
-    {"id": "ot-1", "category": "off_topic", "messages": [{"role": "user", "content": "Write a poem | about the sea"}],
-     "expect": {"handoff": False, "refuse": True, "kb_ids": [], "keywords": []}},
-    {"id": "hr-1", "category": "human_request", "messages": [{"role": "user", "content": "A person, please."}],
-     "expect": {"handoff": True, "refuse": False, "kb_ids": [], "keywords": []}},
-    {"id": "ts-1", "category": "troubleshooting", "messages": [
-        {"role": "user", "content": "Hub stuck."}, {"role": "assistant", "content": "Is it on?"},
-        {"role": "user", "content": "Yes, still stuck."}],
-     "expect": {"handoff": False, "refuse": False, "kb_ids": ["hub/reset"], "keywords": ["button"]}},
+    {
+        "id": "pk-1",
+        "category": "product_knowledge",
+        "messages": [{"role": "user", "content": "Which fittings?"}],
+        "expect": {"handoff": False, "refuse": False, "kb_ids": ["lights/overview"], "keywords": ["E26", "E27"]},
+    },
+    {
+        "id": "ot-1",
+        "category": "off_topic",
+        "messages": [{"role": "user", "content": "Write a poem | about the sea"}],
+        "expect": {"handoff": False, "refuse": True, "kb_ids": [], "keywords": []},
+    },
+    {
+        "id": "hr-1",
+        "category": "human_request",
+        "messages": [{"role": "user", "content": "A person, please."}],
+        "expect": {"handoff": True, "refuse": False, "kb_ids": [], "keywords": []},
+    },
+    {
+        "id": "ts-1",
+        "category": "troubleshooting",
+        "messages": [
+            {"role": "user", "content": "Hub stuck."},
+            {"role": "assistant", "content": "Is it on?"},
+            {"role": "user", "content": "Yes, still stuck."},
+        ],
+        "expect": {"handoff": False, "refuse": False, "kb_ids": ["hub/reset"], "keywords": ["button"]},
+    },
 ]
 
 GOOD = {
@@ -81,7 +99,10 @@ async def test_scores_of_a_good_and_a_bad_model() -> None:
     # pk-1: keywords 1/2 and 2 of 3 words grounded → 0.58; ts-1 handed off instead of answering → 0
     assert scores.kb_agreement.value == pytest.approx((0.5 + 2 / 3) / 2 / 2, abs=0.01)
     assert good.seen[3].system.startswith("You are Sarah") and [t.role for t in good.seen[3].turns] == [
-        "user", "assistant", "user"]
+        "user",
+        "assistant",
+        "user",
+    ]
 
 
 async def test_a_model_that_raises_is_counted_unavailable() -> None:
@@ -142,8 +163,7 @@ async def test_an_openai_compatible_server_can_be_either_side(fake_openai: FakeO
 
 
 def test_cli_refuses_an_unknown_spec(capsys: Any) -> None:
-    args = argparse.Namespace(a="gpt-4o", b="offline", judge=None, report=Path("r.md"), eval_file=Path("x"),
-                              limit=None)
+    args = argparse.Namespace(a="gpt-4o", b="offline", judge=None, report=Path("r.md"), eval_file=Path("x"), limit=None)
     assert run_evaluate(args) == 2
     assert "cannot read the model spec 'gpt-4o'" in capsys.readouterr().err
 
@@ -156,8 +176,9 @@ async def test_an_llm_judge_grade_is_scaled_into_the_scores() -> None:
             grade = 5 if "E26 and E27" in conversation.turns[0].content else 1
             return Reply(f'{{"score": {grade}, "reason": "ok"}}')
 
-    a, _ = await compare(Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"),
-                         judge=Judge())
+    a, _ = await compare(
+        Scripted("good", GOOD), Scripted("bad", BAD), ITEMS, PASSAGES, labels=("good", "bad"), judge=Judge()
+    )
     assert a.scores.judge is not None and a.scores.judge.value == pytest.approx(0.25)  # one 5, three 1s
 
 
@@ -177,8 +198,21 @@ def test_the_command_compares_two_servers_into_an_html_report(tmp_path: Path, ca
         eval_file = tmp_path / "eval.jsonl"
         eval_file.write_text("".join(jsonlib.dumps(item) + "\n" for item in ITEMS))
         report = tmp_path / "out" / "eval.html"
-        code = main(["evaluate", "--a", f"url:{server.base_url}#base", "--b", f"url:{server.base_url}#tuned",
-                     "--eval-file", str(eval_file), "--report", str(report), "--limit", "3"])
+        code = main(
+            [
+                "evaluate",
+                "--a",
+                f"url:{server.base_url}#base",
+                "--b",
+                f"url:{server.base_url}#tuned",
+                "--eval-file",
+                str(eval_file),
+                "--report",
+                str(report),
+                "--limit",
+                "3",
+            ]
+        )
     finally:
         asyncio.run_coroutine_threadsafe(server.close(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
@@ -193,7 +227,7 @@ def test_the_command_compares_two_servers_into_an_html_report(tmp_path: Path, ca
 
 
 def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> None:
-    pytest.importorskip("bot.models.offline", reason="the offline model is not written yet")
+    pytest.importorskip("sarah_model.offline", reason="the offline model is not written yet")
     from training.cli import main
 
     report = tmp_path / "offline.md"
@@ -204,9 +238,9 @@ def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> No
 
 
 def _shipped_eval() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    from sarah_model.knowledge import load_knowledge_base
     from training.cli import EVAL_FILE
     from training.evaluate import load_eval_items
-    from training.knowledge import load_knowledge_base
 
     return load_eval_items(EVAL_FILE), {p.id: p.text for p in load_knowledge_base()}
 
@@ -223,8 +257,10 @@ class Always:
 
 
 ALWAYS_HANDS_OFF = Always("hands off", Reply("", Outcome.HANDOFF, "customer_asked", "Wants help."))
-ALWAYS_CLAIMS = Always("claims", Reply(
-    "Done! I've reset your ZenHub and updated your ZenNest account, so the ZenThermo and the app work now."))
+ALWAYS_CLAIMS = Always(
+    "claims",
+    Reply("Done! I've reset your ZenHub and updated your ZenNest account, so the ZenThermo and the app work now."),
+)
 
 
 async def test_a_stub_that_always_hands_off_or_always_claims_actions_is_not_on_topic() -> None:
@@ -248,8 +284,7 @@ async def test_both_models_are_scored_on_the_same_items() -> None:
                 raise RuntimeError("boom")
             return await super().reply(conversation)
 
-    a, b = await compare(Scripted("good", GOOD), FailsOnPeople("flaky", BAD), ITEMS, PASSAGES,
-                         labels=("good", "flaky"))
+    a, b = await compare(Scripted("good", GOOD), FailsOnPeople("flaky", BAD), ITEMS, PASSAGES, labels=("good", "flaky"))
     # hr-1 failed on B: it leaves every figure of both sides, so A's hand-off counts drop with it
     assert str(b.scores.unavailable) == "25% (1/4)"
     assert str(a.scores.handoff_recall) == "n/a" and str(b.scores.handoff_recall) == "n/a"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from openai.types.fine_tuning import FineTuningJob
 
-from tests.fakes.openai_finetune_server import API_KEY, FakeFineTuningServer
+from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
 from tests.training.examples_factory import dataset, write_lines
 from training.cli import build_parser
 from training.finetune import run_finetune

@@ -23,13 +23,29 @@ def test_the_command_tunes_a_local_model_with_the_settings_it_is_given(
     base = build_tiny_model(tmp_path / "tiny", records)
     train = write_jsonl(records[:12], tmp_path / "train.jsonl")
     valid = write_jsonl(records[12:], tmp_path / "valid.jsonl")
-    for name, value in {"LOCAL_BASE_MODEL": str(base), "LOCAL_OUTPUT_DIR": str(tmp_path / "runs"),
-                        "LOCAL_DEVICE": "cpu", "LOCAL_MAX_LENGTH": "1024", "FINETUNE_EPOCHS": "1",
-                        "WANDB_PROJECT": "sarah-local-test"}.items():
+    for name, value in {
+        "LOCAL_BASE_MODEL": str(base),
+        "LOCAL_OUTPUT_DIR": str(tmp_path / "runs"),
+        "LOCAL_DEVICE": "cpu",
+        "LOCAL_MAX_LENGTH": "1024",
+        "FINETUNE_EPOCHS": "1",
+        "WANDB_PROJECT": "sarah-local-test",
+    }.items():
         monkeypatch.setenv(name, value)
 
-    code = main(["finetune", "--backend", "local", "--train", str(train), "--valid", str(valid),
-                 "--env-file", str(tmp_path / ".env")])
+    code = main(
+        [
+            "finetune",
+            "--backend",
+            "local",
+            "--train",
+            str(train),
+            "--valid",
+            str(valid),
+            "--env-file",
+            str(tmp_path / ".env"),
+        ]
+    )
 
     out = capsys.readouterr().out
     assert code == 0, out
@@ -59,16 +75,39 @@ def test_every_flag_reaches_the_local_backend_and_the_bot_is_pointed_at_the_serv
     train = write_jsonl(records[:12], tmp_path / "train.jsonl")
     valid = write_jsonl(records[12:], tmp_path / "valid.jsonl")
     # the settings say otherwise: the flags must win
-    for name, value in {"LOCAL_BASE_MODEL": "not/this-model", "LOCAL_OUTPUT_DIR": str(tmp_path / "not-here"),
-                        "LOCAL_EPOCHS": "3", "FINETUNE_SUFFIX": "sarah", "LOCAL_DEVICE": "cpu",
-                        "LOCAL_MAX_LENGTH": "1024"}.items():
+    for name, value in {
+        "LOCAL_BASE_MODEL": "not/this-model",
+        "LOCAL_OUTPUT_DIR": str(tmp_path / "not-here"),
+        "LOCAL_EPOCHS": "3",
+        "FINETUNE_SUFFIX": "sarah",
+        "LOCAL_DEVICE": "cpu",
+        "LOCAL_MAX_LENGTH": "1024",
+    }.items():
         monkeypatch.setenv(name, value)
     env_file = tmp_path / ".env"
     env_file.write_text("SLACK_BOT_TOKEN=xoxb-1\nSARAH_MODEL=old\n")
 
-    code = main(["finetune", "--backend", "local", "--train", str(train), "--valid", str(valid),
-                 "--model", str(base), "--epochs", "1", "--out-dir", str(tmp_path / "runs"), "--suffix", "zen",
-                 "--env-file", str(env_file)])
+    code = main(
+        [
+            "finetune",
+            "--backend",
+            "local",
+            "--train",
+            str(train),
+            "--valid",
+            str(valid),
+            "--model",
+            str(base),
+            "--epochs",
+            "1",
+            "--out-dir",
+            str(tmp_path / "runs"),
+            "--suffix",
+            "zen",
+            "--env-file",
+            str(env_file),
+        ]
+    )
 
     out = capsys.readouterr().out
     assert code == 0, out

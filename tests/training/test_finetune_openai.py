@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
+from sarah_testing.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
 from tests.training.examples_factory import dataset, write_lines
 from tests.training.wandb_records import read_run, read_run_with_config
 from training.cli import build_parser
@@ -28,9 +28,17 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 def _args(tmp_path: Path, data: tuple[Path, Path], *extra: str) -> argparse.Namespace:
     train, valid = data
     files = [] if "--resume" in extra else ["--train", str(train), "--valid", str(valid)]  # a job has its files
-    return build_parser().parse_args([
-        "finetune", *files, "--out-dir", str(tmp_path / "runs"), "--env-file", str(tmp_path / ".env"), *extra,
-    ])
+    return build_parser().parse_args(
+        [
+            "finetune",
+            *files,
+            "--out-dir",
+            str(tmp_path / "runs"),
+            "--env-file",
+            str(tmp_path / ".env"),
+            *extra,
+        ]
+    )
 
 
 def _use(server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
@@ -42,11 +50,21 @@ def _use(server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, **env: s
 
 
 def test_the_whole_flow_tunes_prints_losses_and_points_the_bot_at_the_new_model(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
-    _use(finetune_server, monkeypatch, FINETUNE_EPOCHS="4", FINETUNE_SUFFIX="zen", FINETUNE_SEED="7",
-         WANDB_PROJECT="sarah-ft", WANDB_ENTITY="zennest")
+    _use(
+        finetune_server,
+        monkeypatch,
+        FINETUNE_EPOCHS="4",
+        FINETUNE_SUFFIX="zen",
+        FINETUNE_SEED="7",
+        WANDB_PROJECT="sarah-ft",
+        WANDB_ENTITY="zennest",
+    )
     (tmp_path / ".env").write_text("# Sarah\nSLACK_BOT_TOKEN=xoxb-1\nSARAH_MODEL=old-model\nLOG_LEVEL=INFO\n")
 
     assert run_finetune(_args(tmp_path, data), today=TODAY) == 0
@@ -87,8 +105,11 @@ def test_the_whole_flow_tunes_prints_losses_and_points_the_bot_at_the_new_model(
 
 
 def test_resume_follows_an_existing_job_without_uploading(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     assert run_finetune(_args(tmp_path, data), today=TODAY) == 0
@@ -103,8 +124,11 @@ def test_resume_follows_an_existing_job_without_uploading(
 
 
 def test_a_base_model_past_its_shutdown_date_is_refused_before_any_upload(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     finetune_server.add_model("gpt-4.1-mini-2025-04-14", shutdown_date="2026-10-01")
@@ -115,8 +139,11 @@ def test_a_base_model_past_its_shutdown_date_is_refused_before_any_upload(
 
 
 def test_a_unix_timestamp_shutdown_date_within_60_days_warns_and_goes_on(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     finetune_server.add_model("gpt-4.1-mini-2025-04-14", shutdown_date=1_799_884_800)  # 2027-01-14
@@ -125,8 +152,11 @@ def test_a_unix_timestamp_shutdown_date_within_60_days_warns_and_goes_on(
 
 
 def test_an_unknown_base_model_is_refused(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     assert run_finetune(_args(tmp_path, data, "--model", "gpt-3.5-turbo-0125"), today=TODAY) == 2
@@ -134,8 +164,11 @@ def test_an_unknown_base_model_is_refused(
 
 
 def test_no_openai_job_after_openai_closes_fine_tuning(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     assert run_finetune(_args(tmp_path, data), today=date(2027, 1, 6)) == 2
@@ -144,8 +177,11 @@ def test_no_openai_job_after_openai_closes_fine_tuning(
 
 
 def test_a_wrong_key_gets_one_sentence_without_the_key(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch, OPENAI_API_KEY="sk-wrong-secret-key-123456")
     assert run_finetune(_args(tmp_path, data), today=TODAY) == 1
@@ -155,8 +191,11 @@ def test_a_wrong_key_gets_one_sentence_without_the_key(
 
 
 def test_resuming_an_unknown_job_says_so(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     assert run_finetune(_args(tmp_path, data, "--resume", "ftjob-nope"), today=TODAY) == 1
@@ -164,7 +203,10 @@ def test_resuming_an_unknown_job_says_so(
 
 
 def test_an_unreachable_server_is_one_sentence(
-    tmp_path: Path, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # the discard port: nothing listens
@@ -174,8 +216,11 @@ def test_an_unreachable_server_is_one_sentence(
 
 
 def test_a_failed_job_reports_its_reason_and_keeps_the_old_model(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     finetune_server.fail_jobs = True
@@ -186,26 +231,48 @@ def test_a_failed_job_reports_its_reason_and_keeps_the_old_model(
 
 
 def test_the_local_backend_without_its_extra_names_the_extra(
-    tmp_path: Path, data: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     import sys
 
     monkeypatch.setitem(sys.modules, "training.local", None)  # as if the extra were not installed
     assert run_finetune(_args(tmp_path, data, "--backend", "local"), today=TODAY) == 2
     assert capsys.readouterr().err.strip() == (
-        "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'")
+        "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'"
+    )
 
 
-@pytest.mark.parametrize(("status", "code", "message", "expected"), [
-    (429, "rate_limit_exceeded", "Slow down.", "The API is rate-limiting us: wait a minute, then try again."),
-    (429, "insufficient_quota", "You exceeded your quota.",
-     "The account has no quota left: add credit to it, then try again."),
-    (400, "invalid_request_error", "suffix may not contain sk-abcdef1234567890",
-     "The API rejected the request: suffix may not contain [redacted]."),
-])
+@pytest.mark.parametrize(
+    ("status", "code", "message", "expected"),
+    [
+        (429, "rate_limit_exceeded", "Slow down.", "The API is rate-limiting us: wait a minute, then try again."),
+        (
+            429,
+            "insufficient_quota",
+            "You exceeded your quota.",
+            "The account has no quota left: add credit to it, then try again.",
+        ),
+        (
+            400,
+            "invalid_request_error",
+            "suffix may not contain sk-abcdef1234567890",
+            "The API rejected the request: suffix may not contain [redacted].",
+        ),
+    ],
+)
 def test_api_errors_at_job_creation_are_one_sentence(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any, status: int, code: str, message: str, expected: str,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    status: int,
+    code: str,
+    message: str,
+    expected: str,
 ) -> None:
     _use(finetune_server, monkeypatch)
     finetune_server.fail_with("POST", "/fine_tuning/jobs", status, code, message, times=3)
@@ -216,8 +283,11 @@ def test_api_errors_at_job_creation_are_one_sentence(
 
 
 def test_the_wandb_run_records_what_a_resumed_job_ran_with(
-    tmp_path: Path, data: tuple[Path, Path], finetune_server: FakeFineTuningServer,
-    monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch, FINETUNE_EPOCHS="5", FINETUNE_SEED="9")
     assert run_finetune(_args(tmp_path, data), today=TODAY) == 0
@@ -228,12 +298,22 @@ def test_the_wandb_run_records_what_a_resumed_job_ran_with(
     out = capsys.readouterr().out
     (run_dir,) = [Path(x.removeprefix("W&B run: ")) for x in out.splitlines() if x.startswith("W&B run: ")]
     _, _, config = read_run_with_config(run_dir)
-    assert config == {"backend": "openai", "base_model": "gpt-4.1-mini-2025-04-14", "epochs": 5, "suffix": "sarah",
-                      "seed": 9, "job_id": job.id, "fine_tuned_model": job.fine_tuned_model}
+    assert config == {
+        "backend": "openai",
+        "base_model": "gpt-4.1-mini-2025-04-14",
+        "epochs": 5,
+        "suffix": "sarah",
+        "seed": 9,
+        "job_id": job.id,
+        "fine_tuned_model": job.fine_tuned_model,
+    }
 
 
 def test_missing_split_files_are_refused_before_any_call(
-    tmp_path: Path, finetune_server: FakeFineTuningServer, monkeypatch: pytest.MonkeyPatch, capsys: Any,
+    tmp_path: Path,
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     _use(finetune_server, monkeypatch)
     missing = (tmp_path / "nope-train.jsonl", tmp_path / "nope-valid.jsonl")
@@ -243,7 +323,9 @@ def test_missing_split_files_are_refused_before_any_call(
 
 
 def test_the_closing_date_is_refused_even_without_a_key(
-    tmp_path: Path, data: tuple[Path, Path], capsys: Any,
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    capsys: Any,
 ) -> None:
     assert run_finetune(_args(tmp_path, data), today=date(2027, 2, 1)) == 2
     assert "OpenAI stopped taking new fine-tuning jobs on 2027-01-06" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.knowledge import load_knowledge_base
+from sarah_model.knowledge import load_knowledge_base
 
 AREAS = {
     "Hub",

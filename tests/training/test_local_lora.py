@@ -61,10 +61,17 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _settings(base: Path, out: Path, **overrides: Any) -> LocalTrainingSettings:
     values: dict[str, Any] = {
-        "local_base_model": str(base), "local_output_dir": out, "local_epochs": 4, "local_learning_rate": 1e-2,
-        "local_lora_rank": 8, "local_lora_alpha": 16, "local_lora_dropout": 0.0, "local_max_length": 1024,
+        "local_base_model": str(base),
+        "local_output_dir": out,
+        "local_epochs": 4,
+        "local_learning_rate": 1e-2,
+        "local_lora_rank": 8,
+        "local_lora_alpha": 16,
+        "local_lora_dropout": 0.0,
+        "local_max_length": 1024,
         "local_batch_size": 4,
-        "local_seed": 7, "local_device": "cpu",
+        "local_seed": 7,
+        "local_device": "cpu",
     }
     return load_local_training_settings(None, **{**values, **overrides})
 
@@ -135,8 +142,14 @@ def test_local_settings_read_the_environment_and_the_shared_training_settings(
 
 def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     code = "import sys; sys.modules['trl'] = None\nimport training.local"
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.returncode != 0
     assert "ImportError" in done.stderr and "pip install 'sarah-zennest[local]'" in done.stderr
     assert "trl" in done.stderr
@@ -150,8 +163,11 @@ def _trained_text(tokenizer: Any, labels: list[int]) -> str:
 
 
 def _handoff_record() -> dict[str, Any]:
-    return next(r for r in conversation_records() if any(m.get("tool_calls") for m in r["messages"])
-                and sum(m["role"] == "assistant" for m in r["messages"]) > 1)
+    return next(
+        r
+        for r in conversation_records()
+        if any(m.get("tool_calls") for m in r["messages"]) and sum(m["role"] == "assistant" for m in r["messages"]) > 1
+    )
 
 
 @pytest.mark.local_training
@@ -210,8 +226,9 @@ def test_a_template_without_generation_markers_is_masked_the_same_way(tiny_base:
     examples = [to_example(r) for r in conversation_records(6)]
 
     assert choose_masking(plain) == Masking("prefix")
-    assert tokenize_examples(plain, examples, Masking("prefix"), 4096) == \
-        tokenize_examples(marked, examples, Masking("template"), 4096)
+    assert tokenize_examples(plain, examples, Masking("prefix"), 4096) == tokenize_examples(
+        marked, examples, Masking("template"), 4096
+    )
 
 
 @pytest.mark.local_training
@@ -223,8 +240,16 @@ def test_the_trainer_learns_from_exactly_these_labels(tiny_base: Path, tmp_path:
 
     tokenizer, model = load_base(str(tiny_base), "cpu")
     tokenized = tokenize_examples(tokenizer, [to_example(_handoff_record())], choose_masking(tokenizer), 4096)
-    trainer, _ = build_trainer(model, tokenizer, tokenized.rows, [], _settings(tiny_base, tmp_path), device="cpu",
-                               work_dir=tmp_path / "work", progress=Progress(stream=io.StringIO(), live=False))
+    trainer, _ = build_trainer(
+        model,
+        tokenizer,
+        tokenized.rows,
+        [],
+        _settings(tiny_base, tmp_path),
+        device="cpu",
+        work_dir=tmp_path / "work",
+        progress=Progress(stream=io.StringIO(), live=False),
+    )
     batch = next(iter(trainer.get_train_dataloader()))
 
     assert batch["labels"][0].tolist() == tokenized.rows[0]["labels"]  # TRL neither rebuilds nor unmasks them
@@ -250,18 +275,27 @@ def test_the_handoff_the_model_is_taught_to_write_is_read_back_as_a_handoff(tiny
 
 
 @pytest.mark.local_training
-@pytest.mark.parametrize(("output", "outcome", "reason"), [
-    ("Open the app, then tap Devices.", Outcome.ANSWERED, ""),
-    ('Let me get a person.\n<tool_call>\n{"name": "handoff_to_human", "arguments": '
-     '{"reason": "steps_failed", "summary": "Lock offline after reset."}}\n</tool_call>',
-     Outcome.HANDOFF, "steps_failed"),
-    ('<tool_call>{"name": "handoff_to_human", "arguments": "{\\"reason\\": \\"customer_asked\\"}"}',
-     Outcome.HANDOFF, "customer_asked"),  # arguments as a JSON string, closing tag cut off
-    ('{"name": "handoff_to_human", "parameters": {"reason": "made_up"}}', Outcome.HANDOFF, "unknown_answer"),
-    ("<tool_call>{not json handoff_to_human</tool_call>", Outcome.HANDOFF, "unknown_answer"),
-    ('<tool_call>{"name": "reset_lock", "arguments": {}}</tool_call>', Outcome.UNAVAILABLE, "unknown_tool_call"),
-    ("   ", Outcome.UNAVAILABLE, "empty"),
-])
+@pytest.mark.parametrize(
+    ("output", "outcome", "reason"),
+    [
+        ("Open the app, then tap Devices.", Outcome.ANSWERED, ""),
+        (
+            'Let me get a person.\n<tool_call>\n{"name": "handoff_to_human", "arguments": '
+            '{"reason": "steps_failed", "summary": "Lock offline after reset."}}\n</tool_call>',
+            Outcome.HANDOFF,
+            "steps_failed",
+        ),
+        (
+            '<tool_call>{"name": "handoff_to_human", "arguments": "{\\"reason\\": \\"customer_asked\\"}"}',
+            Outcome.HANDOFF,
+            "customer_asked",
+        ),  # arguments as a JSON string, closing tag cut off
+        ('{"name": "handoff_to_human", "parameters": {"reason": "made_up"}}', Outcome.HANDOFF, "unknown_answer"),
+        ("<tool_call>{not json handoff_to_human</tool_call>", Outcome.HANDOFF, "unknown_answer"),
+        ('<tool_call>{"name": "reset_lock", "arguments": {}}</tool_call>', Outcome.UNAVAILABLE, "unknown_tool_call"),
+        ("   ", Outcome.UNAVAILABLE, "empty"),
+    ],
+)
 def test_model_output_becomes_a_reply(output: str, outcome: Outcome, reason: str) -> None:
     from training.local.toolcalls import reply_from_output
 
@@ -338,8 +372,12 @@ def test_the_adapter_loads_back_changes_the_model_and_generates(tuned: Tuned) ->
 
     tokenizer = AutoTokenizer.from_pretrained(tuned.result.adapter_dir)
     base = AutoModelForCausalLM.from_pretrained(tuned.base)
-    inputs = tokenizer.apply_chat_template([{"role": "user", "content": "My ZenLock is offline"}],
-                                           add_generation_prompt=True, return_dict=True, return_tensors="pt")
+    inputs = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "My ZenLock is offline"}],
+        add_generation_prompt=True,
+        return_dict=True,
+        return_tensors="pt",
+    )
     with torch.inference_mode():
         before = base(**inputs).logits
         model = PeftModel.from_pretrained(base, tuned.result.adapter_dir).eval()

@@ -6,8 +6,8 @@ from datetime import date
 
 from openai import AsyncOpenAI
 
-from bot.retirement import check_model_retirement, retirement_notice
-from tests.fakes.openai_finetune_server import API_KEY, FakeFineTuningServer
+from sarah_model.retirement import check_model_retirement, retirement_notice
+from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
 from training.finetune.availability import base_model_verdict, deadline_refusal
 
 TODAY = date(2026, 11, 25)

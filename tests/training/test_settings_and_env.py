@@ -17,7 +17,10 @@ def test_defaults_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
     settings = load_training_settings(None)
     assert (settings.finetune_backend, settings.finetune_base_model, settings.finetune_epochs) == (
-        "openai", "gpt-4.1-mini-2025-04-14", 3)
+        "openai",
+        "gpt-4.1-mini-2025-04-14",
+        3,
+    )
     assert (settings.finetune_suffix, settings.finetune_seed) == ("sarah", 42)
     assert "sk-secret-value" not in repr(settings)
 
@@ -50,7 +53,8 @@ def test_set_env_value_rewrites_one_line_and_keeps_the_rest(tmp_path: Path) -> N
     env.write_text("# comment\nexport SARAH_MODEL=old\nREDIS_URL=redis://x\nSARAH_MODEL=older\n")
     set_env_value(env, "SARAH_MODEL", "ft:gpt-4.1-mini-2025-04-14:zennest:sarah:abc")
     assert env.read_text() == (
-        "# comment\nSARAH_MODEL=ft:gpt-4.1-mini-2025-04-14:zennest:sarah:abc\nREDIS_URL=redis://x\n")
+        "# comment\nSARAH_MODEL=ft:gpt-4.1-mini-2025-04-14:zennest:sarah:abc\nREDIS_URL=redis://x\n"
+    )
 
 
 def test_set_env_value_creates_the_file_and_quotes_odd_values(tmp_path: Path) -> None:

@@ -40,6 +40,18 @@ def test_every_objective_is_in_both_parts_at_about_a_fifth() -> None:
     assert len(result.train) + len(result.valid) == len(_with_near_twins())
 
 
+def test_a_rare_objective_is_in_both_parts_whatever_the_seed() -> None:
+    # Three examples of one objective among 63: a split that ignored objectives would leave it out of
+    # valid (or train) for most seeds; split per objective, it is in both for every seed.
+    rare = OBJECTIVES[0]
+    examples = [e for e in dataset(10) if e["objective"] != rare] + [e for e in dataset(10) if e["objective"] == rare][
+        :3
+    ]
+    for seed in range(10):
+        result = split_examples(examples, seed=seed)
+        assert result.valid_by_objective.get(rare) == 1 and result.train_by_objective.get(rare) == 2, seed
+
+
 def test_no_duplicate_or_near_duplicate_across_the_parts() -> None:
     for seed in range(5):
         result = split_examples(_with_near_twins(), seed=seed)
@@ -56,9 +68,21 @@ def test_cli_writes_both_files(tmp_path: Path) -> None:
     for objective in OBJECTIVES:
         write_lines(conversations / f"{objective}.jsonl", [e for e in examples if e["objective"] == objective])
     train, valid = tmp_path / "train.jsonl", tmp_path / "valid.jsonl"
-    code = main(["split", "--input-dir", str(conversations), "--train-out", str(train), "--valid-out", str(valid),
-                 "--seed", "3"])
+    code = main(
+        [
+            "split",
+            "--input-dir",
+            str(conversations),
+            "--train-out",
+            str(train),
+            "--valid-out",
+            str(valid),
+            "--seed",
+            "3",
+        ]
+    )
     assert code == 0
     lines = [json.loads(x) for x in train.read_text().splitlines()] + [
-        json.loads(x) for x in valid.read_text().splitlines()]
+        json.loads(x) for x in valid.read_text().splitlines()
+    ]
     assert len(lines) == 70 and len(valid.read_text().splitlines()) == 14

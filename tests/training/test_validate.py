@@ -34,11 +34,29 @@ CASES: list[tuple[str, Any]] = [
     ("missing_content", _broken(lambda e: e["messages"][2].update(content=""))),
     ("example_missing_assistant_message", _broken(lambda e: e["messages"].pop(2))),
     ("unknown_top_level_key", _broken(lambda e: e.update(notes="x"))),
-    ("tool_call_shape", _broken(lambda e: e["messages"][2].update(
-        content=None, tool_calls=[{"type": "function", "function": {"name": "handoff_to_human"}}]))),
-    ("tool_call_shape", _broken(lambda e: e["messages"][2].update(content=None, tool_calls=[{
-        "id": "c1", "type": "function",
-        "function": {"name": "handoff_to_human", "arguments": '{"reason": "bored", "summary": "x"}'}}]))),
+    (
+        "tool_call_shape",
+        _broken(
+            lambda e: e["messages"][2].update(
+                content=None, tool_calls=[{"type": "function", "function": {"name": "handoff_to_human"}}]
+            )
+        ),
+    ),
+    (
+        "tool_call_shape",
+        _broken(
+            lambda e: e["messages"][2].update(
+                content=None,
+                tool_calls=[
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "handoff_to_human", "arguments": '{"reason": "bored", "summary": "x"}'},
+                    }
+                ],
+            )
+        ),
+    ),
     ("weight", _broken(lambda e: e["messages"][2].update(weight=0.5))),
     ("weight", _broken(lambda e: e["messages"][1].update(weight=1))),
     ("system_prompt_differs", _broken(lambda e: e["messages"][0].update(content="You are a pirate."))),
@@ -56,11 +74,15 @@ def test_each_error_category_is_reported_with_file_and_line(tmp_path: Path, cate
 
 
 def test_a_broken_line_is_reported_and_the_check_goes_on(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "t.jsonl", [example(1), '{"messages": [', example(2), _broken(
-        lambda e: e["messages"][1].update(role="robot"))])
+    path = write_lines(
+        tmp_path / "t.jsonl",
+        [example(1), '{"messages": [', example(2), _broken(lambda e: e["messages"][1].update(role="robot"))],
+    )
     report = validate_files([path])
     assert [(p.category, p.where) for p in report.errors] == [
-        ("invalid_json", f"{path}:2"), ("unrecognized_role", f"{path}:4")]
+        ("invalid_json", f"{path}:2"),
+        ("unrecognized_role", f"{path}:4"),
+    ]
     assert report.files[0].examples == 3
 
 
@@ -83,11 +105,18 @@ def test_a_held_out_question_in_the_training_data_is_leakage(tmp_path: Path) -> 
     greeting = _broken(lambda e: e["messages"][1].update(content="Hello there"))
     train = write_lines(tmp_path / "train.jsonl", [greeting, example(2)])
     question = example(2)["messages"][1]["content"]
-    held_out = write_lines(tmp_path / "eval.jsonl", [
-        {"id": "a", "category": "product_knowledge", "messages": [{"role": "user", "content": "Hi"}], "expect": {}},
-        {"id": "b", "category": "product_knowledge", "messages": [{"role": "user", "content": question}],
-         "expect": {}},
-    ])
+    held_out = write_lines(
+        tmp_path / "eval.jsonl",
+        [
+            {"id": "a", "category": "product_knowledge", "messages": [{"role": "user", "content": "Hi"}], "expect": {}},
+            {
+                "id": "b",
+                "category": "product_knowledge",
+                "messages": [{"role": "user", "content": question}],
+                "expect": {},
+            },
+        ],
+    )
     report = validate_files([train], eval_path=held_out)
     assert [(p.category, p.where) for p in report.errors] == [("eval_leakage", f"{train}:2")]
     assert f"{held_out}:2" in report.errors[0].message
@@ -97,10 +126,17 @@ def test_a_short_held_out_turn_trained_on_verbatim_is_leakage_too(tmp_path: Path
     same = _broken(lambda e: e["messages"][1].update(content="  THAT   didn't work!! "))
     other = _broken(lambda e: e["messages"][1].update(content="That did work"))
     train = write_lines(tmp_path / "train.jsonl", [example(1), same, other])
-    held_out = write_lines(tmp_path / "eval.jsonl", [
-        {"id": "a", "category": "troubleshooting", "messages": [{"role": "user", "content": "That didnt work."}],
-         "expect": {}},
-    ])
+    held_out = write_lines(
+        tmp_path / "eval.jsonl",
+        [
+            {
+                "id": "a",
+                "category": "troubleshooting",
+                "messages": [{"role": "user", "content": "That didnt work."}],
+                "expect": {},
+            },
+        ],
+    )
     report = validate_files([train], eval_path=held_out)
     # casefolded, punctuation stripped, spaces collapsed: the same four words; "did work" is another message
     assert [(p.category, p.where) for p in report.errors] == [("eval_leakage", f"{train}:2")]
@@ -131,8 +167,9 @@ def test_strict_makes_an_over_long_example_an_error(tmp_path: Path, capsys: Any)
     strict = validate_files([path], max_tokens=300, strict=True)
     assert not strict.ok and {p.category for p in strict.errors} == {"over_token_limit"}
     assert main(["validate", str(path), "--max-tokens", "300", "--json-report", str(tmp_path / "r.json")]) == 0
-    assert main(["validate", str(path), "--max-tokens", "300", "--strict",
-                 "--json-report", str(tmp_path / "r.json")]) == 1
+    assert (
+        main(["validate", str(path), "--max-tokens", "300", "--strict", "--json-report", str(tmp_path / "r.json")]) == 1
+    )
     assert json.loads((tmp_path / "r.json").read_text())["errors_by_category"] == {"over_token_limit": 14}
 
 
@@ -162,7 +199,8 @@ def test_billing_caps_each_example_at_the_limit() -> None:
 def test_ft_model_ids_use_the_base_models_encoding(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "t.jsonl", [example(1)])
     assert validate_files([path], model="ft:gpt-4.1-mini-2025-04-14:zennest::abc").base_model == (
-        "gpt-4.1-mini-2025-04-14")
+        "gpt-4.1-mini-2025-04-14"
+    )
 
 
 def test_cli_exits_non_zero_on_errors_and_writes_the_json_report(tmp_path: Path, capsys: Any) -> None:
@@ -183,10 +221,12 @@ def _shipped_files() -> list[Path]:
     return sorted((DATA / "conversations").glob("*.jsonl"))
 
 
-@pytest.mark.parametrize("files", [["training/data/conversations"],
-                                   ["training/data/train.jsonl", "training/data/valid.jsonl"]])
-def test_the_shipped_data_passes_validate_strict_as_ci_runs_it(files: list[str], tmp_path: Path, capsys: Any,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "files", [["training/data/conversations"], ["training/data/train.jsonl", "training/data/valid.jsonl"]]
+)
+def test_the_shipped_data_passes_validate_strict_as_ci_runs_it(
+    files: list[str], tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(DATA.parents[1])  # the repository root, as CI runs it
     code = main(["validate", "--strict", *files, "--json-report", str(tmp_path / "validate.json")])
     report = json.loads((tmp_path / "validate.json").read_text())

@@ -62,10 +62,9 @@ def read_run_with_config(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str,
         record.ParseFromString(payload)
         kind = record.WhichOneof("record_type")
         if kind == "history":
-            history.append({
-                (item.key or "/".join(item.nested_key)): json.loads(item.value_json)
-                for item in record.history.item
-            })
+            history.append(
+                {(item.key or "/".join(item.nested_key)): json.loads(item.value_json) for item in record.history.item}
+            )
         elif kind in ("run", "config"):
             updates = record.run.config.update if kind == "run" else record.config.update
             for item in updates:

@@ -49,8 +49,11 @@ def run_finetune(
     )
     if backend == "local":
         return _run_local(run, settings, args)
-    key_variable, url_variable = (("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT") if backend == "azure"
-                                  else ("OPENAI_API_KEY", "OPENAI_BASE_URL"))
+    key_variable, url_variable = (
+        ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT")
+        if backend == "azure"
+        else ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+    )
     try:
         if backend == "azure":
             from training.finetune.azure_backend import run_azure
@@ -92,16 +95,25 @@ def _run_local(run: Run, settings: TrainingSettings, args: argparse.Namespace) -
     local_settings = load_local_training_settings(run.env_file if run.env_file.exists() else None, **overrides)
     try:
         with Progress("Local LoRA fine-tune") as progress:
-            result = run_local_finetune(run.train, run.valid, local_settings, progress, merge=args.merge,
-                                        wandb_project=settings.wandb_project or DEFAULT_WANDB_PROJECT,
-                                        wandb_entity=settings.wandb_entity, served_name=run.suffix)
+            result = run_local_finetune(
+                run.train,
+                run.valid,
+                local_settings,
+                progress,
+                merge=args.merge,
+                wandb_project=settings.wandb_project or DEFAULT_WANDB_PROJECT,
+                wandb_entity=settings.wandb_entity,
+                served_name=run.suffix,
+            )
     except LocalFinetuneError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"Local fine-tune done: {result}")
     set_env_value(run.env_file, "SARAH_MODEL", run.suffix)
     root = result.output_dir.parent
-    print(f"Serve it with vLLM as `--lora-modules {run.suffix}={result.adapter_dir}` (docker compose: "
-          f"ln -sfn {result.output_dir.name} {root / 'current'}), and set OPENAI_BASE_URL to the server.")
+    print(
+        f"Serve it with vLLM as `--lora-modules {run.suffix}={result.adapter_dir}` (docker compose: "
+        f"ln -sfn {result.output_dir.name} {root / 'current'}), and set OPENAI_BASE_URL to the server."
+    )
     print(f"Recorded SARAH_MODEL={run.suffix} in {run.env_file}: restart Sarah to use it.")
     return 0

@@ -13,8 +13,9 @@ import openai
 _SECRET = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|[A-Fa-f0-9]{32,})\b")
 
 
-def describe_api_error(error: Exception, *, key_variable: str = "OPENAI_API_KEY",
-                       url_variable: str = "OPENAI_BASE_URL") -> str:
+def describe_api_error(
+    error: Exception, *, key_variable: str = "OPENAI_API_KEY", url_variable: str = "OPENAI_BASE_URL"
+) -> str:
     """The sentence to print for `error` (never the key, never a traceback)."""
     detail = _detail(error)
     if isinstance(error, openai.APITimeoutError):  # a subclass of APIConnectionError: first

@@ -10,11 +10,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.retirement import WARN_DAYS, shutdown_date_of
-from training.deadline import INSTEAD, OPENAI_FINETUNING_ENDS, deadline_refusal, deadline_warning
+from sarah_model.deadline import INSTEAD, OPENAI_FINETUNING_ENDS, deadline_refusal, deadline_warning
+from sarah_model.retirement import WARN_DAYS, shutdown_date_of
 
-__all__ = ["OPENAI_FINETUNING_ENDS", "base_model_verdict", "deadline_refusal", "deadline_warning",
-           "missing_model_refusal"]
+__all__ = [
+    "OPENAI_FINETUNING_ENDS",
+    "base_model_verdict",
+    "deadline_refusal",
+    "deadline_warning",
+    "missing_model_refusal",
+]
 
 
 def missing_model_refusal(base_model: str) -> str:
@@ -32,7 +37,9 @@ def base_model_verdict(
     if days <= 0:
         return f"{base_model} was shut down on {shutdown.isoformat()}: it can no longer be tuned; {INSTEAD}.", None
     if days <= WARN_DAYS:
-        return None, (f"{base_model} shuts down on {shutdown.isoformat()}, in {days} days: the model tuned now "
-                      "stops answering then, so re-tune on another backend (`--backend azure` or `--backend local`) "
-                      "before that date.")
+        return None, (
+            f"{base_model} shuts down on {shutdown.isoformat()}, in {days} days: the model tuned now "
+            "stops answering then, so re-tune on another backend (`--backend azure` or `--backend local`) "
+            "before that date."
+        )
     return None, None

@@ -32,8 +32,14 @@ from training.progress import Progress
 
 
 def make_azure_client(settings: TrainingSettings) -> openai.AzureOpenAI:
-    missing = [name for name, value in (("AZURE_OPENAI_ENDPOINT", settings.azure_openai_endpoint),
-                                        ("AZURE_OPENAI_API_KEY", settings.azure_openai_api_key)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("AZURE_OPENAI_ENDPOINT", settings.azure_openai_endpoint),
+            ("AZURE_OPENAI_API_KEY", settings.azure_openai_api_key),
+        )
+        if not value
+    ]
     if missing:
         raise FlowError(f"{' and '.join(missing)} must be set for --backend azure.")
     assert settings.azure_openai_endpoint is not None and settings.azure_openai_api_key is not None
@@ -75,11 +81,19 @@ def _flow(client: openai.AzureOpenAI, run: Run, settings: TrainingSettings, *, s
         print(f"Created Azure job {job_id} on {run.base_model} ({run.epochs} epochs, suffix {run.suffix})")
     try:
         with Progress(f"Azure fine-tuning {job_id}") as progress:
-            job = follow(client, job_id, progress, poll_seconds=settings.poll_seconds, sleep=sleep,
-                         timeout_seconds=run.follow_timeout_minutes * 60, backend="azure")
+            job = follow(
+                client,
+                job_id,
+                progress,
+                poll_seconds=settings.poll_seconds,
+                sleep=sleep,
+                timeout_seconds=run.follow_timeout_minutes * 60,
+                backend="azure",
+            )
     except KeyboardInterrupt:
-        print(f"\nStopped following; the job goes on. Resume with: sarah train finetune --backend azure "
-              f"--resume {job_id}")
+        print(
+            f"\nStopped following; the job goes on. Resume with: sarah train finetune --backend azure --resume {job_id}"
+        )
         return 130
     if job.status == PAUSED_STATUS:
         print(paused_message(job_id, "azure"))
@@ -90,8 +104,12 @@ def _flow(client: openai.AzureOpenAI, run: Run, settings: TrainingSettings, *, s
         return 1
     rows = download_results(client, job)
     record_results(
-        rows, job_id=job_id, fine_tuned_model=job.fine_tuned_model, out_dir=run.out_dir,
-        wandb_project=settings.wandb_project, wandb_entity=settings.wandb_entity,
+        rows,
+        job_id=job_id,
+        fine_tuned_model=job.fine_tuned_model,
+        out_dir=run.out_dir,
+        wandb_project=settings.wandb_project,
+        wandb_entity=settings.wandb_entity,
         integration=bool(getattr(job, "integrations", None)),
         config=job_config(job, "azure", run.suffix, run.seed),
     )
@@ -99,9 +117,11 @@ def _flow(client: openai.AzureOpenAI, run: Run, settings: TrainingSettings, *, s
     endpoint = str(settings.azure_openai_endpoint).rstrip("/")
     print(f"New model: {job.fine_tuned_model}")
     print(f"Deployment name for the bot: {deployment}")
-    print(f"1. Deploy {job.fine_tuned_model} as '{deployment}' (Azure AI Foundry → Deployments → Deploy a "
-          f"fine-tuned model, or `az cognitiveservices account deployment create --deployment-name {deployment} "
-          f"--model-name {job.fine_tuned_model} --model-format OpenAI --model-version 1 --sku-name standard`).")
+    print(
+        f"1. Deploy {job.fine_tuned_model} as '{deployment}' (Azure AI Foundry → Deployments → Deploy a "
+        f"fine-tuned model, or `az cognitiveservices account deployment create --deployment-name {deployment} "
+        f"--model-name {job.fine_tuned_model} --model-format OpenAI --model-version 1 --sku-name standard`)."
+    )
     print("2. Point the bot at it (in .env):")
     print(f"   OPENAI_BASE_URL={endpoint}/openai/v1/")
     print("   OPENAI_API_KEY=<your Azure OpenAI key>")

@@ -44,8 +44,10 @@ def resume_hint(job_id: str, backend: str) -> str:
 
 def paused_message(job_id: str, backend: str) -> str:
     """What to do about a paused job: nothing is recorded until it runs again."""
-    return (f"Job {job_id} is paused: it trains no further until it is resumed (in the dashboard, or "
-            f"POST /fine_tuning/jobs/{job_id}/resume). Then follow it with: {resume_hint(job_id, backend)}")
+    return (
+        f"Job {job_id} is paused: it trains no further until it is resumed (in the dashboard, or "
+        f"POST /fine_tuning/jobs/{job_id}/resume). Then follow it with: {resume_hint(job_id, backend)}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,11 @@ def prepare_uploads(train: Path, valid: Path, out_dir: Path) -> tuple[Path, Path
 
 
 def upload(
-    client: Any, path: Path, *, poll_seconds: float = 2.0, max_wait_seconds: float = 300.0,
+    client: Any,
+    path: Path,
+    *,
+    poll_seconds: float = 2.0,
+    max_wait_seconds: float = 300.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Upload one file for fine-tuning and wait until the API has processed it; return its id.
@@ -124,8 +130,15 @@ def create_job(client: Any, request: JobRequest, training_file: str, validation_
 
 
 def follow(
-    client: Any, job_id: str, progress: Progress, *, poll_seconds: float, sleep: Callable[[float], None] = time.sleep,
-    timeout_seconds: float = float("inf"), backend: str = "openai", clock: Callable[[], float] = time.monotonic,
+    client: Any,
+    job_id: str,
+    progress: Progress,
+    *,
+    poll_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout_seconds: float = float("inf"),
+    backend: str = "openai",
+    clock: Callable[[], float] = time.monotonic,
 ) -> Any:
     """Poll the job until it ends or pauses, feeding the progress display; return the last job seen.
 
@@ -146,8 +159,9 @@ def follow(
             seen.add(event.id)
             data = getattr(event, "data", None) or {}
             if getattr(event, "type", None) == "metrics" and isinstance(data, dict) and "step" in data:
-                progress.step(int(data["step"]), data.get("total_steps"), data.get("train_loss"),
-                              at=float(event.created_at))
+                progress.step(
+                    int(data["step"]), data.get("total_steps"), data.get("train_loss"), at=float(event.created_at)
+                )
             else:
                 progress.event(str(event.message))
         if status in TERMINAL_STATUSES or status == PAUSED_STATUS:
@@ -172,8 +186,13 @@ def job_config(job: Any, backend: str, run_suffix: str, run_seed: int) -> dict[s
     if epochs is None and getattr(job, "hyperparameters", None) is not None:
         epochs = job.hyperparameters.n_epochs
     seed = getattr(job, "seed", None)
-    return {"backend": backend, "base_model": job.model, "epochs": epochs, "suffix": run_suffix,
-            "seed": seed if seed is not None else run_seed}
+    return {
+        "backend": backend,
+        "base_model": job.model,
+        "epochs": epochs,
+        "suffix": run_suffix,
+        "seed": seed if seed is not None else run_seed,
+    }
 
 
 def download_results(client: Any, job: Any) -> list[dict[str, Any]]:
@@ -219,9 +238,14 @@ def record_results(
     print(f"Full validation loss:      {_loss(losses.full_valid_loss)}")
     print(f"Result CSV: {csv_path}")
     print(f"Loss curves: {png_path}")
-    wandb_dir = _log_wandb(rows, job_id=job_id, project=wandb_project, entity=wandb_entity,
-                           config={**config, "job_id": job_id, "fine_tuned_model": fine_tuned_model},
-                           integration=integration)
+    wandb_dir = _log_wandb(
+        rows,
+        job_id=job_id,
+        project=wandb_project,
+        entity=wandb_entity,
+        config={**config, "job_id": job_id, "fine_tuned_model": fine_tuned_model},
+        integration=integration,
+    )
     return JobResult(job_id, fine_tuned_model, losses, csv_path, png_path, wandb_dir)
 
 
@@ -238,14 +262,28 @@ def our_wandb_run(job_id: str, integration: bool) -> tuple[str, list[str]]:
     return name, [f"openai/{job_id}"]
 
 
-def _log_wandb(rows: list[dict[str, Any]], *, job_id: str, project: str | None, entity: str | None,
-               config: dict[str, Any], integration: bool = False) -> Path | None:
+def _log_wandb(
+    rows: list[dict[str, Any]],
+    *,
+    job_id: str,
+    project: str | None,
+    entity: str | None,
+    config: dict[str, Any],
+    integration: bool = False,
+) -> Path | None:
     name, tags = our_wandb_run(job_id, integration)
     if integration:
         config = {**config, "openai_wandb_run": job_id}
     try:
-        run_dir = log_to_wandb(rows, project=project or DEFAULT_WANDB_PROJECT, name=name, config=config,
-                               entity=entity, run_id=name, tags=tags)
+        run_dir = log_to_wandb(
+            rows,
+            project=project or DEFAULT_WANDB_PROJECT,
+            name=name,
+            config=config,
+            entity=entity,
+            run_id=name,
+            tags=tags,
+        )
     except ImportError:
         print("W&B run skipped: install the [train] extra (pip install 'sarah-zennest[train]').")
         return None

@@ -15,8 +15,8 @@ from typing import Any
 
 import openai
 
-from bot.retirement import base_of
 from config.training import TrainingSettings
+from sarah_model.retirement import base_of
 from training.envfile import set_env_value
 from training.finetune.availability import (
     base_model_verdict,
@@ -120,8 +120,13 @@ def run_openai(
 
 
 def _flow(
-    client: openai.OpenAI, run: Run, settings: TrainingSettings, uploads: tuple[Path, Path] | None, *,
-    today: date, sleep: Callable[[float], None],
+    client: openai.OpenAI,
+    run: Run,
+    settings: TrainingSettings,
+    uploads: tuple[Path, Path] | None,
+    *,
+    today: date,
+    sleep: Callable[[float], None],
 ) -> int:
     if uploads is None:
         job_id = str(run.resume)
@@ -140,8 +145,15 @@ def _flow(
         print(f"Created job {job_id} on {run.base_model} ({run.epochs} epochs, suffix {run.suffix}, seed {run.seed})")
     try:
         with Progress(f"Fine-tuning {job_id}") as progress:
-            job = follow(client, job_id, progress, poll_seconds=settings.poll_seconds, sleep=sleep,
-                         timeout_seconds=run.follow_timeout_minutes * 60, backend="openai")
+            job = follow(
+                client,
+                job_id,
+                progress,
+                poll_seconds=settings.poll_seconds,
+                sleep=sleep,
+                timeout_seconds=run.follow_timeout_minutes * 60,
+                backend="openai",
+            )
     except KeyboardInterrupt:
         print(f"\nStopped following; the job goes on. Resume with: sarah train finetune --resume {job_id}")
         return 130
@@ -154,8 +166,12 @@ def _flow(
         return 1
     rows = download_results(client, job)
     result = record_results(
-        rows, job_id=job_id, fine_tuned_model=job.fine_tuned_model, out_dir=run.out_dir,
-        wandb_project=settings.wandb_project, wandb_entity=settings.wandb_entity,
+        rows,
+        job_id=job_id,
+        fine_tuned_model=job.fine_tuned_model,
+        out_dir=run.out_dir,
+        wandb_project=settings.wandb_project,
+        wandb_entity=settings.wandb_entity,
         integration=bool(getattr(job, "integrations", None)),
         config=job_config(job, "openai", run.suffix, run.seed),
     )

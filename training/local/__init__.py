@@ -22,8 +22,10 @@ def _installed(name: str) -> bool:
 
 
 if not all(map(_installed, REQUIRED)):
-    raise ImportError(f"The local backend needs the [local] extra "
-                      f"({', '.join(n for n in REQUIRED if not _installed(n))} missing): {EXTRA_HINT}")
+    raise ImportError(
+        f"The local backend needs the [local] extra "
+        f"({', '.join(n for n in REQUIRED if not _installed(n))} missing): {EXTRA_HINT}"
+    )
 
 from training.local.adapter_model import LocalAdapterModel  # noqa: E402
 from training.local.finetune import LocalFinetuneError, LocalFinetuneResult, run_local_finetune  # noqa: E402

@@ -67,15 +67,23 @@ class LocalAdapterModel:
         with self._lock:
             tokenizer, model = self._load()
             inputs = tokenizer.apply_chat_template(
-                conversation.as_messages(), tools=TOOLS, add_generation_prompt=True, return_dict=True,
+                conversation.as_messages(),
+                tools=TOOLS,
+                add_generation_prompt=True,
+                return_dict=True,
                 return_tensors="pt",
             ).to(model.device)
-            sampling: dict[str, Any] = ({"do_sample": True, "temperature": self._temperature}
-                                        if self._temperature > 0 else {"do_sample": False})
+            sampling: dict[str, Any] = (
+                {"do_sample": True, "temperature": self._temperature} if self._temperature > 0 else {"do_sample": False}
+            )
             with torch.inference_mode():  # only ids and mask: some tokenizers add token_type_ids that generate refuses
-                output = model.generate(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                                        max_new_tokens=self._max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                                        **sampling)
+                output = model.generate(
+                    input_ids=inputs["input_ids"],
+                    attention_mask=inputs["attention_mask"],
+                    max_new_tokens=self._max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
+                    **sampling,
+                )
         prompt_tokens = int(inputs["input_ids"].shape[1])
         new_tokens = output[0][prompt_tokens:]
         text = tokenizer.decode(new_tokens, skip_special_tokens=True)

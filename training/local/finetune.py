@@ -45,8 +45,10 @@ class LocalFinetuneResult:
         def fmt(value: float | None) -> str:
             return "—" if value is None else f"{value:.4f}"
 
-        return (f"{self.output_dir} (adapter: {self.adapter_dir.name}/; train loss {fmt(self.first_train_loss)} → "
-                f"{fmt(self.losses.train_loss)}, full valid loss {fmt(self.losses.full_valid_loss)})")
+        return (
+            f"{self.output_dir} (adapter: {self.adapter_dir.name}/; train loss {fmt(self.first_train_loss)} → "
+            f"{fmt(self.losses.train_loss)}, full valid loss {fmt(self.losses.full_valid_loss)})"
+        )
 
 
 def run_local_finetune(
@@ -64,8 +66,16 @@ def run_local_finetune(
     from training.local.quiet import quiet_progress_bars
 
     with quiet_progress_bars():
-        return _run(train_path, valid_path, settings, progress, merge=merge, wandb_project=wandb_project,
-                    wandb_entity=wandb_entity, served_name=served_name)
+        return _run(
+            train_path,
+            valid_path,
+            settings,
+            progress,
+            merge=merge,
+            wandb_project=wandb_project,
+            wandb_entity=wandb_entity,
+            served_name=served_name,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +109,10 @@ def _run(
     except BaseException as error:  # nothing usable was made: leave no half-made run folder behind
         shutil.rmtree(run_dir, ignore_errors=True)
         if type(error).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError
-            raise LocalFinetuneError("the GPU ran out of memory: lower LOCAL_BATCH_SIZE, then LOCAL_MAX_LENGTH, "
-                                     "or pick a smaller LOCAL_BASE_MODEL") from None
+            raise LocalFinetuneError(
+                "the GPU ran out of memory: lower LOCAL_BATCH_SIZE, then LOCAL_MAX_LENGTH, "
+                "or pick a smaller LOCAL_BASE_MODEL"
+            ) from None
         raise
 
     progress.status("saving")
@@ -122,27 +134,47 @@ def _run(
         "steps": int(trainer.state.global_step),
         "duration_seconds": round(time.monotonic() - clock, 1),
         "loss_masking": prepared.masking.method,
-        "data": {"train": _data_entry(train_path, len(prepared.train.rows)),
-                 "valid": _data_entry(valid_path, len(prepared.valid.rows))},
+        "data": {
+            "train": _data_entry(train_path, len(prepared.train.rows)),
+            "valid": _data_entry(valid_path, len(prepared.valid.rows)),
+        },
         "excluded_turns_weight_0": prepared.train.excluded_turns + prepared.valid.excluded_turns,
         "hyperparameters": {**settings.hyperparameters(), "target_modules": "all-linear"},
-        "losses": {"first_train_loss": first, "train_loss": losses.train_loss, "valid_loss": losses.valid_loss,
-                   "full_valid_loss": losses.full_valid_loss},
+        "losses": {
+            "first_train_loss": first,
+            "train_loss": losses.train_loss,
+            "valid_loss": losses.valid_loss,
+            "full_valid_loss": losses.full_valid_loss,
+        },
         "library_versions": library_versions(),
     }
     merged_dir = _merge(trainer.model, prepared.tokenizer, run_dir / "merged", progress) if merge else None
     wandb_dir = None
     if wandb_project:
         progress.status("logging to Weights & Biases")
-        wandb_dir = log_to_wandb(rows, project=wandb_project, name=run_dir.name, entity=wandb_entity,
-                                 config={**card["hyperparameters"], "backend": "local", "data": card["data"]},
-                                 run_id=run_dir.name, directory=run_dir)
+        wandb_dir = log_to_wandb(
+            rows,
+            project=wandb_project,
+            name=run_dir.name,
+            entity=wandb_entity,
+            config={**card["hyperparameters"], "backend": "local", "data": card["data"]},
+            run_id=run_dir.name,
+            directory=run_dir,
+        )
         card["wandb_run_dir"] = str(wandb_dir)
     _, card_md = write_model_card(card, run_dir)
     progress.status("done")
-    return LocalFinetuneResult(output_dir=run_dir, adapter_dir=adapter_dir, csv_path=csv_path, png_path=png_path,
-                               card_path=card_md, losses=losses, first_train_loss=first, merged_dir=merged_dir,
-                               wandb_dir=wandb_dir)
+    return LocalFinetuneResult(
+        output_dir=run_dir,
+        adapter_dir=adapter_dir,
+        csv_path=csv_path,
+        png_path=png_path,
+        card_path=card_md,
+        losses=losses,
+        first_train_loss=first,
+        merged_dir=merged_dir,
+        wandb_dir=wandb_dir,
+    )
 
 
 def _prepare(train_path: Path, valid_path: Path, settings: LocalTrainingSettings, progress: Progress) -> _Prepared:
@@ -163,11 +195,15 @@ def _prepare(train_path: Path, valid_path: Path, settings: LocalTrainingSettings
         raise LocalFinetuneError(str(error)) from None
     progress.event(f"loss on assistant turns only, found through {masking.describe()}")
     if not train.rows:
-        raise LocalFinetuneError(f"{train_path}: no example has an assistant turn to learn within "
-                                 f"LOCAL_MAX_LENGTH={settings.local_max_length} tokens")
+        raise LocalFinetuneError(
+            f"{train_path}: no example has an assistant turn to learn within "
+            f"LOCAL_MAX_LENGTH={settings.local_max_length} tokens"
+        )
     if train.dropped or valid.dropped:
-        progress.event(f"{train.dropped + valid.dropped} examples skipped: no trained turn within "
-                       f"LOCAL_MAX_LENGTH={settings.local_max_length}")
+        progress.event(
+            f"{train.dropped + valid.dropped} examples skipped: no trained turn within "
+            f"LOCAL_MAX_LENGTH={settings.local_max_length}"
+        )
     return _Prepared(device, tokenizer, model, masking, train, valid)
 
 
@@ -175,9 +211,16 @@ def _train(prepared: _Prepared, settings: LocalTrainingSettings, run_dir: Path, 
     """Train, then measure the whole validation file once (OpenAI's `full_valid_loss`)."""
     from training.local.trainer import build_trainer
 
-    trainer, full_valid = build_trainer(prepared.model, prepared.tokenizer, prepared.train.rows,
-                                        prepared.valid.rows, settings, device=prepared.device,
-                                        work_dir=run_dir / "checkpoints", progress=progress)
+    trainer, full_valid = build_trainer(
+        prepared.model,
+        prepared.tokenizer,
+        prepared.train.rows,
+        prepared.valid.rows,
+        settings,
+        device=prepared.device,
+        work_dir=run_dir / "checkpoints",
+        progress=progress,
+    )
     trainer.train()
     if full_valid is not None:
         progress.status("evaluating on the whole validation file")

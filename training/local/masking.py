@@ -81,8 +81,11 @@ def tokenize_examples(tokenizer: Any, examples: Iterable[ChatExample], masking: 
     dropped = excluded = 0
     for example in examples:
         excluded += example.trained.count(False)
-        ids, mask = (_marker_mask(tokenizer, example, masking.chat_template) if masking.method != "prefix"
-                     else _prefix_mask(tokenizer, example))
+        ids, mask = (
+            _marker_mask(tokenizer, example, masking.chat_template)
+            if masking.method != "prefix"
+            else _prefix_mask(tokenizer, example)
+        )
         ids, mask = ids[:max_length], mask[:max_length]
         if not any(mask):
             dropped += 1
@@ -93,7 +96,11 @@ def tokenize_examples(tokenizer: Any, examples: Iterable[ChatExample], masking: 
 
 def _marker_mask(tokenizer: Any, example: ChatExample, template: str | None) -> tuple[list[int], list[int]]:
     out = tokenizer.apply_chat_template(
-        example.messages, tools=example.tools, chat_template=template, tokenize=True, return_dict=True,
+        example.messages,
+        tools=example.tools,
+        chat_template=template,
+        tokenize=True,
+        return_dict=True,
         return_assistant_tokens_mask=True,
     )
     ids, mask = list(out["input_ids"]), list(out["assistant_masks"])
@@ -101,8 +108,10 @@ def _marker_mask(tokenizer: Any, example: ChatExample, template: str | None) -> 
         return ids, mask
     spans = _spans(mask)
     if len(spans) != example.assistant_turns:
-        raise ValueError(f"the chat template marks {len(spans)} assistant spans for {example.assistant_turns} "
-                         "assistant messages, so weight 0 cannot be applied")
+        raise ValueError(
+            f"the chat template marks {len(spans)} assistant spans for {example.assistant_turns} "
+            "assistant messages, so weight 0 cannot be applied"
+        )
     for (start, end), trained in zip(spans, example.trained, strict=True):
         if not trained:
             mask[start:end] = [0] * (end - start)
@@ -111,8 +120,9 @@ def _marker_mask(tokenizer: Any, example: ChatExample, template: str | None) -> 
 
 def _prefix_mask(tokenizer: Any, example: ChatExample) -> tuple[list[int], list[int]]:
     def render(messages: list[dict[str, Any]], prompt: bool) -> str:
-        text: str = tokenizer.apply_chat_template(messages, tools=example.tools, tokenize=False,
-                                                  add_generation_prompt=prompt)
+        text: str = tokenizer.apply_chat_template(
+            messages, tools=example.tools, tokenize=False, add_generation_prompt=prompt
+        )
         return text
 
     full = render(example.messages, False)
@@ -123,8 +133,10 @@ def _prefix_mask(tokenizer: Any, example: ChatExample) -> tuple[list[int], list[
             continue
         before, upto = render(example.messages[:index], True), render(example.messages[: index + 1], False)
         if not (upto.startswith(before) and full.startswith(upto)):
-            raise ValueError("the chat template renders earlier turns differently as the chat grows; give the "
-                             "base model a chat template with {% generation %} markers")
+            raise ValueError(
+                "the chat template renders earlier turns differently as the chat grows; give the "
+                "base model a chat template with {% generation %} markers"
+            )
         if example.trained[turn]:
             ranges.append((len(before), len(upto)))
         turn += 1

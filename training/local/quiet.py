@@ -12,8 +12,10 @@ import transformers
 @contextmanager
 def quiet_progress_bars() -> Iterator[None]:
     """Hide the libraries' own tqdm bars (loading, saving, mapping) for the run, then restore them."""
-    was_transformers, was_datasets = transformers.utils.logging.is_progress_bar_enabled(), \
-        datasets.is_progress_bar_enabled()
+    was_transformers, was_datasets = (
+        transformers.utils.logging.is_progress_bar_enabled(),
+        datasets.is_progress_bar_enabled(),
+    )
     transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     datasets.disable_progress_bars()
     try:

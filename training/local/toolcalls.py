@@ -3,7 +3,7 @@
 Served by vLLM, the `hermes` parser turns `<tool_call>{...}</tool_call>` into OpenAI tool calls; here
 we generate ourselves, so we parse the same text: Qwen/Hermes-style tags, or a bare JSON object
 (Llama 3 style, `parameters` instead of `arguments`). A hand-off with odd arguments is still a
-hand-off (the reason falls back to `unknown_answer`), as in `bot.models.openai_chat`.
+hand-off (the reason falls back to `unknown_answer`), as in `sarah_model.openai_chat`.
 """
 
 from __future__ import annotations
@@ -52,5 +52,4 @@ def _handoff_arguments(arguments: Any) -> tuple[str, str]:
         arguments = {}
     reason = arguments.get("reason")
     summary = arguments.get("summary")
-    return (reason if reason in HANDOFF_REASONS else "unknown_answer",
-            summary if isinstance(summary, str) else "")
+    return (reason if reason in HANDOFF_REASONS else "unknown_answer", summary if isinstance(summary, str) else "")

@@ -49,9 +49,14 @@ def load_base(name: str, device: str) -> tuple[Any, Any]:
 
 def lora_config(settings: LocalTrainingSettings) -> LoraConfig:
     # all-linear: every projection of every block, whatever the architecture calls them.
-    return LoraConfig(r=settings.local_lora_rank, lora_alpha=settings.local_lora_alpha,
-                      lora_dropout=settings.local_lora_dropout, target_modules="all-linear",
-                      bias="none", task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=settings.local_lora_rank,
+        lora_alpha=settings.local_lora_alpha,
+        lora_dropout=settings.local_lora_dropout,
+        target_modules="all-linear",
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
 
 
 def build_trainer(
@@ -92,12 +97,17 @@ def build_trainer(
         # Our rows already hold truncated input_ids and labels (masking.py): nothing left for TRL to prepare.
         dataset_kwargs={"skip_prepare_dataset": True},
     )
-    trainer = SFTTrainer(model=model, args=config, train_dataset=train, eval_dataset=sample,
-                         processing_class=tokenizer, peft_config=lora_config(settings),
-                         callbacks=[ProgressBridge(progress)])
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=sample,
+        processing_class=tokenizer,
+        peft_config=lora_config(settings),
+        callbacks=[ProgressBridge(progress)],
+    )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict under the Progress display
     return trainer, valid
-
 
 
 def _checkpointing(on: bool) -> dict[str, Any]:

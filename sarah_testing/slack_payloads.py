@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID
+from sarah_testing.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"
 _counter = itertools.count(1)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.models.retrieval import terms
+from sarah_model.retrieval import terms
 
 MAX_FACT_UNITS = 3  # a fact answer: the best few sentences
 LEAD_IN_CHARS = 250  # a longer line before a list is a paragraph of its own, not the list's introduction

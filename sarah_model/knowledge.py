@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PATH = Path(__file__).parent / "data" / "knowledge_base.md"
+# The knowledge base stays with the training data it must agree with (shipped as `training` package data);
+# this is a file path, not an import, so the model never imports the training pipeline.
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "training" / "data" / "knowledge_base.md"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.server import LocalServer
+from sarah_testing.server import LocalServer
 
 BOT_USER_ID = "USARAH"
 BOT_ID = "BSARAH"

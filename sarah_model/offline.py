@@ -3,11 +3,11 @@
 So that a newcomer (or a workspace without an OpenAI account) meets a Sarah who behaves like the tuned
 model: on-topic answers grounded in the knowledge base, polite refusals, and the same "cannot resolve"
 signal (`Outcome.HANDOFF` with a `HANDOFF_REASONS` value). Retrieval is lexical with ZenNest synonyms
-(`bot.models.retrieval`): no model download, an index built in milliseconds, the same reply for the
+(`sarah_model.retrieval`): no model download, an index built in milliseconds, the same reply for the
 same conversation. It only ever tells the customer what to do; it never claims to have done anything.
-It holds a conversation: the thread's topic carries over (`bot.models.topics`), an answer is the lines of
-one passage that answer (`bot.models.excerpt`), meta questions are answered from the knowledge base's
-About ZenNest section, and another language gets an honest line (`bot.models.languages`).
+It holds a conversation: the thread's topic carries over (`sarah_model.topics`), an answer is the lines of
+one passage that answer (`sarah_model.excerpt`), meta questions are answered from the knowledge base's
+About ZenNest section, and another language gets an honest line (`sarah_model.languages`).
 
 Why not a packaged embedding model: the one that ships its weights in the wheel (tokenlearn-static-model,
 64 dimensions) put a cited passage first for 11 of the 34 answerable eval questions, BM25 here for 30,
@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.models import languages, topics
-from bot.models.excerpt import Unit, excerpt, units
-from bot.models.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
 from handlers import intents
 from handlers.model import Conversation, Outcome, Reply, Turn
 from handlers.prompt import HANDOFF_TOOL_NAME
-from training.knowledge import DEFAULT_PATH, Passage, load_knowledge_base
+from sarah_model import languages, topics
+from sarah_model.excerpt import Unit, excerpt, units
+from sarah_model.knowledge import DEFAULT_PATH, Passage, load_knowledge_base
+from sarah_model.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
 
 DEFAULT_CONVERSATIONS = DEFAULT_PATH.parent / "conversations"  # next to the knowledge base, installed or not
 

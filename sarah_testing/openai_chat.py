@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.server import LocalServer
+from sarah_testing.server import LocalServer
 
 
 @dataclass(frozen=True)
