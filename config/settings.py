@@ -454,7 +454,6 @@ SETTINGS_GROUPS: dict[str, type[BaseSettings]] = {
     "limits": LimitSettings,
 }
 """Each field of `Settings` and the group class that reads it from the environment (tests, bench, docs)."""
-_GROUPS = SETTINGS_GROUPS  # the old private name, kept for branches still in flight; import SETTINGS_GROUPS
 
 
 def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
