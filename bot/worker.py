@@ -129,6 +129,10 @@ class Worker:
                 _, late = await asyncio.wait(self._drains, timeout=grace)
                 for task in late:  # their entries stay pending: another worker takes them over
                     task.cancel()
+            try:
+                await self._inbox.flush_acknowledgements()
+            except Exception as error:  # they stay pending: whoever reclaims them finds them answered
+                log.warning("could not acknowledge the last answered entries (%s)", type(error).__name__)
 
     # -- the loops ---------------------------------------------------------------------------------------
 
@@ -186,12 +190,12 @@ class Worker:
         # In stream order, one at a time: a thread's messages are queued in the order they came.
         for entry in entries:
             if entry.message is None:
-                await self._inbox.done([entry.entry_id])
+                self._inbox.acknowledge_later([entry.entry_id])
                 continue
             token = uuid.uuid4().hex
             accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
             if accepted in (Accepted.DONE, Accepted.NOT_OURS, Accepted.HELD):
-                await self._inbox.done([entry.entry_id])
+                self._inbox.acknowledge_later([entry.entry_id])
             elif accepted is Accepted.LEASED:
                 task = asyncio.create_task(self._drain(entry.message.thread, token))
                 self._drains.add(task)
@@ -209,11 +213,12 @@ class Worker:
             backoff = Backoff()
             while lease.held:
                 try:
-                    answered = await self._pipeline.answer_pending(thread, still_ours=lambda: lease.held)
-                    await self._inbox.done(answered.entry_ids)
+                    answered = await self._pipeline.answer_pending(thread, still_ours=lambda: lease.held, lease=token)
+                    self._inbox.acknowledge_later(answered.entry_ids)
                     failures = 0
                     backoff.reset()
-                    if await self._store.release_if_idle(thread, token) is not Release.MORE:
+                    released = answered.release or await self._store.release_if_idle(thread, token)
+                    if released is not Release.MORE:
                         lease.held = False
                 except Exception as error:  # one thread's failure must not stop the worker
                     if is_outage(error):  # Redis is away: not the message's fault, wait for it
