@@ -91,7 +91,8 @@ class Answered:
     reply: Reply | None = None
 
 
-async def _nobody_is_support(user: str) -> bool:
+async def nobody_is_support(user: str) -> bool:
+    """Where there is no support team (the local chat), nobody's message is an agent's."""
     return False
 
 
@@ -109,7 +110,7 @@ class Pipeline:
         texts: Texts,
         policy: Policy = Policy(),
         max_redrafts: int = 2,
-        is_support: Callable[[str], Awaitable[bool]] = _nobody_is_support,
+        is_support: Callable[[str], Awaitable[bool]] = nobody_is_support,
         clock: Callable[[], float] = time.time,
         streams: Streams | None = None,
         thread_reader: ThreadReader | None = None,
