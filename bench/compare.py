@@ -17,6 +17,11 @@ turn is answered), steady (open loop at a rate, half the messages follow-ups in 
 one (one conversation, turn after turn; Redis MONITOR counts client commands apart from those run
 inside Lua), memory (many one-turn conversations, then RSS and Redis memory per conversation), and
 scale (burst with N workers × M ingress processes; the generator round-robins over the ingresses).
+
+Redis round trips per message, in every scenario and for both targets, are the server's read events
+in the measured window less the stream reads and the benchmark's own requests (bench/redis_counts.py
+says why a read event is a round trip, pipelines and MULTI/EXEC included). MONITOR's figures in
+`one` are a breakdown by command and source (`--keep-monitor PATH` keeps its log), not round trips.
 """
 
 from __future__ import annotations
@@ -29,10 +34,7 @@ import multiprocessing
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -42,10 +44,12 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
+from bench.bench_slack import BenchSlack
+from bench.private_redis import PrivateCluster, PrivateRedis
+from bench.redis_counts import MONITOR_READS, Monitor, redis_counters, round_trips, set_up_round_trips
 from bench.throughput import QUESTIONS, SUPPORT_CHANNEL, _cpu_seconds, _sarah_process, model_responder, percentile
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.redis_process import free_port
-from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import SIGNING_SECRET, dm, envelope, new_ts, signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,64 +99,6 @@ class Ledger:
             message.answers.append(now)
             if message.answered is not None and not message.answered.done():
                 message.answered.set_result(now)
-
-
-class BenchSlack(FakeSlack):
-    """FakeSlack reporting every text Sarah or the probe shows (posted, edited or streamed) to the ledger."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        super().__init__()
-        self.ledger = ledger
-        self._by_ts: dict[tuple[str, str], Posted] = {}
-
-    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
-        result = super()._chat_postMessage(p)
-        message = self.messages[-1]
-        self._by_ts[(message.channel, message.ts)] = message
-        self.ledger.answer((message.channel, message.ts), _text_of(p))
-        return result
-
-    def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        message = self._by_ts.get((p["channel"], p["ts"]))
-        if message is None or message.deleted:
-            return {"ok": False, "error": "message_not_found"}
-        message.text = p.get("text") or p.get("markdown_text") or ""
-        message.updates += 1
-        self.ledger.answer((p["channel"], p["ts"]), _text_of(p))
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
-
-    def _chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
-        message = self._by_ts.get((p["channel"], p["ts"]))
-        if message is not None:
-            message.deleted = True
-        return {"ok": message is not None}
-
-    # Streamed answers (chat.startStream / appendStream / stopStream): the fake keeps the growing text.
-    def _chat_startStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        result = super()._chat_startStream(p)
-        if result.get("ok"):
-            message = self.messages[-1]
-            self._by_ts[(message.channel, message.ts)] = message
-            self.ledger.answer((message.channel, message.ts), message.text)
-        return result
-
-    def _chat_appendStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._streamed(p, super()._chat_appendStream(p))
-
-    def _chat_stopStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._streamed(p, super()._chat_stopStream(p))
-
-    def _streamed(self, p: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-        message = self._by_ts.get((p.get("channel") or "", p.get("ts") or ""))
-        if result.get("ok") and message is not None:
-            self.ledger.answer((message.channel, message.ts), message.text + " " + json.dumps(message.blocks))
-        return result
-
-
-def _text_of(params: dict[str, Any]) -> str:
-    blocks = params.get("blocks") or ""
-    blocks = blocks if isinstance(blocks, str) else json.dumps(blocks)
-    return f"{params.get('text') or ''} {params.get('markdown_text') or ''} {blocks}"
 
 
 # -- the load --------------------------------------------------------------------------------------
@@ -250,7 +196,7 @@ async def drive(load: Load, generator: Generator, drain: float) -> None:
         idle: list[int] = []
         tasks: list[asyncio.Task[Any]] = []
 
-        async def one(number: int) -> None:
+        async def one_message(number: int) -> None:
             message = await generator.send(number)
             assert message.answered is not None
             with contextlib.suppress(TimeoutError):
@@ -266,7 +212,7 @@ async def drive(load: Load, generator: Generator, drain: float) -> None:
                 number = idle.pop(generator.rng.randrange(len(idle)))
             else:
                 number = generator.new_conversation()
-            tasks.append(asyncio.create_task(one(number)))
+            tasks.append(asyncio.create_task(one_message(number)))
         await asyncio.gather(*tasks)
 
 
@@ -398,188 +344,6 @@ def rss_mb(pid: int, field_name: str) -> float:
     return float("nan")
 
 
-# -- Redis: a private server per run, so its counters are the target's alone -----------------------
-
-
-class PrivateRedis:
-    """One throwaway redis-server on a free port, nothing written to disk."""
-
-    def __init__(self) -> None:
-        if shutil.which("redis-server") is None:
-            raise SystemExit("scripts/bench needs redis-server on PATH (Debian: apt-get install redis-server)")
-        self.port = free_port()
-        self.ports = [self.port]
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def __aenter__(self) -> PrivateRedis:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-        )
-        client = Redis.from_url(self.url)
-        try:
-            for _ in range(200):
-                with contextlib.suppress(Exception):
-                    if await client.ping():
-                        return self
-                await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-        raise RuntimeError(f"redis-server on port {self.port} did not answer")
-
-    async def __aexit__(self, *_: Any) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 10)
-
-
-class PrivateCluster:
-    """A Redis Cluster of 3 masters and no replicas on free ports (the faults issue's shape), thrown away after."""
-
-    def __init__(self) -> None:
-        if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-            raise SystemExit("scripts/bench --cluster needs redis-server and redis-cli on PATH")
-        self.ports: list[int] = []
-        while len(self.ports) < 3:  # the cluster bus listens on port + 10000: both must be free
-            port = free_port()
-            if port < 55535 and _port_free(port + 10000) and port not in self.ports:
-                self.ports.append(port)
-        self.port = self.ports[0]
-        self.directory = tempfile.TemporaryDirectory(prefix="bench-cluster-")
-        self.processes: list[asyncio.subprocess.Process] = []
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def __aenter__(self) -> PrivateCluster:
-        for port in self.ports:
-            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            command += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
-            command += ["--dir", self.directory.name]
-            self.processes.append(
-                await asyncio.create_subprocess_exec(
-                    *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-                )
-            )
-        for port in self.ports:
-            client = Redis(port=port)
-            try:
-                for _ in range(200):
-                    with contextlib.suppress(Exception):
-                        if await client.ping():
-                            break
-                    await asyncio.sleep(0.05)
-            finally:
-                await client.aclose()
-        create = await asyncio.create_subprocess_exec(
-            "redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
-            "--cluster-replicas", "0", "--cluster-yes",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        if await asyncio.wait_for(create.wait(), 60) != 0:
-            raise RuntimeError("redis-cli --cluster create failed")
-        for port in self.ports:
-            client = Redis(port=port, decode_responses=True)
-            try:
-                for _ in range(400):
-                    if (await client.cluster("info"))["cluster_state"] == "ok":
-                        break
-                    await asyncio.sleep(0.05)
-            finally:
-                await client.aclose()
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            await asyncio.wait_for(process.wait(), 10)
-        self.directory.cleanup()
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-async def redis_counters(nodes: list[Redis]) -> dict[str, float]:
-    """INFO commandstats, CPU and memory, summed over every node."""
-    counters: dict[str, float] = {"~cpu": 0.0, "~memory": 0.0}
-    for redis in nodes:
-        stats = await redis.info("commandstats")
-        for name, v in stats.items():
-            key = name.removeprefix("cmdstat_")
-            counters[key] = counters.get(key, 0.0) + float(v["calls"])
-        cpu, memory = await redis.info("cpu"), await redis.info("memory")
-        counters["~cpu"] += float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
-        counters["~memory"] += float(memory["used_memory"])
-    return counters
-
-
-class Monitor:
-    """`redis-cli MONITOR` into a temporary file: tells commands sent by clients from those run by Lua.
-
-    The file holds the benchmark's synthetic text only, and is deleted once read."""
-
-    def __init__(self, port: int) -> None:
-        self.file = tempfile.NamedTemporaryFile(prefix="bench-monitor-", suffix=".txt", delete=False)  # noqa: SIM115
-        self.process = subprocess.Popen(
-            ["redis-cli", "-p", str(port), "monitor"], stdout=self.file, stderr=subprocess.DEVNULL
-        )
-
-    def finish(self) -> dict[str, int]:
-        self.process.terminate()
-        self.process.wait(10)
-        self.file.close()
-        with open(self.file.name, errors="replace") as lines:
-            counts = count_monitor(lines)
-        os.unlink(self.file.name)
-        return counts
-
-
-MONITOR_LINE = re.compile(r'^\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"')
-CONNECTION_NOISE = {"PING", "INFO", "CLIENT", "HELLO", "COMMAND", "SELECT", "CONFIG"}  # set-up and ours
-
-
-def count_monitor(lines: Any) -> dict[str, int]:
-    """Commands by source in MONITOR's output: clients' (a MULTI…EXEC block is one round trip), Lua's."""
-    counts = {"client": 0, "lua": 0, "stream_read": 0, "transactions": 0, "round_trips": 0}
-    in_multi: set[str] = set()  # clients between MULTI and EXEC
-    for line in lines:
-        match = MONITOR_LINE.match(line)
-        if match is None:
-            continue
-        source, command = match.group(1), match.group(2).upper()
-        if source == "lua":
-            counts["lua"] += 1
-        elif command in CONNECTION_NOISE:
-            continue
-        elif command in ("XREADGROUP", "XREAD"):
-            counts["stream_read"] += 1
-        else:
-            counts["client"] += 1
-            counts["transactions"] += command == "EXEC"
-            if command == "MULTI":
-                in_multi.add(source)
-            elif command in ("EXEC", "DISCARD"):
-                in_multi.discard(source)
-                counts["round_trips"] += 1
-            elif source not in in_multi:
-                counts["round_trips"] += 1
-    return counts
-
-
 # -- one run: a target under one load --------------------------------------------------------------
 
 
@@ -592,7 +356,8 @@ class Figures:
 
 async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figures:
     ledger = Ledger()
-    slack, openai = BenchSlack(ledger), FakeOpenAI(model_responder(load.model_latency))
+    slack = BenchSlack(ledger.answer, while_streaming=True)  # an answer counts once a person can read it
+    openai = FakeOpenAI(model_responder(load.model_latency))
     await slack.start()
     await openai.start()
     procs: list[Proc] = []
@@ -611,7 +376,7 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
             redis_before = await redis_counters(nodes)
             slack_before, model_before = len(slack.calls), len(openai.requests)
             own_before = time.process_time()
-            monitor = Monitor(server.port) if load.scenario == "one" else None
+            monitor = Monitor(server.port, kept(args.keep_monitor, target)) if load.scenario == "one" else None
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
                 generator = Generator(urls, ledger, session)
                 first = time.monotonic()
@@ -619,7 +384,10 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
                 await asyncio.sleep(1.0)  # a late duplicate still counts
             own_cpu = time.process_time() - own_before
             counts = monitor.finish() if monitor is not None else None
+            if monitor is not None:
+                await asyncio.sleep(0.2)  # the server has read MONITOR's connection closing
             redis_after = await redis_counters(nodes)
+            own_reads = len(nodes) + (MONITOR_READS if monitor is not None else 0)
             cpu = {p.pid: _cpu_seconds(p.pid) - cpu_before[p.pid] for p in procs}
             rss = {p.pid: (rss_mb(p.pid, "VmHWM"), rss_mb(p.pid, "VmRSS")) for p in procs}
             slack_calls = slack.calls[slack_before:]
@@ -630,7 +398,7 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
                 await node.aclose()
             await slack.close()
             await openai.close()
-    return figures(
+    result = figures(
         target,
         load,
         ledger,
@@ -645,7 +413,19 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
         counts,
         generator.errors,
         own_cpu,
+        own_reads,
     )
+    if monitor is not None and monitor.keep is not None:
+        result.notes.append(f"MONITOR log (every command, by client or Lua) kept in {monitor.keep}")
+    return result
+
+
+def kept(path: str, target: str) -> Path | None:
+    """Where --keep-monitor puts a target's MONITOR log: PATH with the target's name before the suffix."""
+    if not path:
+        return None
+    where = Path(path)
+    return where.with_name(f"{where.stem}-{target}{where.suffix or '.txt'}")
 
 
 def figures(
@@ -663,6 +443,7 @@ def figures(
     monitor: dict[str, int] | None,
     send_errors: int,
     own_cpu: float,
+    own_reads: int,
 ) -> Figures:
     messages = list(ledger.messages.values())
     sent = len(messages)
@@ -710,6 +491,9 @@ def figures(
         "RSS max, worker (MB)": max((rss[p][0] for p in workers), default=float("nan")),
         "Slack calls per message": len(slack_calls) / max(sent, 1),
         "model calls per message": model_calls / max(sent, 1),
+        "Redis round trips per message (server read events, excl. stream reads)": round_trips(before, after, own_reads)
+        / max(sent, 1),
+        "  of which connection set-up (HELLO, CLIENT…, SELECT)": set_up_round_trips(before, after) / max(sent, 1),
         "Redis commands per message, all (incl. inside Lua, excl. stream reads)": (commands - reads) / max(sent, 1),
         "Redis stream reads per message (XREADGROUP)": reads / max(sent, 1),
         "streamed answers": sum(1 for name, _ in slack_calls if name == "chat.startStream"),
@@ -723,8 +507,8 @@ def figures(
             "client"
         ] / max(sent, 1)
         values["Redis commands run inside Lua per message (MONITOR)"] = monitor["lua"] / max(sent, 1)
-        values["Redis round trips per message (MONITOR: client commands, a MULTI/EXEC block as one)"] = monitor[
-            "round_trips"
+        values["Redis requests per message (MONITOR: a MULTI/EXEC as one, a pipeline as its commands)"] = monitor[
+            "requests"
         ] / max(sent, 1)
         values["MULTI/EXEC blocks per message (MONITOR)"] = monitor["transactions"] / max(sent, 1)
     top = sorted(((v, k) for k, v in delta.items() if k not in noise and v), reverse=True)[:12]
@@ -847,6 +631,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-connections", type=int, default=200, help="pool size, both targets (200)")
     parser.add_argument("--probe-uvloop", action="store_true", help="let the probe use uvloop (Sarah does not)")
     parser.add_argument("--cluster", action="store_true", help="Redis Cluster of 3 masters (Sarah only)")
+    parser.add_argument(
+        "--keep-monitor",
+        default="",
+        metavar="PATH",
+        help="one: keep each target's MONITOR log (every command, by client or Lua) there, "
+        "the target's name added (monitor.txt: monitor-sarah.txt, monitor-probe.txt)",
+    )
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for one answer at most (60)")
     args = parser.parse_args(argv)
     if args.cluster:
@@ -856,6 +647,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             parser.error("--cluster: this Sarah has no REDIS_CLUSTER setting yet (it comes with the faults issue)")
         if args.scenario == "one":
             parser.error("--cluster: the one-at-a-time scenario's MONITOR watches one server; pick another")
+    if args.keep_monitor:
+        if args.scenario not in ("one", "all") or args.cluster:
+            parser.error("--keep-monitor: only the scenario `one` runs MONITOR (one or all, not on a cluster)")
+        args.keep_monitor = str(Path(args.keep_monitor).resolve())  # main() changes directory
     if min(args.conversations, args.one_turns, args.memory_conversations, args.scale_conversations) < 1:
         parser.error("conversation and turn counts must be at least 1")
     if args.rate <= 0 or args.seconds <= 0 or args.model_latency < 0:

@@ -21,7 +21,9 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 def total(snapshot: dict[str, Any], name: str, **labels: str) -> float:
-    return sum(v for n, lab, v in snapshot["samples"] if n == name and all(lab.get(k) == x for k, x in labels.items()))
+    return sum(
+        float(v) for n, lab, v in snapshot["samples"] if n == name and all(lab.get(k) == x for k, x in labels.items())
+    )
 
 
 def rate(snaps: list[dict[str, Any]], name: str, window: int = 5, **labels: str) -> list[tuple[float, float]]:

@@ -49,8 +49,8 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
+from bench.bench_slack import BenchSlack
 from sarah_testing.openai_chat import Delay, FakeOpenAI
-from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import SIGNING_SECRET, dm, envelope, new_ts, signed_headers
 
 TAG = re.compile(r"\[bench (m\d{6})\]")
@@ -160,59 +160,6 @@ class Ledger:
                 self.idle.append(message.conversation)
         if self.answered >= len(self.messages):
             self.all_answered.set()
-
-
-class BenchSlack(FakeSlack):
-    """FakeSlack that reports every posted or edited text to the ledger, and finds messages by ts in O(1)."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        super().__init__()
-        self._ledger = ledger
-        self._by_ts: dict[tuple[str, str], Posted] = {}
-
-    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
-        result = super()._chat_postMessage(p)
-        message = self.messages[-1]
-        self._by_ts[(message.channel, message.ts)] = message
-        self._ledger.answer(_text_of(p))
-        return result
-
-    def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
-        message = self._by_ts.get((p["channel"], p["ts"]))
-        if message is None or message.deleted:
-            return {"ok": False, "error": "message_not_found"}
-        message.text = p.get("text") or p.get("markdown_text") or ""
-        message.blocks = json.loads(p["blocks"]) if isinstance(p.get("blocks"), str) else list(p.get("blocks") or [])
-        message.updates += 1
-        self._ledger.answer(_text_of(p))
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
-
-    def _chat_startStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        result = super()._chat_startStream(p)
-        if result.get("ok"):
-            message = self.messages[-1]
-            self._by_ts[(message.channel, message.ts)] = message
-        return result
-
-    def _chat_stopStream(self, p: dict[str, Any]) -> dict[str, Any]:
-        result = super()._chat_stopStream(p)
-        message = self._by_ts.get((p["channel"], p["ts"]))
-        if result.get("ok") and message is not None:
-            self._ledger.answer(message.text)  # the whole streamed answer, once it is finished
-        return result
-
-    def _chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
-        message = self._by_ts.get((p["channel"], p["ts"]))
-        if message is None:
-            return {"ok": False, "error": "message_not_found"}
-        message.deleted = True
-        return {"ok": True}
-
-
-def _text_of(params: dict[str, Any]) -> str:
-    blocks = params.get("blocks") or ""
-    blocks = blocks if isinstance(blocks, str) else json.dumps(blocks)
-    return f"{params.get('text') or ''} {params.get('markdown_text') or ''} {blocks}"
 
 
 def model_responder(latency: float) -> Any:
@@ -344,7 +291,8 @@ async def run(options: Options) -> Outcome:
         raise SystemExit(f"no Redis answers at {options.redis_url}: {error}") from error
     await redis.flushdb()
     ledger = Ledger()
-    slack, openai = BenchSlack(ledger), FakeOpenAI(model_responder(options.model_latency))
+    slack = BenchSlack(lambda _where, text: ledger.answer(text), while_streaming=False)  # counts once a stream stops
+    openai = FakeOpenAI(model_responder(options.model_latency))
     await slack.start()
     await openai.start()
     processes: list[multiprocessing.process.BaseProcess] = []

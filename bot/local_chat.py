@@ -100,9 +100,9 @@ async def run_local_chat(
     sarah = Sarah(settings, redis_url, outbox=outbox)
     await sarah.start()
     try:
-        thread_ts = await sarah.inbox.latest_thread(CHANNEL, USER)
+        thread_ts = await sarah.parts.inbox.latest_thread(CHANNEL, USER)
         if thread_ts:
-            turns = await sarah.store.episode(ThreadRef(CHANNEL, thread_ts))
+            turns = await sarah.parts.store.episode(ThreadRef(CHANNEL, thread_ts))
             stdout.write(
                 f"Welcome back: continuing your conversation ({len(turns)} earlier messages). "
                 "/reset starts a fresh one.\n"
@@ -142,8 +142,8 @@ async def _chat(sarah: Sarah, outbox: TerminalOutbox, thread: ThreadRef, stdin: 
             continue
         kind, text = (Kind.COMMAND, "/sarah human") if text == "/human" else (Kind.DM, text)
         outbox.said.clear()
-        await sarah.inbox.put(InboundMessage(thread=thread, ts=_now(), user=USER, text=text, kind=kind))
-        if await sarah.ownership.owner(thread) not in (Owner.BOT, Owner.RESOLVED):
+        await sarah.parts.inbox.put(InboundMessage(thread=thread, ts=_now(), user=USER, text=text, kind=kind))
+        if await sarah.parts.ownership.owner(thread) not in (Owner.BOT, Owner.RESOLVED):
             stdout.write(
                 "(The support team has this conversation: in Slack your message goes to them. "
                 "/reset starts a fresh one with Sarah.)\n"

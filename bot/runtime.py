@@ -1,4 +1,4 @@
-"""Build Sarah from her settings and run her: the one place where the parts are wired together.
+"""Run Sarah: connect her clients, build her parts (bot/parts.py) and start her loops.
 
 `Sarah(settings)` owns every connection (Redis, Slack's Web API, the model's HTTP client) and
 starts what `SARAH_ROLE` asks for: the Slack ingress (HTTP server or Socket Mode), the worker, or
@@ -34,39 +34,25 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import SupportActions
-from bot.app_home import AppHome, register_app_home
+from bot.app_home import register_app_home
 from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
-from bot.dead_letters import DeadLetters
 from bot.gate import message_gate
 from bot.http_server import build_web_app
-from bot.inbox import GROUP, LATEST_PREFIX, Inbox
+from bot.inbox import LATEST_PREFIX
 from bot.ingress import build_bolt_app, dm_conversations
-from bot.metrics import Metrics, SlackCallCounter, refresh_stream_gauges
-from bot.observed_model import ObservedModel, provider_name
-from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
-from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
-from bot.ops_server import Health, add_ops_routes, start_ops_server
+from bot.metrics import Metrics, SlackCallCounter
+from bot.ops_server import add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
-from bot.slack_outbox import SlackOutbox
-from bot.slack_stream import SlackStreams
-from bot.slack_text import LinkPolicy
-from bot.support_team import SupportTeam
-from bot.thread_history import SlackThreadReader
+from bot.parts import Parts, build_parts
+from bot.stopping import sleep_or_stop
 from bot.tracing import Tracing, build_tracing
-from bot.worker import LoopEnded, Worker
+from bot.worker import LoopEnded
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
 from handlers.forget import Forgetter
-from handlers.handoff import Handoff, HandoffTexts
-from handlers.limits import Limits
 from handlers.model import Model
 from handlers.outbox import Outbox
-from handlers.ownership import OwnershipStore
-from handlers.pipeline import Policy, Texts
-from handlers.stream_budget import StreamBudget
-from handlers.thread_store import ThreadStore
-from handlers.tokens import encoder_for
 from sarah_model.retirement import check_model_retirement
 
 if TYPE_CHECKING:
@@ -209,13 +195,9 @@ async def _warn_if_retiring(client: AsyncOpenAI, model: str) -> None:
         log.debug("could not look up the model's shutdown date", exc_info=True)
 
 
-async def _nobody(user: str) -> bool:
-    return False
-
-
 @dataclass
 class Sarah:
-    """Every long-lived object of one Sarah process, built from `settings`."""
+    """One Sarah process: her connections, her parts (built from `settings`) and the loops she runs."""
 
     settings: Settings
     redis_url: str
@@ -225,6 +207,11 @@ class Sarah:
     health_port: int | None = None  # where /healthz, /readyz and /metrics answer (None: nowhere, the local chat)
     metrics: Metrics = field(default_factory=Metrics)
     tracing: Tracing | None = None  # built from OTEL_EXPORTER_OTLP_ENDPOINT unless given
+    # Set by `start`:
+    redis: Redis = field(init=False, repr=False)
+    slack: AsyncWebClient = field(init=False, repr=False)
+    parts: Parts = field(init=False, repr=False)
+    _session: aiohttp.ClientSession = field(init=False, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _cleanups: list[Any] = field(default_factory=list)  # stop taking work: the Slack ingress
@@ -233,6 +220,7 @@ class Sarah:
     _failure: str | None = None
 
     async def start(self) -> None:
+        """Connect, build the parts, refuse an unsafe support team, then start what SARAH_ROLE asks for."""
         s = self.settings
         self.redis = build_redis(s.redis, self.redis_url)
         await self.redis.ping()
@@ -240,7 +228,6 @@ class Sarah:
         self.slack = build_slack_client(s.slack, self._session, self.metrics)
         self.tracing = self.tracing or build_tracing(s.log.otel_exporter_otlp_endpoint)
         self._closers.append(self._shutdown_tracing)
-        self.health = Health(self.redis, self.metrics)
         if self.model is None:
             self.model = build_model(s.model)
             closer = getattr(self.model, "aclose", None)
@@ -249,145 +236,31 @@ class Sarah:
             client = getattr(self.model, "client", None)
             if client is not None:
                 self._tasks.append(asyncio.create_task(_warn_if_retiring(client, s.model.sarah_model)))
-        self.store: ThreadStore = CardWatchingStore(
-            self.redis,
-            ttl_seconds=s.retention.conversation_ttl_seconds,
-            max_turns=s.retention.max_stored_turns,
-            lease_seconds=s.worker.thread_lease_seconds,
-            hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
-            dm_idle_seconds=s.retention.dm_conversation_idle_minutes * 60,
-        )
-        self.open_handoffs = OpenHandoffs(self.redis, self.store, ttl_seconds=s.retention.conversation_ttl_seconds)
-        self.ownership: OwnershipStore = WatchedOwnership(
-            self.redis,
-            ttl_seconds=s.retention.conversation_ttl_seconds,
-            max_turns=s.retention.max_stored_turns,
-            queue=self.open_handoffs,
+        self.parts = build_parts(
+            s,
+            redis=self.redis,
+            slack=self.slack,
+            model=self.model,
             metrics=self.metrics,
-        )
-        model = ObservedModel(
-            self.model, self.metrics, self.tracing, provider=provider_name(s.model.openai_base_url, s.model.offline)
-        )
-        self.inbox: Inbox = CountingInbox(
-            self.redis,
-            dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds,
-            max_length=s.redis.stream_max_length,
-            metrics=self.metrics,
-        )
-        self.team = SupportTeam(
-            self.slack,
-            channel=s.handoff.support_channel,
-            usergroup=s.handoff.support_usergroup,
-            cache_seconds=s.handoff.support_team_cache_seconds,
+            tracing=self.tracing,
+            outbox=self.outbox,
         )
         if s.slack.mode is not SlackMode.LOCAL:
             await self._refuse_an_unsafe_support_team()
-        self.limits = Limits(
-            self.redis,
-            messages_per_minute=s.limits.user_messages_per_minute,
-            max_open_threads=s.limits.user_max_open_threads,
-            index_ttl_seconds=s.retention.conversation_ttl_seconds,  # refreshed by each of the person's messages
-        )
-        streams = None
-        if s.slack.stream_answers and s.slack.mode is not SlackMode.LOCAL:
-            streams = SlackStreams(
-                self.slack,
-                StreamBudget(self.redis, per_minute=s.slack.stream_answers_per_minute),
-                links=LinkPolicy(s.texts.link_domains),
-                workspace=s.slack.slack_team_id or "",
-            )
-        outbox = self.outbox or SlackOutbox(
-            self.slack,
-            thinking_text=s.texts.text_thinking,
-            support_channel=s.handoff.support_channel,
-            links=LinkPolicy(s.texts.link_domains),
-            status_text=s.texts.text_status,
-            loading_messages=s.texts.loading_messages,
-            streams=streams,
-        )
-        self.handoff = Handoff(
-            self.store,
-            self.ownership,
-            outbox,
-            model,
-            texts=HandoffTexts.from_settings(s.texts),
-            reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
-            limits=self.limits,
-            max_reminders=s.handoff.handoff_max_reminders,
-            slot_ttl_seconds=s.retention.conversation_ttl_seconds,
-        )
-        self.pipeline = ObservedPipeline(
-            self.store,
-            self.ownership,
-            self.handoff,
-            model,
-            outbox,
-            encoder=encoder_for(s.model.sarah_model),
-            token_budget=s.model.prompt_token_budget,
-            texts=Texts.from_settings(s.texts, s.slack.max_message_chars),
-            policy=Policy(
-                handoff_after_failures=s.handoff.handoff_after_failures,
-                consecutive=s.handoff.handoff_count == "consecutive",
-            ),
-            max_redrafts=s.worker.max_redrafts,
-            is_support=self.team.is_member if s.slack.mode is not SlackMode.LOCAL else _nobody,
-            streams=outbox if streams is not None and isinstance(outbox, SlackOutbox) else None,
-            thread_reader=SlackThreadReader(self.slack, max_chars=s.slack.max_message_chars)
-            if s.slack.mode is not SlackMode.LOCAL
-            else None,
-        )
-        self.pipeline.tracing, self.pipeline.metrics = self.tracing, self.metrics
-        self.health.refreshers += [
-            lambda: refresh_stream_gauges(self.metrics, self.redis, self.inbox.stream, GROUP),
-            lambda: refresh_queue_gauges(self.metrics, self.open_handoffs),
-        ]
-        self.dead_letters: DeadLetters = CountingDeadLetters(
-            self.redis, max_length=s.redis.stream_max_length, metrics=self.metrics
-        )
-        self.worker: Worker | None = None
-        if s.worker.sarah_role in ("all", "worker"):
-            self.worker = Worker(
-                self.inbox,
-                self.store,
-                self.pipeline,
-                self.dead_letters,
-                concurrency=s.worker.worker_concurrency,
-                read_batch=s.worker.worker_read_batch,
-                lease_seconds=s.worker.thread_lease_seconds,
-                reclaim_idle_seconds=s.worker.reclaim_idle_seconds,
-                coalesce_seconds=s.worker.coalesce_seconds,
-                dead_letter_after_passes=s.worker.dead_letter_after_passes,
-                consumer_idle_remove_seconds=s.worker.consumer_idle_remove_seconds,
-                stale_seconds=s.worker.worker_stale_seconds,
-                failed_pass_ttl_seconds=s.retention.dedupe_ttl_seconds,
-            )
-            self._supervise(asyncio.create_task(self.worker.run(self._stop), name="worker"))
+        worker = self.parts.worker
+        if worker is not None:
+            self._supervise(asyncio.create_task(worker.run(self._stop), name="worker"))
             self._supervise(asyncio.create_task(self._remind_forever(), name="reminders"))
-        self.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
-        self.health.worker = self.worker.liveness.report if self.worker else None
-        # App Home follows hand-offs from whichever process changes them (a worker escalates, the
-        # ingress takes the Claim button), so every process connected to Slack publishes it.
-        self.app_home = AppHome(
-            self.slack,
-            self.redis,
-            self.open_handoffs,
-            self.team.is_member,
-            ttl_seconds=s.retention.conversation_ttl_seconds,
-        )
-        if s.slack.mode is not SlackMode.LOCAL:
-            if isinstance(self.ownership, WatchedOwnership):
-                self.ownership.listeners.callbacks.append(self.app_home.refresh)
-            if isinstance(self.store, CardWatchingStore):
-                self.store.listeners.callbacks.append(self.app_home.refresh)
+        self.parts.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
-            self.health.needs_identity = True
+            self.parts.health.needs_identity = True
             await self._start_ingress()
         await self._start_ops()
 
     async def _refuse_an_unsafe_support_team(self) -> None:
         """Only the support team speaks for ZenNest: never start with a team anyone could join."""
         try:
-            problem = await self.team.why_unsafe()
+            problem = await self.parts.team.why_unsafe()
         except SlackApiError as error:
             code = error.response.get("error", "unknown error")
             if code in ("invalid_auth", "not_authed", "token_revoked", "account_inactive"):
@@ -400,7 +273,7 @@ class Sarah:
             raise SlackStartError(problem)
 
     async def _start_ingress(self) -> None:
-        s = self.settings.slack
+        s, parts = self.settings.slack, self.parts
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
         try:
             auth = await self.slack.auth_test()  # retried by the client on 429, 5xx and connection errors
@@ -411,37 +284,37 @@ class Sarah:
             ) from None
         identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
         home = await self._home(auth)
-        self.health.identity_resolved = True
+        parts.health.identity_resolved = True
         bolt = build_bolt_app(
             client=self.slack,
             signing_secret=secret,
-            inbox=self.inbox,
+            inbox=parts.inbox,
             identity=identity,
             home=home,
             metrics=self.metrics,
             middleware=(
                 boundary_filter(home),
-                dm_conversations(self.store),  # before the gate: both see the same conversation
-                message_gate(self.limits, self.store, support_channel=self.settings.handoff.support_channel),
+                dm_conversations(parts.store),  # before the gate: both see the same conversation
+                message_gate(parts.limits, parts.store, support_channel=self.settings.handoff.support_channel),
             ),
             max_message_chars=s.max_message_chars,
-            store=self.store,
+            store=parts.store,
         )
         SupportActions(
-            inbox=self.inbox,
-            store=self.store,
-            handoff=self.handoff,
-            ownership=self.ownership,
-            team=self.team,
-            limits=self.limits,
+            inbox=parts.inbox,
+            store=parts.store,
+            handoff=parts.handoff,
+            ownership=parts.ownership,
+            team=parts.team,
+            limits=parts.limits,
             forgetter=Forgetter(self.redis, latest_prefix=LATEST_PREFIX),
             home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
         ).register(bolt)
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
-        await self.app_home.remember_workspace(str(auth.get("url") or ""))
-        register_app_home(bolt, self.app_home)
+        await parts.app_home.remember_workspace(str(auth.get("url") or ""))
+        register_app_home(bolt, parts.app_home)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -451,10 +324,10 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        liveness = self.worker.liveness.report if self.worker else None
+        liveness = parts.worker.liveness.report if parts.worker else None
         app = build_web_app(bolt, self.redis, signing_secret=secret, liveness=liveness)
         if self._health_on_slack_port():
-            add_ops_routes(app, self.health, healthz=False)  # build_web_app has its /healthz
+            add_ops_routes(app, parts.health, healthz=False)  # build_web_app has its /healthz
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
@@ -476,7 +349,7 @@ class Sarah:
             self.health_port = self.http_port
             return
         port = s.sarah_health_port if s.sarah_health_port is not None else s.sarah_port
-        runner, self.health_port = await start_ops_server(self.health, s.sarah_host, port)
+        runner, self.health_port = await start_ops_server(self.parts.health, s.sarah_host, port)
         self._closers.append(runner.cleanup)  # probes keep answering while threads in progress finish
 
     async def _shutdown_tracing(self) -> None:
@@ -519,12 +392,10 @@ class Sarah:
         interval = min(self.settings.handoff.handoff_reminder_minutes * 60 / 4, 30.0)
         outage = Outage("reminders")
         while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=interval)
-            if self._stop.is_set():
+            if await sleep_or_stop(self._stop, interval):
                 return
             try:
-                await self.handoff.remind_due()
+                await self.parts.handoff.remind_due()
             except Exception as error:  # a Slack or Redis hiccup must not end the reminders
                 if is_redis_trouble(error):
                     outage.failed("re-announcing cards", error)

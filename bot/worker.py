@@ -30,6 +30,7 @@ from bot.dead_letters import DeadLetters
 from bot.inbox import Entry, Inbox
 from bot.liveness import Limits, Liveness
 from bot.outage import Backoff, Outage, is_outage, is_redis_trouble
+from bot.stopping import sleep_or_stop
 from handlers.messages import ThreadRef
 from handlers.pipeline import Pipeline
 from handlers.thread_store import Accepted, Pending, Release, ThreadStore
@@ -154,7 +155,7 @@ class Worker:
                     raise
                 self._outage.failed("reading the inbox", error)
                 stranded = True
-                await _sleep_or_stop(stop, backoff.next_delay())
+                await sleep_or_stop(stop, backoff.next_delay())
                 continue
             self.liveness.beat("read")
             self._outage.ended()
@@ -164,8 +165,7 @@ class Worker:
         backoff = Backoff()
         delay = self._reclaim_interval
         while not stop.is_set():
-            await _sleep_or_stop(stop, delay)
-            if stop.is_set():
+            if await sleep_or_stop(stop, delay):
                 return
             try:
                 entries = await self._inbox.reclaim(self.consumer, min_idle_ms=self._reclaim_idle_ms)
@@ -353,8 +353,3 @@ def _how_it_ended(task: asyncio.Task[None]) -> str:
         return "was cancelled"
     error = task.exception()
     return f"failed with {type(error).__name__}" if error else "returned"
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -106,7 +106,8 @@ class Answered:
         return cls([p.entry_id for p in batch if p.entry_id], reply, release)
 
 
-async def _nobody_is_support(user: str) -> bool:
+async def nobody_is_support(user: str) -> bool:
+    """Where there is no support team (the local chat), nobody's message is an agent's."""
     return False
 
 
@@ -124,7 +125,7 @@ class Pipeline:
         texts: Texts,
         policy: Policy = Policy(),
         max_redrafts: int = 2,
-        is_support: Callable[[str], Awaitable[bool]] = _nobody_is_support,
+        is_support: Callable[[str], Awaitable[bool]] = nobody_is_support,
         clock: Callable[[], float] = time.time,
         streams: Streams | None = None,
         thread_reader: ThreadReader | None = None,

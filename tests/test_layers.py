@@ -3,7 +3,9 @@
 The test doubles (sarah_testing) stand alone; the benchmark may use everything but the tests.
 
 A newcomer can then read the code from the bottom up, and the bot never drags in the training pipeline
-(or the other way round). Every import counts, including those inside functions.
+(or the other way round). Inside a package, no two modules import each other, even through others: each
+can be read before the modules that use it. Every import counts, including those inside functions and
+those for type checking only.
 """
 
 from __future__ import annotations
@@ -37,6 +39,47 @@ def imported_packages(source: str) -> set[str]:
     return names
 
 
+def module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_imports(source: str, modules: set[str]) -> set[str]:
+    """The modules of `modules` a module imports; `from a import b` imports the module a.b when there is one."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(
+                f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules else node.module
+                for alias in node.names
+            )
+    return names & modules
+
+
+def import_cycles(root: Path, packages: list[str]) -> list[list[str]]:
+    """Each group of modules that import one another (directly or through others), sorted."""
+    paths = {module_name(root, path): path for package in packages for path in sorted((root / package).rglob("*.py"))}
+    imports = {
+        name: project_imports(path.read_text(encoding="utf-8"), set(paths)) - {name} for name, path in paths.items()
+    }
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for imported in imports[todo.pop()] - seen:
+                seen.add(imported)
+                todo.append(imported)
+        return seen
+
+    reach = {name: reachable(name) for name in imports}
+    cycles = {
+        tuple(sorted(other for other in reach[name] if name in reach[other])) for name in imports if name in reach[name]
+    }
+    return sorted(list(cycle) for cycle in cycles)
+
+
 def back_imports(root: Path) -> list[str]:
     """One line per import that breaks the one-way rule, as `file imports package`."""
     broken = []
@@ -58,3 +101,18 @@ def test_a_back_import_added_anywhere_is_named(tmp_path: Path) -> None:
     (tmp_path / "bot").mkdir()
     (tmp_path / "bot" / "doctor.py").write_text("import training.cli\nfrom handlers import pipeline\n")
     assert back_imports(tmp_path) == ["handlers/pipeline.py imports bot", "bot/doctor.py imports training"]
+
+
+def test_no_modules_import_each_other() -> None:
+    assert import_cycles(ROOT, [layer for layer in MAY_IMPORT if layer != "tests"]) == []
+
+
+def test_a_cycle_through_a_function_or_type_checking_import_is_named(tmp_path: Path) -> None:
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "evaluate.py").write_text("def report():\n    from training import report\n")
+    (tmp_path / "training" / "report.py").write_text(
+        "import typing\nif typing.TYPE_CHECKING:\n    import training.sides\n"
+    )
+    (tmp_path / "training" / "sides.py").write_text("from training.evaluate import Side\n")
+    (tmp_path / "training" / "cli.py").write_text("from training.evaluate import report\n")
+    assert import_cycles(tmp_path, ["training"]) == [["training.evaluate", "training.report", "training.sides"]]

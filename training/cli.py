@@ -14,12 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).resolve().parent / "data"  # the data ships inside the package
-CONVERSATIONS_DIR = DATA_DIR / "conversations"
-TRAIN_FILE = DATA_DIR / "train.jsonl"
-VALID_FILE = DATA_DIR / "valid.jsonl"
-EVAL_FILE = DATA_DIR / "eval.jsonl"
-RUNS_DIR = Path("runs")
+from training.paths import CONVERSATIONS_DIR, EVAL_FILE, RUNS_DIR, TRAIN_FILE, VALID_FILE
 
 
 def build_parser() -> argparse.ArgumentParser:

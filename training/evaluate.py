@@ -15,13 +15,12 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from handlers.model import Conversation, Model, Outcome, Reply, Turn
 from handlers.prompt import SYSTEM_PROMPT
-from training.scoring import ItemScore, Scores, aggregate_pair, score_item
+from training.scoring import Side, aggregate_pair, score_item
 
 CONCURRENCY = 4
 
@@ -84,14 +83,6 @@ async def judge_all(
         return float(match.group(1)) if match else None
 
     return list(await asyncio.gather(*(grade(i, r) for i, r in zip(items, replies, strict=True))))
-
-
-@dataclass(slots=True)
-class Side:
-    label: str
-    replies: list[Reply]
-    item_scores: list[ItemScore]
-    scores: Scores
 
 
 async def compare(

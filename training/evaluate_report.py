@@ -11,13 +11,10 @@ import html
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from handlers.model import Outcome, Reply
-from training.scoring import DEFINITIONS, ItemScore, wants_answer
-
-if TYPE_CHECKING:
-    from training.evaluate import Side
+from training.scoring import DEFINITIONS, ItemScore, Side, wants_answer
 
 
 def _answer_text(reply: Reply) -> str:

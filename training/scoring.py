@@ -206,6 +206,16 @@ class Scores:
         return rows
 
 
+@dataclass(slots=True)
+class Side:
+    """One model's side of a comparison: its answers, each one's score, and its rates (what the report shows)."""
+
+    label: str
+    replies: list[Reply]
+    item_scores: list[ItemScore]
+    scores: Scores
+
+
 # What each figure counts, for the report (the rules are above; these say which items).
 DEFINITIONS = (
     (

@@ -1,11 +1,13 @@
 """The benchmark's own counting: an edited placeholder is one answer, a second message is a double,
-and MONITOR's lines are split into clients' round trips and commands run inside Lua."""
+Redis round trips are the server's read events less stream reads and the benchmark's own requests,
+and MONITOR's lines are split into clients' requests and commands run inside Lua."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.compare import Ledger, count_monitor
+from bench.compare import Ledger
+from bench.redis_counts import READS, count_monitor, round_trips, set_up_round_trips
 
 
 async def test_an_edited_placeholder_is_one_answer_and_a_second_message_a_double() -> None:
@@ -38,9 +40,24 @@ async def test_an_edited_placeholder_is_one_answer_and_a_second_message_a_double
                 '1.9 [0 127.0.0.1:5002] "PING"',
                 "OK",
             ],
-            {"client": 5, "lua": 2, "stream_read": 1, "transactions": 1, "round_trips": 3},
+            {"client": 5, "lua": 2, "stream_read": 1, "transactions": 1, "requests": 3},
         ),
     ],
 )
-def test_monitor_lines_split_into_round_trips_and_lua(lines: list[str], expected: dict[str, int]) -> None:
+def test_monitor_lines_split_into_requests_and_lua(lines: list[str], expected: dict[str, int]) -> None:
     assert count_monitor(lines) == expected
+
+
+def test_round_trips_are_read_events_less_stream_reads_and_the_benchmarks_own() -> None:
+    # two snapshots summed over the nodes: 40 read events in between, 6 of them blocking XREADGROUPs,
+    # 3 the benchmark's own (its closing INFO on one node, MONITOR's command and its exit); a pipeline
+    # of 20 SETs and a MULTI/EXEC of 12 commands made many calls but few reads
+    before = {READS: 1000.0, "xreadgroup": 50.0, "set": 10.0, "info": 4.0}
+    after = {READS: 1040.0, "xreadgroup": 56.0, "set": 42.0, "multi": 1.0, "exec": 1.0, "info": 5.0}
+    assert round_trips(before, after, own_reads=3) == 31.0
+
+
+def test_new_connections_set_up_is_told_apart() -> None:
+    before = {READS: 10.0, "hello": 1.0, "client|setinfo": 2.0, "get": 5.0}
+    after = {READS: 30.0, "hello": 3.0, "client|setinfo": 6.0, "select": 2.0, "get": 9.0}
+    assert set_up_round_trips(before, after) == 8.0  # 2 HELLO, 4 CLIENT SETINFO, 2 SELECT; GET is no set-up

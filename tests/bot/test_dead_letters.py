@@ -114,23 +114,23 @@ async def test_a_pass_that_raises_gets_the_apology_in_place_of_typing_and_a_repl
     start_sarah: StartSarah, redis: Redis, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sarah, slack = await start_sarah(worker={"dead_letter_after_passes": 2})
-    working = sarah.pipeline._ask_model
+    working = sarah.parts.pipeline._ask_model
 
     async def broken(*args: Any) -> Any:
         raise RuntimeError("a bug in the pass")
 
-    monkeypatch.setattr(sarah.pipeline, "_ask_model", broken)
+    monkeypatch.setattr(sarah.parts.pipeline, "_ask_model", broken)
     ts = new_ts()
     await slack.event(dm("my ZenLock is offline", ts=ts))
     await fake_slack.wait_for(lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if m.body == APOLOGY])
     assert [m.body for m in fake_slack.thread("D0CUSTOMER", ts)] == [APOLOGY]  # "typing…" replaced in place
-    [letter] = await sarah.dead_letters.oldest()
+    [letter] = await sarah.parts.dead_letters.oldest()
     assert (letter.error, letter.detail, letter.passes) == ("RuntimeError", "a bug in the pass", 2)
     assert letter.message is not None and letter.message.text == "my ZenLock is offline"
     assert await inbox_is_empty(redis)
 
-    monkeypatch.setattr(sarah.pipeline, "_ask_model", working)
-    assert await sarah.dead_letters.replay(letter.dead_id) is not None
+    monkeypatch.setattr(sarah.parts.pipeline, "_ask_model", working)
+    assert await sarah.parts.dead_letters.replay(letter.dead_id) is not None
     await fake_slack.wait_for(lambda: len(fake_slack.thread("D0CUSTOMER", ts)) == 2)
     await asyncio.sleep(0.5)
     assert [m.body for m in fake_slack.thread("D0CUSTOMER", ts)] == [APOLOGY, "Answering: my ZenLock is offline"]
@@ -145,7 +145,7 @@ async def test_a_dead_lettered_thread_counts_toward_the_hand_off(
     async def broken(*args: Any) -> Any:
         raise RuntimeError("a bug in the pass")
 
-    monkeypatch.setattr(sarah.pipeline, "_ask_model", broken)
+    monkeypatch.setattr(sarah.parts.pipeline, "_ask_model", broken)
     ts = new_ts()
     await slack.event(dm("the ZenHub light is red", ts=ts))
     card = await fake_slack.wait_for(lambda: [m for m in fake_slack.messages if m.channel == SUPPORT_CHANNEL])

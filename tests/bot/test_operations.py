@@ -136,7 +136,7 @@ async def test_every_role_serves_healthz_readyz_and_metrics_and_a_dead_worker_lo
         status, text = await get(sarah.health_port, "/metrics")
         assert status == 200 and "sarah_stream_depth" in text
 
-        worker = next(t for t in sarah.health.loops if t.get_name() == "worker")
+        worker = next(t for t in sarah.parts.health.loops if t.get_name() == "worker")
         worker.cancel()
         await asyncio.sleep(0.05)
         status, body = await get(sarah.health_port, "/healthz")
@@ -270,10 +270,10 @@ async def test_a_dead_lettered_message_is_counted(
     async def broken(*args: Any) -> Any:
         raise RuntimeError("a bug in the pass")
 
-    monkeypatch.setattr(sarah.pipeline, "_ask_model", broken)
+    monkeypatch.setattr(sarah.parts.pipeline, "_ask_model", broken)
     ts = new_ts()
     await slack.event(dm("my ZenLock is offline", ts=ts))
-    await fake_slack.wait_for(lambda: fake_slack.thread(CUSTOMER_DM, ts) and sarah.dead_letters)
+    await fake_slack.wait_for(lambda: fake_slack.thread(CUSTOMER_DM, ts) and sarah.parts.dead_letters)
     samples: Samples = {}
     for _ in range(100):
         samples = await scrape(sarah)

@@ -73,7 +73,7 @@ async def test_an_answer_drafted_before_an_agent_took_the_thread_is_never_posted
 
     # An agent takes the thread over while the model drafts (a card button or another replica's pass:
     # nothing reaches this thread's queue, so only the owner check right before sending can stop it).
-    assert await sarah.handoff.take_over(ThreadRef("C0GENERAL", root), AGENT)
+    assert await sarah.parts.handoff.take_over(ThreadRef("C0GENERAL", root), AGENT)
     release.set()
 
     await fake_slack.wait_for(lambda: any("has joined" in m.body for m in fake_slack.thread("C0GENERAL", root)))

@@ -101,7 +101,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     )
     # A reclaim cannot be what saves the messages below: it would come only after 5 minutes.
     sarah, slack = await start_on_own_redis(worker={"reclaim_idle_seconds": 300, "thread_lease_seconds": 30})
-    assert sarah.worker is not None
+    assert sarah.parts.worker is not None
 
     before = new_ts()
     await deliver_like_slack(slack, dm("before the restart", thread_ts=before))
@@ -113,7 +113,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     other = Redis.from_url(own_redis.url())
     async with other.pipeline(transaction=True) as pipe:
         pipe.xadd(STREAM, {"m": message.to_json()})
-        pipe.xreadgroup(GROUP, sarah.worker.consumer, {STREAM: ">"}, count=1)
+        pipe.xreadgroup(GROUP, sarah.parts.worker.consumer, {STREAM: ">"}, count=1)
         await pipe.execute()
     await other.aclose()
 
@@ -145,7 +145,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     await asyncio.sleep(1.0)  # a doubled answer, were there one, would be posted by now
     assert {ts: answers(fake_slack, ts) for ts in expected} == {ts: [text] for ts, text in expected.items()}
     assert (await healthz(sarah))[0] == 200
-    assert not any(task.done() for task in sarah.worker.loops.values())
+    assert not any(task.done() for task in sarah.parts.worker.loops.values())
     outage_lines = [r.getMessage() for r in caplog.records if r.name == "bot.outage"]
     assert sum("Redis unavailable" in line and "worker" in line for line in outage_lines) == 1
     assert sum("Redis is back" in line and "worker" in line for line in outage_lines) == 1
@@ -195,7 +195,7 @@ async def test_a_deleted_stream_or_a_flushdb_does_not_stop_the_worker(
     start_sarah: StartSarah, redis: Redis, fake_slack: FakeSlack
 ) -> None:
     sarah, slack = await start_sarah()
-    assert sarah.worker is not None
+    assert sarah.parts.worker is not None
     first, second, third = new_ts(), new_ts(), new_ts()
     await slack.event(dm("first", thread_ts=first))
     await fake_slack.wait_for(lambda: answers(fake_slack, first))
@@ -212,12 +212,12 @@ async def test_a_deleted_stream_or_a_flushdb_does_not_stop_the_worker(
 
     assert answers(fake_slack, second) == ["Answering: second"]
     assert answers(fake_slack, third) == ["Answering: third"]
-    assert not any(task.done() for task in sarah.worker.loops.values())
+    assert not any(task.done() for task in sarah.parts.worker.loops.values())
 
 
 async def test_a_reclaim_loop_that_ends_makes_sarah_fail(start_sarah: StartSarah) -> None:
     sarah, _ = await start_sarah()
-    worker = sarah.worker
+    worker = sarah.parts.worker
     assert worker is not None
     reclaimer = await eventually(lambda: worker.loops.get("reclaim"))
     reclaimer.cancel()
@@ -233,7 +233,7 @@ async def test_a_read_loop_that_crashes_makes_sarah_fail(
     async def broken_read(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("a bug in the read loop")
 
-    monkeypatch.setattr(sarah.inbox, "read", broken_read)
+    monkeypatch.setattr(sarah.parts.inbox, "read", broken_read)
     with pytest.raises(SarahFailed, match="read loop failed with ValueError"):
         await asyncio.wait_for(sarah.wait(), 10)
 
@@ -267,14 +267,14 @@ async def test_healthz_answers_503_naming_the_stale_part_when_the_worker_stops_r
         await stuck.wait()
         return []
 
-    real_read = sarah.inbox.read
-    monkeypatch.setattr(sarah.inbox, "read", read_that_hangs)
+    real_read = sarah.parts.inbox.read
+    monkeypatch.setattr(sarah.parts.inbox, "read", read_that_hangs)
     status, body = await until(lambda: _unhealthy(sarah), within=10)
     assert body["redis"] == "ok"
     assert body["worker"]["stale"] == ["read"]
     assert body["worker"]["read"]["age_seconds"] >= body["worker"]["read"]["limit_seconds"] == 2
 
-    monkeypatch.setattr(sarah.inbox, "read", real_read)
+    monkeypatch.setattr(sarah.parts.inbox, "read", real_read)
     stuck.set()
     await until(lambda: _healthy(sarah), within=10)
     ts = new_ts()

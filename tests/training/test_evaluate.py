@@ -239,8 +239,8 @@ def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> No
 
 def _shipped_eval() -> tuple[list[dict[str, Any]], dict[str, str]]:
     from sarah_model.knowledge import load_knowledge_base
-    from training.cli import EVAL_FILE
     from training.evaluate import load_eval_items
+    from training.paths import EVAL_FILE
 
     return load_eval_items(EVAL_FILE), {p.id: p.text for p in load_knowledge_base()}
 

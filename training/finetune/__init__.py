@@ -19,6 +19,7 @@ from training.finetune.api_errors import describe_api_error
 from training.finetune.flags import flag_refusal
 from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError, FollowTimeout
 from training.finetune.openai_backend import Run
+from training.paths import RUNS_DIR, TRAIN_FILE, VALID_FILE
 
 LOCAL_EXTRA_MESSAGE = "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'"
 
@@ -32,7 +33,6 @@ def run_finetune(
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
-    from training.cli import RUNS_DIR, TRAIN_FILE, VALID_FILE
 
     timeout = getattr(args, "follow_timeout", None)
     run = Run(

@@ -1,0 +1,194 @@
+"""Sarah's parts, built from her settings and the clients she has already connected.
+
+`build_parts` only constructs and wires objects: it pings nothing, calls no Slack method and starts
+no task, so it can be read (and tested) as a plain map of what talks to what. `bot/runtime.py`
+connects the clients before and starts the loops after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app_home import AppHome
+from bot.dead_letters import DeadLetters
+from bot.inbox import GROUP, Inbox
+from bot.metrics import Metrics, refresh_stream_gauges
+from bot.observed_model import ObservedModel, provider_name
+from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
+from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
+from bot.ops_server import Health
+from bot.slack_outbox import SlackOutbox
+from bot.slack_stream import SlackStreams
+from bot.slack_text import LinkPolicy
+from bot.support_team import SupportTeam
+from bot.thread_history import SlackThreadReader
+from bot.tracing import Tracing
+from bot.worker import Worker
+from config import Settings, SlackMode
+from handlers.handoff import Handoff, HandoffTexts
+from handlers.limits import Limits
+from handlers.model import Model
+from handlers.outbox import Outbox
+from handlers.ownership import OwnershipStore
+from handlers.pipeline import Policy, Texts, nobody_is_support
+from handlers.stream_budget import StreamBudget
+from handlers.thread_store import ThreadStore
+from handlers.tokens import encoder_for
+
+
+@dataclass
+class Parts:
+    """Every long-lived object of one Sarah process apart from her connections."""
+
+    store: ThreadStore  # tells App Home when a card is posted
+    open_handoffs: OpenHandoffs
+    ownership: OwnershipStore  # keeps the open hand-offs and tells App Home of each change
+    inbox: Inbox
+    team: SupportTeam
+    limits: Limits
+    outbox: Outbox
+    handoff: Handoff
+    pipeline: ObservedPipeline
+    dead_letters: DeadLetters
+    worker: Worker | None  # None when SARAH_ROLE=ingress
+    app_home: AppHome
+    health: Health  # the runtime adds the loops it starts and whether it waits for Slack's identity
+
+
+def build_parts(
+    settings: Settings,
+    *,
+    redis: Redis,
+    slack: AsyncWebClient,
+    model: Model,
+    metrics: Metrics,
+    tracing: Tracing,
+    outbox: Outbox | None = None,
+) -> Parts:
+    """Sarah's parts wired together; `outbox` replaces Slack's (the local chat prints instead)."""
+    s = settings
+    in_slack = s.slack.mode is not SlackMode.LOCAL
+    ttl = s.retention.conversation_ttl_seconds
+    store = CardWatchingStore(
+        redis,
+        ttl_seconds=ttl,
+        max_turns=s.retention.max_stored_turns,
+        lease_seconds=s.worker.thread_lease_seconds,
+        hold_unknown_thread_seconds=s.worker.hold_unknown_thread_seconds,
+        dm_idle_seconds=s.retention.dm_conversation_idle_minutes * 60,
+    )
+    open_handoffs = OpenHandoffs(redis, store, ttl_seconds=ttl)
+    ownership = WatchedOwnership(
+        redis, ttl_seconds=ttl, max_turns=s.retention.max_stored_turns, queue=open_handoffs, metrics=metrics
+    )
+    observed = ObservedModel(model, metrics, tracing, provider=provider_name(s.model.openai_base_url, s.model.offline))
+    inbox = CountingInbox(
+        redis, dedupe_ttl_seconds=s.retention.dedupe_ttl_seconds, max_length=s.redis.stream_max_length, metrics=metrics
+    )
+    team = SupportTeam(
+        slack,
+        channel=s.handoff.support_channel,
+        usergroup=s.handoff.support_usergroup,
+        cache_seconds=s.handoff.support_team_cache_seconds,
+    )
+    limits = Limits(
+        redis,
+        messages_per_minute=s.limits.user_messages_per_minute,
+        max_open_threads=s.limits.user_max_open_threads,
+        index_ttl_seconds=ttl,  # refreshed by each of the person's messages
+    )
+    streams = None
+    if s.slack.stream_answers and in_slack:
+        streams = SlackStreams(
+            slack,
+            StreamBudget(redis, per_minute=s.slack.stream_answers_per_minute),
+            links=LinkPolicy(s.texts.link_domains),
+            workspace=s.slack.slack_team_id or "",
+        )
+    outbox = outbox or SlackOutbox(
+        slack,
+        thinking_text=s.texts.text_thinking,
+        support_channel=s.handoff.support_channel,
+        links=LinkPolicy(s.texts.link_domains),
+        status_text=s.texts.text_status,
+        loading_messages=s.texts.loading_messages,
+        streams=streams,
+    )
+    handoff = Handoff(
+        store,
+        ownership,
+        outbox,
+        observed,
+        texts=HandoffTexts.from_settings(s.texts),
+        reminder_seconds=s.handoff.handoff_reminder_minutes * 60,
+        limits=limits,
+        max_reminders=s.handoff.handoff_max_reminders,
+        slot_ttl_seconds=ttl,
+    )
+    pipeline = ObservedPipeline(
+        store,
+        ownership,
+        handoff,
+        observed,
+        outbox,
+        encoder=encoder_for(s.model.sarah_model),
+        token_budget=s.model.prompt_token_budget,
+        texts=Texts.from_settings(s.texts, s.slack.max_message_chars),
+        policy=Policy(
+            handoff_after_failures=s.handoff.handoff_after_failures,
+            consecutive=s.handoff.handoff_count == "consecutive",
+        ),
+        max_redrafts=s.worker.max_redrafts,
+        is_support=team.is_member if in_slack else nobody_is_support,
+        streams=outbox if streams is not None and isinstance(outbox, SlackOutbox) else None,
+        thread_reader=SlackThreadReader(slack, max_chars=s.slack.max_message_chars) if in_slack else None,
+    )
+    pipeline.tracing, pipeline.metrics = tracing, metrics
+    dead_letters = CountingDeadLetters(redis, max_length=s.redis.stream_max_length, metrics=metrics)
+    worker = None
+    if s.worker.sarah_role in ("all", "worker"):
+        worker = Worker(
+            inbox,
+            store,
+            pipeline,
+            dead_letters,
+            concurrency=s.worker.worker_concurrency,
+            read_batch=s.worker.worker_read_batch,
+            lease_seconds=s.worker.thread_lease_seconds,
+            reclaim_idle_seconds=s.worker.reclaim_idle_seconds,
+            coalesce_seconds=s.worker.coalesce_seconds,
+            dead_letter_after_passes=s.worker.dead_letter_after_passes,
+            consumer_idle_remove_seconds=s.worker.consumer_idle_remove_seconds,
+            stale_seconds=s.worker.worker_stale_seconds,
+            failed_pass_ttl_seconds=s.retention.dedupe_ttl_seconds,
+        )
+    health = Health(redis, metrics)
+    health.refreshers += [
+        lambda: refresh_stream_gauges(metrics, redis, inbox.stream, GROUP),
+        lambda: refresh_queue_gauges(metrics, open_handoffs),
+    ]
+    health.worker = worker.liveness.report if worker else None
+    # App Home follows hand-offs from whichever process changes them (a worker escalates, the
+    # ingress takes the Claim button), so every process connected to Slack publishes it.
+    app_home = AppHome(slack, redis, open_handoffs, team.is_member, ttl_seconds=ttl)
+    if in_slack:
+        ownership.listeners.callbacks.append(app_home.refresh)
+        store.listeners.callbacks.append(app_home.refresh)
+    return Parts(
+        store=store,
+        open_handoffs=open_handoffs,
+        ownership=ownership,
+        inbox=inbox,
+        team=team,
+        limits=limits,
+        outbox=outbox,
+        handoff=handoff,
+        pipeline=pipeline,
+        dead_letters=dead_letters,
+        worker=worker,
+        app_home=app_home,
+        health=health,
+    )
