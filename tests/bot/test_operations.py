@@ -81,7 +81,7 @@ async def test_metrics_follow_a_conversation_with_a_failure_a_retry_a_hand_off_a
     await fake_slack.wait_for(lambda: "Resolved by <@UAGENT>" in card.body)
 
     # answered entries are acknowledged with the worker's next read of the stream (within half a second)
-    await eventually_async(lambda: stream_is_empty(sarah.redis, sarah.inbox.stream))
+    await eventually_async(lambda: stream_is_empty(sarah.redis, sarah.parts.inbox.stream))
     after = await scrape(sarah)
     assert value(after, "sarah_messages_received_total") == 4  # question, its retry, "broken?", "a person"
     assert value(after, "sarah_messages_queued_total") == 3
