@@ -355,7 +355,9 @@ class Pipeline:
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
         check = check or await self._store.send_check(thread)
-        if await self._people_are_coming(thread, state.customer, check.pending):
+        answering = {p.message.ts for p in batch}  # already judged: only what came since can stop the send
+        arrived = [p for p in check.pending if p.message.ts not in answering]
+        if arrived and await self._people_are_coming(thread, state.customer, arrived):
             if stream is not None:
                 await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
