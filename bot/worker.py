@@ -33,7 +33,7 @@ from bot.outage import Backoff, Outage, is_outage, is_redis_trouble
 from bot.stopping import sleep_or_stop
 from handlers.messages import ThreadRef
 from handlers.pipeline import Pipeline
-from handlers.thread_store import Accepted, Pending, Release, ThreadStore
+from handlers.thread_store import Accepted, Pending, Release, Snapshot, ThreadStore
 
 log = logging.getLogger(__name__)
 
@@ -193,18 +193,25 @@ class Worker:
                 self._inbox.acknowledge_later([entry.entry_id])
                 continue
             token = uuid.uuid4().hex
-            accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
+            first: Snapshot | None = None
+            if self._coalesce:  # the thread is read after the pause, when the burst has gathered
+                accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
+            else:  # no pause: the first pass's read goes in the same round trip
+                accepted, first = await self._store.accept_and_begin(
+                    entry.message, entry.entry_id, token, time.time(), tag=uuid.uuid4().hex
+                )
             if accepted in (Accepted.DONE, Accepted.NOT_OURS, Accepted.HELD):
                 self._inbox.acknowledge_later([entry.entry_id])
             elif accepted is Accepted.LEASED:
-                task = asyncio.create_task(self._drain(entry.message.thread, token))
+                task = asyncio.create_task(self._drain(entry.message.thread, token, first))
                 self._drains.add(task)
                 task.add_done_callback(self._drain_ended)
 
     # -- one thread --------------------------------------------------------------------------------------
 
-    async def _drain(self, thread: ThreadRef, token: str) -> None:
-        """Answer the thread until its queue is empty, holding (and renewing) its lease."""
+    async def _drain(self, thread: ThreadRef, token: str, first: Snapshot | None = None) -> None:
+        """Answer the thread until its queue is empty, holding (and renewing) its lease. `first`:
+        the first pass's read, made with the lease."""
         lease = _Lease(self._store, thread, token, self._lease_seconds, self.liveness, self._outage)
         async with lease, self._slots:
             if self._coalesce:
@@ -213,7 +220,10 @@ class Worker:
             backoff = Backoff()
             while lease.held:
                 try:
-                    answered = await self._pipeline.answer_pending(thread, still_ours=lambda: lease.held, lease=token)
+                    read, first = first, None  # every later pass (and a retry) reads the thread again
+                    answered = await self._pipeline.answer_pending(
+                        thread, still_ours=lambda: lease.held, lease=token, first=read
+                    )
                     self._inbox.acknowledge_later(answered.entry_ids)
                     failures = 0
                     backoff.reset()

@@ -36,6 +36,7 @@ from handlers.thread_store import (
     Pending,
     Release,
     SendCheck,
+    Snapshot,
     StoredTurn,
     ThreadState,
     ThreadStore,
@@ -146,17 +147,27 @@ class Pipeline:
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
 
     async def answer_pending(
-        self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True, *, lease: str = ""
+        self,
+        thread: ThreadRef,
+        still_ours: Callable[[], bool] = lambda: True,
+        *,
+        lease: str = "",
+        first: Snapshot | None = None,
     ) -> Answered:
         """Handle every waiting message of `thread`; `still_ours` says whether the lease is still held.
 
         When new messages arrive while the model drafts, the pass starts over with all of them
         (at most `max_redrafts` times), so a hand-off request or an agent's line is seen before
         Sarah's draft is sent. With `lease` (its token), an answer's commit also gives the lease up
-        when nothing else waits (`Answered.release`).
+        when nothing else waits (`Answered.release`). `first` is the first attempt's read when the
+        worker made it already, with the lease (`ThreadStore.accept_and_begin`).
         """
         for attempt in range(self._max_redrafts + 1):
-            snapshot = await self._store.begin(thread, tag=uuid.uuid4().hex, now=self._clock())
+            snapshot = (
+                first
+                if attempt == 0 and first is not None
+                else await self._store.begin(thread, tag=uuid.uuid4().hex, now=self._clock(), lease=lease)
+            )
             batch = snapshot.pending
             if not batch:
                 return Answered([])

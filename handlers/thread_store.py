@@ -37,7 +37,7 @@ from redis.asyncio import Redis
 
 from handlers.keys import ThreadKeys, dm_conversations_key, thread_keys, user_threads_key
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
-from handlers.scripts import ScriptCall
+from handlers.scripts import ScriptCall, run_together
 from handlers.text_clean import clean
 from handlers.thread_state import Owner, ThreadState, shared_files
 
@@ -164,15 +164,17 @@ return 'released'
 """
 
 _BEGIN = """
--- KEYS: state, queue, turns   ARGV: tag, now, ttl
--- A pass's one read: the state as it was, the queue and the stored turns. When messages wait and
--- no answer is being posted yet, the pass's reply tag is recorded here, before anything is posted
--- with it (handlers/outbox.py: one visible answer across a crash). Returns {state, queue, turns, tagged}.
+-- KEYS: state, queue, turns, lease   ARGV: tag, now, ttl, lease token ('': no lease to check)
+-- A pass's one read: the state as it was, the queue and the stored turns. When messages wait, no
+-- answer is being posted yet and the lease is the pass's own, the pass's reply tag is recorded
+-- here, before anything is posted with it (handlers/outbox.py: one visible answer across a crash).
+-- Returns {state, queue, turns, tagged}.
 local state = redis.call('HGETALL', KEYS[1])
 local queue = redis.call('HGETALL', KEYS[2])
 local turns = redis.call('LRANGE', KEYS[3], 0, -1)
 local tagged = 0
-if #queue > 0 and redis.call('HEXISTS', KEYS[1], 'reply_pass') == 0 then
+local ours = ARGV[4] == '' or redis.call('GET', KEYS[4]) == ARGV[4]
+if ours and #queue > 0 and redis.call('HEXISTS', KEYS[1], 'reply_pass') == 0 then
   redis.call('HSET', KEYS[1], 'reply_pass', ARGV[1], 'reply_since', ARGV[2])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   tagged = 1
@@ -452,20 +454,38 @@ class ThreadStore:
         value = await self._redis.hget(thread_keys(thread).state, "reply_ts")
         return located(thread, as_text(value) if value is not None else "")
 
-    async def begin(self, thread: ThreadRef, *, tag: str, now: float) -> Snapshot:
+    async def begin(self, thread: ThreadRef, *, tag: str, now: float, lease: str = "") -> Snapshot:
         """A pass's one read (state, queue, turns), recording `tag` as the reply tag when messages
-        wait and no earlier pass's tag is recorded."""
+        wait, no earlier pass's tag is recorded and the thread's lease is `lease` (when given)."""
+        call = self._begin_call(thread, tag, now, lease)
+        return self._snapshot(await call.run(), tag, now)
+
+    async def accept_and_begin(
+        self, message: InboundMessage, entry_id: str, token: str, now: float, *, tag: str
+    ) -> tuple[Accepted, Snapshot | None]:
+        """`accept` (taking the lease) and, in the same round trip, the first pass's `begin` under
+        that lease: the snapshot when the lease was taken, else None."""
+        accept = self.accept_call(message, entry_id, token, now)
+        begin = self._begin_call(message.thread, tag, now, token)
+        accepted_reply, begun = await run_together(self._redis, [accept, begin], in_order=True)
+        accepted = self.accepted(message, accepted_reply)
+        return accepted, self._snapshot(begun, tag, now) if accepted is Accepted.LEASED else None
+
+    def _begin_call(self, thread: ThreadRef, tag: str, now: float, lease: str) -> ScriptCall:
         keys = thread_keys(thread)
-        since = round(now, 3)
-        state, queue, turns, tagged = await self._begin(
-            keys=[keys.state, keys.queue, keys.turns], args=[tag, f"{since:.3f}", self._ttl]
+        return ScriptCall(
+            self._begin, [keys.state, keys.queue, keys.turns, keys.lease], [tag, f"{now:.3f}", self._ttl, lease]
         )
+
+    @staticmethod
+    def _snapshot(reply: Any, tag: str, now: float) -> Snapshot:
+        state, queue, turns, tagged = reply
         return Snapshot(
             ThreadState.from_redis(_pairs(state)),
             _pending(_pairs(queue)),
             [StoredTurn.from_json(item) for item in turns],
             tag if int(tagged) else "",
-            since if int(tagged) else 0.0,
+            float(f"{now:.3f}") if int(tagged) else 0.0,
         )
 
     async def send_check(self, thread: ThreadRef) -> SendCheck:

@@ -105,3 +105,22 @@ async def test_the_send_check_sees_the_owner_and_every_waiting_message(redis: Re
     check = await threads.send_check(THREAD)
     assert check.owner == "waiting"
     assert [p.message.text for p in check.pending] == ["my hub is offline", "a person please"]
+
+
+async def test_the_worker_reads_a_thread_in_the_round_trip_that_takes_its_lease(redis: Redis) -> None:
+    threads = store(redis)
+    accepted, snapshot = await threads.accept_and_begin(message(THREAD.thread_ts), "1-0", "mine", 5.0, tag="tag-1")
+    assert accepted is Accepted.LEASED and snapshot is not None
+    assert [p.entry_id for p in snapshot.pending] == ["1-0"] and snapshot.tag == "tag-1"
+
+    follow_up = message("1800000000.000200", "it blinks red")
+    accepted, snapshot = await threads.accept_and_begin(follow_up, "2-0", "theirs", 6.0, tag="tag-2")
+    assert accepted is Accepted.QUEUED and snapshot is None  # another worker answers this thread
+    assert (await threads.state(THREAD)).reply_pass == "tag-1"  # and its tag was left alone
+
+
+async def test_a_pass_under_a_lost_lease_records_no_tag(redis: Redis) -> None:
+    threads = store(redis)
+    await threads.accept(message(THREAD.thread_ts), "1-0", "theirs", 1.0)
+    snapshot = await threads.begin(THREAD, tag="mine", now=2.0, lease="mine")
+    assert snapshot.tag == "" and (await threads.state(THREAD)).reply_pass == ""
