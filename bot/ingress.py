@@ -103,9 +103,24 @@ def build_bolt_app(
     return app
 
 
-def dm_conversations(store: ThreadStore, *, clock: Callable[[], float] = time.time) -> Middleware:
+DM_THREADS_REMEMBERED = 50_000  # per process: ~10 MB at most
+
+
+def dm_conversations(
+    store: ThreadStore, *, clock: Callable[[], float] = time.time, remembered: int = DM_THREADS_REMEMBERED
+) -> Middleware:
     """A Bolt middleware that marks a DM event with the conversation it belongs to (CONVERSATION_KEY,
-    read by `classify`): one Redis call per DM (two when the current conversation has gone idle)."""
+    read by `classify`): one Redis call per DM (two when the current conversation has gone idle).
+
+    Which conversation a DM thread belongs to never changes once a message joined it (Redis keeps
+    that answer for Slack's retries and for the gate), so this process remembers the latest
+    `remembered` answers: a reply in the thread of a DM already seen costs no round trip."""
+    known_threads: dict[tuple[str, str, str], str] = {}  # (user, channel, thread ts) → conversation
+
+    def remember(user: str, channel: str, thread_ts: str, conversation: str) -> None:
+        if len(known_threads) >= remembered:
+            del known_threads[next(iter(known_threads))]  # the oldest answer
+        known_threads[(user, channel, thread_ts)] = conversation
 
     async def conversations(
         body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
@@ -120,9 +135,16 @@ def dm_conversations(store: ThreadStore, *, clock: Callable[[], float] = time.ti
         channel = message.thread.channel
         try:
             if dm_top_level(event):
-                event[CONVERSATION_KEY] = await store.dm_conversation(message.user, channel, message.ts, clock())
+                conversation = await store.dm_conversation(message.user, channel, message.ts, clock())
+                event[CONVERSATION_KEY] = conversation
+                remember(message.user, channel, message.ts, conversation)  # Sarah answers in its thread
             else:
-                known = await store.dm_thread_conversation(message.user, channel, message.thread.thread_ts)
+                thread_ts = message.thread.thread_ts
+                known = known_threads.get((message.user, channel, thread_ts))
+                if known is None:
+                    known = await store.dm_thread_conversation(message.user, channel, thread_ts)
+                    if known:
+                        remember(message.user, channel, thread_ts, known)
                 if known:
                     event[CONVERSATION_KEY] = known
         except ResponseError as error:

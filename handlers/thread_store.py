@@ -153,9 +153,7 @@ end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts')
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-for i = 1, 4 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
-end
+for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end  -- a key that does not exist stays so
 if ARGV[4] == '' then return '' end
 if redis.call('GET', KEYS[5]) ~= ARGV[4] then return 'lost' end
 if redis.call('HLEN', KEYS[3]) > 0 then return 'more' end
