@@ -95,6 +95,10 @@ async def _check(limits: Limits, store: ThreadStore, message: InboundMessage, no
         if not await store.exists(message.thread):
             return Verdict.OK  # a thread Sarah is not part of: not hers to count (the worker drops it)
         opens = False
+    elif message.kind is Kind.DM:
+        # A DM conversation is the person's own: their index of threads (read by the limit's
+        # script) already says whether it is new to them, without a look at the thread.
+        opens = True
     else:
         opens = top_level or not await store.exists(message.thread)
     return await limits.check_message(message.user, message.thread.key, opens_thread=opens, now=now)

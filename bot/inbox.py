@@ -23,6 +23,7 @@ from redis.exceptions import ResponseError
 
 from handlers import keys
 from handlers.messages import InboundMessage
+from handlers.scripts import ScriptCall
 from handlers.thread_store import as_text
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,15 @@ class Inbox:
         self._put = redis.register_script(_PUT)
         self._count_failed_pass = redis.register_script(_COUNT_FAILED_PASS)
         self._remove_idle_consumers = redis.register_script(_REMOVE_IDLE_CONSUMERS)
+        self._unacknowledged: list[str] = []  # answered entries, acknowledged with the next read
 
     @property
     def stream(self) -> str:
         return self._stream
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
 
     async def put(self, message: InboundMessage) -> bool:
         """Queue `message` unless it was queued before; True when it was queued now."""
@@ -99,12 +105,20 @@ class Inbox:
 
     async def put_entry(self, message: InboundMessage) -> str | None:
         """Queue `message` unless it was queued before; its stream entry id when it was queued now."""
+        return self.put_reply(await self.put_call(message).run())
+
+    def put_call(self, message: InboundMessage) -> ScriptCall:
+        """`put_entry` as a call to send in a pipeline; `put_reply` reads its reply."""
         seen = f"{SEEN_PREFIX}{message.thread.channel}:{message.ts}"
         latest = f"{LATEST_PREFIX}{message.thread.channel}:{message.user}"
-        entry_id = await self._put(
-            keys=[seen, self._stream, latest],
-            args=[self._ttl, self._max_length, message.to_json(), message.thread.thread_ts],
+        return ScriptCall(
+            self._put,
+            [seen, self._stream, latest],
+            [self._ttl, self._max_length, message.to_json(), message.thread.thread_ts],
         )
+
+    @staticmethod
+    def put_reply(entry_id: Any) -> str | None:
         return None if entry_id is None else as_text(entry_id)
 
     async def latest_thread(self, channel: str, user: str) -> str | None:
@@ -120,8 +134,46 @@ class Inbox:
                 raise
 
     async def read(self, consumer: str, *, count: int, block_ms: int) -> list[Entry]:
-        """New entries for this consumer (waits up to `block_ms` when there are none)."""
-        return await self._read_group(consumer, ">", count=count, block_ms=block_ms)
+        """New entries for this consumer (waits up to `block_ms` when there are none).
+
+        Entries answered since the last read (`acknowledge_later`) are acknowledged in the same
+        round trip, before the read."""
+        acks = self._take_unacknowledged()
+        if not acks:
+            return await self._read_group(consumer, ">", count=count, block_ms=block_ms)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                self._acknowledge(pipe, acks)
+                pipe.xreadgroup(GROUP, consumer, {self._stream: ">"}, count=count, block=block_ms)
+                replies = await pipe.execute(raise_on_error=False)
+        except BaseException:
+            self._unacknowledged[:0] = acks  # not known to have landed: again next time (idempotent)
+            raise
+        for reply in replies[:-1]:
+            if isinstance(reply, ResponseError):  # the stream is gone (FLUSHDB): nothing left to acknowledge
+                log.debug("acknowledging answered entries failed: %s", str(reply)[:60])
+        read = replies[-1]
+        if isinstance(read, ResponseError):
+            await self._recreate_if_gone(read)
+            return []
+        if isinstance(read, Exception):
+            raise read
+        streams: Any = read or []
+        return [_entry(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
+
+    def acknowledge_later(self, entry_ids: list[str]) -> None:
+        """Answered entries, acknowledged with the next `read` (no round trip of their own). Until
+        then they stay pending: a crash before it lets another worker reclaim them, and `accept`
+        finds them answered and acknowledges them."""
+        self._unacknowledged.extend(entry_id for entry_id in entry_ids if entry_id)
+
+    async def flush_acknowledgements(self) -> None:
+        """Acknowledge what `acknowledge_later` holds now (the worker stops: no next read)."""
+        await self.done(self._take_unacknowledged())
+
+    def _take_unacknowledged(self) -> list[str]:
+        acks, self._unacknowledged = self._unacknowledged, []
+        return acks
 
     async def own_pending(self, consumer: str, *, count: int = 100) -> list[Entry]:
         """Entries already delivered to this consumer and not acknowledged yet.
@@ -187,13 +239,17 @@ class Inbox:
 
     async def done(self, entry_ids: list[str]) -> None:
         """Acknowledge and delete answered entries, so the stream holds only work still to do."""
+        entry_ids = [entry_id for entry_id in entry_ids if entry_id]
         if not entry_ids:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xack(self._stream, GROUP, *entry_ids)
-            pipe.xdel(self._stream, *entry_ids)
-            pipe.hdel(FAILED_PASSES, *entry_ids)
+            self._acknowledge(pipe, entry_ids)
             await pipe.execute()
+
+    def _acknowledge(self, pipe: Any, entry_ids: list[str]) -> None:
+        pipe.xack(self._stream, GROUP, *entry_ids)
+        pipe.xdel(self._stream, *entry_ids)
+        pipe.hdel(FAILED_PASSES, *entry_ids)
 
 
 def _entry(entry_id: Any, fields: Any) -> Entry:

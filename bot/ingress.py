@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
@@ -29,6 +29,7 @@ from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.slack_events import CONVERSATION_KEY, DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify, dm_top_level
 from handlers.messages import InboundMessage, Kind
+from handlers.scripts import run_together
 from handlers.thread_store import ThreadStore
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,7 @@ def build_bolt_app(
         if isinstance(message, Ignored):
             log.debug("ignored a Slack event: %s", message.reason)
             return
-        entry_id = await inbox.put_entry(message)
-        queued = entry_id is not None
-        if entry_id is not None and store is not None:
-            await _queue_in_thread(store, message, entry_id)
+        queued = await _queue(inbox, store, message)
         if metrics is not None:
             metrics.count_queued(queued, time.perf_counter() - started)
         log.info(
@@ -105,9 +103,24 @@ def build_bolt_app(
     return app
 
 
-def dm_conversations(store: ThreadStore, *, clock: Callable[[], float] = time.time) -> Middleware:
+DM_THREADS_REMEMBERED = 50_000  # per process: ~10 MB at most
+
+
+def dm_conversations(
+    store: ThreadStore, *, clock: Callable[[], float] = time.time, remembered: int = DM_THREADS_REMEMBERED
+) -> Middleware:
     """A Bolt middleware that marks a DM event with the conversation it belongs to (CONVERSATION_KEY,
-    read by `classify`): one Redis call per DM (two when the current conversation has gone idle)."""
+    read by `classify`): one Redis call per DM (two when the current conversation has gone idle).
+
+    Which conversation a DM thread belongs to never changes once a message joined it (Redis keeps
+    that answer for Slack's retries and for the gate), so this process remembers the latest
+    `remembered` answers: a reply in the thread of a DM already seen costs no round trip."""
+    known_threads: dict[tuple[str, str, str], str] = {}  # (user, channel, thread ts) → conversation
+
+    def remember(user: str, channel: str, thread_ts: str, conversation: str) -> None:
+        if len(known_threads) >= remembered:
+            del known_threads[next(iter(known_threads))]  # the oldest answer
+        known_threads[(user, channel, thread_ts)] = conversation
 
     async def conversations(
         body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
@@ -122,9 +135,16 @@ def dm_conversations(store: ThreadStore, *, clock: Callable[[], float] = time.ti
         channel = message.thread.channel
         try:
             if dm_top_level(event):
-                event[CONVERSATION_KEY] = await store.dm_conversation(message.user, channel, message.ts, clock())
+                conversation = await store.dm_conversation(message.user, channel, message.ts, clock())
+                event[CONVERSATION_KEY] = conversation
+                remember(message.user, channel, message.ts, conversation)  # Sarah answers in its thread
             else:
-                known = await store.dm_thread_conversation(message.user, channel, message.thread.thread_ts)
+                thread_ts = message.thread.thread_ts
+                known = known_threads.get((message.user, channel, thread_ts))
+                if known is None:
+                    known = await store.dm_thread_conversation(message.user, channel, thread_ts)
+                    if known:
+                        remember(message.user, channel, thread_ts, known)
                 if known:
                     event[CONVERSATION_KEY] = known
         except ResponseError as error:
@@ -136,12 +156,26 @@ def dm_conversations(store: ThreadStore, *, clock: Callable[[], float] = time.ti
     return conversations
 
 
-async def _queue_in_thread(store: ThreadStore, message: InboundMessage, entry_id: str) -> None:
-    """Put the message in its thread's queue before Slack is acknowledged. Two workers may read a
-    thread's entries in either order; with every acknowledged message already queued, the one that
-    takes the lease answers them in order. A failure here loses nothing: the worker that reads the
-    entry queues it too."""
-    try:
-        await store.accept(message, entry_id, "", time.time(), take_lease=False)
-    except RedisError as error:
-        log.warning("could not queue a message in its thread at the door (%s); the worker will", type(error).__name__)
+async def _queue(inbox: Inbox, store: ThreadStore | None, message: InboundMessage) -> bool:
+    """Add the message to the inbox stream (unless it was added before: True when added now) and
+    to its thread's queue, in one round trip, before Slack is acknowledged.
+
+    Two workers may read a thread's entries in either order; with every acknowledged message
+    already in its thread's queue, the one that takes the lease answers them in order. The thread's
+    copy has no stream entry id yet (the XADD is in the same round trip): the worker that reads the
+    entry queues it again with its id, which the ingress's copy never overwrites. Both steps are
+    idempotent by message, so Slack's retry after a failure here repeats them safely."""
+    put = inbox.put_call(message)
+    if store is None:
+        return inbox.put_reply(await put.run()) is not None
+    queue = store.accept_call(message, "", "", time.time(), take_lease=False)
+    entry_id, accepted = await run_together(inbox.redis, [put, queue], raise_on_error=False)
+    if isinstance(entry_id, Exception):
+        raise entry_id  # not in the stream: Slack is answered 500 and retries
+    if isinstance(accepted, Exception):  # loses nothing: the worker that reads the entry queues it
+        log.warning(
+            "could not queue a message in its thread at the door (%s); the worker will", type(accepted).__name__
+        )
+    else:
+        store.accepted(message, accepted)
+    return inbox.put_reply(entry_id) is not None

@@ -17,26 +17,35 @@ from bot.metrics import Metrics
 from bot.tracing import NO_TRACING, Tracing, conversation_id
 from handlers.messages import ThreadRef
 from handlers.pipeline import Answered, Pipeline
-from handlers.thread_store import Pending
+from handlers.thread_store import Pending, Snapshot
 
 
 class ObservedPipeline(Pipeline):
     tracing: Tracing = NO_TRACING  # the runtime sets its own
     metrics: Metrics | None = None
 
-    async def answer_pending(self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True) -> Answered:
+    async def answer_pending(
+        self,
+        thread: ThreadRef,
+        still_ours: Callable[[], bool] = lambda: True,
+        *,
+        lease: str = "",
+        first: Snapshot | None = None,
+    ) -> Answered:
         if self.metrics is not None:
             with self.metrics.threads_in_progress.track_inprogress():
-                return await self._traced(thread, still_ours)
-        return await self._traced(thread, still_ours)
+                return await self._traced(thread, still_ours, lease, first)
+        return await self._traced(thread, still_ours, lease, first)
 
-    async def _traced(self, thread: ThreadRef, still_ours: Callable[[], bool]) -> Answered:
+    async def _traced(
+        self, thread: ThreadRef, still_ours: Callable[[], bool], lease: str, first: Snapshot | None
+    ) -> Answered:
         if not self.tracing.on:
-            return await super().answer_pending(thread, still_ours)
+            return await super().answer_pending(thread, still_ours, lease=lease, first=first)
         token = conversation_id.set(thread.key)
         try:
             with self.tracing.span("sarah.pass", {"gen_ai.conversation.id": thread.key}) as span:
-                answered = await super().answer_pending(thread, still_ours)
+                answered = await super().answer_pending(thread, still_ours, lease=lease, first=first)
                 span.set_attribute("sarah.entries_answered", len(answered.entry_ids))
                 return answered
         finally:
@@ -53,6 +62,13 @@ class CountingInbox(Inbox):
     async def done(self, entry_ids: list[str]) -> None:
         await super().done(entry_ids)
         self._metrics.passes_done(entry_ids)
+
+    def acknowledge_later(self, entry_ids: list[str]) -> None:
+        super().acknowledge_later(entry_ids)
+        self._metrics.passes_done(entry_ids)  # answered now, whenever the acknowledgement lands
+
+    async def flush_acknowledgements(self) -> None:
+        await Inbox.done(self, self._take_unacknowledged())  # counted when they were answered
 
 
 class CountingDeadLetters(DeadLetters):

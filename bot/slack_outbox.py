@@ -112,7 +112,7 @@ class SlackOutbox:
                 lambda m: self._client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, **m),
             )
             ids.append(str(response.get("ts") or ""))
-            if on_part is not None:
+            if on_part is not None and index < len(pieces) - 1:  # the last: the caller's commit records it
                 await on_part(ids)
         for surplus in earlier[len(pieces) - 1 :]:
             await self.withdraw(thread, surplus)  # an earlier try's answer had more pieces

@@ -33,7 +33,7 @@ from bot.outage import Backoff, Outage, is_outage, is_redis_trouble
 from bot.stopping import sleep_or_stop
 from handlers.messages import ThreadRef
 from handlers.pipeline import Pipeline
-from handlers.thread_store import Accepted, Pending, Release, ThreadStore
+from handlers.thread_store import Accepted, Pending, Release, Snapshot, ThreadStore
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,10 @@ class Worker:
                 _, late = await asyncio.wait(self._drains, timeout=grace)
                 for task in late:  # their entries stay pending: another worker takes them over
                     task.cancel()
+            try:
+                await self._inbox.flush_acknowledgements()
+            except Exception as error:  # they stay pending: whoever reclaims them finds them answered
+                log.warning("could not acknowledge the last answered entries (%s)", type(error).__name__)
 
     # -- the loops ---------------------------------------------------------------------------------------
 
@@ -186,21 +190,28 @@ class Worker:
         # In stream order, one at a time: a thread's messages are queued in the order they came.
         for entry in entries:
             if entry.message is None:
-                await self._inbox.done([entry.entry_id])
+                self._inbox.acknowledge_later([entry.entry_id])
                 continue
             token = uuid.uuid4().hex
-            accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
+            first: Snapshot | None = None
+            if self._coalesce:  # the thread is read after the pause, when the burst has gathered
+                accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
+            else:  # no pause: the first pass's read goes in the same round trip
+                accepted, first = await self._store.accept_and_begin(
+                    entry.message, entry.entry_id, token, time.time(), tag=uuid.uuid4().hex
+                )
             if accepted in (Accepted.DONE, Accepted.NOT_OURS, Accepted.HELD):
-                await self._inbox.done([entry.entry_id])
+                self._inbox.acknowledge_later([entry.entry_id])
             elif accepted is Accepted.LEASED:
-                task = asyncio.create_task(self._drain(entry.message.thread, token))
+                task = asyncio.create_task(self._drain(entry.message.thread, token, first))
                 self._drains.add(task)
                 task.add_done_callback(self._drain_ended)
 
     # -- one thread --------------------------------------------------------------------------------------
 
-    async def _drain(self, thread: ThreadRef, token: str) -> None:
-        """Answer the thread until its queue is empty, holding (and renewing) its lease."""
+    async def _drain(self, thread: ThreadRef, token: str, first: Snapshot | None = None) -> None:
+        """Answer the thread until its queue is empty, holding (and renewing) its lease. `first`:
+        the first pass's read, made with the lease."""
         lease = _Lease(self._store, thread, token, self._lease_seconds, self.liveness, self._outage)
         async with lease, self._slots:
             if self._coalesce:
@@ -209,11 +220,15 @@ class Worker:
             backoff = Backoff()
             while lease.held:
                 try:
-                    answered = await self._pipeline.answer_pending(thread, still_ours=lambda: lease.held)
-                    await self._inbox.done(answered.entry_ids)
+                    read, first = first, None  # every later pass (and a retry) reads the thread again
+                    answered = await self._pipeline.answer_pending(
+                        thread, still_ours=lambda: lease.held, lease=token, first=read
+                    )
+                    self._inbox.acknowledge_later(answered.entry_ids)
                     failures = 0
                     backoff.reset()
-                    if await self._store.release_if_idle(thread, token) is not Release.MORE:
+                    released = answered.release or await self._store.release_if_idle(thread, token)
+                    if released is not Release.MORE:
                         lease.held = False
                 except Exception as error:  # one thread's failure must not stop the worker
                     if is_outage(error):  # Redis is away: not the message's fault, wait for it

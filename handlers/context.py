@@ -28,7 +28,15 @@ from handlers.model import Conversation, Turn
 from handlers.text_clean import CUT_MARKER
 from handlers.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, Encoder
 
-__all__ = ["CUT_MARKER", "count_tokens", "cut_to_tokens", "encode_bounded", "fit_to_budget", "fit_to_budget_off_loop"]
+__all__ = [
+    "CUT_MARKER",
+    "count_tokens",
+    "cut_to_tokens",
+    "encode_bounded",
+    "fit_to_budget",
+    "fit_to_budget_off_loop",
+    "surely_fits",
+]
 
 
 LONG_RUN = 64  # runs up to this many characters are encoded as they are (exact)
@@ -84,6 +92,20 @@ def fit_to_budget(system: str, turns: Sequence[Turn], encoder: Encoder, budget: 
     return Conversation(system=system, turns=tuple(kept))
 
 
+def surely_fits(system: str, turns: Sequence[Turn], budget: int) -> bool:
+    """True when everything fits whatever the encoder says: a token is at least one byte of UTF-8,
+    so a conversation of fewer bytes than the budget needs no counting at all (most do not)."""
+    size = len(system.encode()) + TOKENS_PER_MESSAGE + TOKENS_PER_REPLY
+    for turn in turns:
+        size += len(turn.content.encode()) + TOKENS_PER_MESSAGE
+        if size > budget:
+            return False
+    return size <= budget
+
+
 async def fit_to_budget_off_loop(system: str, turns: Sequence[Turn], encoder: Encoder, budget: int) -> Conversation:
-    """`fit_to_budget` in a worker thread, so counting never holds the event loop."""
+    """`fit_to_budget` in a worker thread, so counting never holds the event loop; a conversation
+    that `surely_fits` is taken whole at once, without counting or a thread."""
+    if surely_fits(system, turns, budget):
+        return Conversation(system=system, turns=tuple(turns))
     return await asyncio.to_thread(fit_to_budget, system, turns, encoder, budget)

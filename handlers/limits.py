@@ -56,7 +56,7 @@ if ARGV[3] == '1' and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
 else
   redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[2])
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[7]) end
+redis.call('EXPIRE', KEYS[2], ARGV[7])  -- nothing when the person has no index
 return {'ok', 0}
 """
 

@@ -4,10 +4,11 @@ Every method is one change a person sees: in the customer's thread, or in the su
 
 Exactly one visible answer across a crash: the pipeline records a tag (`reply_pass` in the thread's
 state) BEFORE `thinking` or `send` post anything, and each message of the answer carries that tag
-and its part number (Slack message metadata). Each part's id is recorded right after it is posted
-(`on_part`); a pass that dies in between leaves the tag in Redis, and the next holder of the
-thread's lease asks `find_posts(thread, tag)` for the parts Slack has, then edits them in place
-instead of posting again. So neither the "typing…" placeholder nor piece 2 of a split answer is
+and its part number (Slack message metadata). Each part's id but the last is recorded right after
+it is posted (`on_part`; the last is followed at once by the commit, which ends the answer); a pass
+that dies in between leaves the tag in Redis, and the next holder of the thread's lease asks
+`find_posts(thread, tag)` for the parts Slack has, then edits them in place instead of posting
+again. So neither the "typing…" placeholder nor piece 2 of a split answer is
 ever left behind or posted twice.
 """
 
@@ -64,7 +65,8 @@ class Outbox(Protocol):
         `feedback`); returns the id of the (first) message. A long text goes out in several
         messages: `parts` are the ids of pieces 2… already posted by an earlier try (edited in
         place, the surplus removed), and `on_part` is awaited with the ids of all pieces so far
-        (the first one first) after each new one is posted."""
+        (the first one first) after each new one is posted but the last (the caller commits the
+        answer right after it; until then `find_posts` finds it by its tag)."""
         ...
 
     async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:

@@ -32,7 +32,17 @@ from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
 from handlers.ownership import Owner, OwnershipStore
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.streaming import Live, ready_text
-from handlers.thread_store import Pending, StoredTurn, ThreadState, ThreadStore
+from handlers.thread_store import (
+    Pending,
+    Release,
+    SendCheck,
+    Snapshot,
+    StoredTurn,
+    ThreadState,
+    ThreadStore,
+    episode_of,
+    located,
+)
 from handlers.tokens import Encoder
 
 log = logging.getLogger(__name__)
@@ -89,6 +99,12 @@ class Answered:
 
     entry_ids: list[str]
     reply: Reply | None = None
+    release: Release | None = None  # the lease was given up (or found lost) with the answer's commit
+
+    @classmethod
+    def of(cls, batch: list[Pending], reply: Reply | None = None, release: Release | None = None) -> Answered:
+        """The batch's stream entries (a message the ingress queued has none until a worker reads it)."""
+        return cls([p.entry_id for p in batch if p.entry_id], reply, release)
 
 
 async def nobody_is_support(user: str) -> bool:
@@ -130,22 +146,39 @@ class Pipeline:
         self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
 
-    async def answer_pending(self, thread: ThreadRef, still_ours: Callable[[], bool] = lambda: True) -> Answered:
+    async def answer_pending(
+        self,
+        thread: ThreadRef,
+        still_ours: Callable[[], bool] = lambda: True,
+        *,
+        lease: str = "",
+        first: Snapshot | None = None,
+    ) -> Answered:
         """Handle every waiting message of `thread`; `still_ours` says whether the lease is still held.
 
         When new messages arrive while the model drafts, the pass starts over with all of them
         (at most `max_redrafts` times), so a hand-off request or an agent's line is seen before
-        Sarah's draft is sent.
+        Sarah's draft is sent. With `lease` (its token), an answer's commit also gives the lease up
+        when nothing else waits (`Answered.release`). `first` is the first attempt's read when the
+        worker made it already, with the lease (`ThreadStore.accept_and_begin`).
         """
-        thread = await self._store.locate(thread)  # a DM conversation: answer under the latest message
         for attempt in range(self._max_redrafts + 1):
-            batch = await self._store.pending(thread)
+            snapshot = (
+                first
+                if attempt == 0 and first is not None
+                else await self._store.begin(thread, tag=uuid.uuid4().hex, now=self._clock(), lease=lease)
+            )
+            batch = snapshot.pending
             if not batch:
                 return Answered([])
+            if attempt == 0:
+                thread = located(thread, snapshot.state.reply_ts)  # a DM conversation: answer under the latest message
             await self._store.add_files(thread, [f for p in batch for f in p.message.files])
-            state = await self._store.state(thread)
+            state = snapshot.state
             if attempt == 0 and state.reply_pass:
                 state = await self._recover_posts(thread, state)
+            if snapshot.tag:
+                state.reply_pass, state.reply_since = snapshot.tag, snapshot.tagged_at
             if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
                 await self._end_crashed_stream(thread, state)
             if state.relay_to:
@@ -159,7 +192,9 @@ class Pipeline:
                 return await self._hold_for_people(thread, state, batch)
             if owner is Owner.RESOLVED:
                 await self._handoff.reopen(thread)
-            answered = await self._answer(thread, state, batch, still_ours, last_try=attempt == self._max_redrafts)
+            answered = await self._answer(
+                thread, state, batch, snapshot.turns, still_ours, last_try=attempt == self._max_redrafts, lease=lease
+            )
             if answered is not None:
                 return answered
             log.info("new messages arrived while drafting; starting over with them", extra={"thread_key": thread.key})
@@ -172,14 +207,17 @@ class Pipeline:
         thread: ThreadRef,
         state: ThreadState,
         batch: list[Pending],
+        turns: list[StoredTurn],
         still_ours: Callable[[], bool],
         *,
         last_try: bool,
+        lease: str,
     ) -> Answered | None:
         feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
-        await self._read_thread_so_far(thread, state, messages)
-        episode = await self._store.episode(thread)
+        if await self._read_thread_so_far(thread, state, messages, turns):
+            turns = await self._store.history(thread)
+        episode = episode_of(turns)
         last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
         failure_key = await self._judge_feedback(thread, feedback, state.customer)
 
@@ -189,11 +227,13 @@ class Pipeline:
             await self._store.commit(thread, batch, [], self._clock())
             if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
-            return Answered([p.entry_id for p in batch])
+            return Answered.of(batch)
         if last_answer and any(says_it_did_not_work(p.message.text) for p in messages):
             failure_key = failure_key or keys.failure_key("answer", last_answer)
         if all(p.message.files_only for p in messages):
-            return await self._deliver(thread, state, batch, Reply(self._texts.files_only), None, still_ours)
+            return await self._deliver(
+                thread, state, batch, Reply(self._texts.files_only), None, still_ours, lease=lease
+            )
 
         placeholder: str | None = state.placeholder or None
         if not placeholder and still_ours():
@@ -228,7 +268,8 @@ class Pipeline:
         else:
             reply = await self._ask_model(thread, batch, episode, state.customer)
         kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
-        if not last_try and not kept and await self._store.pending_count(thread) > len(batch):
+        check = await self._store.send_check(thread)  # owner and queue, read once for what follows
+        if not last_try and not kept and len(check.pending) > len(batch):
             return None  # start over with the new messages
         if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
             # Sarah cannot act on a home or account: such an answer would be a lie; an honest one goes
@@ -256,10 +297,13 @@ class Pipeline:
             await stream.stop()  # a hand-off may replace the message: end the stream first
             stream = None
         if failure_key and await self._over_threshold(thread, failure_key, batch, placeholder, reply):
-            return Answered([p.entry_id for p in batch], reply)
+            return Answered.of(batch, reply)
         if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:
             await self._ownership.reset_failures(thread)
-        return await self._deliver(thread, state, batch, reply, placeholder, still_ours, stream)
+        fresh = check if failure_key is None else None  # a counted failure may have changed hands: read again
+        return await self._deliver(
+            thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
+        )
 
     async def _ask_model(
         self,
@@ -302,9 +346,15 @@ class Pipeline:
         placeholder: str | None,
         still_ours: Callable[[], bool],
         stream: AnswerStream | None = None,
+        *,
+        check: SendCheck | None = None,
+        lease: str = "",
     ) -> Answered:
         """Post Sarah's answer (or apology) if the thread is still hers, and record the turns.
-        With a `stream` in flight, the answer finishes it (or replaces it when it cannot)."""
+        With a `stream` in flight, the answer finishes it (or replaces it when it cannot).
+
+        `check` is the owner and queue read after the model answered (read here when None); with
+        `lease`, the commit gives the lease up when nothing else waits."""
         answered = reply.outcome is Outcome.ANSWERED
         text = (
             reply.text
@@ -315,20 +365,23 @@ class Pipeline:
             text = f"{text}\n\n{self._texts.message_cut}"
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
-        if await self._people_are_coming(thread, state.customer):
+        check = check or await self._store.send_check(thread)
+        answering = {p.message.ts for p in batch}  # already judged: only what came since can stop the send
+        arrived = [p for p in check.pending if p.message.ts not in answering]
+        if arrived and await self._people_are_coming(thread, state.customer, arrived):
             if stream is not None:
                 await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
         sent, answer_ts = await self._send_if_ours(
-            thread, text, placeholder, still_ours, feedback=answered, state=state, stream=stream
+            thread, text, placeholder, still_ours, feedback=answered, state=state, stream=stream, owner=check.owner
         )
         if not sent and not still_ours():
             return Answered([])  # the lease moved on: the next holder answers these messages
         turns = self._user_turns(batch)
         if answered and sent:
             turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
-        await self._store.commit(thread, batch, turns, self._clock())
-        return Answered([p.entry_id for p in batch], reply)
+        released = await self._store.commit(thread, batch, turns, self._clock(), release=lease)
+        return Answered.of(batch, reply, released)
 
     async def _send_if_ours(
         self,
@@ -340,13 +393,15 @@ class Pipeline:
         feedback: bool = False,
         state: ThreadState | None = None,
         stream: AnswerStream | None = None,
+        owner: Owner | None = None,
     ) -> tuple[bool, str | None]:
         """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
         placeholder). Returns whether it was sent, and the id of the message.
 
-        With the thread's `state`, the answer is tagged and each piece recorded as it is posted,
-        so a retried pass edits the pieces an earlier try posted instead of posting them again."""
-        if not still_ours() or await self._ownership.owner(thread) is not Owner.BOT:
+        `owner` is the owner as just read (read here when None). With the thread's `state`, the
+        answer is tagged and each piece recorded as it is posted, so a retried pass edits the
+        pieces an earlier try posted instead of posting them again."""
+        if not still_ours() or (owner or await self._ownership.owner(thread)) is not Owner.BOT:
             log.info(
                 "not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key}
             )
@@ -443,7 +498,7 @@ class Pipeline:
         if failures is None:
             failures = (await self._store.state(thread)).failures
         await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
-        return Answered([p.entry_id for p in batch])
+        return Answered.of(batch)
 
     # -- people have the thread ------------------------------------------------------------------------
 
@@ -459,7 +514,7 @@ class Pipeline:
                     ref, state.customer or message.user, message.text, has_files=message.has_files
                 )
         await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
-        return Answered([p.entry_id for p in batch])
+        return Answered.of(batch)
 
     async def _agents_wrote(self, thread: ThreadRef, batch: list[Pending], agents: set[str]) -> Answered:
         """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
@@ -471,7 +526,7 @@ class Pipeline:
             if p.message.kind is not Kind.FEEDBACK
         ]
         await self._store.commit(thread, batch, turns, self._clock())
-        return Answered([p.entry_id for p in batch])
+        return Answered.of(batch)
 
     async def _relay_from_support(self, card_thread: ThreadRef, relay_to: str, batch: list[Pending]) -> Answered:
         """Agents write in the card's thread; Sarah passes their lines to the customer's DM.
@@ -524,20 +579,24 @@ class Pipeline:
                 now=self._clock(),
                 turns=tuple(relayed),
             )
-        return Answered([p.entry_id for p in batch])
+        return Answered.of(batch)
 
     # -- a first mention halfway down a thread ---------------------------------------------------------
 
-    async def _read_thread_so_far(self, thread: ThreadRef, state: ThreadState, messages: list[Pending]) -> None:
+    async def _read_thread_so_far(
+        self, thread: ThreadRef, state: ThreadState, messages: list[Pending], stored: list[StoredTurn]
+    ) -> bool:
         """Sarah is mentioned in a channel thread she has never seen: store what was said before the
-        mention, once, so her first answer has the context (the prompt's budget keeps the newest)."""
+        mention, once, so her first answer has the context (the prompt's budget keeps the newest).
+        True when the stored turns changed."""
         if self._thread_reader is None or thread.is_dm or state.history_read or not messages:
-            return
+            return False
         first = messages[0].message
-        if first.kind is not Kind.MENTION or first.ts == thread.thread_ts or await self._store.history(thread):
-            return
+        if first.kind is not Kind.MENTION or first.ts == thread.thread_ts or stored:
+            return False
         turns = await self._thread_reader.earlier(thread, before=first.ts)
         await self._store.add_history(thread, turns)
+        return True
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -672,9 +731,11 @@ class Pipeline:
             and await self._is_support(p.message.user)
         }
 
-    async def _people_are_coming(self, thread: ThreadRef, customer: str) -> bool:
-        """Checked right before a send: is a hand-off request or an agent's line waiting in the queue?"""
-        pending = await self._store.pending(thread)
+    async def _people_are_coming(self, thread: ThreadRef, customer: str, pending: list[Pending] | None = None) -> bool:
+        """Checked right before a send: is a hand-off request or an agent's line waiting in the queue?
+        (`pending`: the queue as just read; read here when None.)"""
+        if pending is None:
+            pending = await self._store.pending(thread)
         return any(wants_human(p.message.text) for p in pending if p.message.kind is not Kind.FEEDBACK) or bool(
             await self._support_members(thread, pending, customer)
         )

@@ -36,6 +36,12 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 return 1
 """
 
+# ARGV: the window's start (ms, exclusive). Returns {starts in the window, the oldest one's ms or 0}.
+_LEFT = """
+local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+return {redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'), oldest[2] or '0'}
+"""
+
 WINDOW_SECONDS = 60.0
 
 
@@ -46,18 +52,30 @@ class StreamBudget:
         self._clock = clock
         self._take = redis.register_script(_TAKE)
         self._exhaust = redis.register_script(_EXHAUST)
+        self._left = redis.register_script(_LEFT)
+        # workspace → until when its budget is known to be spent: no start can leave the window
+        # before its oldest one does, so until then nobody needs to ask Redis
+        self._spent_until: dict[str, float] = {}
 
     @staticmethod
     def key(workspace: str) -> str:
         return stream_budget_key(workspace)
 
     async def left(self, workspace: str) -> bool:
-        """Whether `workspace` has a streamed answer left this minute, spending nothing (one ZCOUNT):
-        past the budget the model is asked the cheaper, non-streaming way."""
+        """Whether `workspace` has a streamed answer left this minute, spending nothing: past the
+        budget the model is asked the cheaper, non-streaming way. Once the budget is found spent,
+        Redis is not asked again until the window's oldest start has left it."""
         if self._per_minute <= 0:
             return False
-        since_ms = int((self._clock() - WINDOW_SECONDS) * 1000)
-        return int(await self._redis.zcount(self.key(workspace), f"({since_ms}", "+inf")) < self._per_minute
+        now = self._clock()
+        if now < self._spent_until.get(workspace, 0.0):
+            return False
+        since_ms = int((now - WINDOW_SECONDS) * 1000)
+        count, oldest_ms = await self._left(keys=[self.key(workspace)], args=[since_ms])
+        if int(count) < self._per_minute:
+            return True
+        self._spent_until[workspace] = float(oldest_ms) / 1000 + WINDOW_SECONDS
+        return False
 
     async def take(self, workspace: str) -> bool:
         """Spend one streamed answer of `workspace`'s minute; False when none is left."""

@@ -52,6 +52,7 @@ class ThreadState:
     reply_since: float = 0.0
     reply_parts: list[str] = field(default_factory=list)  # ts of parts 2… of a split answer
     stream_ts: str = ""  # a streamed answer in flight
+    reply_ts: str = ""  # a DM conversation: the thread of the customer's latest message (answers go there)
     history_read: bool = False  # the thread's earlier messages were read once, at a first mention
     files: tuple[SharedFile, ...] = ()
 
@@ -76,6 +77,7 @@ class ThreadState:
             reply_since=float(raw.get("reply_since") or 0),
             reply_parts=list(json.loads(raw.get("reply_parts") or "[]")),
             stream_ts=raw.get("stream_ts", ""),
+            reply_ts=raw.get("reply_ts", ""),
             history_read=bool(raw.get("history_read")),
             files=shared_files(raw),
         )

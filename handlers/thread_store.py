@@ -37,8 +37,9 @@ from redis.asyncio import Redis
 
 from handlers.keys import ThreadKeys, dm_conversations_key, thread_keys, user_threads_key
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
+from handlers.scripts import ScriptCall, run_together
 from handlers.text_clean import clean
-from handlers.thread_state import ThreadState, shared_files
+from handlers.thread_state import Owner, ThreadState, shared_files
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +104,17 @@ if ARGV[3] ~= 'thread_reply' and redis.call('EXISTS', KEYS[5]) == 1 then
   end
   redis.call('DEL', KEYS[5])
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 -- lease_ms 0: queue only (the ingress, so that a message is in its thread's queue before Slack's
--- acknowledgement; the worker that reads its stream entry takes the lease)
-if ARGV[5] == '0' then return {'queued', promoted, dropped} end
+-- acknowledgement; the worker that reads its stream entry takes the lease). The ingress does not
+-- know the stream entry id yet (the XADD goes in the same round trip): it never overwrites the
+-- message as a worker queued it, with its entry id.
+if ARGV[5] == '0' then
+  redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+  return {'queued', promoted, dropped}
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5]) then return {'leased', promoted, dropped} end
 -- the lease is already this call's own: a retry of this script after its reply was lost
 if redis.call('GET', KEYS[4]) == ARGV[4] then return {'leased', promoted, dropped} end
@@ -132,23 +138,51 @@ return 'released'
 """
 
 _COMMIT = """
--- KEYS: state, turns, queue, answered
--- ARGV: ttl, max_turns, now, n_answered, ts…, turn json…
-local n = tonumber(ARGV[4])
-for i = 5, 4 + n do
+-- KEYS: state, turns, queue, answered, lease
+-- ARGV: ttl, max_turns, now, lease token ('': keep the lease), n_answered, ts…, turn json…
+-- With a token, the lease is released in the same step when nothing else waits (the answer was the
+-- pass's last act): returns 'released', 'more' (messages arrived: keep answering) or 'lost'.
+local n = tonumber(ARGV[5])
+for i = 6, 5 + n do
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SADD', KEYS[4], ARGV[i])
 end
-for i = 5 + n, #ARGV do
+for i = 6 + n, #ARGV do
   redis.call('RPUSH', KEYS[2], ARGV[i])
 end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts')
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-for i = 1, 4 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end  -- a key that does not exist stays so
+if ARGV[4] == '' then return '' end
+if redis.call('GET', KEYS[5]) ~= ARGV[4] then return 'lost' end
+if redis.call('HLEN', KEYS[3]) > 0 then return 'more' end
+redis.call('DEL', KEYS[5])
+return 'released'
+"""
+
+_BEGIN = """
+-- KEYS: state, queue, turns, lease   ARGV: tag, now, ttl, lease token ('': no lease to check)
+-- A pass's one read: the state as it was, the queue and the stored turns. When messages wait, no
+-- answer is being posted yet and the lease is the pass's own, the pass's reply tag is recorded
+-- here, before anything is posted with it (handlers/outbox.py: one visible answer across a crash).
+-- Returns {state, queue, turns, tagged}.
+local state = redis.call('HGETALL', KEYS[1])
+local queue = redis.call('HGETALL', KEYS[2])
+local turns = redis.call('LRANGE', KEYS[3], 0, -1)
+local tagged = 0
+local ours = ARGV[4] == '' or redis.call('GET', KEYS[4]) == ARGV[4]
+if ours and #queue > 0 and redis.call('HEXISTS', KEYS[1], 'reply_pass') == 0 then
+  redis.call('HSET', KEYS[1], 'reply_pass', ARGV[1], 'reply_since', ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  tagged = 1
 end
-return n
+return {state, queue, turns, tagged}
+"""
+
+_SEND_CHECK = """
+-- KEYS: state, queue   What is checked right before a send: the owner, and what waits in the queue.
+return {redis.call('HGET', KEYS[1], 'owner') or '', redis.call('HGETALL', KEYS[2])}
 """
 
 
@@ -238,6 +272,26 @@ class Pending:
 
 
 @dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a pass reads in its one round trip (`ThreadStore.begin`): the state as it was before the
+    pass, the messages waiting, the stored turns, and the reply tag when the pass recorded it."""
+
+    state: ThreadState
+    pending: list[Pending]
+    turns: list[StoredTurn]
+    tag: str = ""  # "": an earlier pass's tag is still recorded in `state.reply_pass` (or nothing waits)
+    tagged_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SendCheck:
+    """Read right before a send: who owns the thread, and everything in its queue now."""
+
+    owner: Owner
+    pending: list[Pending]
+
+
+@dataclass(frozen=True, slots=True)
 class StoredTurn:
     role: str  # "user" | "assistant" | "agent" (a support person) | "marker" (a new episode starts)
     content: str
@@ -255,6 +309,22 @@ class StoredTurn:
         data = json.loads(raw)
         # cleaned on read too: a turn stored before the ingress cleaned texts must not poison every pass
         return cls(data["role"], clean(data["content"]), data.get("ts", ""), data.get("user", ""))
+
+
+def episode_of(turns: list[StoredTurn]) -> list[StoredTurn]:
+    """The customer's and Sarah's turns since the last episode marker (a hand-back or a reset)."""
+    starts = [i for i, turn in enumerate(turns) if turn.role == "marker"]
+    current = turns[starts[-1] + 1 :] if starts else turns
+    return [turn for turn in current if turn.role in ("user", "assistant")]
+
+
+def located(thread: ThreadRef, reply_ts: str) -> ThreadRef:
+    """`thread` pointing at where Sarah answers now: in a DM conversation, the thread of the
+    customer's latest message (`reply_ts`, recorded by `accept`); elsewhere the thread itself."""
+    if not thread.is_dm or not reply_ts or reply_ts == thread.thread_ts:
+        return thread
+    conversation = thread.conversation_ts or thread.thread_ts
+    return ThreadRef(thread.channel, reply_ts, thread.team, "" if reply_ts == conversation else conversation)
 
 
 def parse_thread_key(key: str) -> ThreadRef:
@@ -286,6 +356,8 @@ class ThreadStore:
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE_IF_IDLE)
         self._commit = redis.register_script(_COMMIT)
+        self._begin = redis.register_script(_BEGIN)
+        self._send_check = redis.register_script(_SEND_CHECK)
         self._add_history = redis.register_script(_ADD_HISTORY)
         self._add_files = redis.register_script(_ADD_FILES)
 
@@ -295,11 +367,20 @@ class ThreadStore:
         """Queue `message` in its thread (idempotent: by its ts) and, with `take_lease`, try to take the
         thread's lease. The ingress queues without the lease before it acknowledges Slack, so a later
         message's worker always finds the earlier ones of its thread queued, whichever worker read them."""
+        call = self.accept_call(message, entry_id, token, now, take_lease=take_lease)
+        return self.accepted(message, await call.run())
+
+    def accept_call(
+        self, message: InboundMessage, entry_id: str, token: str, now: float, *, take_lease: bool = True
+    ) -> ScriptCall:
+        """`accept` as a call to send in a pipeline (the ingress queues and XADDs in one round trip);
+        `accepted` reads its reply."""
         keys = thread_keys(message.thread)
         payload = json.dumps({"m": message.to_json(), "e": entry_id}, separators=(",", ":"))
-        status, promoted, dropped = await self._accept(
-            keys=[keys.state, keys.queue, keys.answered, keys.lease, keys.held],
-            args=[
+        return ScriptCall(
+            self._accept,
+            [keys.state, keys.queue, keys.answered, keys.lease, keys.held],
+            [
                 message.ts,
                 payload,
                 message.kind.value,
@@ -313,6 +394,11 @@ class ThreadStore:
                 message.thread.thread_ts if message.kind is Kind.DM else "",
             ],
         )
+
+    @staticmethod
+    def accepted(message: InboundMessage, reply: Any) -> Accepted:
+        """What `accept`'s script answered, logged where it is worth a line."""
+        status, promoted, dropped = reply
         accepted = Accepted(as_text(status))
         if accepted is Accepted.HELD:
             log.info(
@@ -360,25 +446,56 @@ class ThreadStore:
         return as_text(known) if known is not None else None
 
     async def locate(self, thread: ThreadRef) -> ThreadRef:
-        """`thread` pointing at where Sarah answers now: in a DM conversation, the thread of the
-        customer's latest message (recorded by `accept`); elsewhere the thread itself."""
+        """`thread` pointing at where Sarah answers now (see `located`)."""
         if not thread.is_dm:
             return thread
         value = await self._redis.hget(thread_keys(thread).state, "reply_ts")
-        reply_ts = as_text(value) if value is not None else ""
-        if not reply_ts or reply_ts == thread.thread_ts:
-            return thread
-        conversation = thread.conversation_ts or thread.thread_ts
-        return ThreadRef(thread.channel, reply_ts, thread.team, "" if reply_ts == conversation else conversation)
+        return located(thread, as_text(value) if value is not None else "")
+
+    async def begin(self, thread: ThreadRef, *, tag: str, now: float, lease: str = "") -> Snapshot:
+        """A pass's one read (state, queue, turns), recording `tag` as the reply tag when messages
+        wait, no earlier pass's tag is recorded and the thread's lease is `lease` (when given)."""
+        call = self._begin_call(thread, tag, now, lease)
+        return self._snapshot(await call.run(), tag, now)
+
+    async def accept_and_begin(
+        self, message: InboundMessage, entry_id: str, token: str, now: float, *, tag: str
+    ) -> tuple[Accepted, Snapshot | None]:
+        """`accept` (taking the lease) and, in the same round trip, the first pass's `begin` under
+        that lease: the snapshot when the lease was taken, else None."""
+        accept = self.accept_call(message, entry_id, token, now)
+        begin = self._begin_call(message.thread, tag, now, token)
+        accepted_reply, begun = await run_together(self._redis, [accept, begin], in_order=True)
+        accepted = self.accepted(message, accepted_reply)
+        return accepted, self._snapshot(begun, tag, now) if accepted is Accepted.LEASED else None
+
+    def _begin_call(self, thread: ThreadRef, tag: str, now: float, lease: str) -> ScriptCall:
+        keys = thread_keys(thread)
+        return ScriptCall(
+            self._begin, [keys.state, keys.queue, keys.turns, keys.lease], [tag, f"{now:.3f}", self._ttl, lease]
+        )
+
+    @staticmethod
+    def _snapshot(reply: Any, tag: str, now: float) -> Snapshot:
+        state, queue, turns, tagged = reply
+        return Snapshot(
+            ThreadState.from_redis(_pairs(state)),
+            _pending(_pairs(queue)),
+            [StoredTurn.from_json(item) for item in turns],
+            tag if int(tagged) else "",
+            float(f"{now:.3f}") if int(tagged) else 0.0,
+        )
+
+    async def send_check(self, thread: ThreadRef) -> SendCheck:
+        """The owner and the queue, read together right before a send."""
+        keys = thread_keys(thread)
+        owner, queue = await self._send_check(keys=[keys.state, keys.queue])
+        return SendCheck(Owner(as_text(owner) or Owner.BOT), _pending(_pairs(queue)))
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""
         raw = await self._redis.hgetall(thread_keys(thread).queue)
-        items = []
-        for ts, value in raw.items():
-            data = json.loads(value)
-            items.append((as_text(ts), Pending(InboundMessage.from_json(data["m"]), data["e"])))
-        return [pending for _, pending in sorted(items, key=lambda item: _ts_order(item[0]))]
+        return _pending({as_text(ts): as_text(value) for ts, value in raw.items()})
 
     async def pending_count(self, thread: ThreadRef) -> int:
         return int(await self._redis.hlen(thread_keys(thread).queue))
@@ -389,10 +506,7 @@ class ThreadStore:
 
     async def episode(self, thread: ThreadRef) -> list[StoredTurn]:
         """The customer's and Sarah's turns since the last episode marker (a hand-back or a reset)."""
-        turns = await self.history(thread)
-        starts = [i for i, turn in enumerate(turns) if turn.role == "marker"]
-        current = turns[starts[-1] + 1 :] if starts else turns
-        return [turn for turn in current if turn.role in ("user", "assistant")]
+        return episode_of(await self.history(thread))
 
     async def state(self, thread: ThreadRef) -> ThreadState:
         raw = await self._redis.hgetall(thread_keys(thread).state)
@@ -405,20 +519,27 @@ class ThreadStore:
             pipe.expire(key, self._ttl)
             await pipe.execute()
 
-    async def commit(self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float) -> None:
-        """Record the answer: the new turns, the answered markers, and the queue emptied of them."""
+    async def commit(
+        self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float, *, release: str = ""
+    ) -> Release | None:
+        """Record the answer: the new turns, the answered markers, and the queue emptied of them.
+
+        With `release` (the lease token), the lease is given up in the same step when nothing else
+        waits, as `release_if_idle` would: what happened to it is returned."""
         keys = thread_keys(thread)
-        await self._commit(
-            keys=[keys.state, keys.turns, keys.queue, keys.answered],
+        released = await self._commit(
+            keys=[keys.state, keys.turns, keys.queue, keys.answered, keys.lease],
             args=[
                 self._ttl,
                 self._max_turns,
                 now,
+                release,
                 len(answered),
                 *[p.message.ts for p in answered],
                 *[t.to_json() for t in turns],
             ],
         )
+        return Release(as_text(released)) if release else None
 
     async def add_history(self, thread: ThreadRef, turns: list[StoredTurn]) -> bool:
         """Store the thread's earlier messages before any turn of Sarah's; once per thread (False when
@@ -457,6 +578,20 @@ class ThreadStore:
         return Release(as_text(await self._release(keys=[keys.queue, keys.lease], args=[token])))
 
 
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    """A Lua HGETALL reply (a flat list of field, value, …) as a dict of text."""
+    return {as_text(flat[i]): as_text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+
+
+def _pending(queue: dict[str, str]) -> list[Pending]:
+    """A thread's queue hash as its messages, oldest first."""
+    items = []
+    for ts, value in queue.items():
+        data = json.loads(value)
+        items.append((ts, Pending(InboundMessage.from_json(data["m"]), data["e"])))
+    return [pending for _, pending in sorted(items, key=lambda item: _ts_order(item[0]))]
+
+
 def as_text(value: Any) -> str:
     """Redis replies are bytes unless the client decodes them: one place turns them into text."""
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -476,12 +611,16 @@ __all__ = [
     "Kind",
     "Pending",
     "Release",
+    "SendCheck",
+    "Snapshot",
     "StoredTurn",
     "ThreadKeys",
     "ThreadState",
     "ThreadStore",
     "as_text",
     "dm_conversations_key",
+    "episode_of",
+    "located",
     "parse_thread_key",
     "shared_files",
     "thread_keys",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +26,21 @@ class LocalServer:
 
     async def close(self) -> None:
         await self._runner.cleanup()
+
+
+async def eventually_async(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
+    """`eventually` for a check that must ask something (Redis) each time."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not (result := await check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the condition did not come true in time")
+        await asyncio.sleep(0.02)
+    return result
+
+
+async def stream_is_empty(redis: Any, stream: str) -> bool:
+    """Every answered entry acknowledged and deleted (the worker does it with its next read)."""
+    return int(await redis.xlen(stream)) == 0
 
 
 async def eventually(predicate: Callable[[], Any], within: float = 10.0) -> Any:

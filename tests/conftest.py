@@ -107,3 +107,14 @@ async def start_sarah(redis: Redis, fake_slack: FakeSlack, fake_openai: FakeOpen
     for sarah, sender in running:
         await sender.close()
         await sarah.stop()
+
+
+def with_and_without_pause(start_sarah: StartSarah, request: pytest.FixtureRequest) -> StartSarah:
+    """`start_sarah` with the test's COALESCE_SECONDS, or with none: without a pause the worker
+    reads a thread in the round trip that takes its lease (a path of its own)."""
+
+    async def start(**groups: dict[str, Any]) -> tuple[Sarah, SlackSender]:
+        worker = {"coalesce_seconds": request.param, **groups.get("worker", {})}
+        return await start_sarah(**{**groups, "worker": worker})
+
+    return start

@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from bot.inbox import STREAM
 from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.server import eventually_async, stream_is_empty
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
 from tests.conftest import StartSarah
@@ -35,7 +36,7 @@ async def test_every_key_has_a_ttl_and_the_stream_is_trimmed(
         assert ttls[key] <= 2 * 86_400, key  # a lease (seconds) or the conversation's retention
     for key in inbox_keys:
         assert ttls[key] <= 3_600, key
-    assert await redis.xlen(STREAM) == 0  # answered entries are acknowledged and deleted
+    await eventually_async(lambda: stream_is_empty(redis, STREAM))  # answered entries acknowledged and deleted
 
 
 async def test_a_long_thread_keeps_the_prompt_within_budget_and_keeps_the_newest_turns(

@@ -18,7 +18,13 @@ from handlers.outbox import PartsRecorder
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
-from tests.conftest import StartSarah
+from tests.conftest import StartSarah, with_and_without_pause
+
+
+@pytest.fixture(params=[0.05, 0.0], ids=["pause", "no-pause"])
+def start_sarah(start_sarah: StartSarah, request: pytest.FixtureRequest) -> StartSarah:
+    """Every test here runs with and without the coalescing pause (see `with_and_without_pause`)."""
+    return with_and_without_pause(start_sarah, request)
 
 
 class Crash(RuntimeError):

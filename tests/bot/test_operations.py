@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.logs import configure_logging
 from bot.runtime import Sarah
 from sarah_testing.openai_chat import FakeOpenAI, HttpError, echo_responder
+from sarah_testing.server import eventually_async, stream_is_empty
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import dm, new_ts
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
@@ -79,6 +80,8 @@ async def test_metrics_follow_a_conversation_with_a_failure_a_retry_a_hand_off_a
     await press(slack, fake_slack, "sarah_resolve", card)
     await fake_slack.wait_for(lambda: "Resolved by <@UAGENT>" in card.body)
 
+    # answered entries are acknowledged with the worker's next read of the stream (within half a second)
+    await eventually_async(lambda: stream_is_empty(sarah.redis, sarah.parts.inbox.stream))
     after = await scrape(sarah)
     assert value(after, "sarah_messages_received_total") == 4  # question, its retry, "broken?", "a person"
     assert value(after, "sarah_messages_queued_total") == 3

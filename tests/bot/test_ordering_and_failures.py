@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError, echo_responder, user_lines
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
-from tests.conftest import StartSarah
+from tests.conftest import StartSarah, with_and_without_pause
+
+
+@pytest.fixture(params=[0.05, 0.0], ids=["pause", "no-pause"])
+def start_sarah(start_sarah: StartSarah, request: pytest.FixtureRequest) -> StartSarah:
+    """Every test here runs with and without the coalescing pause (see `with_and_without_pause`)."""
+    return with_and_without_pause(start_sarah, request)
 
 
 async def test_three_quick_messages_get_one_reply_that_answers_all_three_in_order(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.inbox import GROUP, STREAM
@@ -19,7 +20,14 @@ from sarah_testing.openai_chat import FakeOpenAI, Hold, echo_responder
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
-from tests.conftest import StartSarah
+from tests.conftest import StartSarah, with_and_without_pause
+
+
+@pytest.fixture(params=[0.05, 0.0], ids=["pause", "no-pause"])
+def start_sarah(start_sarah: StartSarah, request: pytest.FixtureRequest) -> StartSarah:
+    """Every test here runs with and without the coalescing pause (see `with_and_without_pause`)."""
+    return with_and_without_pause(start_sarah, request)
+
 
 AGENT = "UAGENT"
 

@@ -5,7 +5,7 @@
 #   dedupe  the ingress's Lua no longer drops an event it has seen
 #   owner   Pipeline._send_if_ours no longer reads the owner before sending
 #   lease   the worker never renews a thread's lease
-#   xack    Inbox.done deletes answered entries (XDEL) without acknowledging them (XACK)
+#   xack    the inbox deletes answered entries (XDEL) without acknowledging them (XACK)
 # Needs REDIS_TEST_URL like the tests (default redis://127.0.0.1:6379/15, flushed).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -19,7 +19,7 @@ path, old, new = {
     "dedupe": ("bot/inbox.py", "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n", ""),
     "owner": (
         "handlers/pipeline.py",
-        "if not still_ours() or await self._ownership.owner(thread) is not Owner.BOT:",
+        "if not still_ours() or (owner or await self._ownership.owner(thread)) is not Owner.BOT:",
         "if not still_ours():",
     ),
     "lease": (
@@ -27,7 +27,7 @@ path, old, new = {
         "renewed = await self._store.renew_lease(self.thread, self.token)",
         "renewed = True",
     ),
-    "xack": ("bot/inbox.py", "            pipe.xack(self._stream, GROUP, *entry_ids)\n", ""),
+    "xack": ("bot/inbox.py", "        pipe.xack(self._stream, GROUP, *entry_ids)\n", ""),
 }[fault]
 text = open(f"{root}/{path}").read()
 assert old in text, f"{fault}: the code to change is not in {path} any more"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.thread_store import StoredTurn
@@ -24,6 +25,8 @@ def test_a_queued_message_comes_back_exactly_as_it_was_put() -> None:
     )
     assert InboundMessage.from_json(message.to_json()) == message
     assert json.loads(message.to_json())["kind"] == "thread_reply"
+    # written by hand (for speed): a field added to the message must be added to its JSON too
+    assert set(json.loads(message.to_json())) == {f.name for f in fields(InboundMessage)}
 
 
 def test_an_entry_queued_by_an_older_sarah_gets_the_defaults_and_loses_no_field() -> None:

@@ -50,3 +50,39 @@ def test_only_complete_sentences_of_enough_new_text_are_shown() -> None:
     fenced = sentence + "```\nzen reset. now\n"
     assert ready_text(fenced, "") == sentence  # never half a code block
     assert len(sentence) >= MIN_APPEND_CHARS
+
+
+class CountingRedis:
+    """The real client, counting the scripts run on it."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis, self.calls = redis, 0
+
+    def register_script(self, script: str) -> object:
+        real = self.redis.register_script(script)
+
+        async def run(**kwargs: object) -> object:
+            self.calls += 1
+            return await real(**kwargs)  # type: ignore[arg-type]
+
+        return run
+
+
+async def test_a_spent_budget_is_not_asked_about_again_until_its_oldest_start_leaves_the_minute(
+    redis: Redis,
+) -> None:
+    clock = Clock()
+    counting = CountingRedis(redis)
+    budget = StreamBudget(counting, per_minute=2, clock=clock)  # type: ignore[arg-type]
+    assert await budget.take("TZEN")
+    clock.now += 20
+    assert await budget.take("TZEN")
+    asked = counting.calls
+    assert not await budget.left("TZEN")
+    assert counting.calls == asked + 1  # found spent once...
+    clock.now += 39
+    assert not await budget.left("TZEN")
+    assert counting.calls == asked + 1  # ...then known spent until the first start is a minute old
+    clock.now += 2
+    assert await budget.left("TZEN")  # a minute and a second after the first start: one left again
+    assert counting.calls == asked + 2
