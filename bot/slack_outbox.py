@@ -11,6 +11,7 @@ again with conversations.replies (see `handlers/outbox.py`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -37,6 +38,9 @@ _REPLY_PAGE = 15
 _MAX_REPLY_PAGES = 3
 _CLOCK_SLACK_SECONDS = 60  # `oldest` goes this far before the tag was recorded (clock differences)
 _STATUS_REFUSED_SECONDS = 600  # a refused loading status (scope, client) is not asked again for this long
+# The loading status is a courtesy: when Slack rate-limits it (slack_sdk then waits Retry-After) or is
+# slow, the answer must not wait for it. Past this the status is skipped for this answer.
+STATUS_WAIT_SECONDS = 2.0
 
 
 class SlackOutbox:
@@ -69,12 +73,18 @@ class SlackOutbox:
         "typing…" placeholder message."""
         if self._status_text and time.monotonic() >= self._status_refused_until:
             try:
-                await self._client.assistant_threads_setStatus(
-                    channel_id=thread.channel,
-                    thread_ts=thread.thread_ts,
-                    status=self._status_text,
-                    loading_messages=self._loading_messages or None,
+                await asyncio.wait_for(
+                    self._client.assistant_threads_setStatus(
+                        channel_id=thread.channel,
+                        thread_ts=thread.thread_ts,
+                        status=self._status_text,
+                        loading_messages=self._loading_messages or None,
+                    ),
+                    STATUS_WAIT_SECONDS,
                 )
+                return None
+            except TimeoutError:
+                log.info("the loading status was skipped: Slack did not set it within %.0f s", STATUS_WAIT_SECONDS)
                 return None
             except SlackApiError as error:
                 log.info("the loading status was refused (%s); posting a placeholder", error.response.get("error"))

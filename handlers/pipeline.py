@@ -11,6 +11,7 @@ the model writes it, under the same checks (handlers/streaming.py says how).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -236,18 +237,20 @@ class Pipeline:
             )
 
         placeholder: str | None = state.placeholder or None
-        if not placeholder and still_ours():
-            placeholder = await self._outbox.thinking(thread, tag=await self._reply_tag(thread, state))
-            if placeholder:
-                await self._store.set_fields(thread, placeholder=placeholder)
-                state.placeholder = placeholder
-        live: Live | None = None
-        if (
+        streamable = (
             self._streams is not None
             and not placeholder
             and isinstance(self._model, StreamingModel)
             and await self._streams.may_stream(thread)
-        ):
+        )
+        thinking: asyncio.Future[str | None] | None = None
+        if not placeholder and still_ours():
+            if streamable:  # whether to stream depends on what `thinking` shows: wait for it
+                placeholder = await self._show_thinking(thread, state)
+            else:  # shown while the model drafts; awaited before anything else is posted
+                thinking = asyncio.ensure_future(self._show_thinking(thread, state))
+        live: Live | None = None
+        if streamable and not placeholder:
             live = Live()
             reply = await self._ask_model(
                 thread,
@@ -266,7 +269,11 @@ class Pipeline:
             elif live.cut_short:
                 placeholder, live.stream = None, None  # the cut-short answer stays as it is, closed
         else:
-            reply = await self._ask_model(thread, batch, episode, state.customer)
+            try:
+                reply = await self._ask_model(thread, batch, episode, state.customer)
+            finally:
+                if thinking is not None:
+                    placeholder = await thinking  # the status is up before the answer replaces it
         kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
         check = await self._store.send_check(thread)  # owner and queue, read once for what follows
         if not last_try and not kept and len(check.pending) > len(batch):
@@ -605,6 +612,14 @@ class Pipeline:
         if state.placeholder:
             await self._outbox.withdraw(thread, state.placeholder)
             await self._store.set_fields(thread, placeholder="")
+
+    async def _show_thinking(self, thread: ThreadRef, state: ThreadState) -> str | None:
+        """Slack's loading status, or a "typing…" placeholder (recorded: the answer replaces it)."""
+        placeholder = await self._outbox.thinking(thread, tag=await self._reply_tag(thread, state))
+        if placeholder:
+            await self._store.set_fields(thread, placeholder=placeholder)
+            state.placeholder = placeholder
+        return placeholder
 
     # -- streamed answers (see handlers/streaming.py) -------------------------------------------------
 

@@ -84,6 +84,7 @@ class FakeSlack(LocalServer):
         self.tier2_per_minute = 20  # chat.startStream + chat.stopStream calls a minute before 429
         self._tier2_calls: list[float] = []
         self._method_limited: dict[str, int] = {}  # method → how many of its next calls answer 429
+        self._method_retry_after: dict[str, int] = {}  # method → the Retry-After of those 429s
         self.refuse_blocks: set[str] = set()  # block types chat.* answers invalid_blocks for
         self._changed = asyncio.Condition()
         app = web.Application()
@@ -100,9 +101,10 @@ class FakeSlack(LocalServer):
     def rate_limit_next(self, calls: int) -> None:
         self._rate_limited = calls
 
-    def rate_limit_method(self, method: str, calls: int) -> None:
+    def rate_limit_method(self, method: str, calls: int, *, retry_after: int = 30) -> None:
         """The next `calls` calls of `method` answer 429 with Retry-After (others go through)."""
         self._method_limited[method] = calls
+        self._method_retry_after[method] = retry_after
 
     def streamed_messages(self) -> list[Posted]:
         return [m for m in self.messages if m.streamed]
@@ -175,7 +177,10 @@ class FakeSlack(LocalServer):
             self.calls.append((method + ":429", params))
             async with self._changed:
                 self._changed.notify_all()
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "30"})
+            retry_after = str(self._method_retry_after.get(method, 30))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": retry_after}
+            )
         self.calls.append((method, params))
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         result = handler(params) if handler else {"ok": False, "error": "unknown_method"}

@@ -57,7 +57,8 @@ async def test_metrics_follow_a_conversation_with_a_failure_a_retry_a_hand_off_a
     before = await scrape(sarah)
     assert value(before, "sarah_messages_received_total") == 0
 
-    fake_slack.rate_limit_next(1)  # Slack answers Sarah's next call 429, with Retry-After
+    # Slack answers Sarah's next loading status 429, with Retry-After
+    fake_slack.rate_limit_method("assistant.threads.setStatus", 1, retry_after=1)
     root = new_ts()
     question = dm("how do I add a ZenSense?", ts=root)
     assert await slack.event(question) == 200
@@ -88,7 +89,7 @@ async def test_metrics_follow_a_conversation_with_a_failure_a_retry_a_hand_off_a
     assert value(after, "sarah_messages_deduplicated_total") == 1
     assert value(after, "sarah_ack_seconds_count") == 4
     assert value(after, "sarah_feedback_total", verdict="helped") == 1
-    # Sarah's first call is the loading status (assistant.threads.setStatus), the one answered 429
+    # the loading status answered 429 is counted under its method
     assert value(after, "sarah_slack_rate_limited_total", method="assistant.threads.setStatus") == 1
     assert value(after, "sarah_slack_calls_total", method="chat.postMessage") >= 5
     assert value(after, "sarah_model_calls_total", outcome="unavailable") == 1

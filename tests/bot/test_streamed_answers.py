@@ -505,3 +505,18 @@ async def test_a_model_server_that_refuses_streaming_is_asked_the_ordinary_way(
     answer = await finished(fake_slack, CUSTOMER_DM, root, S3.strip())
     assert answer.body == ANSWER and not answer.streamed
     assert [bool(r.get("stream")) for r in fake_openai.requests] == [True, False]
+
+
+async def test_a_rate_limited_loading_status_does_not_hold_the_answer(
+    start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    """Slack answers the status 429 with Retry-After: 30; the answer comes after at most the
+    status's short wait (STATUS_WAIT_SECONDS), not half a minute later."""
+    fake_slack.rate_limit_method("assistant.threads.setStatus", 1, retry_after=30)
+    _, slack = await start_sarah(slack={"stream_answers": False})
+    ts = new_ts()
+    started = asyncio.get_running_loop().time()
+    await slack.event(dm("my ZenHub light is red", ts=ts))
+    await fake_slack.wait_for(lambda: fake_slack.thread(CUSTOMER_DM, ts), within=6.0)
+    assert asyncio.get_running_loop().time() - started < 5.0
+    assert [m.body for m in fake_slack.thread(CUSTOMER_DM, ts)] == ["Answering: my ZenHub light is red"]
