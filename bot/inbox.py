@@ -3,8 +3,11 @@
 The ingress calls `put`, a single Lua script that drops a message already seen (Slack's retries, and
 the same message delivered as both `message` and `app_mention`) and otherwise appends it to the
 stream, then marks it seen. The mark is written after the XADD succeeds, so a failed XADD leaves no
-mark and Slack's retry gets through. Workers read through the group and call `done` only after the
-reply is posted; entries of a crashed worker are taken over with XAUTOCLAIM.
+mark and Slack's retry gets through. Workers read through the group; an entry is acknowledged
+only after its reply is posted and recorded, with the worker's next read (`acknowledge_later`: the
+XACK rides in the read's round trip). Until then it stays pending: entries of a crashed worker are
+taken over with XAUTOCLAIM, and the thread's "answered" marker makes the new reader acknowledge an
+entry that was answered already.
 
 The stream can vanish under the workers (a FLUSHDB, a Redis restarted without persistence, a deleted
 key): a blocked XREADGROUP then answers `UNBLOCKED the stream key no longer exists` and later calls

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,21 +19,13 @@ from bot.inbox import GROUP, STREAM, Inbox
 from config.settings import TextSettings
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 
 APOLOGY = TextSettings.model_fields["text_apology"].default
 HANDOFF = TextSettings.model_fields["text_handoff"].default
-
-
-async def until(condition: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (result := await condition()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("the condition did not come true in time")
-        await asyncio.sleep(0.05)
-    return result
 
 
 def refuse_posts_in(fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> None:
@@ -79,7 +71,7 @@ async def test_a_channel_slack_keeps_refusing_is_dead_lettered_then_replayed_wit
     ts = new_ts()
     await slack.event(dm("where is my ZenHub order?", channel="D0GONE", ts=ts))
 
-    await until(lambda: dead_count(redis))
+    await eventually_async(lambda: dead_count(redis))
     assert await inbox_is_empty(redis)
     await fake_slack.wait_for(  # the apology was tried too (and refused)
         lambda: [p for p in fake_slack.calls_to("chat.postMessage") if p["channel"] == "D0GONE" and "Sorry" in str(p)]
@@ -162,7 +154,7 @@ async def test_a_failing_pass_below_the_limit_is_retried_not_dead_lettered(
     ts = new_ts()
     await slack.event(dm("hello after a hiccup", ts=ts))
     await fake_slack.wait_for(lambda: [m for m in fake_slack.thread("D0CUSTOMER", ts) if "Answering" in m.body])
-    await until(lambda: inbox_is_empty(redis))
+    await eventually_async(lambda: inbox_is_empty(redis))
     assert await redis.hlen("sarah:{inbox}:failed-passes") == 0  # answered: its count is forgotten
     assert await dead_count(redis) == 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from bot.runtime import Sarah, SarahFailed
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from sarah_testing.openai_chat import Delay, FakeOpenAI, echo_responder, user_lines
 from sarah_testing.redis_process import RedisProcess
-from sarah_testing.server import eventually
+from sarah_testing.server import eventually, eventually_async
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import SlackSender, dm, new_ts
 from tests.conftest import REDIS_TEST_URL, StartSarah, sarah_settings
@@ -71,15 +71,6 @@ async def healthz(sarah: Sarah) -> tuple[int, dict[str, Any]]:
         session.get(f"http://127.0.0.1:{sarah.http_port}/healthz") as response,
     ):
         return response.status, await response.json()
-
-
-async def until(condition: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (result := await condition()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("the condition did not come true in time")
-        await asyncio.sleep(0.05)
-    return result
 
 
 def answers(fake_slack: FakeSlack, ts: str) -> list[str]:
@@ -269,14 +260,14 @@ async def test_healthz_answers_503_naming_the_stale_part_when_the_worker_stops_r
 
     real_read = sarah.parts.inbox.read
     monkeypatch.setattr(sarah.parts.inbox, "read", read_that_hangs)
-    status, body = await until(lambda: _unhealthy(sarah), within=10)
+    status, body = await eventually_async(lambda: _unhealthy(sarah), within=10)
     assert body["redis"] == "ok"
     assert body["worker"]["stale"] == ["read"]
     assert body["worker"]["read"]["age_seconds"] >= body["worker"]["read"]["limit_seconds"] == 2
 
     monkeypatch.setattr(sarah.parts.inbox, "read", real_read)
     stuck.set()
-    await until(lambda: _healthy(sarah), within=10)
+    await eventually_async(lambda: _healthy(sarah), within=10)
     ts = new_ts()
     await slack.event(dm("are you back?", ts=ts))
     await fake_slack.wait_for(lambda: answers(fake_slack, ts))
