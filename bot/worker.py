@@ -46,6 +46,7 @@ SHUTDOWN_GRACE_SECONDS = 8.0
 # or, when that is higher, left to XAUTOCLAIM once these are used up.
 RETRY_DELAYS = (0.5, 2.0, 5.0, 10.0)
 READ_BLOCK_MS = 500
+LOST_LEASE_GRACE_SECONDS = 1.0
 MAX_RECLAIM_INTERVAL = 10.0
 
 
@@ -352,8 +353,11 @@ class _Lease:
             backoff.reset()
             delay = self._seconds / 3
             if not renewed:
+                self.held = False  # send nothing more under it
+                # A pass whose commit gave the lease up a moment ago ends now and cancels this task
+                # before the line: only a lease really lost (expired, taken over) is reported.
+                await asyncio.sleep(LOST_LEASE_GRACE_SECONDS)
                 log.warning("lease of thread %s lost", self.thread.key)
-                self.held = False
                 return
             self._liveness.lease_held(self.token)
 
