@@ -254,7 +254,9 @@ class Worker:
         "give up": this worker leaves the thread for now (XAUTOCLAIM brings it back later).
         """
         try:
-            batch = await self._store.pending(thread)
+            # a message the ingress queued that no worker has read yet has no entry: not part of
+            # this failure (its own entry brings it back, counted from then on)
+            batch = [p for p in await self._store.pending(thread) if p.entry_id]
             passes = await self._inbox.count_failed_pass([p.entry_id for p in batch], ttl_seconds=self._failed_pass_ttl)
         except Exception as counting:
             log.warning("could not count a failed pass of thread %s (%s)", thread.key, type(counting).__name__)

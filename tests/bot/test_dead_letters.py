@@ -206,3 +206,23 @@ async def test_failed_passes_are_counted_in_redis_across_a_takeover_by_another_w
     assert await inbox.count_failed_pass([taken.entry_id], ttl_seconds=60) == 3
     await inbox.done([taken.entry_id])
     assert await inbox.count_failed_pass([taken.entry_id], ttl_seconds=60) == 1  # answered: forgotten
+
+
+async def test_a_queued_message_no_worker_has_read_yet_does_not_stop_the_others_being_dead_lettered(
+    start_sarah: StartSarah,
+    redis: Redis,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ingress queues a message in its thread before its stream entry is read; a failing pass
+    that sees it dead-letters the messages that have an entry, and leaves that one to its own."""
+    refuse_posts_in(fake_slack, monkeypatch, {"D0GONE"})
+    sarah, slack = await start_sarah(worker={"dead_letter_after_passes": 2})
+    ts = new_ts()
+    unread = InboundMessage(ThreadRef("D0GONE", ts), new_ts(), "UCUSTOMER", "and my ZenCam?", Kind.DM)
+    await sarah.parts.store.accept(unread, "", "", 0.0, take_lease=False)  # as the ingress leaves it
+    await slack.event(dm("where is my ZenHub order?", channel="D0GONE", ts=ts))
+
+    await eventually_async(lambda: dead_count(redis))
+    assert await dead_count(redis) == 1
+    assert [p.message.text for p in await sarah.parts.store.pending(ThreadRef("D0GONE", ts))] == ["and my ZenCam?"]
