@@ -104,14 +104,10 @@ class Inbox:
 
     async def put(self, message: InboundMessage) -> bool:
         """Queue `message` unless it was queued before; True when it was queued now."""
-        return await self.put_entry(message) is not None
-
-    async def put_entry(self, message: InboundMessage) -> str | None:
-        """Queue `message` unless it was queued before; its stream entry id when it was queued now."""
         return self.put_reply(await self.put_call(message).run())
 
     def put_call(self, message: InboundMessage) -> ScriptCall:
-        """`put_entry` as a call to send in a pipeline; `put_reply` reads its reply."""
+        """`put` as a call to send in a pipeline; `put_reply` reads its reply."""
         seen = f"{SEEN_PREFIX}{message.thread.channel}:{message.ts}"
         latest = f"{LATEST_PREFIX}{message.thread.channel}:{message.user}"
         return ScriptCall(
@@ -121,8 +117,9 @@ class Inbox:
         )
 
     @staticmethod
-    def put_reply(entry_id: Any) -> str | None:
-        return None if entry_id is None else as_text(entry_id)
+    def put_reply(entry_id: Any) -> bool:
+        """Whether the put script queued the message now (its stream entry id) or had seen it (nil)."""
+        return entry_id is not None
 
     async def latest_thread(self, channel: str, user: str) -> str | None:
         """The thread `user` last wrote to Sarah in, in `channel` (what `/sarah human` is about)."""
@@ -161,8 +158,7 @@ class Inbox:
             return []
         if isinstance(read, Exception):
             raise read
-        streams: Any = read or []
-        return [_entry(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
+        return _entries(read)
 
     def acknowledge_later(self, entry_ids: list[str]) -> None:
         """Answered entries, acknowledged with the next `read` (no round trip of their own). Until
@@ -200,8 +196,7 @@ class Inbox:
         except ResponseError as error:
             await self._recreate_if_gone(error)
             return []
-        streams: Any = response or []
-        return [_entry(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
+        return _entries(response)
 
     async def reclaim(self, consumer: str, *, min_idle_ms: int, count: int = 100) -> list[Entry]:
         """Take over entries another consumer left unacknowledged for `min_idle_ms`."""
@@ -253,6 +248,11 @@ class Inbox:
         pipe.xack(self._stream, GROUP, *entry_ids)
         pipe.xdel(self._stream, *entry_ids)
         pipe.hdel(FAILED_PASSES, *entry_ids)
+
+
+def _entries(response: Any) -> list[Entry]:
+    """The entries of an XREADGROUP reply (None when the read timed out)."""
+    return [_entry(entry_id, fields) for _, entries in response or [] for entry_id, fields in entries]
 
 
 def _entry(entry_id: Any, fields: Any) -> Entry:

@@ -165,11 +165,10 @@ async def _queue(inbox: Inbox, store: ThreadStore | None, message: InboundMessag
     copy has no stream entry id yet (the XADD is in the same round trip): the worker that reads the
     entry queues it again with its id, which the ingress's copy never overwrites. Both steps are
     idempotent by message, so Slack's retry after a failure here repeats them safely."""
-    put = inbox.put_call(message)
     if store is None:
-        return inbox.put_reply(await put.run()) is not None
+        return await inbox.put(message)
     queue = store.accept_call(message, "", "", time.time(), take_lease=False)
-    entry_id, accepted = await run_together(inbox.redis, [put, queue], raise_on_error=False)
+    entry_id, accepted = await run_together(inbox.redis, [inbox.put_call(message), queue], raise_on_error=False)
     if isinstance(entry_id, Exception):
         raise entry_id  # not in the stream: Slack is answered 500 and retries
     if isinstance(accepted, Exception):  # loses nothing: the worker that reads the entry queues it
@@ -178,4 +177,4 @@ async def _queue(inbox: Inbox, store: ThreadStore | None, message: InboundMessag
         )
     else:
         store.accepted(message, accepted)
-    return inbox.put_reply(entry_id) is not None
+    return inbox.put_reply(entry_id)
