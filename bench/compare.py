@@ -47,7 +47,14 @@ from redis.asyncio import Redis
 from bench.bench_slack import BenchSlack
 from bench.private_redis import PrivateCluster, PrivateRedis
 from bench.redis_counts import MONITOR_READS, Monitor, redis_counters, round_trips, set_up_round_trips
-from bench.throughput import QUESTIONS, SUPPORT_CHANNEL, _cpu_seconds, _sarah_process, model_responder, percentile
+from bench.throughput import (
+    QUESTIONS,
+    _cpu_seconds,
+    _sarah_process,
+    bench_settings,
+    model_responder,
+    percentile,
+)
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.redis_process import free_port
 from sarah_testing.slack_payloads import SIGNING_SECRET, dm, envelope, new_ts, signed_headers
@@ -229,31 +236,19 @@ class Proc:
 
 
 def sarah_groups(redis_url: str, slack_url: str, openai_url: str, role: str, args: argparse.Namespace) -> Any:
-    return {
-        "slack": {
-            "slack_bot_token": "xoxb-bench-token",
-            "slack_signing_secret": SIGNING_SECRET,
-            "slack_api_url": slack_url,
-            "sarah_host": "127.0.0.1",
-            "sarah_port": 0,
-        },
-        "model": {
-            "openai_api_key": "sk-bench-key",
-            "openai_base_url": openai_url,
-            "sarah_model": "ft:gpt-4.1-mini-2025-04-14:zennest::bench",
-            "model_timeout_seconds": 30,
-            "model_max_retries": 0,
-        },
-        "redis": {
+    groups = bench_settings(
+        slack_url,
+        openai_url,
+        redis={
             "redis_url": redis_url,
             "redis_max_connections": args.redis_connections,
             **({"redis_cluster": True} if args.cluster else {}),
         },
-        "handoff": {"support_channel": SUPPORT_CHANNEL, "handoff_reminder_minutes": 60},
-        "worker": {"coalesce_seconds": args.coalesce, "worker_concurrency": args.concurrency, "sarah_role": role},
-        # each conversation has its own user already; raised too, so a test of few users is not throttled
-        "limits": {"user_messages_per_minute": 10_000, "user_max_open_threads": 10_000},
-    }
+        worker={"coalesce_seconds": args.coalesce, "worker_concurrency": args.concurrency, "sarah_role": role},
+    )
+    # each conversation has its own user already; raised too, so a test of few users is not throttled
+    groups["limits"] = {"user_messages_per_minute": 10_000, "user_max_open_threads": 10_000}
+    return groups
 
 
 async def start_sarah(

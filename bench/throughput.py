@@ -357,7 +357,15 @@ async def scrape_metrics(port: int, path: str, every: float = 1.0) -> None:
                 await asyncio.sleep(every)
 
 
-def settings_groups(options: Options, slack_url: str, openai_url: str) -> dict[str, dict[str, Any]]:
+def bench_settings(
+    slack_url: str,
+    openai_url: str,
+    *,
+    redis: dict[str, Any],
+    worker: dict[str, Any],
+    slack: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Sarah's settings groups against the benchmark's fakes (both benchmarks start from these)."""
     return {
         "slack": {
             "slack_bot_token": "xoxb-bench-token",
@@ -365,8 +373,7 @@ def settings_groups(options: Options, slack_url: str, openai_url: str) -> dict[s
             "slack_api_url": slack_url,
             "sarah_host": "127.0.0.1",
             "sarah_port": 0,
-            "stream_answers": options.stream == "on",
-            "stream_answers_per_minute": options.stream_per_minute,
+            **(slack or {}),
         },
         "model": {
             "openai_api_key": "sk-bench-key",
@@ -375,10 +382,20 @@ def settings_groups(options: Options, slack_url: str, openai_url: str) -> dict[s
             "model_timeout_seconds": 30,
             "model_max_retries": 0,
         },
-        "redis": {"redis_url": options.redis_url, "redis_max_connections": options.redis_max_connections},
+        "redis": redis,
         "handoff": {"support_channel": SUPPORT_CHANNEL, "handoff_reminder_minutes": 60},
-        "worker": {"coalesce_seconds": 0, "worker_concurrency": options.concurrency},
+        "worker": worker,
     }
+
+
+def settings_groups(options: Options, slack_url: str, openai_url: str) -> dict[str, dict[str, Any]]:
+    return bench_settings(
+        slack_url,
+        openai_url,
+        redis={"redis_url": options.redis_url, "redis_max_connections": options.redis_max_connections},
+        worker={"coalesce_seconds": 0, "worker_concurrency": options.concurrency},
+        slack={"stream_answers": options.stream == "on", "stream_answers_per_minute": options.stream_per_minute},
+    )
 
 
 async def start_sarah(
