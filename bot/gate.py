@@ -1,32 +1,23 @@
-"""The per-person message limit at the front door: a Bolt middleware that runs before the ingress
-listener, so a message over a limit is never queued (and never costs a model call).
+"""The per-person message limits at the front door: which messages count, and what their sender is told.
 
-Whoever is over a limit is told in an ephemeral message (only they see it): once per minute when
-they write too fast, every time they try to open one conversation too many. The message is
-acknowledged either way, so Slack does not retry it. Slack's own retries of an event skip the count.
-The check is also the first write on a message's path: when Redis is full (maxmemory, noeviction) it
-fails here, and the sender is told instead of meeting silence.
+The ingress counts a message in the same script that queues it (bot/door.py), so a message over a
+limit is never queued (and never costs a model call). Whoever is over a limit is told in an
+ephemeral message: once per minute when they write too fast, every time they try to open one
+conversation too many. The message is acknowledged either way, so Slack does not retry it. Slack's
+own retries of an event skip the count. When Redis is full (maxmemory, noeviction) the message cannot
+be queued either: its sender is told, instead of meeting silence.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from redis.exceptions import ResponseError
-from slack_bolt.async_app import AsyncBoltContext
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.boundaries import Middleware
-from bot.slack_events import Ignored, classify
-from handlers.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Limits, Verdict
+from bot.door import Counting
+from handlers.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Verdict
 from handlers.messages import InboundMessage, Kind
-from handlers.thread_store import ThreadStore
 
 log = logging.getLogger(__name__)
 
@@ -36,72 +27,45 @@ TEXT_STORE_FULL = (
 )
 
 
-def message_gate(
-    limits: Limits, store: ThreadStore, *, support_channel: str | None = None, clock: Callable[[], float] = time.time
-) -> Middleware:
-    """`support_channel` is exempt: agents answering in a card's thread are relayed, never limited."""
-    notices: set[asyncio.Task[None]] = set()  # keeps the background notices alive until sent
+def counting(message: InboundMessage, *, retried: bool, support_channel: str | None) -> Counting:
+    """How `message` counts against its sender's limits. `support_channel` is exempt: agents
+    answering in a card's thread are relayed, never limited. Slack's retries were counted once."""
+    if retried or message.thread.channel == support_channel:
+        return Counting.SKIP
+    if message.kind is Kind.THREAD_REPLY:
+        return Counting.IF_OURS  # a thread Sarah is not part of: not hers to count (the worker drops it)
+    if message.kind is Kind.MENTION and message.thread.thread_ts != message.ts:
+        return Counting.OPENS_UNLESS_OURS
+    # A DM conversation is the person's own: their index of threads (read by the limit's script)
+    # already says whether it is new to them, without a look at the thread.
+    return Counting.COUNT
 
-    async def gate(
-        body: dict[str, Any],
-        context: AsyncBoltContext,
-        request: AsyncBoltRequest,
-        client: AsyncWebClient,
-        next: Callable[[], Awaitable[None]],
-    ) -> Any:
-        event = body.get("event")
-        if (
-            body.get("type") != "event_callback"
-            or not isinstance(event, dict)
-            or request.headers.get("x-slack-retry-num")
-        ):
-            return await next()
-        message = classify(event, context.bot_user_id)
-        if isinstance(message, Ignored) or message.thread.channel == support_channel:
-            return await next()
-        try:
-            verdict = await _check(limits, store, message, clock())
-        except ResponseError as error:  # OutOfMemoryError, or the same wrapped by a script error
-            if "OOM" not in str(error):
-                raise
-            # Redis at maxmemory (noeviction): nothing new can be stored
-            log.error("Redis is full (maxmemory): a message was not queued; the sender was told")
-            _notify(notices, client, message, TEXT_STORE_FULL)
-            return BoltResponse(status=200, body="")
-        if verdict is Verdict.OK:
-            return await next()
+
+class Notices:
+    """Tells a sender, in an ephemeral message (only they see it), why their message was not queued:
+    in the background, because Slack's acknowledgement must not wait for it."""
+
+    def __init__(self, *, max_open_threads: int) -> None:
+        self._max_open = max_open_threads
+        self._sending: set[asyncio.Task[None]] = set()  # keeps the notices alive until sent
+
+    def over_limit(self, client: AsyncWebClient, message: InboundMessage, verdict: Verdict) -> None:
         log.info("a message over a per-person limit was not queued", extra={"limit": verdict.value})
         text = {
             Verdict.TOO_FAST: TEXT_TOO_FAST,
-            Verdict.TOO_MANY_THREADS: TEXT_TOO_MANY_THREADS.format(n=limits.max_open_threads),
+            Verdict.TOO_MANY_THREADS: TEXT_TOO_MANY_THREADS.format(n=self._max_open),
         }.get(verdict)
-        if text:
-            _notify(notices, client, message, text)
-        return BoltResponse(status=200, body="")
+        if text:  # QUIET: told once this minute already
+            self._tell(client, message, text)
 
-    return gate
+    def store_full(self, client: AsyncWebClient, message: InboundMessage) -> None:
+        log.error("Redis is full (maxmemory): a message was not queued; the sender was told")
+        self._tell(client, message, TEXT_STORE_FULL)
 
-
-def _notify(notices: set[asyncio.Task[None]], client: AsyncWebClient, message: InboundMessage, text: str) -> None:
-    """Tell the sender in the background: the acknowledgement to Slack must not wait for it."""
-    task = asyncio.create_task(_tell(client, message, text))
-    notices.add(task)
-    task.add_done_callback(notices.discard)
-
-
-async def _check(limits: Limits, store: ThreadStore, message: InboundMessage, now: float) -> Verdict:
-    top_level = message.thread.thread_ts == message.ts
-    if message.kind is Kind.THREAD_REPLY:
-        if not await store.exists(message.thread):
-            return Verdict.OK  # a thread Sarah is not part of: not hers to count (the worker drops it)
-        opens = False
-    elif message.kind is Kind.DM:
-        # A DM conversation is the person's own: their index of threads (read by the limit's
-        # script) already says whether it is new to them, without a look at the thread.
-        opens = True
-    else:
-        opens = top_level or not await store.exists(message.thread)
-    return await limits.check_message(message.user, message.thread.key, opens_thread=opens, now=now)
+    def _tell(self, client: AsyncWebClient, message: InboundMessage, text: str) -> None:
+        task = asyncio.create_task(_tell(client, message, text))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
 
 async def _tell(client: AsyncWebClient, message: InboundMessage, text: str) -> None:

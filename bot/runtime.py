@@ -37,10 +37,11 @@ from bot.actions import SupportActions
 from bot.app_home import register_app_home
 from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
-from bot.gate import message_gate
+from bot.door import Door
+from bot.gate import Notices
 from bot.http_server import build_web_app
 from bot.inbox import LATEST_PREFIX
-from bot.ingress import build_bolt_app, dm_conversations
+from bot.ingress import build_bolt_app
 from bot.metrics import Metrics, SlackCallCounter
 from bot.ops_server import add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
@@ -288,17 +289,14 @@ class Sarah:
         bolt = build_bolt_app(
             client=self.slack,
             signing_secret=secret,
-            inbox=parts.inbox,
+            door=Door(self.redis, inbox=parts.inbox, store=parts.store, limits=parts.limits),
             identity=identity,
+            notices=Notices(max_open_threads=parts.limits.max_open_threads),
+            support_channel=self.settings.handoff.support_channel,
             home=home,
             metrics=self.metrics,
-            middleware=(
-                boundary_filter(home),
-                dm_conversations(parts.store),  # before the gate: both see the same conversation
-                message_gate(parts.limits, parts.store, support_channel=self.settings.handoff.support_channel),
-            ),
+            middleware=(boundary_filter(home),),
             max_message_chars=s.max_message_chars,
-            store=parts.store,
         )
         SupportActions(
             inbox=parts.inbox,

@@ -28,7 +28,6 @@ _TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 _ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
 # Set on a DM event by the ingress's conversation middleware (bot/ingress.py), never by Slack: the ts
 # of the conversation this message continues. Any copy in an incoming payload is removed first.
-CONVERSATION_KEY = "sarah_conversation_ts"
 MAX_FILES = 10  # files of one message listed for the support team
 
 
@@ -89,16 +88,11 @@ def classify(
     else:
         return Ignored(f"channel type {event.get('channel_type')!r}")
 
-    conversation = ""
-    if message_kind is Kind.DM:
-        conversation = _str(event.get(CONVERSATION_KEY))
-        if not _TS.fullmatch(conversation) or conversation == (thread_ts or ts):
-            conversation = ""
     if mention:
         text = _without(mention, text)
     capped = clean_and_cap(text, max_chars)
     return InboundMessage(
-        thread=ThreadRef(channel=channel, thread_ts=thread_ts or ts, team=team, conversation_ts=conversation),
+        thread=ThreadRef(channel=channel, thread_ts=thread_ts or ts, team=team),
         ts=ts,
         user=user,
         text=capped.text,
@@ -109,12 +103,6 @@ def classify(
         cut_from=capped.cut_from,
         external=home is not None and home.is_external(_str(event.get("user_team")) or team or None, shared=shared),
     )
-
-
-def dm_top_level(event: dict[str, Any]) -> bool:
-    """A DM written at the top level of the conversation, not inside a thread."""
-    thread_ts = _str(event.get("thread_ts"))
-    return event.get("channel_type") == "im" and (not thread_ts or thread_ts == event.get("ts"))
 
 
 def shared_files(event: dict[str, Any]) -> tuple[SharedFile, ...]:

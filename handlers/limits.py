@@ -19,6 +19,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from handlers.keys import handoff_key, rate_key, replay_key, user_threads_key
+from handlers.scripts import ScriptCall
 from handlers.thread_store import as_text
 
 # Replays of a signed request are possible for 5 minutes (Slack's signature window); keep the id longer.
@@ -102,9 +103,16 @@ class Limits:
 
     async def check_message(self, user: str, thread_key: str, *, opens_thread: bool, now: float) -> Verdict:
         """Count one message of `user` in `thread_key`; a thread they open joins their index."""
-        verdict, _ = await self._check(
-            keys=[rate_key(user, math.floor(now / 60)), user_threads_key(user)],
-            args=[
+        verdict, _ = await self.check_call(user, thread_key, opens_thread=opens_thread, now=now).run()
+        return Verdict(as_text(verdict))
+
+    def check_call(self, user: str, thread_key: str, *, opens_thread: bool, now: float) -> ScriptCall:
+        """`check_message` as a call (the ingress runs it as one with the message's other steps).
+        Its third argument is whether the message opens a thread ('1' or '0')."""
+        return ScriptCall(
+            self._check,
+            [rate_key(user, math.floor(now / 60)), user_threads_key(user)],
+            [
                 self._per_minute,
                 thread_key,
                 "1" if opens_thread else "0",
@@ -114,7 +122,6 @@ class Limits:
                 self._index_ttl,
             ],
         )
-        return Verdict(as_text(verdict))
 
     async def first_time(self, request_id: str) -> bool:
         """True the first time a command's or button's id is seen; False for a replay of it."""

@@ -37,6 +37,24 @@ class ScriptCall:
         return await self.script(keys=self.keys, args=self.args)
 
 
+def as_function(name: str, script: AsyncScript) -> str:
+    """`script`'s Lua as a local function of its own KEYS and ARGV, so that several scripts can run
+    as one (where their keys live on one server): the same code, no second copy to keep in step."""
+    source = script.script if isinstance(script.script, str) else bytes(script.script).decode()
+    return f"local function {name}(KEYS, ARGV)\n{source}\nend\n"
+
+
+def lua_slice(name: str = "slice") -> str:
+    """A Lua helper that cuts a script's own KEYS or ARGV out of one script's whole list."""
+    return (
+        f"local function {name}(list, first, count)\n"
+        "  local out = {}\n"
+        "  for i = first, first + count - 1 do out[#out + 1] = list[i] end\n"
+        "  return out\n"
+        "end\n"
+    )
+
+
 async def run_together(
     redis: Redis, calls: list[ScriptCall], *, raise_on_error: bool = True, in_order: bool = False
 ) -> list[Any]:

@@ -430,7 +430,7 @@ class ThreadStore:
         ask; Slack retries)."""
         key = dm_conversations_key(user)
         args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl]
-        status, anchor = await self._dm(keys=[key], args=[*args, "check", ""])
+        status, anchor = await self.dm_call(user, channel, ts, now).run()
         if as_text(status) == "idle":
             owner = await self._redis.hget(thread_keys(ThreadRef(channel, as_text(anchor))).state, "owner")
             mode = "keep" if owner is not None and as_text(owner) in ("waiting", "human") else "replace"
@@ -438,6 +438,12 @@ class ThreadStore:
         if as_text(status) == "new":
             log.info("a DM opened a new conversation", extra={"thread_key": f"{channel}:{as_text(anchor)}"})
         return as_text(anchor)
+
+    def dm_call(self, user: str, channel: str, ts: str, now: float) -> ScriptCall:
+        """The first step of `dm_conversation` as a call: {status, conversation ts}, where status is
+        'joined', 'new' or 'idle' (then `dm_conversation` decides)."""
+        args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl, "check", ""]
+        return ScriptCall(self._dm, [dm_conversations_key(user)], args)
 
     async def dm_thread_conversation(self, user: str, channel: str, thread_ts: str) -> str | None:
         """The conversation a DM thread belongs to: the thread of a top-level message that joined one
