@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.door import Counting, Door
+from bot.door import Admitted, Counting, Door
 from bot.inbox import Inbox
 from bot.slack_events import classify
 from handlers.keys import rate_key
@@ -105,10 +105,12 @@ async def test_every_kind_of_message_costs_one_round_trip_at_the_door(private_re
     ]
     cases_typed: list[tuple[dict[str, Any], Counting, ThreadRef | None]] = cases
     for event, counting, conversation in cases_typed:
-        admitted: list[Any] = []
+        admitted: list[Admitted] = []
 
-        async def admit(event: dict[str, Any] = event, counting: Counting = counting) -> None:
-            admitted.append(await door.admit(message(event), counting))
+        async def admit(
+            event: dict[str, Any] = event, counting: Counting = counting, into: list[Admitted] = admitted
+        ) -> None:
+            into.append(await door.admit(message(event), counting))
 
         assert await round_trips(redis, admit) == 1, event["text"]
         assert admitted[0].verdict is Verdict.OK and admitted[0].queued
