@@ -32,6 +32,13 @@ class HttpError:
 
 
 @dataclass(frozen=True)
+class Raw:
+    """A reply body sent as is (JSON, status 200): what a buggy OpenAI-compatible server might send."""
+
+    body: Any
+
+
+@dataclass(frozen=True)
 class Delay:
     seconds: float
     then: Any
@@ -109,6 +116,8 @@ class FakeOpenAI(LocalServer):
             texts = [p for p in result.parts if isinstance(p, str)]
             calls = [p for p in result.parts if isinstance(p, ToolCall)]
             result = calls[0] if calls else "".join(texts)
+        if isinstance(result, Raw):
+            return web.json_response(result.body)
         if isinstance(result, HttpError):
             return web.json_response(
                 {"error": {"message": "fake failure", "type": "server_error", "code": result.code}},

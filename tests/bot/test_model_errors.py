@@ -9,7 +9,7 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from handlers.model import Conversation, Outcome, Turn
 from sarah_model.openai_chat import OpenAIChatModel
-from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError
+from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError, Raw
 
 CONVERSATION = Conversation(system="You are Sarah.", turns=(Turn("user", "hello"),))
 
@@ -54,3 +54,51 @@ async def test_slow_busy_and_failing_servers_have_their_own_reason(
     finally:
         await model.aclose()
     assert (reply.outcome, reply.reason) == (Outcome.UNAVAILABLE, reason)
+
+
+def _completion(message: object) -> dict[str, object]:
+    return {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": {"prompt_tokens": 3}}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (["not", "an", "object"], "no_choices"),
+        ({"choices": "all of them"}, "no_choices"),
+        ({"choices": []}, "no_choices"),
+        (_completion(None), "empty"),
+        (_completion({"role": "assistant", "content": 42}), "empty"),
+        (_completion({"role": "assistant", "content": "  ", "tool_calls": ["garbage", {"function": 7}]}), "empty"),
+    ],
+)
+async def test_a_completion_of_the_wrong_shape_is_a_failed_call_not_a_crash(
+    fake_openai: FakeOpenAI, body: object, reason: str
+) -> None:
+    """Sarah reads the completion's JSON herself: whatever an OpenAI-compatible server sends back,
+    the customer gets the apology (and the failure counts), never a crashed pass."""
+    fake_openai.responder = lambda request: Raw(body)
+    model = _model(fake_openai.base_url)
+    try:
+        reply = await model.reply(CONVERSATION)
+    finally:
+        await model.aclose()
+    assert (reply.outcome, reply.reason) == (Outcome.UNAVAILABLE, reason)
+
+
+async def test_a_hand_off_call_among_odd_tool_calls_is_still_a_hand_off(fake_openai: FakeOpenAI) -> None:
+    call = {
+        "function": {
+            "name": "handoff_to_human",
+            "arguments": '{"reason": "customer_asked", "summary": "wants a person"}',
+        }
+    }
+    fake_openai.responder = lambda request: Raw(
+        _completion({"role": "assistant", "content": None, "tool_calls": [None, call]})
+    )
+    model = _model(fake_openai.base_url)
+    try:
+        reply = await model.reply(CONVERSATION)
+    finally:
+        await model.aclose()
+    assert (reply.outcome, reply.reason, reply.summary) == (Outcome.HANDOFF, "customer_asked", "wants a person")
+    assert reply.usage == {"prompt_tokens": 3, "completion_tokens": 0}
