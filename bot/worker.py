@@ -231,6 +231,7 @@ class Worker:
                     released = answered.release or await self._store.release_if_idle(thread, token)
                     if released is not Release.MORE:
                         lease.held = False
+                    first = answered.next  # the commit read the thread for the next pass
                 except Exception as error:  # one thread's failure must not stop the worker
                     if is_outage(error):  # Redis is away: not the message's fault, wait for it
                         self._outage.failed("answering a thread", error)

@@ -34,6 +34,7 @@ from handlers.ownership import Owner, OwnershipStore
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.streaming import Live, ready_text
 from handlers.thread_store import (
+    Committed,
     Pending,
     Release,
     SendCheck,
@@ -101,11 +102,15 @@ class Answered:
     entry_ids: list[str]
     reply: Reply | None = None
     release: Release | None = None  # the lease was given up (or found lost) with the answer's commit
+    next: Snapshot | None = None  # with Release.MORE: the next pass's read, made by the commit
 
     @classmethod
-    def of(cls, batch: list[Pending], reply: Reply | None = None, release: Release | None = None) -> Answered:
+    def of(cls, batch: list[Pending], reply: Reply | None = None, committed: Committed | None = None) -> Answered:
         """The batch's stream entries (a message the ingress queued has none until a worker reads it)."""
-        return cls([p.entry_id for p in batch if p.entry_id], reply, release)
+        entry_ids = [p.entry_id for p in batch if p.entry_id]
+        if committed is None:
+            return cls(entry_ids, reply)
+        return cls(entry_ids, reply, committed.release, committed.next)
 
 
 async def nobody_is_support(user: str) -> bool:
@@ -387,8 +392,8 @@ class Pipeline:
         turns = self._user_turns(batch)
         if answered and sent:
             turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
-        released = await self._store.commit(thread, batch, turns, self._clock(), release=lease)
-        return Answered.of(batch, reply, released)
+        committed = await self._store.commit(thread, batch, turns, self._clock(), release=lease)
+        return Answered.of(batch, reply, committed)
 
     async def _send_if_ours(
         self,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -37,7 +38,7 @@ from redis.asyncio import Redis
 
 from handlers.keys import ThreadKeys, dm_conversations_key, thread_keys, user_threads_key
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
-from handlers.scripts import ScriptCall, run_together
+from handlers.scripts import ScriptCall, as_function, run_together
 from handlers.text_clean import clean
 from handlers.thread_state import Owner, ThreadState, shared_files
 
@@ -139,26 +140,29 @@ return 'released'
 
 _COMMIT = """
 -- KEYS: state, turns, queue, answered, lease
--- ARGV: ttl, max_turns, now, lease token ('': keep the lease), n_answered, ts…, turn json…
+-- ARGV: ttl, max_turns, now, lease token ('': keep the lease), next tag, n_answered, ts…, turn json…
 -- With a token, the lease is released in the same step when nothing else waits (the answer was the
--- pass's last act): returns 'released', 'more' (messages arrived: keep answering) or 'lost'.
-local n = tonumber(ARGV[5])
-for i = 6, 5 + n do
+-- pass's last act): returns 'released', 'more' (messages arrived: keep answering) or 'lost'. With
+-- 'more' comes the next pass's read (`begin`, recording the next tag), saving it a round trip.
+local n = tonumber(ARGV[6])
+for i = 7, 6 + n do
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SADD', KEYS[4], ARGV[i])
 end
-for i = 6 + n, #ARGV do
+for i = 7 + n, #ARGV do
   redis.call('RPUSH', KEYS[2], ARGV[i])
 end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts')
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end  -- a key that does not exist stays so
-if ARGV[4] == '' then return '' end
-if redis.call('GET', KEYS[5]) ~= ARGV[4] then return 'lost' end
-if redis.call('HLEN', KEYS[3]) > 0 then return 'more' end
+if ARGV[4] == '' then return {''} end
+if redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost'} end
+if redis.call('HLEN', KEYS[3]) > 0 then
+  return {'more', begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[5], ARGV[3], ARGV[1], ARGV[4]})}
+end
 redis.call('DEL', KEYS[5])
-return 'released'
+return {'released'}
 """
 
 _BEGIN = """
@@ -284,6 +288,15 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class Committed:
+    """What `ThreadStore.commit` did with the lease (None: it was asked to keep it), and when messages
+    wait, the next pass's read."""
+
+    release: Release | None
+    next: Snapshot | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SendCheck:
     """Read right before a send: who owns the thread, and everything in its queue now."""
 
@@ -355,8 +368,8 @@ class ThreadStore:
         self._accept = redis.register_script(_ACCEPT)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE_IF_IDLE)
-        self._commit = redis.register_script(_COMMIT)
         self._begin = redis.register_script(_BEGIN)
+        self._commit = redis.register_script(as_function("begin", self._begin) + _COMMIT)
         self._send_check = redis.register_script(_SEND_CHECK)
         self._add_history = redis.register_script(_ADD_HISTORY)
         self._add_files = redis.register_script(_ADD_FILES)
@@ -527,25 +540,31 @@ class ThreadStore:
 
     async def commit(
         self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float, *, release: str = ""
-    ) -> Release | None:
+    ) -> Committed:
         """Record the answer: the new turns, the answered markers, and the queue emptied of them.
 
         With `release` (the lease token), the lease is given up in the same step when nothing else
-        waits, as `release_if_idle` would: what happened to it is returned."""
+        waits, as `release_if_idle` would: what happened to it is returned, and when messages wait
+        (`Release.MORE`), the next pass's read, as `begin` makes it."""
         keys = thread_keys(thread)
-        released = await self._commit(
+        tag = uuid.uuid4().hex if release else ""
+        reply = await self._commit(
             keys=[keys.state, keys.turns, keys.queue, keys.answered, keys.lease],
             args=[
                 self._ttl,
                 self._max_turns,
                 now,
                 release,
+                tag,
                 len(answered),
                 *[p.message.ts for p in answered],
                 *[t.to_json() for t in turns],
             ],
         )
-        return Release(as_text(released)) if release else None
+        if not release:
+            return Committed(None)
+        released = Release(as_text(reply[0]))
+        return Committed(released, self._snapshot(reply[1], tag, now) if released is Release.MORE else None)
 
     async def add_history(self, thread: ThreadRef, turns: list[StoredTurn]) -> bool:
         """Store the thread's earlier messages before any turn of Sarah's; once per thread (False when

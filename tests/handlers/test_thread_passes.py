@@ -51,16 +51,24 @@ async def test_the_commit_gives_the_lease_up_only_when_nothing_waits_and_it_is_s
     await threads.accept(message("1800000000.000200", "and the app too"), "2-0", "other", 2.0)  # queued
     batch = (await threads.begin(THREAD, tag="t", now=3.0)).pending
 
-    assert await threads.commit(THREAD, batch[:1], [], 4.0, release="mine") is Release.MORE
+    more = await threads.commit(THREAD, batch[:1], [StoredTurn("assistant", "Try a restart.")], 4.0, release="mine")
+    assert more.release is Release.MORE
     assert await redis.get(thread_keys(THREAD).lease) == b"mine"  # still answering
-    assert await threads.commit(THREAD, batch[1:], [], 5.0, release="mine") is Release.RELEASED
+    # the next pass's read came with it: the message still waiting, the turn just stored, a fresh tag
+    assert more.next is not None
+    assert [p.message.ts for p in more.next.pending] == ["1800000000.000200"]
+    assert [t.content for t in more.next.turns] == ["Try a restart."]
+    assert more.next.tag and (await threads.state(THREAD)).reply_pass == more.next.tag
+    done = await threads.commit(THREAD, more.next.pending, [], 5.0, release="mine")
+    assert (done.release, done.next) == (Release.RELEASED, None)
     assert await redis.exists(thread_keys(THREAD).lease) == 0
 
     await threads.accept(message("1800000000.000300", "hello?"), "3-0", "someone-else", 6.0)
     late = (await threads.begin(THREAD, tag="t2", now=7.0)).pending
-    assert await threads.commit(THREAD, late, [], 8.0, release="mine") is Release.LOST
+    lost = await threads.commit(THREAD, late, [], 8.0, release="mine")
+    assert (lost.release, lost.next) == (Release.LOST, None)  # nothing read for a pass that is not ours
     assert await redis.get(thread_keys(THREAD).lease) == b"someone-else"  # never released for its holder
-    assert await threads.commit(THREAD, [], [], 9.0) is None  # without a token the lease is not touched
+    assert (await threads.commit(THREAD, [], [], 9.0)).release is None  # without a token the lease is not touched
 
 
 async def test_the_ingress_copy_never_hides_the_entry_id_a_worker_queued(redis: Redis) -> None:
