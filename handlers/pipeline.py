@@ -649,14 +649,15 @@ class Pipeline:
             live.claimed = True  # the sentence with the claim is never shown; the message is replaced
             return True
         if live.stream is None:
-            if not last_try and await self._store.pending_count(thread) > len(batch):
+            check = await self._store.send_check(thread)  # owner and queue, read once
+            if not last_try and len(check.pending) > len(batch):
                 live.abandoned = True
                 return False
             customer = state.customer or batch[-1].message.user
             if (
                 not still_ours()
-                or await self._ownership.owner(thread) is not Owner.BOT
-                or await self._people_are_coming(thread, customer)
+                or check.owner is not Owner.BOT
+                or await self._people_are_coming(thread, customer, check.pending)
             ):
                 live.one_message = True  # the checks before sending decide, as without streaming
                 return True
@@ -675,8 +676,8 @@ class Pipeline:
         elif not still_ours():
             live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
             return False
-        elif await self._ownership.owner(thread) is not Owner.BOT or await self._people_are_coming(
-            thread, state.customer
+        elif (check := await self._store.send_check(thread)).owner is not Owner.BOT or await self._people_are_coming(
+            thread, state.customer, check.pending
         ):
             await self._cut_short(thread, state, live.stream)
             live.cut_short = True

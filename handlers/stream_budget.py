@@ -18,12 +18,15 @@ from redis.asyncio import Redis
 from handlers.keys import stream_budget_key
 
 # KEYS[1]: the workspace's sorted set of stream starts (score: ms). ARGV: now ms, window ms, limit, member.
+# Returns {1, '0'} when taken, {0, the oldest start's ms} when the budget is spent.
 _TAKE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return {0, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or '0'}
+end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+return {1, '0'}
 """
 
 # ARGV: the ms until which the budget is spent, window ms, limit, member prefix, ms from now until then.
@@ -78,15 +81,19 @@ class StreamBudget:
         return False
 
     async def take(self, workspace: str) -> bool:
-        """Spend one streamed answer of `workspace`'s minute; False when none is left."""
+        """Spend one streamed answer of `workspace`'s minute; False when none is left (and then
+        `left` knows, without asking Redis, until the window's oldest start has left it)."""
         if self._per_minute <= 0:
             return False
         now_ms = int(self._clock() * 1000)
         window_ms = int(WINDOW_SECONDS * 1000)
-        taken = await self._take(
+        taken, oldest_ms = await self._take(
             keys=[self.key(workspace)], args=[now_ms, window_ms, self._per_minute, uuid.uuid4().hex]
         )
-        return bool(taken)
+        if not int(taken):
+            self._spent_until[workspace] = float(oldest_ms) / 1000 + WINDOW_SECONDS
+            return False
+        return True
 
     async def exhausted(self, workspace: str, retry_after: float) -> None:
         """Slack answered 429: stream nothing in `workspace` for `retry_after` seconds."""

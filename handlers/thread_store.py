@@ -516,9 +516,6 @@ class ThreadStore:
         raw = await self._redis.hgetall(thread_keys(thread).queue)
         return _pending({as_text(ts): as_text(value) for ts, value in raw.items()})
 
-    async def pending_count(self, thread: ThreadRef) -> int:
-        return int(await self._redis.hlen(thread_keys(thread).queue))
-
     async def history(self, thread: ThreadRef) -> list[StoredTurn]:
         raw = await self._redis.lrange(thread_keys(thread).turns, 0, -1)
         return [StoredTurn.from_json(item) for item in raw]

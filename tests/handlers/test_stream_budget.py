@@ -86,3 +86,22 @@ async def test_a_spent_budget_is_not_asked_about_again_until_its_oldest_start_le
     clock.now += 2
     assert await budget.left("TZEN")  # a minute and a second after the first start: one left again
     assert counting.calls == asked + 2
+
+
+async def test_a_start_refused_for_a_spent_budget_tells_the_process_until_when(redis: Redis) -> None:
+    """In a burst every pass may ask `left` before anyone has started a stream; the passes that then
+    fail to start one must not each ask again (a round trip per answer for the rest of the minute)."""
+    clock = Clock()
+    counting = CountingRedis(redis)
+    budget = StreamBudget(counting, per_minute=1, clock=clock)  # type: ignore[arg-type]
+    other = StreamBudget(redis, per_minute=1, clock=clock)  # another process took the minute's one stream
+    assert await other.take("TZEN")
+    clock.now += 10
+    assert not await budget.take("TZEN")
+    asked = counting.calls
+    clock.now += 49
+    assert not await budget.left("TZEN")
+    assert counting.calls == asked  # known spent until the other start is a minute old
+    clock.now += 2
+    assert await budget.left("TZEN")
+    assert counting.calls == asked + 1
