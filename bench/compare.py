@@ -488,7 +488,8 @@ def figures(
         "model calls per message": model_calls / max(sent, 1),
         "Redis round trips per message (server read events, excl. stream reads)": round_trips(before, after, own_reads)
         / max(sent, 1),
-        "  of which connection set-up (HELLO, CLIENT…, SELECT)": set_up_round_trips(before, after) / max(sent, 1),
+        "  of which connection set-up (HELLO, CLIENT…, SELECT, health-check PING)": set_up_round_trips(before, after)
+        / max(sent, 1),
         "Redis commands per message, all (incl. inside Lua, excl. stream reads)": (commands - reads) / max(sent, 1),
         "Redis stream reads per message (XREADGROUP)": reads / max(sent, 1),
         "streamed answers": sum(1 for name, _ in slack_calls if name == "chat.startStream"),

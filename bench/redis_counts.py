@@ -24,7 +24,7 @@ So over a measured window a target's round trips are: read events, minus one per
 closing INFO on each node; MONITOR's command and its exit). In a Cluster the counters are summed over
 the nodes (the cluster bus between nodes is not a client and is not counted). Limits: a request over
 16 KB counts as several; a connection opened in the window costs its set-up round trips (HELLO,
-CLIENT…), reported apart as well (from commandstats: on Redis 7.0, which rejects redis-py's CLIENT
+CLIENT…, and the PING of redis-py's health check), reported apart as well (from commandstats: on Redis 7.0, which rejects redis-py's CLIENT
 SETINFO without counting it, that part is undercounted); on loopback a request is never split in
 transit, on a real network it could be read in pieces.
 
@@ -45,7 +45,10 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 READS = "~reads"  # INFO stats total_reads_processed, in a snapshot beside the commandstats calls
-SET_UP = ("hello", "select", "auth", "readonly")  # and every client|… subcommand: a new connection's set-up
+# and every client|… subcommand: a new connection's set-up. PING too: redis-py's health check
+# (Sarah's client sets health_check_interval) pings a connection before its first command and before
+# using it again after an idle spell, never per message; the probe's client sends none.
+SET_UP = ("hello", "select", "auth", "readonly", "ping")
 MONITOR_READS = 2  # redis-cli MONITOR in the window: its MONITOR command and its connection closing
 
 

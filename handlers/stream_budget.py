@@ -9,6 +9,7 @@ spends the rest of the window at once (`exhausted`), for as long as Slack's Retr
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -46,6 +47,7 @@ return {redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'), oldest[2] or '0'}
 """
 
 WINDOW_SECONDS = 60.0
+RECOUNT_SECONDS = 1.0  # how long `left` trusts its own count of the passes it let through
 
 
 class StreamBudget:
@@ -59,6 +61,10 @@ class StreamBudget:
         # workspace → until when its budget is known to be spent: no start can leave the window
         # before its oldest one does, so until then nobody needs to ask Redis
         self._spent_until: dict[str, float] = {}
+        # workspace → [when Redis was last asked, starts then + passes let through since]: in a
+        # burst every pass asks at once; only as many as the budget has left may try to start one
+        self._counted: dict[str, list[float]] = {}
+        self._asking: dict[str, asyncio.Lock] = {}
 
     @staticmethod
     def key(workspace: str) -> str:
@@ -67,18 +73,29 @@ class StreamBudget:
     async def left(self, workspace: str) -> bool:
         """Whether `workspace` has a streamed answer left this minute, spending nothing: past the
         budget the model is asked the cheaper, non-streaming way. Once the budget is found spent,
-        Redis is not asked again until the window's oldest start has left it."""
+        Redis is not asked again until the window's oldest start has left it. Passes asking at once
+        (a burst) cost one question to Redis a second at most, and only as many as the budget has
+        left are let through meanwhile: the others would only find it spent when they try to start."""
         if self._per_minute <= 0:
             return False
         now = self._clock()
         if now < self._spent_until.get(workspace, 0.0):
             return False
-        since_ms = int((now - WINDOW_SECONDS) * 1000)
-        count, oldest_ms = await self._left(keys=[self.key(workspace)], args=[since_ms])
-        if int(count) < self._per_minute:
-            return True
-        self._spent_until[workspace] = float(oldest_ms) / 1000 + WINDOW_SECONDS
-        return False
+        counted = self._counted.get(workspace)
+        if counted is None or now - counted[0] > RECOUNT_SECONDS:
+            async with self._asking.setdefault(workspace, asyncio.Lock()):  # one asks, the others wait
+                counted = self._counted.get(workspace)
+                if counted is None or now - counted[0] > RECOUNT_SECONDS:
+                    since_ms = int((now - WINDOW_SECONDS) * 1000)
+                    count, oldest_ms = await self._left(keys=[self.key(workspace)], args=[since_ms])
+                    if int(count) >= self._per_minute:
+                        self._spent_until[workspace] = float(oldest_ms) / 1000 + WINDOW_SECONDS
+                        return False
+                    counted = self._counted[workspace] = [now, float(count)]
+        if counted[1] >= self._per_minute:
+            return False  # as many passes as the budget allows are trying already
+        counted[1] += 1
+        return True
 
     async def take(self, workspace: str) -> bool:
         """Spend one streamed answer of `workspace`'s minute; False when none is left (and then

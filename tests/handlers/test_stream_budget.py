@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from redis.asyncio import Redis
 
 from handlers.stream_budget import StreamBudget
@@ -105,3 +107,16 @@ async def test_a_start_refused_for_a_spent_budget_tells_the_process_until_when(r
     clock.now += 2
     assert await budget.left("TZEN")
     assert counting.calls == asked + 1
+
+
+async def test_passes_asking_at_once_ask_redis_once_and_only_the_budgets_share_may_try(redis: Redis) -> None:
+    clock = Clock()
+    counting = CountingRedis(redis)
+    budget = StreamBudget(counting, per_minute=3, clock=clock)  # type: ignore[arg-type]
+    assert await StreamBudget(redis, per_minute=3, clock=clock).take("TZEN")  # another process streamed one
+    answers = await asyncio.gather(*(budget.left("TZEN") for _ in range(20)))
+    assert answers.count(True) == 2  # what the minute has left
+    assert counting.calls == 1
+    clock.now += 2  # a second later Redis is asked again: nobody started the two streams
+    assert await budget.left("TZEN")
+    assert counting.calls == 2
