@@ -24,9 +24,9 @@ So over a measured window a target's round trips are: read events, minus one per
 closing INFO on each node; MONITOR's command and its exit). In a Cluster the counters are summed over
 the nodes (the cluster bus between nodes is not a client and is not counted). Limits: a request over
 16 KB counts as several; a connection opened in the window costs its set-up round trips (HELLO,
-CLIENT…, and the PING of redis-py's health check), reported apart as well (from commandstats: on Redis 7.0, which rejects redis-py's CLIENT
-SETINFO without counting it, that part is undercounted); on loopback a request is never split in
-transit, on a real network it could be read in pieces.
+CLIENT…, the PING of redis-py's health check), reported apart as well (from commandstats: on Redis
+7.0, which rejects redis-py's CLIENT SETINFO without counting it, that part is undercounted); on
+loopback a request is never split in transit, on a real network it could be read in pieces.
 
 MONITOR (scenario `one` only: it slows the server down) gives the breakdown INFO cannot: which
 commands clients sent and which ran inside Lua. It cannot see how commands were grouped on the
