@@ -34,6 +34,7 @@ import multiprocessing
 import os
 import random
 import re
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -533,6 +534,26 @@ def table(load: Load, sarah: Figures, probe: Figures) -> str:
     return "\n".join(lines)
 
 
+def medians(runs: list[tuple[Figures, Figures]]) -> str:
+    """Each figure's median over the runs, Sarah's and the probe's, and the median and range of the
+    per-run ratios: on a small shared machine one run can be off by a third either way."""
+    lines = [f"== median of {len(runs)} runs"]
+    keys = list(runs[0][0].values)
+    width = max(len(k) for k in keys) + 2
+    lines.append(f"{'':{width}}{'Sarah':>12}{'probe':>12}{'ratio':>9}{'ratios from–to':>18}")
+    for key in keys:
+        ours = [s.values.get(key, float("nan")) for s, _ in runs]
+        theirs = [p.values.get(key, float("nan")) for _, p in runs]
+        ratios = [a / b for a, b in zip(ours, theirs, strict=True) if b and b == b and a == a]
+        spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if ratios else ""
+        ratio = statistics.median(ratios) if ratios else float("nan")
+        lines.append(
+            f"{key:{width}}{_fmt(statistics.median(ours)):>12}{_fmt(statistics.median(theirs)):>12}"
+            f"{_ratio(ratio):>9}{spread:>18}"
+        )
+    return "\n".join(lines)
+
+
 def _fmt(value: float) -> str:
     if value != value:
         return "-"
@@ -592,10 +613,18 @@ async def main_async(args: argparse.Namespace) -> None:
     curve: list[tuple[Load, Figures, Figures]] = []
     for load in loads(args):
         print(describe(load, args), flush=True)
-        sarah = await run_target("sarah", load, args)
-        probe = await run_target("probe", load, args)
-        print(table(load, sarah, probe), flush=True)
-        curve.append((load, sarah, probe))
+        runs: list[tuple[Figures, Figures]] = []
+        for run in range(args.repeat):
+            # the second target of a pair meets a warmer machine: alternate who goes first
+            order = ("sarah", "probe") if run % 2 == 0 else ("probe", "sarah")
+            done = {target: await run_target(target, load, args) for target in order}
+            if args.repeat > 1:
+                print(f"-- run {run + 1} of {args.repeat} ({order[0]} first)", flush=True)
+            print(table(load, done["sarah"], done["probe"]), flush=True)
+            runs.append((done["sarah"], done["probe"]))
+        if args.repeat > 1:
+            print(medians(runs), flush=True)
+        curve.append((load, *runs[-1]))
     if args.scenario == "scale":
         print("== scale-out curve (replies/s; worker CPU per reply ms; Redis CPU per reply ms; lost)")
         for load, sarah, probe in curve:
@@ -635,6 +664,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "the target's name added (monitor.txt: monitor-sarah.txt, monitor-probe.txt)",
     )
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for one answer at most (60)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each scenario, alternating who goes first; medians at the end (1)",
+    )
     args = parser.parse_args(argv)
     if args.cluster:
         from config.settings import RedisSettings
