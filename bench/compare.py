@@ -135,8 +135,12 @@ class Conversation:
 class Generator:
     """Signed `message.im` events, round-robin over the ingress URLs; every conversation its own user."""
 
-    def __init__(self, urls: list[str], ledger: Ledger, session: aiohttp.ClientSession, seed: int = 1) -> None:
+    def __init__(
+        self, urls: list[str], ledger: Ledger, session: aiohttp.ClientSession, seed: int = 1, *, warm_up: bool = False
+    ) -> None:
+        """`warm_up`: the messages of a warm-up, in conversations and under tags of their own (D0W…, m9…)."""
         self.urls, self.ledger, self.session = urls, ledger, session
+        self._who, self._tags = ("W", 900_001) if warm_up else ("B", 1)
         self.conversations: list[Conversation] = []
         self.rng = random.Random(seed)
         self._next = 0
@@ -144,13 +148,13 @@ class Generator:
 
     def new_conversation(self) -> int:
         n = len(self.conversations) + 1
-        self.conversations.append(Conversation(f"D0B{n:07d}", f"U0B{n:07d}"))
+        self.conversations.append(Conversation(f"D0{self._who}{n:07d}", f"U0{self._who}{n:07d}"))
         return n - 1
 
     async def send(self, number: int) -> Sent:
         """Send the next turn of conversation `number`; returns once it is acknowledged."""
         conversation = self.conversations[number]
-        tag = f"m{len(self.ledger.messages) + 1:06d}"
+        tag = f"m{len(self.ledger.messages) + self._tags:06d}"
         ts = new_ts()
         event = dm(
             f"{self.rng.choice(QUESTIONS)} [bench {tag}]",
@@ -351,8 +355,13 @@ class Figures:
 
 
 async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figures:
-    ledger = Ledger()
-    slack = BenchSlack(ledger.answer, while_streaming=True)  # an answer counts once a person can read it
+    ledger, warm_up = Ledger(), Ledger()
+    counting = [warm_up]  # the ledger the Slack fake reports to: the warm-up's first, then the measured one
+
+    def shown(where: tuple[str, str], text: str) -> None:
+        counting[0].answer(where, text)
+
+    slack = BenchSlack(shown, while_streaming=True)  # an answer counts once a person can read it
     openai = FakeOpenAI(model_responder(load.model_latency))
     await slack.start()
     await openai.start()
@@ -368,6 +377,14 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
             start = start_sarah if target == "sarah" else start_probe
             procs, urls = await start(load, server.url, slack.api_url, openai.base_url, args)
             await asyncio.sleep(1.0)  # every worker has joined the consumer group and is reading
+            if load.scenario == "steady" and args.warmup > 0:
+                # connections opened, scripts loaded, first calls made: the first second of a fresh
+                # process is cold start, not the steady state this scenario measures
+                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+                    warming = Load("steady", rate=load.rate, seconds=args.warmup, model_latency=load.model_latency)
+                    await drive(warming, Generator(urls, warm_up, session, warm_up=True), args.drain)
+                    await asyncio.sleep(0.5)
+            counting[0] = ledger
             cpu_before = {p.pid: _cpu_seconds(p.pid) for p in procs}
             redis_before = await redis_counters(nodes)
             slack_before, model_before = len(slack.calls), len(openai.requests)
@@ -574,7 +591,8 @@ def describe(load: Load, args: argparse.Namespace) -> str:
     what = {
         "burst": f"{load.conversations} conversations × {load.turns} turns at once (follow-up when answered)",
         "scale": f"{load.conversations} conversations × {load.turns} turns at once (follow-up when answered)",
-        "steady": f"{load.rate:g} messages/s for {load.seconds:g} s, open loop, half follow-ups in idle threads",
+        "steady": f"{load.rate:g} messages/s for {load.seconds:g} s, open loop, half follow-ups in idle threads"
+        + (f" (after {args.warmup:g} s of the same, not counted)" if args.warmup > 0 else ""),
         "one": f"one conversation of {load.turns} turns, one at a time (Redis MONITOR on)",
         "memory": f"{load.conversations} one-turn conversations, at most {load.in_flight} waiting at once",
     }[load.scenario]
@@ -664,6 +682,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "the target's name added (monitor.txt: monitor-sarah.txt, monitor-probe.txt)",
     )
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for one answer at most (60)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=1.0,
+        help="steady: seconds of the same load sent first and not counted (1; 0: count from the first message)",
+    )
     parser.add_argument(
         "--repeat",
         type=int,
