@@ -190,3 +190,14 @@ async def test_a_dm_thread_the_process_forgot_is_still_found(private_redis: Redi
 
     assert trips == 2
     assert reply.ts in await queued_in(redis, opened.message.thread)
+
+
+async def test_the_door_survives_redis_forgetting_its_script(redis: Redis) -> None:
+    """After a Redis restart or SCRIPT FLUSH the one script is loaded again, and nothing is lost."""
+    door = door_for(redis, Clock())
+    first = await door.admit(message(dm("my hub is offline")), Counting.COUNT)
+    await redis.script_flush()
+    later = message(dm("still offline"))
+    admitted = await door.admit(later, Counting.COUNT)
+    assert admitted.verdict is Verdict.OK and admitted.queued
+    assert later.ts in await queued_in(redis, first.message.thread)
