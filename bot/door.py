@@ -68,6 +68,7 @@ if ARGV[1] == 'top' then
   if found[1] == 'idle' or found[2] ~= ARGV[2] then return {'moved', found[1], found[2]} end
 elseif ARGV[1] == 'thread' then
   local known = redis.call('HGET', KEYS[1], 't:' .. dm_args[1] .. ':' .. dm_args[2]) or ''
+  if known == dm_args[2] then known = '' end  -- the thread of the message that opened it: its own
   if known ~= ARGV[2] then return {'moved', 'joined', known} end
 end
 if ARGV[3] ~= 'skip' then

@@ -201,3 +201,24 @@ async def test_the_door_survives_redis_forgetting_its_script(redis: Redis) -> No
     admitted = await door.admit(later, Counting.COUNT)
     assert admitted.verdict is Verdict.OK and admitted.queued
     assert later.ts in await queued_in(redis, first.message.thread)
+
+
+async def test_a_reply_under_a_conversations_first_message_costs_one_round_trip_on_any_process(
+    private_redis: Redis,
+) -> None:
+    """With several ingress processes a reply often reaches one that never saw the conversation's
+    first message: the thread of that message is the conversation's own, so the guess holds."""
+    redis, clock = private_redis, Clock()
+    seen, other = door_for(redis, clock), door_for(redis, clock)
+    await other.admit(message(dm("warm-up: the script is loaded once", user="UWARM", channel="D0WARM")), Counting.COUNT)
+    opened = await seen.admit(message(dm("my hub is offline")), Counting.COUNT)
+    reply = message(dm("any news?", thread_ts=opened.message.ts))
+
+    admitted: list[Admitted] = []
+
+    async def admit() -> None:
+        admitted.append(await other.admit(reply, Counting.COUNT))
+
+    assert await round_trips(redis, admit) == 1
+    assert admitted[0].message.thread.key == opened.message.thread.key
+    assert reply.ts in await queued_in(redis, opened.message.thread)
