@@ -46,7 +46,7 @@ class Counting(StrEnum):
     """How a message counts against its sender's limits."""
 
     SKIP = "skip"  # Slack's retry of an event, or the support channel's relay: never counted
-    COUNT = "count"  # counted (a DM, a mention that opens a thread)
+    COUNT = "count"  # counted as opening a thread (a DM, whose index says if it is new; a top-level mention)
     IF_OURS = "if_ours"  # a channel thread reply: counted only in a thread Sarah is part of
     OPENS_UNLESS_OURS = "opens_unless_ours"  # a mention inside a thread: it opens one unless Sarah is part of it
 
@@ -72,7 +72,7 @@ elseif ARGV[1] == 'thread' then
   if known ~= ARGV[2] then return {'moved', 'joined', known} end
 end
 if ARGV[3] ~= 'skip' then
-  local ours = redis.call('EXISTS', KEYS[7]) == 1
+  local ours = ARGV[3] ~= 'count' and redis.call('EXISTS', KEYS[7]) == 1  -- only where it matters
   if ARGV[3] == 'opens_unless_ours' then limit_args[3] = ours and '0' or '1' end
   if ARGV[3] ~= 'if_ours' or ours then
     local verdict = limits(slice(KEYS, 2, 2), limit_args)
@@ -125,15 +125,15 @@ class Door:
 
     async def _admit_as_one(self, message: InboundMessage, counting: Counting, now: float) -> Admitted:
         step, guess = self._guess(message)
-        reply = await self._run_as_one(_in_conversation(message, guess), step, guess, counting, now)
+        shaped = _in_conversation(message, guess)
+        reply = await self._run_as_one(shaped, step, guess, counting, now)
         if as_text(reply[0]) == "moved":
             status, found = as_text(reply[1]), as_text(reply[2] or b"")
             if status == "idle":  # the conversation went idle: whether to keep it is decided in Python
                 found = await self._store.dm_conversation(message.user, message.thread.channel, message.ts, now)
             log.debug("a DM's conversation was not the one guessed", extra={"thread_key": message.thread.key})
-            reply = await self._run_as_one(_in_conversation(message, found), "", found, counting, now)
-            guess = found
-        shaped = _in_conversation(message, guess)
+            shaped = _in_conversation(message, found)
+            reply = await self._run_as_one(shaped, "", found, counting, now)
         verdict = Verdict(as_text(reply[0]))
         if verdict is not Verdict.OK:
             return Admitted(shaped, verdict, queued=False)
@@ -145,7 +145,7 @@ class Door:
         channel = message.thread.channel
         dm = self._store.dm_call(message.user, channel, message.ts if step == "top" else message.thread.thread_ts, now)
         limits = self._limits.check_call(
-            message.user, message.thread.key, opens_thread=counting is Counting.COUNT and _opens(message), now=now
+            message.user, message.thread.key, opens_thread=counting is Counting.COUNT, now=now
         )
         put = self._inbox.put_call(message)
         queue = self._store.accept_call(message, "", "", now, take_lease=False)
@@ -193,8 +193,8 @@ class Door:
     async def _count(self, message: InboundMessage, counting: Counting, now: float) -> Verdict:
         if counting is Counting.SKIP:
             return Verdict.OK
-        opens = counting is Counting.COUNT and _opens(message)
-        if counting is not Counting.COUNT:
+        opens = counting is Counting.COUNT
+        if not opens:
             ours = await self._store.exists(message.thread)
             if counting is Counting.IF_OURS and not ours:
                 return Verdict.OK  # a thread Sarah is not part of: not hers to count (the worker drops it)
@@ -242,9 +242,3 @@ def _in_conversation(message: InboundMessage, conversation: str) -> InboundMessa
     own = conversation in ("", message.thread.thread_ts)
     thread = dataclasses.replace(message.thread, conversation_ts="" if own else conversation)
     return message if thread == message.thread else dataclasses.replace(message, thread=thread)
-
-
-def _opens(message: InboundMessage) -> bool:
-    """Whether a counted message opens a thread: a DM always (the person's index of threads says
-    whether the conversation is new to them), a mention at the top level."""
-    return message.kind is Kind.DM or message.thread.thread_ts == message.ts

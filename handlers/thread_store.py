@@ -439,23 +439,24 @@ class ThreadStore:
         with the support team (waiting or claimed): a customer waiting for a person is never moved
         to a fresh conversation with Sarah. Resolved and reset conversations need no new one here:
         the next message opens a new episode in them (fresh memory and failure count). Atomic per
-        person, and the same answer every time for the same message (the gate and the listener both
-        ask; Slack retries)."""
-        key = dm_conversations_key(user)
-        args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl]
+        person, and the same answer every time for the same message (the door's script may have
+        asked already; Slack retries)."""
         status, anchor = await self.dm_call(user, channel, ts, now).run()
         if as_text(status) == "idle":
             owner = await self._redis.hget(thread_keys(ThreadRef(channel, as_text(anchor))).state, "owner")
             mode = "keep" if owner is not None and as_text(owner) in ("waiting", "human") else "replace"
-            status, anchor = await self._dm(keys=[key], args=[*args, mode, as_text(anchor)])
+            status, anchor = await self.dm_call(user, channel, ts, now, mode=mode, anchor=as_text(anchor)).run()
         if as_text(status) == "new":
             log.info("a DM opened a new conversation", extra={"thread_key": f"{channel}:{as_text(anchor)}"})
         return as_text(anchor)
 
-    def dm_call(self, user: str, channel: str, ts: str, now: float) -> ScriptCall:
-        """The first step of `dm_conversation` as a call: {status, conversation ts}, where status is
-        'joined', 'new' or 'idle' (then `dm_conversation` decides)."""
-        args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl, "check", ""]
+    def dm_call(
+        self, user: str, channel: str, ts: str, now: float, *, mode: str = "check", anchor: str = ""
+    ) -> ScriptCall:
+        """A step of `dm_conversation` as a call: {status, conversation ts}. With mode 'check' the
+        status is 'joined', 'new' or 'idle' (then `dm_conversation` decides 'keep' or 'replace' for
+        `anchor`, the conversation judged idle)."""
+        args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl, mode, anchor]
         return ScriptCall(self._dm, [dm_conversations_key(user)], args)
 
     async def dm_thread_conversation(self, user: str, channel: str, thread_ts: str) -> str | None:
