@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -37,6 +38,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -354,6 +356,23 @@ class Figures:
     notes: list[str]
 
 
+@contextlib.contextmanager
+def _harness_without_gc() -> Iterator[None]:
+    """No garbage collection in this process (load generator, fakes, ledger) while a run is measured.
+
+    A full collection here took 100 ms once earlier runs' objects had piled up: every message in
+    flight was then timed 100 ms late, as if the target had stalled. Objects from before are frozen
+    (never scanned again) and collection is off for the run; the cycles one run makes are few."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figures:
     ledger, warm_up = Ledger(), Ledger()
     counting = [warm_up]  # the ledger the Slack fake reports to: the warm-up's first, then the measured one
@@ -385,17 +404,18 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
                     await drive(warming, Generator(urls, warm_up, session, warm_up=True), args.drain)
                     await asyncio.sleep(0.5)
             counting[0] = ledger
-            cpu_before = {p.pid: _cpu_seconds(p.pid) for p in procs}
-            redis_before = await redis_counters(nodes)
-            slack_before, model_before = len(slack.calls), len(openai.requests)
-            own_before = time.process_time()
-            monitor = Monitor(server.port, kept(args.keep_monitor, target)) if load.scenario == "one" else None
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-                generator = Generator(urls, ledger, session)
-                first = time.monotonic()
-                await drive(load, generator, args.drain)
-                await asyncio.sleep(1.0)  # a late duplicate still counts
-            own_cpu = time.process_time() - own_before
+            with _harness_without_gc():  # its pauses would be timed as the target's
+                cpu_before = {p.pid: _cpu_seconds(p.pid) for p in procs}
+                redis_before = await redis_counters(nodes)
+                slack_before, model_before = len(slack.calls), len(openai.requests)
+                own_before = time.process_time()
+                monitor = Monitor(server.port, kept(args.keep_monitor, target)) if load.scenario == "one" else None
+                async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+                    generator = Generator(urls, ledger, session)
+                    first = time.monotonic()
+                    await drive(load, generator, args.drain)
+                    await asyncio.sleep(1.0)  # a late duplicate still counts
+                own_cpu = time.process_time() - own_before
             counts = monitor.finish() if monitor is not None else None
             if monitor is not None:
                 await asyncio.sleep(0.2)  # the server has read MONITOR's connection closing
