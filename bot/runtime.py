@@ -142,6 +142,7 @@ def build_slack_client(
         token=token,
         base_url=settings.slack_api_url,
         session=session,
+        logger=_slack_logger(),
         retry_handlers=[
             *([SlackCallCounter(metrics)] if metrics is not None else []),  # counts calls and 429s, never retries
             AsyncRateLimitErrorRetryHandler(max_retry_count=settings.slack_rate_limit_retries),
@@ -149,6 +150,16 @@ def build_slack_client(
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def _slack_logger() -> logging.Logger:
+    """slack_sdk's logger with its own level set (to the level it has now, from bot/logs.py).
+
+    slack_sdk formats a debug line of every request and response (headers, the whole body) whenever
+    its logger's own level is unset, before the logger drops it: about 30 µs per call."""
+    logger = logging.getLogger("slack_sdk.web.async_client")
+    logger.setLevel(logger.getEffectiveLevel())
+    return logger
 
 
 def build_model(settings: ModelSettings) -> Model:
