@@ -282,8 +282,8 @@ class Pipeline:
                 if thinking is not None:
                     placeholder = await thinking  # the status is up before the answer replaces it
         kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
-        check = await self._store.send_check(thread)  # owner and queue, read once for what follows
-        if not last_try and not kept and len(check.pending) > len(batch):
+        check = await self._store.send_check(thread, _ts_of(batch))  # owner and queue, read once for what follows
+        if not last_try and not kept and check.waiting > len(batch):
             return None  # start over with the new messages
         if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
             # Sarah cannot act on a home or account: such an answer would be a lie; an honest one goes
@@ -379,10 +379,9 @@ class Pipeline:
             text = f"{text}\n\n{self._texts.message_cut}"
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
-        check = check or await self._store.send_check(thread)
-        answering = {p.message.ts for p in batch}  # already judged: only what came since can stop the send
-        arrived = [p for p in check.pending if p.message.ts not in answering]
-        if arrived and await self._people_are_coming(thread, state.customer, arrived):
+        check = check or await self._store.send_check(thread, _ts_of(batch))
+        # the batch is judged already: only what came since can stop the send
+        if check.arrived and await self._people_are_coming(thread, state.customer, check.arrived):
             if stream is not None:
                 await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
@@ -651,15 +650,15 @@ class Pipeline:
             live.claimed = True  # the sentence with the claim is never shown; the message is replaced
             return True
         if live.stream is None:
-            check = await self._store.send_check(thread)  # owner and queue, read once
-            if not last_try and len(check.pending) > len(batch):
+            check = await self._store.send_check(thread, _ts_of(batch))  # owner and queue, read once
+            if not last_try and check.waiting > len(batch):
                 live.abandoned = True
                 return False
             customer = state.customer or batch[-1].message.user
             if (
                 not still_ours()
                 or check.owner is not Owner.BOT
-                or await self._people_are_coming(thread, customer, check.pending)
+                or await self._people_are_coming(thread, customer, check.arrived)
             ):
                 live.one_message = True  # the checks before sending decide, as without streaming
                 return True
@@ -678,8 +677,8 @@ class Pipeline:
         elif not still_ours():
             live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
             return False
-        elif (check := await self._store.send_check(thread)).owner is not Owner.BOT or await self._people_are_coming(
-            thread, state.customer, check.pending
+        elif (check := await self._store.send_check(thread, _ts_of(batch))).owner is not Owner.BOT or (
+            await self._people_are_coming(thread, state.customer, check.arrived)
         ):
             await self._cut_short(thread, state, live.stream)
             live.cut_short = True
@@ -770,6 +769,10 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
         ]
+
+
+def _ts_of(batch: list[Pending]) -> list[str]:
+    return [p.message.ts for p in batch]
 
 
 def _user_text(message: InboundMessage) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -185,8 +186,21 @@ return {state, queue, turns, tagged}
 """
 
 _SEND_CHECK = """
--- KEYS: state, queue   What is checked right before a send: the owner, and what waits in the queue.
-return {redis.call('HGET', KEYS[1], 'owner') or '', redis.call('HGETALL', KEYS[2])}
+-- KEYS: state, queue   ARGV: the ts of the messages being answered
+-- What is checked right before a send: the owner, how many messages wait in the queue, and those
+-- of them that arrived since (ts, value, ...). The ones being answered are not sent back: they are
+-- read already, and parsing them again was most of the check's cost in the client.
+local answering = {}
+for _, ts in ipairs(ARGV) do answering[ts] = true end
+local waiting = redis.call('HKEYS', KEYS[2])
+local reply = {redis.call('HGET', KEYS[1], 'owner') or '', #waiting}
+for _, ts in ipairs(waiting) do
+    if not answering[ts] then
+        reply[#reply + 1] = ts
+        reply[#reply + 1] = redis.call('HGET', KEYS[2], ts)
+    end
+end
+return reply
 """
 
 
@@ -298,10 +312,12 @@ class Committed:
 
 @dataclass(frozen=True, slots=True)
 class SendCheck:
-    """Read right before a send: who owns the thread, and everything in its queue now."""
+    """Read right before a send: who owns the thread, how many messages wait in its queue, and
+    those of them that arrived after the ones being answered (oldest first)."""
 
     owner: Owner
-    pending: list[Pending]
+    waiting: int
+    arrived: list[Pending]
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,11 +522,12 @@ class ThreadStore:
             float(f"{now:.3f}") if int(tagged) else 0.0,
         )
 
-    async def send_check(self, thread: ThreadRef) -> SendCheck:
-        """The owner and the queue, read together right before a send."""
+    async def send_check(self, thread: ThreadRef, answering: Iterable[str]) -> SendCheck:
+        """The owner and the queue, read together right before a send; `answering` are the ts of
+        the messages the send answers (their bodies are not read again)."""
         keys = thread_keys(thread)
-        owner, queue = await self._send_check(keys=[keys.state, keys.queue])
-        return SendCheck(Owner(as_text(owner) or Owner.BOT), _pending(_pairs(queue)))
+        owner, waiting, *arrived = await self._send_check(keys=[keys.state, keys.queue], args=list(answering))
+        return SendCheck(Owner(as_text(owner) or Owner.BOT), int(waiting), _pending(_pairs(arrived)))
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""

@@ -105,14 +105,37 @@ async def test_scripts_sent_together_survive_redis_forgetting_them(redis: Redis)
     assert [p.message.ts for p in await threads.pending(THREAD)] == [first.ts, second.ts]
 
 
-async def test_the_send_check_sees_the_owner_and_every_waiting_message(redis: Redis) -> None:
+async def test_the_send_check_sees_the_owner_and_what_arrived_while_sarah_drafted(redis: Redis) -> None:
     threads = store(redis)
     await threads.accept(message("1800000000.000100"), "1-0", "token", 1.0)
     await threads.accept(message("1800000000.000200", "a person please"), "2-0", "token-2", 2.0)
     await redis.hset(thread_keys(THREAD).state, "owner", "waiting")
-    check = await threads.send_check(THREAD)
+
+    check = await threads.send_check(THREAD, ["1800000000.000100"])  # the message being answered
+
     assert check.owner == "waiting"
-    assert [p.message.text for p in check.pending] == ["my hub is offline", "a person please"]
+    assert check.waiting == 2
+    assert [p.message.text for p in check.arrived] == ["a person please"]
+
+
+async def test_the_send_check_reads_only_the_new_messages_however_many_wait(redis: Redis) -> None:
+    """A customer who sent 60 long messages while Sarah drafted: the check counts them all, brings
+    back the new ones in order, and never the batch it answers (read already)."""
+    threads = store(redis)
+    answering = [f"1800000000.{i:06d}" for i in range(100, 130)]
+    for i, ts in enumerate(answering):
+        await threads.accept(message(ts, "x" * 40_000), f"{i + 1}-0", "token", 1.0)
+    later = [f"1800000001.{i:06d}" for i in range(100, 130)]
+    for i, ts in enumerate(reversed(later)):
+        await threads.accept(message(ts, f"later {ts}"), f"{i + 100}-0", "token", 2.0)
+
+    check = await threads.send_check(THREAD, [*answering, "1800000000.999999"])  # one answered meanwhile
+
+    assert check.owner == "bot" and check.waiting == 60
+    assert [p.message.ts for p in check.arrived] == later
+    assert [p.entry_id for p in check.arrived][:2] == ["129-0", "128-0"]
+    assert (await threads.send_check(THREAD, [])).waiting == 60
+    assert [p.message.ts for p in (await threads.send_check(THREAD, [])).arrived] == answering + later
 
 
 async def test_the_worker_reads_a_thread_in_the_round_trip_that_takes_its_lease(redis: Redis) -> None:
