@@ -80,6 +80,7 @@ class Sent:
     status: int | None = None
     answers: list[float] = field(default_factory=list)
     answered: asyncio.Future[float] | None = None
+    asked: float | None = None  # when the model was first asked to answer it
 
 
 class Ledger:
@@ -109,6 +110,14 @@ class Ledger:
             message.answers.append(now)
             if message.answered is not None and not message.answered.done():
                 message.answered.set_result(now)
+
+    def asked(self, tags: list[str]) -> None:
+        """The model fake was asked to answer these messages (the first ask counts)."""
+        now = time.monotonic()
+        for tag in tags:
+            message = self.messages.get(tag)
+            if message is not None and message.asked is None:
+                message.asked = now
 
 
 # -- the load --------------------------------------------------------------------------------------
@@ -381,7 +390,7 @@ async def run_target(target: str, load: Load, args: argparse.Namespace) -> Figur
         counting[0].answer(where, text)
 
     slack = BenchSlack(shown, while_streaming=True)  # an answer counts once a person can read it
-    openai = FakeOpenAI(model_responder(load.model_latency))
+    openai = FakeOpenAI(model_responder(load.model_latency, lambda tags: counting[0].asked(tags)))
     await slack.start()
     await openai.start()
     procs: list[Proc] = []
@@ -484,6 +493,9 @@ def figures(
     replies = len(answered)
     acks = [(m.acked - m.sent) * 1000 for m in messages if m.acked is not None and m.status == 200]
     overhead = [(m.answers[0] - m.sent - load.model_latency) * 1000 for m in answered]
+    # where the overhead goes: before the model is asked (ingress, queue, worker) and after it answers
+    before_model = [(m.asked - m.sent) * 1000 for m in answered if m.asked is not None]
+    after_model = [(m.answers[0] - m.asked - load.model_latency) * 1000 for m in answered if m.asked is not None]
     span = max((max(m.answers[0] for m in answered) - first) if answered else 0.0, 1e-9)
     per = max(replies, 1)
     workers = [p.pid for p in procs if p.role == "worker"]
@@ -517,6 +529,8 @@ def figures(
         "load generator + fakes CPU per reply (ms)": own_cpu / per * 1000,
         "overhead p50 (ms)": percentile(overhead, 0.5),
         "overhead p99 (ms)": percentile(overhead, 0.99),
+        "  p50 before the model is asked (ms)": percentile(before_model, 0.5),
+        "  p50 after the model answers (ms)": percentile(after_model, 0.5),
         "ack p50 (ms)": percentile(acks, 0.5),
         "ack p99 (ms)": percentile(acks, 0.99),
         "acks over 3 s": sum(1 for a in acks if a > 3000),

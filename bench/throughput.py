@@ -42,6 +42,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -162,8 +163,9 @@ class Ledger:
             self.all_answered.set()
 
 
-def model_responder(latency: float) -> Any:
-    """Answer after `latency` s, naming the tags of the customer lines after the last assistant turn."""
+def model_responder(latency: float, asked: Callable[[list[str]], None] | None = None) -> Any:
+    """Answer after `latency` s, naming the tags of the customer lines after the last assistant turn
+    (`asked` hears those tags as the request arrives)."""
 
     def respond(request: dict[str, Any]) -> Delay:
         tags: list[str] = []
@@ -172,6 +174,8 @@ def model_responder(latency: float) -> Any:
                 break
             if message["role"] == "user":
                 tags[:0] = TAG.findall(str(message.get("content") or ""))
+        if asked is not None:
+            asked(tags)
         labels = " ".join(f"[bench {tag}]" for tag in tags)
         return Delay(
             latency,
