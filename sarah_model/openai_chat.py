@@ -152,7 +152,8 @@ def _reply_from(completion: object) -> Reply:
     message = message if isinstance(message, dict) else {}
     content = message.get("content")
     text = content if isinstance(content, str) else ""
-    for call in message.get("tool_calls") or []:
+    calls = message.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict) and function.get("name") == HANDOFF_TOOL_NAME:
             arguments = function.get("arguments")

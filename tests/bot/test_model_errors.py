@@ -69,6 +69,7 @@ def _completion(message: object) -> dict[str, object]:
         (_completion(None), "empty"),
         (_completion({"role": "assistant", "content": 42}), "empty"),
         (_completion({"role": "assistant", "content": "  ", "tool_calls": ["garbage", {"function": 7}]}), "empty"),
+        (_completion({"role": "assistant", "content": "  ", "tool_calls": 7}), "empty"),
     ],
 )
 async def test_a_completion_of_the_wrong_shape_is_a_failed_call_not_a_crash(
