@@ -1,6 +1,6 @@
 """The Slack side of Sarah's front door: a Bolt `AsyncApp` whose listeners only queue messages.
 
-Bolt verifies Slack's signature (401 on a bad one) and answers `url_verification`. With
+bot/http_server.py checks Slack's signature (401 on a bad one); Bolt answers `url_verification`. With
 `process_before_response=True` Bolt acknowledges an event only after the listener returns, and
 answers 500 if it raises, so a message that could not be queued (Redis down) is retried by Slack
 instead of being lost. The listener does nothing slow: classify, then one Lua call (bot/door.py).

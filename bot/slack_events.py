@@ -26,8 +26,6 @@ _TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 # Subtypes that are still a person writing to Sarah; every other subtype (edits, deletions,
 # joins, bot messages, channel topics…) is ignored.
 _ANSWERED_SUBTYPES = {None, "file_share", "thread_broadcast"}
-# Set on a DM event by the ingress's conversation middleware (bot/ingress.py), never by Slack: the ts
-# of the conversation this message continues. Any copy in an incoming payload is removed first.
 MAX_FILES = 10  # files of one message listed for the support team
 
 
