@@ -3,13 +3,16 @@
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY handlers ./handlers
-COPY config ./config
-COPY training ./training
-# The otel extra too, so OTEL_EXPORTER_OTLP_ENDPOINT turns traces on without a rebuild.
-RUN pip install ".[otel]" && useradd --create-home sarah
+# The locked dependency set first (exact versions, checked by hash): this layer is rebuilt only when
+# the lock changes. run.txt includes the otel extra, so OTEL_EXPORTER_OTLP_ENDPOINT turns traces on.
+COPY requirements/pip.txt requirements/run.txt requirements/
+RUN pip install --require-hashes -r requirements/pip.txt \
+ && pip install --require-hashes --no-deps -r requirements/run.txt
+# Then Sarah herself, built from the whole build context as .dockerignore leaves it: a new package
+# is in the image without anyone listing it here.
+COPY . /tmp/sarah-src
+RUN pip install --no-deps --no-build-isolation /tmp/sarah-src && rm -rf /tmp/sarah-src \
+ && useradd --create-home sarah
 USER sarah
 # HTTP mode: /slack/events. Every role: /healthz, /readyz, /metrics (SARAH_HEALTH_PORT, default SARAH_PORT).
 EXPOSE 3000

@@ -20,6 +20,7 @@ from typing import Any
 from redis.exceptions import ResponseError
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,6 +32,15 @@ from bot.slack_events import DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify
 from handlers.limits import Verdict
 
 log = logging.getLogger(__name__)
+
+
+class _QuietTokenFallback(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when it is given a client, then warns on
+    every start that the token will be unused. Sarah means that (the token comes from `authorize`):
+    the warning told an admin nothing, so it is dropped, and only it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def build_bolt_app(
@@ -55,6 +65,9 @@ def build_bolt_app(
     async def authorize(**_: Any) -> AuthorizeResult:
         return identity
 
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _QuietTokenFallback) for f in bolt_log.filters):
+        bolt_log.addFilter(_QuietTokenFallback())
     app = AsyncApp(
         # Bolt gives each request a client with the token from `authorize`; this copy carries the
         # shared session and retry handlers without a token (a token here too makes Bolt warn).

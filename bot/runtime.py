@@ -98,7 +98,7 @@ def build_redis(settings: RedisSettings, url: str) -> Redis:
         return cast(Redis, cluster)
     if settings.redis_sentinels:
         options = parse_url(url) if url else {}
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(
             settings.sentinel_addresses,
             socket_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
             sentinel_kwargs={"socket_timeout": REDIS_CONNECT_TIMEOUT_SECONDS, "password": options.get("password")},
