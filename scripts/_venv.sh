@@ -1,7 +1,7 @@
 # Shared by scripts/sarah and scripts/test: create .venv and (re)install the project when needed.
 # torch (the `local` extra) is tried first from PyTorch's CPU wheel index (about 200 MB); where that
 # index cannot be reached, pip takes torch from PyPI, whose Linux x86_64 wheel pulls the CUDA
-# libraries (about 2.9 GB of downloads; README, "Tests"). A CPU wheel already on disk (pip's
+# libraries (about 2.9 GB of downloads; docs/development.md, "Tests"). A CPU wheel already on disk (pip's
 # find-links) is used either way.
 TORCH_CPU_INDEX="${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
 
