@@ -1,8 +1,8 @@
 """Sarah side by side with the floor probe: same load, same fakes, same machine, same run.
 
-Why: the performance targets (issue 19) are ratios to `bench/floor_probe.py`, the thinnest bot this
-stack allows (a byte-for-byte copy of the shared probe, /work/shared/bench/floor_probe.py; its logic
-is not ours to change). Absolute figures on a shared 2-core machine drift from run to run; a ratio
+Why: Sarah's performance targets are ratios to the floor probe in `bench/floor_probe.py`, the
+thinnest bot this stack allows (kept unchanged: it is the yardstick, not part of Sarah; the method
+and figures are in docs/benchmarks.md). Absolute figures on a shared 2-core machine drift from run to run; a ratio
 measured minutes apart under the same load does not drift as much.
 
 For each scenario and each target (Sarah, then the probe) this starts a fresh private `redis-server`
@@ -733,7 +733,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         from config.settings import RedisSettings
 
         if "redis_cluster" not in RedisSettings.model_fields:
-            parser.error("--cluster: this Sarah has no REDIS_CLUSTER setting yet (it comes with the faults issue)")
+            parser.error("--cluster: this version of Sarah has no REDIS_CLUSTER setting")
         if args.scenario == "one":
             parser.error("--cluster: the one-at-a-time scenario's MONITOR watches one server; pick another")
     if args.keep_monitor:

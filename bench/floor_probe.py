@@ -1,4 +1,4 @@
-# The shared floor probe (/work/shared/bench/floor_probe.py), copied unchanged below these two lines.
+# The floor probe, bench/floor_probe.py: kept unchanged below these two lines (docs/benchmarks.md).
 # ruff: noqa
 # fmt: off
 """Floor probe: the thinnest Bolt AsyncApp -> Redis stream -> worker -> AsyncOpenAI -> AsyncWebClient path.

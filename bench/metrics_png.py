@@ -1,8 +1,9 @@
 """Draw the dashboard's main panels from /metrics scraped during `scripts/bench --scrape FILE`.
 
-Not Grafana: Grafana cannot run on the machine the README's picture was made on, so this draws the
-same series (rates and quantiles computed the way the dashboard's PromQL does) with matplotlib, and
-says so in the picture's title. `python -m bench.metrics_png runs/bench-metrics.jsonl docs/dashboard.png`
+Not Grafana: where Grafana cannot run, this draws the same series (rates and quantiles computed the
+way the dashboard's PromQL does) with matplotlib, and says so in the picture's title; the picture in
+docs/operations.md was made this way.
+`python -m bench.metrics_png runs/bench-metrics.jsonl docs/bench-metrics.png`
 """
 
 from __future__ import annotations

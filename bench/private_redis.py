@@ -55,7 +55,7 @@ class PrivateRedis:
 
 
 class PrivateCluster:
-    """A Redis Cluster of 3 masters and no replicas on free ports (the faults issue's shape), thrown away after."""
+    """A Redis Cluster of 3 masters and no replicas on free ports (as in the fault table), thrown away after."""
 
     def __init__(self) -> None:
         if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:

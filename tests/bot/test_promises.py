@@ -1,6 +1,6 @@
 """Promises that only a fault would break, each pinned by a test that fails when the fault is planted.
 
-Each of these faults, planted alone, went unnoticed by the rest of the suite (issue 13): the ingress
+Each of these faults, planted alone, went unnoticed by the rest of the suite: the ingress
 dedupe off, the owner re-check before sending skipped, the thread lease never renewed, XACK skipped
 while XDEL stays. `tests/faults/plant_promise_faults.sh` plants each in a throwaway copy and shows the
 matching test here failing.

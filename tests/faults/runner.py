@@ -44,7 +44,7 @@ from tests.faults.traffic import (
 )
 from tests.processes import RedisCluster, RedisSentinel, RedisServer, SarahProcess, Supervisor, free_port
 
-DEAD_LETTERS = "sarah:{inbox}:dead"  # h-worker's dead-letter stream
+DEAD_LETTERS = "sarah:{inbox}:dead"  # the worker's dead-letter stream
 
 
 @dataclass
