@@ -35,6 +35,6 @@ install_torch() {
     return 0
   fi
   python -m pip install -q --timeout 20 --retries 1 -c "$pins" -r requirements/torch.txt --index-url "$TORCH_CPU_INDEX" 2>/dev/null \
-    || { echo "PyTorch's CPU wheel index did not answer: torch comes from PyPI (with CUDA, about 3 GB)" >&2
+    || { echo "PyTorch's CPU wheel index did not answer: torch comes from pip's other sources (PyPI's Linux x86_64 build brings CUDA, about 3 GB)" >&2
          python -m pip install -q -c "$pins" -r requirements/torch.txt; }
 }
