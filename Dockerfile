@@ -11,7 +11,8 @@ COPY training ./training
 # The otel extra too, so OTEL_EXPORTER_OTLP_ENDPOINT turns traces on without a rebuild.
 RUN pip install ".[otel]" && useradd --create-home sarah
 USER sarah
-# HTTP mode: /slack/events. Every role: /healthz, /readyz, /metrics (SARAH_HEALTH_PORT, default SARAH_PORT).
+# HTTP mode: /slack/events. Every role: /healthz, /readyz, /metrics (SARAH_HEALTH_PORT, default SARAH_PORT;
+# in HTTP mode /metrics needs a SARAH_HEALTH_PORT of its own, see docs/operations-endpoints.md).
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["python", "-m", "bot.probe", "/healthz"]
 CMD ["sarah"]

@@ -142,14 +142,14 @@ class SupportActions:
         if thread is None or not message.get("ts") or (native and verdict not in ("helped", "not_helped")):
             return
         helped = verdict == "helped" if native else action["action_id"] == HELPED
-        if self._metrics is not None:
-            self._metrics.feedback.labels("helped" if helped else "not_helped").inc()
         customer = (await self._store.state(thread)).customer
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(
                 channel=thread.channel, user=body["user"]["id"], text="Only the person who asked can rate this answer."
             )
             return
+        if self._metrics is not None:  # counted once the presser is known to be the one who asked
+            self._metrics.feedback.labels("helped" if helped else "not_helped").inc()
         await self._inbox.put(
             InboundMessage(
                 thread=thread,

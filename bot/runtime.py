@@ -335,8 +335,8 @@ class Sarah:
             return
         liveness = parts.worker.liveness.report if parts.worker else None
         app = build_web_app(bolt, self.redis, signing_secret=secret, liveness=liveness)
-        if self._health_on_slack_port():
-            add_ops_routes(app, parts.health, healthz=False)  # build_web_app has its /healthz
+        if self._health_on_slack_port():  # build_web_app has its /healthz
+            add_ops_routes(app, parts.health, healthz=False, metrics=s.sarah_metrics_on_slack_port)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
@@ -346,8 +346,9 @@ class Sarah:
         log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
 
     def _health_on_slack_port(self) -> bool:
+        """SARAH_HEALTH_PORT unset or SARAH_PORT: the probes share the Slack server (0 is a port of its own)."""
         s = self.settings.slack
-        return s.mode is SlackMode.HTTP and s.sarah_health_port in (None, s.sarah_port)
+        return s.mode is SlackMode.HTTP and (s.sarah_health_port is None or s.sarah_health_port == s.sarah_port != 0)
 
     async def _start_ops(self) -> None:
         """/healthz, /readyz and /metrics: beside /slack/events in HTTP mode, else on a server of their own."""
