@@ -308,6 +308,7 @@ class Sarah:
             metrics=self.metrics,
             middleware=(boundary_filter(home),),
             max_message_chars=s.max_message_chars,
+            is_support=parts.team.is_member,
         )
         SupportActions(
             inbox=parts.inbox,

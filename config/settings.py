@@ -222,6 +222,9 @@ class HandoffSettings(BaseSettings):
     handoff_count: Literal["total", "consecutive"] = "total"
     support_channel: str | None = None
     support_usergroup: str | None = None
+    # A public SUPPORT_CHANNEL is refused: anyone could read the cards. True accepts that (with a
+    # SUPPORT_USERGROUP only: a public channel's members never count as the support team).
+    support_channel_allow_public: bool = False
     handoff_reminder_minutes: float = Field(default=15, gt=0, le=7 * 24 * 60)
     support_team_cache_seconds: float = Field(default=60, ge=0, le=3_600)
     handoff_max_reminders: int = Field(default=4, ge=0, le=1_000)
