@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.http_server import build_runner
 from bot.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ async def start_ops_server(health: Health, host: str, port: int) -> tuple[web.Ap
     """The probes' own server (Socket Mode, workers); returns the runner and the port it got."""
     app = web.Application()
     add_ops_routes(app, health)
-    runner = web.AppRunner(app, access_log=None)
+    runner = build_runner(app)  # slow clients are cut off here too
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound = runner.addresses[0][1]

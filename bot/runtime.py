@@ -39,7 +39,7 @@ from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
 from bot.door import Door
 from bot.gate import Notices
-from bot.http_server import build_web_app
+from bot.http_server import build_runner, build_web_app
 from bot.inbox import LATEST_PREFIX
 from bot.ingress import build_bolt_app
 from bot.metrics import Metrics, SlackCallCounter
@@ -335,10 +335,12 @@ class Sarah:
             log.info("connected to Slack in Socket Mode")
             return
         liveness = parts.worker.liveness.report if parts.worker else None
-        app = build_web_app(bolt, self.redis, signing_secret=secret, liveness=liveness)
+        app = build_web_app(
+            bolt, self.redis, signing_secret=secret, liveness=liveness, read_timeout=s.http_read_timeout_seconds
+        )
         if self._health_on_slack_port():  # build_web_app has its /healthz
             add_ops_routes(app, parts.health, healthz=False, metrics=s.sarah_metrics_on_slack_port)
-        runner = web.AppRunner(app, access_log=None)
+        runner = build_runner(app, read_timeout=s.http_read_timeout_seconds)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()

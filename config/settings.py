@@ -43,6 +43,8 @@ class SlackSettings(BaseSettings):
     sarah_health_port: int | None = Field(default=None, ge=0, le=65535)
     # /metrics on the port Slack reaches too (HTTP mode): anyone who can reach /slack/events reads it
     sarah_metrics_on_slack_port: bool = False
+    # HTTP mode: a request's headers, and then its body, must arrive within this; slower clients are cut off
+    http_read_timeout_seconds: float = Field(default=5.0, ge=0.5, le=60)
     # The workspace and app Sarah serves: learnt at start (auth.test, bots.info) when unset.
     slack_team_id: str | None = None
     slack_app_id: str | None = None
