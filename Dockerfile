@@ -14,7 +14,8 @@ COPY . /tmp/sarah-src
 RUN pip install --no-deps --no-build-isolation /tmp/sarah-src && rm -rf /tmp/sarah-src \
  && useradd --create-home sarah
 USER sarah
-# HTTP mode: /slack/events. Every role: /healthz, /readyz, /metrics (SARAH_HEALTH_PORT, default SARAH_PORT).
+# HTTP mode: /slack/events. Every role: /healthz, /readyz, /metrics (SARAH_HEALTH_PORT, default SARAH_PORT;
+# in HTTP mode /metrics needs a SARAH_HEALTH_PORT of its own, see docs/operations-endpoints.md).
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["python", "-m", "bot.probe", "/healthz"]
 CMD ["sarah"]

@@ -398,7 +398,11 @@ def settings_groups(options: Options, slack_url: str, openai_url: str) -> dict[s
         openai_url,
         redis={"redis_url": options.redis_url, "redis_max_connections": options.redis_max_connections},
         worker={"coalesce_seconds": 0, "worker_concurrency": options.concurrency},
-        slack={"stream_answers": options.stream == "on", "stream_answers_per_minute": options.stream_per_minute},
+        slack={
+            "stream_answers": options.stream == "on",
+            "stream_answers_per_minute": options.stream_per_minute,
+            "sarah_metrics_on_slack_port": bool(options.scrape),  # --scrape reads /metrics beside /slack/events
+        },
     )
 
 

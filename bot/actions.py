@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.boundaries import Home
@@ -42,6 +43,14 @@ HELP = (
     "`/sarah forget` to delete your conversations with me."
 )
 NOT_SUPPORT = "Only the support team can claim, resolve or hand back conversations."
+ELSEWHERE = "send me a direct message and type `/sarah human` there, and I'll hand you to our support team."
+# What Slack answers when Sarah cannot post where a command was typed, and what the person is told.
+CANNOT_POST = {
+    "not_in_channel": "I'm not in this channel, so I can't open a conversation here. Invite me with "
+    "`/invite @Sarah`, or " + ELSEWHERE,
+    "is_archived": "This channel is archived, so I can't write here: " + ELSEWHERE,
+}
+CANNOT_POST_ANYWHERE_ELSE = "I can't write in this conversation, so I couldn't do that here: " + ELSEWHERE
 
 
 class SupportActions:
@@ -133,14 +142,14 @@ class SupportActions:
         if thread is None or not message.get("ts") or (native and verdict not in ("helped", "not_helped")):
             return
         helped = verdict == "helped" if native else action["action_id"] == HELPED
-        if self._metrics is not None:
-            self._metrics.feedback.labels("helped" if helped else "not_helped").inc()
         customer = (await self._store.state(thread)).customer
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(
                 channel=thread.channel, user=body["user"]["id"], text="Only the person who asked can rate this answer."
             )
             return
+        if self._metrics is not None:  # counted once the presser is known to be the one who asked
+            self._metrics.feedback.labels("helped" if helped else "not_helped").inc()
         await self._inbox.put(
             InboundMessage(
                 thread=thread,
@@ -171,7 +180,13 @@ class SupportActions:
             await ack()
             return
         if words[:1] == ["human"]:
-            await ack(await self.human(channel, user, client))
+            try:
+                answer = await self.human(channel, user, client)
+            except SlackApiError as error:  # Sarah cannot post here: say so, not Slack's "dispatch_failed"
+                code = str(error.response.get("error", ""))
+                log.info("/sarah human where Sarah cannot post", extra={"slack_error": code})
+                answer = CANNOT_POST.get(code, CANNOT_POST_ANYWHERE_ELSE)
+            await ack(answer)
         elif words[:1] == ["reset"]:
             await ack(await self.reset(channel, user))
         elif words[:1] == ["forget"]:

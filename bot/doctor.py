@@ -104,8 +104,13 @@ async def _slack(settings: Settings) -> list[str]:
             if not facts.sarah_is_member:
                 problems.append(f"Sarah is not a member of SUPPORT_CHANNEL {channel}: invite her with /invite @Sarah")
             unsafe = facts.unsafe_for_membership()
-            if unsafe and not usergroup:
-                problems.append(unsafe + " (Sarah refuses to start like this)")
+            refused = (
+                facts.unsafe_for_cards(allow_public=settings.handoff.support_channel_allow_public)
+                if usergroup
+                else unsafe
+            )
+            if refused:
+                problems.append(refused + " (Sarah refuses to start like this)")
             elif unsafe:
                 problems.append(f"warning: {unsafe.split(', so ')[0]}: cards are visible to everyone who can read it")
         if not auth.get("bot_id"):

@@ -27,10 +27,11 @@ TEXT_STORE_FULL = (
 )
 
 
-def counting(message: InboundMessage, *, retried: bool, support_channel: str | None) -> Counting:
-    """How `message` counts against its sender's limits. `support_channel` is exempt: agents
-    answering in a card's thread are relayed, never limited. Slack's retries were counted once."""
-    if retried or message.thread.channel == support_channel:
+def counting(message: InboundMessage, *, retried: bool, support_member: bool = False) -> Counting:
+    """How `message` counts against its sender's limits. The support team is exempt in the support
+    channel (`support_member`: agents answering in a card's thread are relayed, never limited);
+    everyone else counts there as anywhere. Slack's retries were counted once."""
+    if retried or support_member:
         return Counting.SKIP
     if message.kind is Kind.THREAD_REPLY:
         return Counting.IF_OURS  # a thread Sarah is not part of: not hers to count (the worker drops it)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -55,12 +56,14 @@ def build_bolt_app(
     middleware: tuple[Middleware, ...] = (),
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
     metrics: Metrics | None = None,
+    is_support: Callable[[str], Awaitable[bool]] | None = None,
 ) -> AsyncApp:
     """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
     first event and answer 200 (losing the event) if that call were rate-limited.
 
     `middleware` runs before every listener, in order (the workspace boundary: bot/boundaries.py).
-    `home` marks Slack Connect outsiders as external. Messages in `support_channel` are never limited."""
+    `home` marks Slack Connect outsiders as external. Messages of the support team (`is_support`, a
+    cached lookup) in `support_channel` are never limited; everyone else's count there as anywhere."""
 
     async def authorize(**_: Any) -> AuthorizeResult:
         return identity
@@ -107,8 +110,14 @@ def build_bolt_app(
             log.debug("ignored a Slack event: %s", message.reason)
             return
         retried = bool(request.headers.get("x-slack-retry-num"))
+        support_member = (
+            not retried
+            and message.thread.channel == support_channel
+            and is_support is not None
+            and await is_support(message.user)
+        )
         try:
-            admitted = await door.admit(message, counting(message, retried=retried, support_channel=support_channel))
+            admitted = await door.admit(message, counting(message, retried=retried, support_member=support_member))
         except ResponseError as error:  # OutOfMemoryError, or the same wrapped by a script error
             if "OOM" not in str(error):
                 raise  # Slack is answered 500 and retries

@@ -3,7 +3,9 @@
 Every change of a thread's owner goes through `OwnershipStore.transition`, so watching it there
 (a subclass built by the runtime) sees claims, take-overs, resolutions and hand-backs from any
 process without touching the hand-off logic. Open hand-offs are a sorted set (thread key → time of
-the hand-off) beside the threads' own state, read by App Home and by the /metrics gauges.
+the hand-off) beside the threads' own state, read by App Home; the unclaimed ones are a second set,
+kept at each change of hands, so the /metrics gauges cost one round trip of a few commands whatever
+the length of the queue (App Home, which reads each thread's state, drops what has moved on).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from handlers.thread_store import StoredTurn, ThreadStore, as_text
 log = logging.getLogger(__name__)
 
 OPEN = keys.OPEN_HANDOFFS
+UNCLAIMED = keys.UNCLAIMED_HANDOFFS
 LIST_LIMIT = 200  # the queue shown and measured; more than this means the team has bigger problems
 
 
@@ -51,21 +54,41 @@ class OpenHandoffs:
     async def opened(self, thread: ThreadRef, at: float) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(OPEN, {thread.key: at})
+            pipe.zadd(UNCLAIMED, {thread.key: at})
             pipe.expire(OPEN, self._ttl)
+            pipe.expire(UNCLAIMED, self._ttl)
             await pipe.execute()
+
+    async def claimed(self, thread: ThreadRef) -> float | None:
+        """An agent has the thread: no longer unclaimed. Returns when it was handed off (None: not open)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(OPEN, thread.key)
+            pipe.zrem(UNCLAIMED, thread.key)
+            replies = await pipe.execute()
+        score = replies[0]
+        return float(score) if score is not None else None
 
     async def closed(self, thread: ThreadRef) -> float | None:
         """Forget the hand-off; returns when it was opened (None: it was not in the queue)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zscore(OPEN, thread.key)
             pipe.zrem(OPEN, thread.key)
+            pipe.zrem(UNCLAIMED, thread.key)
             replies = await pipe.execute()
         score = replies[0]
         return float(score) if score is not None else None
 
-    async def since(self, thread: ThreadRef) -> float | None:
-        score = await self._redis.zscore(OPEN, thread.key)
-        return float(score) if score is not None else None
+    async def counts(self, now: float) -> tuple[int, int, float | None]:
+        """Open hand-offs, unclaimed ones, and when the oldest unclaimed one was handed off: one round
+        trip of three commands, whatever the number of hand-offs. Hand-offs older than the retention
+        have no state left and are not counted."""
+        since = now - self._ttl
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(OPEN, since, "+inf")
+            pipe.zcount(UNCLAIMED, since, "+inf")
+            pipe.zrangebyscore(UNCLAIMED, since, "+inf", start=0, num=1, withscores=True)
+            open_count, unclaimed, oldest = await pipe.execute()
+        return int(open_count), int(unclaimed), float(oldest[0][1]) if oldest else None
 
     async def entries(self) -> list[OpenHandoff]:
         """Open hand-offs, oldest first; entries whose thread moved on or expired are dropped here."""
@@ -76,8 +99,9 @@ class OpenHandoffs:
             channel, _, thread_ts = key.partition(":")
             thread = ThreadRef(channel, thread_ts)
             state = await self._store.state(thread)
-            if state.owner not in (Owner.WAITING, Owner.HUMAN):
+            if state.owner not in (Owner.WAITING, Owner.HUMAN):  # forgotten, expired or moved on
                 await self._redis.zrem(OPEN, key)
+                await self._redis.zrem(UNCLAIMED, key)
                 continue
             result.append(
                 OpenHandoff(
@@ -173,7 +197,7 @@ class WatchedOwnership(OwnershipStore):
             m.handed_off(reason)
         elif to is Owner.HUMAN:
             m.claims.labels(previous.value).inc()
-            since = await self._queue.since(thread) if previous is Owner.WAITING else None
+            since = await self._queue.claimed(thread) if previous is Owner.WAITING else None
             if since is not None:
                 m.claim_seconds.observe(max(0.0, now - since))
         elif previous in (Owner.WAITING, Owner.HUMAN):  # → RESOLVED or → BOT (handed back)
@@ -187,10 +211,9 @@ class WatchedOwnership(OwnershipStore):
 
 
 async def refresh_queue_gauges(metrics: Metrics, queue: OpenHandoffs, now: float | None = None) -> None:
-    """The unclaimed-card gauges, read at scrape time."""
-    entries = await queue.entries()
-    waiting = [e for e in entries if e.owner is Owner.WAITING]
+    """The open and unclaimed hand-off gauges, read at scrape time."""
     now = now or time.time()
-    metrics.open_handoffs.set(len(entries))
-    metrics.unclaimed_cards.set(len(waiting))
-    metrics.oldest_unclaimed_seconds.set(max((now - e.escalated_at for e in waiting), default=0.0))
+    open_count, unclaimed, oldest = await queue.counts(now)
+    metrics.open_handoffs.set(open_count)
+    metrics.unclaimed_cards.set(unclaimed)
+    metrics.oldest_unclaimed_seconds.set(max(0.0, now - oldest) if oldest is not None else 0.0)

@@ -6,11 +6,14 @@
   (Kubernetes: failureThreshold × period well above it) before they restart the process.
 - `/readyz` (readiness): healthy, and Slack's identity (auth.test) resolved in a process that takes
   Slack events. A load balancer sends nothing to a replica that is not ready.
-- `/metrics`: Prometheus text; the queue gauges are read from Redis at scrape time.
+- `/metrics`: Prometheus text; the queue gauges are read from Redis at scrape time, at a cost that
+  does not grow with the queue (a few set sizes kept up to date at each change of hands).
 
-In HTTP mode these routes sit beside /slack/events on SARAH_PORT; in Socket Mode and for workers a
-small server of their own listens on SARAH_HEALTH_PORT (default SARAH_PORT), so the image's
-HEALTHCHECK and Kubernetes probes work for every role.
+In HTTP mode /healthz and /readyz sit beside /slack/events on SARAH_PORT unless SARAH_HEALTH_PORT
+names another port; /metrics is not served on the port Slack reaches (anyone who can reach Slack's
+endpoint could read the counts) unless SARAH_METRICS_ON_SLACK_PORT=true. In Socket Mode and for
+workers a small server of their own listens on SARAH_HEALTH_PORT (default SARAH_PORT), so the
+image's HEALTHCHECK and Kubernetes probes work for every role.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.http_server import build_runner
 from bot.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
@@ -69,8 +73,8 @@ class Health:
         return ok, body
 
 
-def add_ops_routes(app: web.Application, health: Health, *, healthz: bool = True) -> None:
-    """/readyz and /metrics (and /healthz unless the app has its own) on `app`."""
+def add_ops_routes(app: web.Application, health: Health, *, healthz: bool = True, metrics: bool = True) -> None:
+    """/readyz, /metrics unless `metrics` is False, and /healthz unless the app has its own, on `app`."""
 
     async def healthz_route(_: web.Request) -> web.Response:
         ok, body = await health.live()
@@ -91,14 +95,15 @@ def add_ops_routes(app: web.Application, health: Health, *, healthz: bool = True
     if healthz:
         app.router.add_get("/healthz", healthz_route)
     app.router.add_get("/readyz", readyz_route)
-    app.router.add_get("/metrics", metrics_route)
+    if metrics:
+        app.router.add_get("/metrics", metrics_route)
 
 
 async def start_ops_server(health: Health, host: str, port: int) -> tuple[web.AppRunner, int]:
     """The probes' own server (Socket Mode, workers); returns the runner and the port it got."""
     app = web.Application()
     add_ops_routes(app, health)
-    runner = web.AppRunner(app, access_log=None)
+    runner = build_runner(app)  # slow clients are cut off here too
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound = runner.addresses[0][1]

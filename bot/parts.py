@@ -93,6 +93,7 @@ def build_parts(
         channel=s.handoff.support_channel,
         usergroup=s.handoff.support_usergroup,
         cache_seconds=s.handoff.support_team_cache_seconds,
+        allow_public=s.handoff.support_channel_allow_public,
     )
     limits = Limits(
         redis,

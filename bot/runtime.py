@@ -39,7 +39,7 @@ from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
 from bot.door import Door
 from bot.gate import Notices
-from bot.http_server import build_web_app
+from bot.http_server import build_runner, build_web_app
 from bot.inbox import LATEST_PREFIX
 from bot.ingress import build_bolt_app
 from bot.metrics import Metrics, SlackCallCounter
@@ -308,6 +308,7 @@ class Sarah:
             metrics=self.metrics,
             middleware=(boundary_filter(home),),
             max_message_chars=s.max_message_chars,
+            is_support=parts.team.is_member,
         )
         SupportActions(
             inbox=parts.inbox,
@@ -334,10 +335,12 @@ class Sarah:
             log.info("connected to Slack in Socket Mode")
             return
         liveness = parts.worker.liveness.report if parts.worker else None
-        app = build_web_app(bolt, self.redis, signing_secret=secret, liveness=liveness)
-        if self._health_on_slack_port():
-            add_ops_routes(app, parts.health, healthz=False)  # build_web_app has its /healthz
-        runner = web.AppRunner(app, access_log=None)
+        app = build_web_app(
+            bolt, self.redis, signing_secret=secret, liveness=liveness, read_timeout=s.http_read_timeout_seconds
+        )
+        if self._health_on_slack_port():  # build_web_app has its /healthz
+            add_ops_routes(app, parts.health, healthz=False, metrics=s.sarah_metrics_on_slack_port)
+        runner = build_runner(app, read_timeout=s.http_read_timeout_seconds)
         await runner.setup()
         site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
         await site.start()
@@ -346,8 +349,9 @@ class Sarah:
         log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
 
     def _health_on_slack_port(self) -> bool:
+        """SARAH_HEALTH_PORT unset or SARAH_PORT: the probes share the Slack server (0 is a port of its own)."""
         s = self.settings.slack
-        return s.mode is SlackMode.HTTP and s.sarah_health_port in (None, s.sarah_port)
+        return s.mode is SlackMode.HTTP and (s.sarah_health_port is None or s.sarah_health_port == s.sarah_port != 0)
 
     async def _start_ops(self) -> None:
         """/healthz, /readyz and /metrics: beside /slack/events in HTTP mode, else on a server of their own."""

@@ -1,6 +1,8 @@
 """Who is on the support team: a Slack user group when SUPPORT_USERGROUP is set, else the members of
 the support channel, which must then be private and not shared with another organisation (anyone
 who can join a public channel, or anyone in a partner's workspace, would otherwise speak for ZenNest).
+With a user group the channel must still be private, since every card in it carries a customer's
+name and words, unless an admin accepts that with SUPPORT_CHANNEL_ALLOW_PUBLIC=true.
 
 Looked up through the Web API and kept for SUPPORT_TEAM_CACHE_SECONDS, per process. A lookup that
 fails leaves nobody on the team until one succeeds (fail closed): a removed agent is never kept on
@@ -48,6 +50,16 @@ class ChannelFacts:
             )
         return None
 
+    def unsafe_for_cards(self, *, allow_public: bool) -> str | None:
+        """Why the channel cannot receive the cards (a user group names the team), or None."""
+        if self.is_private or allow_public:
+            return None
+        return (
+            f"SUPPORT_CHANNEL {self.channel} is public, so anyone in the workspace could join it and read every "
+            "hand-off card (customers' names and words): make it private, or set "
+            "SUPPORT_CHANNEL_ALLOW_PUBLIC=true to accept that"
+        )
+
     def describe(self) -> str:
         privacy = "private" if self.is_private else "public"
         sharing = f"shared ({', '.join(self.shared)})" if self.shared else "not shared"
@@ -77,11 +89,15 @@ class SupportTeam:
         channel: str | None,
         usergroup: str | None,
         cache_seconds: float,
+        allow_public: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`allow_public`: SUPPORT_CHANNEL_ALLOW_PUBLIC, the admin's acceptance that anyone may read the
+        cards (only with a user group: a public channel's members never count as the team)."""
         self._client = client
         self._channel = channel
         self._usergroup = usergroup
+        self._allow_public = allow_public
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._members: frozenset[str] = frozenset()
@@ -98,12 +114,22 @@ class SupportTeam:
     async def why_unsafe(self) -> str | None:
         """At start: why the team cannot be trusted as configured (names the setting), or None.
 
-        With SUPPORT_USERGROUP the group decides and the channel only receives cards.
+        With SUPPORT_USERGROUP the group decides and the channel only receives cards: it must be
+        private unless SUPPORT_CHANNEL_ALLOW_PUBLIC accepts that anyone reads them.
         """
-        if self._usergroup or not self._channel:
+        if not self._channel:
             return None
         facts = await channel_facts(self._client, self._channel)
-        return facts.unsafe_for_membership()
+        if not self._usergroup:
+            return facts.unsafe_for_membership()
+        problem = facts.unsafe_for_cards(allow_public=self._allow_public)
+        if problem is None and not facts.is_private:
+            log.warning(
+                "SUPPORT_CHANNEL %s is public and SUPPORT_CHANNEL_ALLOW_PUBLIC=true: anyone in the workspace "
+                "can read the hand-off cards",
+                self._channel,
+            )
+        return problem
 
     async def _fetch(self) -> frozenset[str] | None:
         """The team's user ids, or None when Slack could not say (logged; nobody is support then)."""

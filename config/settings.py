@@ -64,9 +64,22 @@ class SlackSettings(BaseSettings):
         ge=0,
         le=65535,
         description=(
-            "/healthz, /readyz and /metrics in every role (Socket Mode and workers too). "
-            "Unset: SARAH_PORT (in HTTP mode the same server as /slack/events)."
+            "/healthz, /readyz and /metrics in every role (Socket Mode and workers too). Unset: SARAH_PORT "
+            "(in HTTP mode the same server as /slack/events, without /metrics). 0: a free port of its own."
         ),
+    )
+    sarah_metrics_on_slack_port: bool = Field(
+        default=False,
+        description=(
+            "HTTP mode: also serve /metrics on SARAH_PORT, the port Slack reaches (anyone who can reach "
+            "/slack/events could read it)."
+        ),
+    )
+    http_read_timeout_seconds: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=60,
+        description="HTTP mode: a request's headers, and then its body, must arrive within this; slower clients are cut off.",
     )
     slack_team_id: str | None = Field(
         default=None,
@@ -409,6 +422,13 @@ class HandoffSettings(BaseSettings):
         description=(
             "User group id (S…) of the support team. Unset: the support channel's members (the channel must "
             "then be private and not shared with another organisation)."
+        ),
+    )
+    support_channel_allow_public: bool = Field(
+        default=False,
+        description=(
+            "A public SUPPORT_CHANNEL is refused at start (anyone who joins reads every card). true accepts "
+            "that risk, with a SUPPORT_USERGROUP only (a public channel's members never count as the team)."
         ),
     )
     handoff_reminder_minutes: float = Field(

@@ -86,6 +86,8 @@ class FakeSlack(LocalServer):
         self._method_limited: dict[str, int] = {}  # method → how many of its next calls answer 429
         self._method_retry_after: dict[str, int] = {}  # method → the Retry-After of those 429s
         self.refuse_blocks: set[str] = set()  # block types chat.* answers invalid_blocks for
+        # channel → the error chat.postMessage answers there (e.g. "not_in_channel", "channel_not_found")
+        self.refused_channels: dict[str, str] = {}
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
@@ -242,6 +244,8 @@ class FakeSlack(LocalServer):
         return {"ok": True, "bot": {"id": p.get("bot"), "app_id": APP_ID, "user_id": BOT_USER_ID, "deleted": False}}
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("channel") in self.refused_channels:
+            return {"ok": False, "error": self.refused_channels[p["channel"]]}
         if self._refused_blocks(p):
             return {"ok": False, "error": "invalid_blocks"}
         ts = self._next_ts()

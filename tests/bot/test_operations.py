@@ -53,7 +53,7 @@ async def test_metrics_follow_a_conversation_with_a_failure_a_retry_a_hand_off_a
     start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:
     fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
-    sarah, slack = await start_sarah()
+    sarah, slack = await start_sarah(slack={"sarah_health_port": 0})
     before = await scrape(sarah)
     assert value(before, "sarah_messages_received_total") == 0
 
@@ -266,7 +266,7 @@ async def test_app_home_follows_a_hand_off_made_by_a_worker_only_process(
 async def test_a_dead_lettered_message_is_counted(
     start_sarah: StartSarah, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sarah, slack = await start_sarah(worker={"dead_letter_after_passes": 2})
+    sarah, slack = await start_sarah(slack={"sarah_health_port": 0}, worker={"dead_letter_after_passes": 2})
 
     async def broken(*args: Any) -> Any:
         raise RuntimeError("a bug in the pass")

@@ -271,10 +271,9 @@ async def test_sarah_refuses_to_start_when_the_support_channel_could_let_outside
     with pytest.raises(SlackStartError, match=f"SUPPORT_CHANNEL {SUPPORT_CHANNEL} {why}.*SUPPORT_USERGROUP"):
         await sarah.start()
 
-    with_group = Sarah(
-        sarah_settings(fake_slack, fake_openai, handoff={"support_usergroup": "S0SUPPORT"}), REDIS_TEST_URL
-    )
-    await with_group.start()  # a user group names the team: the channel only receives cards
+    group = {"support_usergroup": "S0SUPPORT", "support_channel_allow_public": True}
+    with_group = Sarah(sarah_settings(fake_slack, fake_openai, handoff=group), REDIS_TEST_URL)
+    await with_group.start()  # a user group names the team: the channel only receives cards (public: if accepted)
     await with_group.stop()
 
 
