@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
-from bot.slack_text import escape, from_model, from_slack, plain_mrkdwn, rich_text_elements, user_mention
+from bot.slack_text import browser_host, escape, from_model, from_slack, plain_mrkdwn, rich_text_elements, user_mention
 from handlers.messages import SharedFile
 from handlers.outbox import Card
 from handlers.ownership import Owner
@@ -130,9 +129,8 @@ def _transcript(card: Card) -> list[dict[str, Any]]:
 
 def slack_file_link(url: str) -> bool:
     """Only Slack's own file pages are linked: a file's name is customer text, its link must not be."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
+    host = browser_host(url) or ""
+    return url.lower().startswith("https://") and (host == "slack.com" or host.endswith(".slack.com"))
 
 
 def _files(card: Card) -> list[dict[str, Any]]:
