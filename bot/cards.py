@@ -199,7 +199,7 @@ def card_message(card: Card, *, permalink: str | None, now: float | None = None)
         where = (
             "This is a DM, which you cannot see: reply in this card's thread and I'll relay it "
             "(support team members only; you get a copy of what was sent). A message with a line "
-            "starting `note:` or `internal:` stays internal, all of it."
+            "starting :lock:, `note:` or `internal:` stays internal, all of it."
         )
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": where}]})
     buttons = _buttons(card)

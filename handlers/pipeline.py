@@ -58,8 +58,8 @@ NOT_SUPPORT = (
     "and the conversation stays with whoever has it."
 )
 KEPT_INTERNAL = (
-    "Kept internal: your message has a note line (`note:`, `internal:` …), so none of it was sent to "
-    "the customer. Send what the customer should read as a message of its own."
+    "Kept internal: your message has a note line (`note:`, `internal:`, `[private]`, :lock: …), so none "
+    "of it was sent to the customer. Send what the customer should read as a message of its own."
 )
 
 
