@@ -345,6 +345,16 @@ def model_fallback(text: str, limit: int) -> str:
     return cut + "…"
 
 
+def sarah_mrkdwn(text: str) -> str:
+    """One of Sarah's own texts (a setting, a notice) for mrkdwn: its formatting kept, nothing live."""
+    return mrkdwn(from_model(text))
+
+
+def sarah_note(text: str) -> str:
+    """One of Sarah's own notices (plain text) for mrkdwn, in italics: escaped, addresses as code."""
+    return "\n".join(f"_{line.strip()}_" if line.strip() else "" for line in plain_mrkdwn(text).splitlines())
+
+
 def plain_name(name: str, limit: int = 80) -> str:
     """A display name as one short line of plain text (escape it where it is rendered)."""
     flat = " ".join(_CONTROL.sub(" ", name).split())

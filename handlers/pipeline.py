@@ -571,16 +571,16 @@ class Pipeline:
             if owner is Owner.WAITING:
                 await self._handoff.claim(customer_thread, message.user)
             elif owner is not Owner.HUMAN:
-                await self._outbox.to_support(
-                    ref, "_This conversation is not with the team any more; that line was not sent to the customer._"
+                await self._outbox.support_note(
+                    ref, "This conversation is not with the team any more; that line was not sent to the customer."
                 )
                 continue
             if message.text.strip():
                 await self._outbox.relay_to_customer(customer_thread, ref, message.user, message.text)
                 relayed.append(StoredTurn("agent", message.text, message.ts, message.user))
             if message.has_files:
-                await self._outbox.to_support(
-                    ref, "_I can't pass files on to the customer. Please describe what it shows, or share a link._"
+                await self._outbox.support_note(
+                    ref, "I can't pass files on to the customer. Please describe what it shows, or share a link."
                 )
         await self._store.commit(card_thread, batch, [], self._clock())
         if relayed:
