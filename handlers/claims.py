@@ -100,7 +100,7 @@ _CONDITION = re.compile(
     r"make\s+sure|check\s+that|in\s+case|means|meaning|shows|indicates|what)\b",
     re.IGNORECASE,
 )
-_NEGATION = re.compile(r"\b(?:not|never|no|nothing|no\s+longer|cannot)\b|n[’']t\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nothing|no\s+longer|cannot)\b|n[’']t\b", re.IGNORECASE)
 # What may, might or will happen is not an account of what did.
 _MODAL = re.compile(r"\b(?:may|might|could|would|should|must|will|can|to)(?:\s+\w+)?\s*$", re.IGNORECASE)
 # "… any ZenScenes it was used in": a stranded preposition ends a relative clause, not a statement.
@@ -110,6 +110,9 @@ _STRANDED = re.compile(r"^\s*(?:in|on|at|to|for|with|from|by|about)\s*[.!]?\s*$"
 _NOT_AN_ACCOUNT = re.compile(
     r"^(?:you|you['’]ve|that|which|who|may|might|could|would|should|must|will|can)$", re.IGNORECASE
 )
+# The conversation itself is Sarah's to act on: "the rest of your message was cut", "your request has
+# been passed to the team".
+_THE_CHAT = re.compile(r"^(?:message|messages|question|questions|request|conversation|chat|thread)$", re.IGNORECASE)
 _CLAUSE_START = re.compile(r"[,;:(—–]|\s-\s|\band\s+(?=you\b)|\bbut\b|\bso\b", re.IGNORECASE)
 _LAST_WORD = re.compile(r"([\w$’'-]+)[*_~`\s]*$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -142,7 +145,7 @@ def _asserted(sentence: str, match: re.Match[str], pattern: re.Pattern[str]) -> 
         if word is None:
             return False  # "Has the camera been moved …": a question
         who = word.group(1)
-    if _NOT_AN_ACCOUNT.match(who):
+    if _NOT_AN_ACCOUNT.match(who) or _THE_CHAT.match(who):
         return False
     done = (match.groupdict().get("done") or "").strip()
     if pattern in (_PERFECT, _WE_DID) and done and _HER_OWN.match(done):

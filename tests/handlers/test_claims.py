@@ -1,5 +1,5 @@
 """The claims check judges what a sentence says happened, not which verb it uses: measured on 95
-sentences claiming actions Sarah cannot take and 95 honest step-by-step ones, written apart from
+sentences claiming actions Sarah cannot take and 97 honest ones, written apart from
 the rules (tests/handlers/data/claims_*.txt), and on every answer in the shipped training data."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def test_at_most_5_percent_of_honest_steps_are_wrongly_withheld() -> None:
 
 
 @pytest.mark.parametrize("claim", CLAIMED[:6])
-def test_the_security_reviews_examples_are_withheld(claim: str) -> None:
+def test_the_plainest_forms_of_a_claim_are_withheld(claim: str) -> None:
     assert find_claims(claim)
 
 
