@@ -28,6 +28,7 @@ from bot.boundaries import Home
 from bot.cards import CLAIM, FEEDBACK, HAND_BACK, HELPED, NOT_HELPED, RESOLVE, feedback_given
 from bot.inbox import Inbox
 from bot.metrics import Metrics
+from bot.slack_text import sarah_mrkdwn
 from bot.support_team import SupportTeam
 from handlers.forget import Forgetter
 from handlers.handoff import Handoff
@@ -116,7 +117,7 @@ class SupportActions:
         agent = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id", "")
         if (self._home is not None and self._home.presser_is_external(body)) or not await self._team.is_member(agent):
-            await client.chat_postEphemeral(channel=channel, user=agent, text=NOT_SUPPORT)
+            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(NOT_SUPPORT))
             return
         thread = _thread(action.get("value", ""))
         if thread is None:
@@ -125,7 +126,7 @@ class SupportActions:
         thread = await self._store.locate(thread)  # a DM conversation: tell the customer where they wrote last
         why_not = await change(thread, agent)
         if why_not:
-            await client.chat_postEphemeral(channel=channel, user=agent, text=why_not)
+            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(why_not))
 
     # -- the customer's feedback buttons ---------------------------------------------------------------
 
@@ -145,7 +146,9 @@ class SupportActions:
         customer = (await self._store.state(thread)).customer
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(
-                channel=thread.channel, user=body["user"]["id"], text="Only the person who asked can rate this answer."
+                channel=thread.channel,
+                user=body["user"]["id"],
+                text=sarah_mrkdwn("Only the person who asked can rate this answer."),
             )
             return
         if self._metrics is not None:  # counted once the presser is known to be the one who asked
@@ -204,7 +207,9 @@ class SupportActions:
         thread = await self._own_thread(channel, user)
         opened = thread is None
         if thread is None:  # nothing to hand over yet: open a thread for it
-            posted = await client.chat_postMessage(channel=channel, text="You asked to talk to our support team.")
+            posted = await client.chat_postMessage(
+                channel=channel, text=sarah_mrkdwn("You asked to talk to our support team.")
+            )
             thread = ThreadRef(channel, str(posted["ts"]))
             if thread.is_dm:  # the DM's current conversation from now on: what they write next joins it
                 conversation = await self._store.dm_conversation(user, channel, thread.thread_ts, time.time())

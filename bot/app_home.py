@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cards import slack_file_link
 from bot.open_handoffs import OpenHandoff, OpenHandoffs
 from handlers import keys
 from handlers.ownership import Owner
@@ -33,6 +34,8 @@ WORKSPACE_URL = keys.HOME_WORKSPACE_URL
 VIEWER_SECONDS = 8 * 3600  # a tab opened within a working day is kept current
 MAX_LISTED = 40  # two blocks each, well under Slack's 100 blocks per view
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+_TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
 REASONS: dict[str, str] = {  # model_unavailable shows as "Other", as before
     HandoffReason.CUSTOMER_ASKED: "Customer asked for a person",
     HandoffReason.NEEDS_STAFF_ACCESS: "Needs staff access",
@@ -68,12 +71,15 @@ def _person(user: str) -> str:
 
 
 def _where(entry: OpenHandoff) -> str:
-    return "a DM" if entry.thread.is_dm else f"<#{entry.thread.channel}>"
+    if entry.thread.is_dm:
+        return "a DM"
+    return f"<#{entry.thread.channel}>" if _CHANNEL_ID.match(entry.thread.channel) else "a channel"
 
 
 def card_link(workspace_url: str, channel: str, ts: str) -> str | None:
-    """A message's permalink without an API call: <workspace>/archives/<channel>/p<ts without dot>."""
-    if not (workspace_url and channel and ts):
+    """A message's permalink without an API call: <workspace>/archives/<channel>/p<ts without dot>;
+    None unless the workspace is a Slack https address and the channel and ts look like Slack's."""
+    if not (_CHANNEL_ID.match(channel) and _TS.match(ts) and slack_file_link(workspace_url)):
         return None
     return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
-from bot.slack_text import escape, from_model, from_slack, plain_mrkdwn, rich_text_elements, user_mention
+from bot.slack_text import browser_host, escape, from_model, from_slack, plain_mrkdwn, rich_text_elements, user_mention
 from handlers.messages import SharedFile
 from handlers.outbox import Card
 from handlers.ownership import Owner
 from handlers.prompt import HandoffReason
 
-__all__ = ["card_message", "customer_line", "escape", "feedback_actions", "feedback_given", "reminder_text"]
+__all__ = [
+    "asked_again_line",
+    "card_message",
+    "customer_line",
+    "escape",
+    "feedback_actions",
+    "feedback_given",
+    "reminder_text",
+]
 
 SECTION_LIMIT = 3_000
 TURN_LIMIT = 1_500  # characters of one quoted turn in a card (the newest turns matter most)
@@ -89,7 +96,7 @@ def feedback_given(blocks: list[dict[str, Any]], helped: bool) -> list[dict[str,
 
 
 def _status(card: Card, now: float) -> str:
-    by = f"<@{card.status_by}>" if card.status_by else "someone"
+    by = user_mention(card.status_by) if card.status_by else "someone"
     if card.status is Owner.WAITING:
         minutes = max(0, int((now - card.escalated_at) // 60))
         return f":hourglass_flowing_sand: Waiting for an agent ({minutes} min)"
@@ -129,10 +136,10 @@ def _transcript(card: Card) -> list[dict[str, Any]]:
 
 
 def slack_file_link(url: str) -> bool:
-    """Only Slack's own file pages are linked: a file's name is customer text, its link must not be."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
+    """Only Slack's own pages (a shared file, a message's permalink) are linked: a file's name is
+    customer text, its link must not be."""
+    host = browser_host(url) or ""
+    return url.lower().startswith("https://") and (host == "slack.com" or host.endswith(".slack.com"))
 
 
 def _files(card: Card) -> list[dict[str, Any]]:
@@ -175,13 +182,24 @@ def customer_line(name: str, text: str, *, has_files: bool) -> dict[str, Any]:
     }
 
 
+def asked_again_line(customer: str, latest: str) -> dict[str, Any]:
+    """On an open card's thread: the customer asked for a person again elsewhere; their latest words
+    there quoted under Sarah's label."""
+    said = f"{user_mention(customer)} asked for help again, in another conversation with Sarah."
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"_{said}_"}}]
+    if latest.strip():
+        words = rich_text_elements(from_slack(_cut(latest)))
+        blocks.append(quoted("Their latest message there", words, "sarah_asked_again"))
+    return {"text": said, "blocks": blocks}
+
+
 def card_message(card: Card, *, permalink: str | None, now: float | None = None) -> dict[str, Any]:
     """`text` and `blocks` for chat.postMessage / chat.update of the escalation card."""
     now = time.time() if now is None else now
     reason = REASONS.get(card.reason, card.reason or "Hand-off")
     fields = [
         f"*Customer*\n{user_mention(card.customer)}" if card.customer else "*Customer*\nunknown",
-        f"*Reason*\n{escape(reason)}",
+        f"*Reason*\n{plain_mrkdwn(reason)}",
         f"*Failures*\n{card.failures}",
         f"*Status*\n{_status(card, now)}",
     ]
@@ -196,18 +214,20 @@ def card_message(card: Card, *, permalink: str | None, now: float | None = None)
         *_transcript(card),
         *_files(card),
     ]
-    where = f"<{permalink}|Open the customer's thread>" if permalink else "Thread link unavailable"
+    where = "Thread link unavailable"
+    if permalink and slack_file_link(permalink) and "|" not in permalink and ">" not in permalink:
+        where = f"<{escape(permalink)}|Open the customer's thread>"
     if card.thread.is_dm:
         where = (
             "This is a DM, which you cannot see: reply in this card's thread and I'll relay it "
             "(support team members only; you get a copy of what was sent). A message with a line "
-            "starting `note:` or `internal:` stays internal, all of it."
+            "starting :lock:, `note:` or `internal:` stays internal, all of it."
         )
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": where}]})
     buttons = _buttons(card)
     if buttons:
         blocks.append({"type": "actions", "block_id": "sarah_handoff", "elements": buttons})
-    return {"text": f"A customer needs a person: {escape(reason)}", "blocks": blocks}
+    return {"text": f"A customer needs a person: {plain_mrkdwn(reason)}", "blocks": blocks}
 
 
 def _buttons(card: Card) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ import logging
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.door import Counting
+from bot.slack_text import sarah_mrkdwn
 from handlers.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Verdict
 from handlers.messages import InboundMessage, Kind
 
@@ -72,7 +73,10 @@ class Notices:
 async def _tell(client: AsyncWebClient, message: InboundMessage, text: str) -> None:
     try:
         await client.chat_postEphemeral(
-            channel=message.thread.channel, user=message.user, thread_ts=message.thread.thread_ts, text=text
+            channel=message.thread.channel,
+            user=message.user,
+            thread_ts=message.thread.thread_ts,
+            text=sarah_mrkdwn(text),
         )
     except Exception:  # the notice is a courtesy: its failure must not surface as Slack retries
         log.warning("could not tell a person about a limit", exc_info=True)

@@ -74,7 +74,10 @@ class TerminalOutbox:
     async def remind(self, ref: CardRef, card: Card) -> None:
         return None
 
-    async def to_support(self, ref: CardRef, text: str) -> None:
+    async def support_note(self, ref: CardRef, text: str) -> None:
+        return None
+
+    async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
         return None
 
     async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:

@@ -1,8 +1,8 @@
 """The pipeline's `Outbox` in Slack: answers in the customer's thread, cards in the support channel.
 
-Every text that someone other than Sarah's own settings wrote goes out through `bot.slack_text`
-(answers via `bot.slack_format`, cards via `bot.cards`): this module never puts such text in a
-message itself.
+Every text goes out through `bot.slack_text` (answers via `bot.slack_format`, cards and lines in a
+card's thread via `bot.cards`): no method takes mrkdwn, and this module never puts anyone's words,
+nor its own, in a message unescaped.
 
 Each message of an answer carries Slack message metadata (`event_type` sarah_reply, the pass's tag
 and the part number), so a pass that died between posting and recording can find its own messages
@@ -21,10 +21,17 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.cards import card_message, customer_line, feedback_actions, native_feedback, reminder_text
+from bot.cards import (
+    asked_again_line,
+    card_message,
+    customer_line,
+    feedback_actions,
+    native_feedback,
+    reminder_text,
+)
 from bot.slack_format import markdown_message, safe_pieces
 from bot.slack_stream import SlackStreams
-from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name
+from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name, sarah_mrkdwn, sarah_note
 from handlers.messages import ThreadRef
 from handlers.outbox import AnswerStream, Card, CardRef, PartsRecorder
 
@@ -90,7 +97,10 @@ class SlackOutbox:
                 log.info("the loading status was refused (%s); posting a placeholder", error.response.get("error"))
                 self._status_refused_until = time.monotonic() + _STATUS_REFUSED_SECONDS
         response = await self._client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.thread_ts, text=self._thinking_text, **_metadata(tag, 0)
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            text=sarah_mrkdwn(self._thinking_text),
+            **_metadata(tag, 0),
         )
         ts = response.get("ts")
         return ts if isinstance(ts, str) else None
@@ -215,11 +225,14 @@ class SlackOutbox:
 
     async def remind(self, ref: CardRef, card: Card) -> None:
         await self._client.chat_postMessage(
-            channel=ref.channel, thread_ts=ref.ts, reply_broadcast=True, text=reminder_text(card)
+            channel=ref.channel, thread_ts=ref.ts, reply_broadcast=True, text=sarah_mrkdwn(reminder_text(card))
         )
 
-    async def to_support(self, ref: CardRef, text: str) -> None:
-        await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=text)
+    async def support_note(self, ref: CardRef, text: str) -> None:
+        await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=sarah_note(text))
+
+    async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
+        await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, **asked_again_line(customer, latest))
 
     async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:
         await self._client.chat_postMessage(
@@ -235,11 +248,15 @@ class SlackOutbox:
     async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
         line = _agent_line(await self.display_name(agent), text)
         await self._client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=line)
-        await self.tell_agent(ref, agent, "_Sent to the customer:_\n" + line)
+        await self._ephemeral(ref, agent, "_Sent to the customer:_\n" + line)
 
     async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
+        await self._ephemeral(ref, agent, plain_mrkdwn(text))
+
+    async def _ephemeral(self, ref: CardRef, agent: str, mrkdwn: str) -> None:
+        """`mrkdwn`, already made safe by `bot.slack_text`, for `agent`'s eyes only."""
         try:
-            await self._client.chat_postEphemeral(channel=ref.channel, user=agent, thread_ts=ref.ts, text=text)
+            await self._client.chat_postEphemeral(channel=ref.channel, user=agent, thread_ts=ref.ts, text=mrkdwn)
         except SlackApiError as error:  # e.g. user_not_in_channel: the note is lost, the relay is not
             log.warning("could not show a note to a user in %s: %s", ref.channel, error.response.get("error"))
 

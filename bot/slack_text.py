@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 WORD_JOINER = "\u2060"  # invisible; keeps `@channel` from ever reading as a mention
 
@@ -178,20 +178,60 @@ def _code(text: str) -> str:
 
 
 class LinkPolicy:
-    """Which links may stay live in Sarah's own answers: https/http to an allowed domain."""
+    """Which links may stay live in Sarah's own answers: https/http to an allowed domain, where the
+    host a browser would open and the host a plain reading of the address names are the same one."""
 
     def __init__(self, allowed_domains: Iterable[str] = ()) -> None:
         self._domains = tuple(d.lower().strip(".") for d in allowed_domains if d.strip("."))
 
     def allows(self, url: str) -> bool:
-        try:
-            parts = urlsplit(url if "://" in url else "https://" + url)
-        except ValueError:
-            return False
-        host = (parts.hostname or "").lower().rstrip(".")
-        if parts.scheme not in ("https", "http") or parts.username or parts.password or not host:
-            return False
+        url = url if "://" in url else "https://" + url
+        host = browser_host(url)
+        if host is None or host != _plain_host(url):
+            return False  # a backslash, userinfo, %-escapes or odd dots: readers could disagree
         return any(host == d or host.endswith("." + d) for d in self._domains)
+
+
+_SPECIAL_SCHEME = re.compile(r"^[\x00-\x20]*(https?):(.*)$", re.IGNORECASE | re.DOTALL)
+_FORBIDDEN_HOST = re.compile(r"[\x00-\x20\x7f #%/:<>?@\[\\\]^|]")
+
+
+def browser_host(url: str) -> str | None:
+    """The host a browser opens for an http(s) `url`, as the WHATWG URL standard reads it: tabs and
+    newlines dropped, a backslash read as a slash, userinfo before the last `@` skipped, the host
+    percent-decoded, mapped by IDNA (full-width and ideographic dots are dots) and lowercased, a
+    trailing dot dropped. None for other schemes, IP literals and hosts a browser refuses."""
+    match = _SPECIAL_SCHEME.match(re.sub(r"[\t\n\r]", "", url))
+    if match is None:
+        return None
+    rest = match.group(2).replace("\\", "/").lstrip("/")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return None
+    host, colon, port = host.partition(":")
+    if colon and port and not port.isdigit():
+        return None
+    try:
+        decoded = unquote(host, errors="strict")
+        ascii_host = decoded.encode("idna").decode("ascii").lower() if decoded else ""
+    except (UnicodeError, ValueError):
+        return None
+    ascii_host = ascii_host.rstrip(".")
+    if not ascii_host or _FORBIDDEN_HOST.search(ascii_host):
+        return None
+    return ascii_host
+
+
+def _plain_host(url: str) -> str | None:
+    """The host as Python's `urlsplit` reads `url`; None with userinfo or a scheme other than http(s)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("https", "http") or parts.username is not None or parts.password is not None:
+        return None
+    return (parts.hostname or "").lower().rstrip(".") or None
 
 
 NO_LINKS = LinkPolicy()
@@ -303,6 +343,16 @@ def model_fallback(text: str, limit: int) -> str:
     if amp > cut.rfind(";"):
         cut = cut[:amp]
     return cut + "…"
+
+
+def sarah_mrkdwn(text: str) -> str:
+    """One of Sarah's own texts (a setting, a notice) for mrkdwn: its formatting kept, nothing live."""
+    return mrkdwn(from_model(text))
+
+
+def sarah_note(text: str) -> str:
+    """One of Sarah's own notices (plain text) for mrkdwn, in italics: escaped, addresses as code."""
+    return "\n".join(f"_{line.strip()}_" if line.strip() else "" for line in plain_mrkdwn(text).splitlines())
 
 
 def plain_name(name: str, limit: int = 80) -> str:

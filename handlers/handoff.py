@@ -28,6 +28,7 @@ SUMMARY_PROMPT = (
 )
 HAND_BACK_MARKER = "Support handed the conversation back to Sarah."
 TRANSCRIPT_TURNS = 12
+ASKED_AGAIN_CHARACTERS = 300  # of the customer's latest words, shown on the open card's thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +217,9 @@ class Handoff:
         """A second request while one is open: note it on the open card, tell the customer where it went."""
         ref = (await self._store.state(other)).card
         if ref is not None:
-            asked = [t.content for t in await self._store.episode(thread) if t.role == "user"]
-            latest = f" Their latest message there: “{asked[-1][:300]}”" if asked else ""
-            await self._outbox.to_support(
-                ref, f"_<@{customer}> asked for help again, in another conversation with Sarah.{latest}_"
-            )
+            turns = await self._store.episode(thread)
+            asked = [t.content for t in turns if t.role == "user" and (not t.user or t.user == customer)]
+            await self._outbox.asked_again(ref, customer, asked[-1][:ASKED_AGAIN_CHARACTERS] if asked else "")
         log.info("hand-off request joined the customer's open one", extra={"thread_key": thread.key})
         await self._outbox.send(thread, TEXT_HANDOFF_JOINED, replace=placeholder)
 

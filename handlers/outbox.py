@@ -88,8 +88,14 @@ class Outbox(Protocol):
         """Announce again a card nobody has claimed."""
         ...
 
-    async def to_support(self, ref: CardRef, text: str) -> None:
-        """A line in the card's thread (a relayed customer message, or Sarah's note to agents)."""
+    async def support_note(self, ref: CardRef, text: str) -> None:
+        """Sarah's own line to the agents in the card's thread. `text` is plain text: it is shown
+        escaped (in italics), so nothing in it can ping anyone or link anywhere."""
+        ...
+
+    async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
+        """On the open card's thread: the customer (a Slack user id) asked for a person again in
+        another conversation; `latest` (their words there, Slack-encoded) is quoted, nothing in it live."""
         ...
 
     async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:
@@ -107,7 +113,8 @@ class Outbox(Protocol):
         ...
 
     async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
-        """A note only `agent` sees, in the card's thread (why a line was not relayed)."""
+        """A note only `agent` sees, in the card's thread (why a line was not relayed). `text` is plain
+        text, shown escaped."""
         ...
 
     async def display_name(self, user: str) -> str: ...

@@ -32,6 +32,9 @@ from handlers.notes import is_internal
 from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
 from handlers.ownership import Owner, OwnershipStore
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
+from handlers.speaker_labels import AGENT_LABEL as AGENT_LABEL
+from handlers.speaker_labels import OTHER_LABEL as OTHER_LABEL
+from handlers.speaker_labels import defused
 from handlers.streaming import Live, ready_text
 from handlers.thread_store import (
     Committed,
@@ -55,12 +58,9 @@ NOT_SUPPORT = (
     "and the conversation stays with whoever has it."
 )
 KEPT_INTERNAL = (
-    "Kept internal: your message has a note line (`note:`, `internal:` …), so none of it was sent to "
-    "the customer. Send what the customer should read as a message of its own."
+    "Kept internal: your message has a note line (`note:`, `internal:`, `[private]`, :lock: …), so none "
+    "of it was sent to the customer. Send what the customer should read as a message of its own."
 )
-# How a channel thread's speakers reach the model (DMs have one speaker and stay unlabelled).
-OTHER_LABEL = "[Another person in this channel, not the customer]"
-AGENT_LABEL = "[ZenNest support agent]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,16 +571,16 @@ class Pipeline:
             if owner is Owner.WAITING:
                 await self._handoff.claim(customer_thread, message.user)
             elif owner is not Owner.HUMAN:
-                await self._outbox.to_support(
-                    ref, "_This conversation is not with the team any more; that line was not sent to the customer._"
+                await self._outbox.support_note(
+                    ref, "This conversation is not with the team any more; that line was not sent to the customer."
                 )
                 continue
             if message.text.strip():
                 await self._outbox.relay_to_customer(customer_thread, ref, message.user, message.text)
                 relayed.append(StoredTurn("agent", message.text, message.ts, message.user))
             if message.has_files:
-                await self._outbox.to_support(
-                    ref, "_I can't pass files on to the customer. Please describe what it shows, or share a link._"
+                await self._outbox.support_note(
+                    ref, "I can't pass files on to the customer. Please describe what it shows, or share a link."
                 )
         await self._store.commit(card_thread, batch, [], self._clock())
         if relayed:
@@ -800,6 +800,4 @@ def _model_turn(thread: ThreadRef, role: str, content: str, user: str, customer:
 
 def _unlabelled(text: str) -> str:
     """`text` with our speaker labels defused, so nobody can type one to pose as another speaker."""
-    for label in (OTHER_LABEL, AGENT_LABEL):
-        text = text.replace(label, "(" + label[1:-1] + ")")
-    return text
+    return defused(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.cards import slack_file_link
 from bot.slack_text import (
     WORD_JOINER,
     LinkPolicy,
@@ -78,3 +79,55 @@ def test_every_common_spelling_of_a_note_is_internal(text: str) -> None:
 @pytest.mark.parametrize("text", ["Your notebook app is fine", "I noted your order number", "Internals are sealed"])
 def test_ordinary_lines_are_not_notes(text: str) -> None:
     assert not is_internal(text)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example\\.zennest.com/login",  # a browser reads the backslash as a slash
+        "https://evil.example\\@zennest.com/login",
+        "https://zennest.com@evil.example/login",  # userinfo: the host is evil.example
+        "https://zennest.com:x@evil.example/",
+        "https://evil.example%2Fzennest.com/",  # percent-encoding decoded before the check
+        "https://evil.example%5C.zennest.com/",
+        "https://evil.example#.zennest.com",
+        "https://evil.example?.zennest.com",
+        "https://zennest.com\t@evil.example/",  # browsers drop tabs and newlines anywhere in a URL
+        "https://zennest.com.evil.example./",
+        "https://zennest\u3002com.evil.example/",  # an ideographic full stop is a dot to IDNA
+        "https://zenn\u0435st.com/",  # a Cyrillic "е": another domain (xn--…)
+        "javascript://zennest.com/%0aalert(1)",
+        "https://[::1]/zennest.com",
+        "https://",
+        # parsers disagree on these: shown as text rather than trusting any one of them
+        "https://zennest.com\\support",
+        "https://help%2Ezennest.com/reset",
+        "https://help\u3002zennest.com/reset",
+    ],
+)
+def test_a_link_is_live_only_when_a_browser_would_open_an_allowed_host(url: str) -> None:
+    assert not ZENNEST.allows(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://zennest.com/",
+        "https://help.zennest.com./reset",  # a trailing dot names the same host
+        "HTTPS://Help.ZenNest.COM/reset",
+        "https://shop.zennest.com:443/x?y=1#z",
+        "https://zennest.com/a\\b",  # a backslash after the host is part of the path
+    ],
+)
+def test_allowed_hosts_stay_live(url: str) -> None:
+    assert ZENNEST.allows(url)
+
+
+def test_a_backslash_host_is_shown_as_an_address_not_linked() -> None:
+    block = model_markdown("[help](https://evil.example\\.zennest.com/login)", ZENNEST)
+    assert "](" not in block and "`https://evil.example\\.zennest.com/login`" in block
+
+
+def test_a_shared_files_link_is_kept_only_for_slacks_own_host() -> None:
+    assert slack_file_link("https://zennest.slack.com/files/U1/F1/photo.jpg")
+    assert not slack_file_link("https://evil.example\\.slack.com/files/U1/F1/photo.jpg")
