@@ -19,6 +19,8 @@ from config.errors import SettingsError, describe_validation_error
 Device = Literal["auto", "cpu", "cuda"]
 
 DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
+# The adapter ranks vLLM's `--max-lora-rank` accepts: an adapter of another rank trains but cannot be served.
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
 class LocalTrainingSettings(BaseSettings):
@@ -31,7 +33,7 @@ class LocalTrainingSettings(BaseSettings):
     # epochs and seed: LOCAL_EPOCHS / LOCAL_SEED if set, else the shared FINETUNE_EPOCHS / FINETUNE_SEED
     local_epochs: int = Field(default=3, ge=1, le=100, validation_alias=AliasChoices("local_epochs", "finetune_epochs"))
     local_learning_rate: float = Field(default=2e-4, gt=0, le=1)
-    local_lora_rank: int = Field(default=16, ge=1, le=512)
+    local_lora_rank: int = 16
     local_lora_alpha: int = Field(default=32, ge=1, le=1024)
     local_lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     local_max_length: int = Field(default=2048, ge=64, le=131_072)
@@ -43,6 +45,14 @@ class LocalTrainingSettings(BaseSettings):
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("local_lora_rank")
+    @classmethod
+    def _servable_rank(cls, value: int) -> int:
+        if value not in VLLM_LORA_RANKS:
+            ranks = ", ".join(map(str, VLLM_LORA_RANKS))
+            raise ValueError(f"{value} is not a rank vLLM serves: use one of {ranks}")
+        return value
 
     @field_validator("local_device", mode="before")
     @classmethod
