@@ -56,6 +56,7 @@ CATEGORIES = (
     "missing_objective",
     "nothing_to_learn",
     "too_few_examples",
+    "no_examples",
 )
 
 
@@ -189,6 +190,8 @@ def validate_files(
         file_report.over_limit = sum(t > max_tokens for t in totals)
         file_report.default_epochs = default_epochs(len(totals))
         file_report.billed_tokens = billed_tokens(totals, file_report.default_epochs, max_tokens)
+        if file_report.examples == 0 and not any(p.where.startswith(f"{path}:") for p in report.errors):
+            report.problems.append(Problem("error", "no_examples", str(path), "no examples: the file trains nothing"))
         if 0 < file_report.examples < MIN_TRAINING_EXAMPLES:
             report.problems.append(
                 Problem(
