@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge", metavar="SPEC", default=None, help="an LLM judge (openai:… or url:…)")
     evaluate.add_argument("--eval-file", type=Path, default=EVAL_FILE)
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N items")
+    evaluate.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write each side's rates (fractions) here"
+    )
     return parser
 
 
