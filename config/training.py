@@ -31,6 +31,7 @@ class TrainingSettings(BaseSettings):
     wandb_entity: str | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    redis_url: str | None = None  # where `sarah train harvest` / `gaps` read the hand-offs (the bot's REDIS_URL)
     url_api_key: SecretStr | None = None  # sent to `url:…` model specs (evaluate, judge); never OPENAI_API_KEY
     azure_openai_endpoint: str | None = None
     azure_openai_api_key: SecretStr | None = None
