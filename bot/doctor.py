@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.runtime import build_model, build_slack_client
 from bot.support_team import channel_facts
 from config import Settings, SlackMode
-from sarah_model.deadline import deadline_warning
+from sarah_model.deadline import closing_notice
 from sarah_model.retirement import check_model_retirement
 
 Check = Callable[[], Awaitable[list[str]]]  # returns problems; an empty list means fine
@@ -122,7 +122,7 @@ async def _model(settings: Settings, today: date) -> list[str]:
     if settings.model.offline:
         return []
     # an OpenAI fine-tune (ft:…) can be re-made on OpenAI only until its fine-tuning closes
-    closing = deadline_warning(today) if settings.model.sarah_model.startswith("ft:") else None
+    closing = closing_notice(today) if settings.model.sarah_model.startswith("ft:") else None
     model = build_model(settings.model)
     client = getattr(model, "client", None)
     try:

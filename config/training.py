@@ -70,6 +70,14 @@ class TrainingSettings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, description="The bot's OpenAI-compatible base URL, used to fine-tune when set."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Where `sarah train harvest` and `sarah train gaps` read hand-offs: the bot's REDIS_URL.",
+    )
+    url_api_key: SecretStr | None = Field(
+        default=None,
+        description="Key sent to `url:…` model specs (evaluate, judge); OPENAI_API_KEY is never sent to them.",
+    )
     azure_openai_endpoint: str | None = Field(
         default=None,
         description="--backend azure: the Azure OpenAI resource's endpoint (https://….openai.azure.com/).",

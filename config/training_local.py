@@ -19,6 +19,8 @@ from config.errors import SettingsError, describe_validation_error
 Device = Literal["auto", "cpu", "cuda"]
 
 DEFAULT_BASE_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
+# The adapter ranks vLLM's `--max-lora-rank` accepts: an adapter of another rank trains but cannot be served.
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
 class LocalTrainingSettings(BaseSettings):
@@ -43,7 +45,10 @@ class LocalTrainingSettings(BaseSettings):
         description="Training epochs. Unset: FINETUNE_EPOCHS.",
     )
     local_learning_rate: float = Field(default=2e-4, gt=0, le=1, description="Learning rate.")
-    local_lora_rank: int = Field(default=16, ge=1, le=512, description="LoRA rank (on every linear layer).")
+    local_lora_rank: int = Field(
+        default=16,
+        description="LoRA rank (on every linear layer): 8, 16, 32, 64, 128, 256, 320 or 512, the ranks vLLM serves.",
+    )
     local_lora_alpha: int = Field(default=32, ge=1, le=1024, description="LoRA alpha (scaling).")
     local_lora_dropout: float = Field(default=0.05, ge=0, lt=1, description="LoRA dropout.")
     local_max_length: int = Field(
@@ -72,6 +77,14 @@ class LocalTrainingSettings(BaseSettings):
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("local_lora_rank")
+    @classmethod
+    def _servable_rank(cls, value: int) -> int:
+        if value not in VLLM_LORA_RANKS:
+            ranks = ", ".join(map(str, VLLM_LORA_RANKS))
+            raise ValueError(f"{value} is not a rank vLLM serves: use one of {ranks}")
+        return value
 
     @field_validator("local_device", mode="before")
     @classmethod

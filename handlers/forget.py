@@ -7,11 +7,14 @@ never deletes someone else's conversation. The relay state of the thread's hand-
 person's own keys (index, hand-off slot, rate counters of this minute) go too.
 
 What stays: lines the person wrote in other people's threads (they belong to those conversations),
-and what Slack itself holds (the messages, the cards), which the workspace's retention governs.
+and what Slack itself holds (the messages, the cards), which the workspace's retention governs. A
+one-way digest of their id is kept (`FORGOTTEN_PEOPLE`) so that no conversation they took part in
+is ever turned into training data (`sarah train harvest`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -19,7 +22,15 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from handlers.keys import REMINDERS, dm_conversations_key, handoff_key, rate_key, thread_keys, user_threads_key
+from handlers.keys import (
+    FORGOTTEN_PEOPLE,
+    REMINDERS,
+    dm_conversations_key,
+    handoff_key,
+    rate_key,
+    thread_keys,
+    user_threads_key,
+)
 from handlers.messages import ThreadRef
 from handlers.thread_store import as_text, parse_thread_key
 
@@ -37,6 +48,11 @@ _FORGET_CARD = """
 if redis.call('HGET', KEYS[1], 'relay_to') ~= ARGV[1] then return 0 end
 return redis.call('DEL', unpack(KEYS))
 """
+
+
+def person_digest(user: str) -> str:
+    """The one-way digest by which a forgotten person is recognised without keeping their id."""
+    return hashlib.sha256(user.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +100,7 @@ class Forgetter:
             own += [f"{self._latest_prefix}{channel}:{user}" for channel in sorted(channels)]
         for key in own:  # one by one: the person's keys and the inbox's pointers live in different slots
             keys += int(await self._redis.delete(key))
+        await self._redis.sadd(FORGOTTEN_PEOPLE, person_digest(user))
         return Forgotten(threads, keys)
 
 

@@ -27,6 +27,7 @@ SUMMARY_PROMPT = (
     "customer needs and what has been tried. Plain text, no greeting."
 )
 HAND_BACK_MARKER = "Support handed the conversation back to Sarah."
+REOPENED_MARKER = "The customer came back after a resolved hand-off."  # the episode before it was resolved
 TRANSCRIPT_TURNS = 12
 ASKED_AGAIN_CHARACTERS = 300  # of the customer's latest words, shown on the open card's thread
 
@@ -174,7 +175,7 @@ class Handoff:
             by="customer",
             now=self._clock(),
             reset_failures=True,
-            turns=(StoredTurn("marker", "The customer came back after a resolved hand-off."),),
+            turns=(StoredTurn("marker", REOPENED_MARKER),),
         )
 
     async def remind_due(self) -> int:

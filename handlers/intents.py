@@ -169,8 +169,19 @@ _ASKS = re.compile(
 )
 
 
-def says_it_did_not_work(text: str) -> bool:
-    """The customer reports that what they tried did not work (a question like "will it still arm?" does not)."""
+# "nope, nothing" / "nothing happened": a report only in answer to steps, not to "anything else?"
+_NOTHING = re.compile(r"^\W*(?:(?:no|nope|nah)\b\W*)?nothing(?:\s+(?:happened|happens|at all|changed|yet))?\W*$", re.I)
+_ASKED_ANYTHING_ELSE = re.compile(r"\b(?:anything else|something else|any other questions?)\b[^?\n]*\?\s*$", re.I)
+
+
+def says_it_did_not_work(text: str, previous_answer: str = "") -> bool:
+    """The customer reports that what they tried did not work (a question like "will it still arm?" does not).
+
+    A bare "nope, nothing" counts only with the answer it replies to (`previous_answer`), and not when
+    that answer asked whether there was anything else.
+    """
+    if _NOTHING.search(text):
+        return bool(previous_answer.strip()) and not _ASKED_ANYTHING_ELSE.search(previous_answer)
     return not _ASKS.search(text) and bool(_STEPS_FAILED.search(text))
 
 

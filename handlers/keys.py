@@ -18,8 +18,8 @@ Per person (hash tag `{user:U…}`):
     sarah:{user:U}:handoff        STRING  the thread of their one open hand-off
 
 Global (each its own hash tag): the inbox stream and its helpers (`{inbox}`: one slot for the ingress
-script), the dead letters, the open hand-offs, the reminders, the App Home, replay guards and the
-per-workspace stream budget.
+script), the dead letters, the open hand-offs, the reminders, the App Home, replay guards, the
+per-workspace stream budget and the digests of the people who asked to be forgotten.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ UNCLAIMED_HANDOFFS = "sarah:{handoffs}:unclaimed"  # ZSET the open ones nobody h
 REMINDERS = "sarah:{reminders}:due"
 HOME_VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
 HOME_WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers
+# SET of sha256 digests of the people who used forget: `sarah train harvest` never learns from them
+FORGOTTEN_PEOPLE = "sarah:{forgotten}:people"
 
 
 @dataclass(frozen=True, slots=True)

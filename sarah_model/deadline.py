@@ -32,3 +32,8 @@ def deadline_warning(today: date) -> str | None:
         f"OpenAI takes no new fine-tuning jobs from {OPENAI_FINETUNING_ENDS.isoformat()} ({when}): "
         "a job created later is refused, so plan the next re-tune on `--backend azure` or `--backend local`."
     )
+
+
+def closing_notice(today: date) -> str | None:
+    """What `sarah doctor` says of the closing for an OpenAI fine-tune: the warning before, the fact after."""
+    return deadline_warning(today) or deadline_refusal(today)

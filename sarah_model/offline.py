@@ -27,7 +27,7 @@ from typing import Any
 from handlers import intents
 from handlers.model import Conversation, Outcome, Reply, Turn
 from handlers.prompt import HANDOFF_TOOL_NAME
-from sarah_model import languages, topics
+from sarah_model import facts, languages, topics
 from sarah_model.excerpt import Unit, excerpt, units
 from sarah_model.knowledge import DEFAULT_PATH, Passage, load_knowledge_base
 from sarah_model.retrieval import BM25, Cosine, Hit, terms, weighted_query, words
@@ -46,6 +46,7 @@ SAID_MIN_TERMS = 4  # …if it has enough words to tell
 NAMED_BOOST = 1.15  # the area the message names itself: retrieval already knows, a nudge settles near-ties
 PRODUCT_BOOST = 1.4  # the area whose product the message names by its Zen name
 PRICE_BOOST = 1.5  # "how much is…": a passage that has prices
+FACT_WEIGHT = 0.6  # "how many fingerprints…": up to this much more for the passage whose sentence holds the value
 STEPS_BOOST = 1.3  # "it won't…": a passage that has steps to follow
 ABOUT_AREA = "About ZenNest"  # the knowledge base's passages for meta questions (what ZenNest is and sells)
 
@@ -329,7 +330,11 @@ class OfflineModel:
             return Reply(GO_ON if previous_answer else GREETING if last else EMPTY)
         if self._asks_for_product_we_do_not_make(last):
             return _handoff("unknown_answer", f"Asked about a product ZenNest does not make: {_quote(last)}")
-        if intents.says_it_did_not_work(last) and previous_answer and _GAVE_STEPS.search(previous_answer):
+        if (
+            intents.says_it_did_not_work(last, previous_answer)
+            and previous_answer
+            and _GAVE_STEPS.search(previous_answer)
+        ):
             return _handoff("steps_failed", f"Sarah's steps did not work. Customer: {_quote(last)}")
         if _STAFF_ONLY.search(last):
             return _handoff("needs_staff_access", f"Needs staff: {_quote(last)}")
@@ -362,12 +367,15 @@ class OfflineModel:
             if found.handoff in _LOOKALIKE_REASONS and found.first_turn and similarity >= EXAMPLE_HANDOFF_MIN:
                 return _handoff(found.handoff, f"Like a known hand-off case: {_quote(last)}")
             same_subject = set(topics.named_areas(found.question)) == set(named)
+            # "How long does the ZenCam Outdoor battery last?" is not answered by "which camera do you have?"
+            narrower = facts.asked_value(last) is not None and self._narrower(last_words, found.question)
             if (
                 found.answer
                 and similarity >= EXAMPLE_ANSWER_MIN
                 and found.first_turn
                 and len(users) == 1
                 and same_subject
+                and not narrower
             ):
                 return Reply(found.answer)
         if previous_answer and not _QUESTION.search(last) and not self._answers_alone(last):
@@ -412,15 +420,39 @@ class OfflineModel:
         asks_price = bool(_PRICE.search(question))
         reports_trouble = bool(_PROBLEM.search(question))
         hits: list[Hit] = []
-        for hit in self._passage_index.rank(query, limit=limit * 3):
+        candidates = self._passage_index.rank(query, limit=limit * 3)
+        support = self._fact_support(question, [hit.index for hit in candidates])
+        for hit in candidates:
             passage = self._passages[hit.index]
             if passage.area == ABOUT_AREA and (topic or named):
                 continue
             score = hit.score * (boost if passage.area == topic else 1.0)
             score *= PRICE_BOOST if asks_price and "$" in passage.text else 1.0
             score *= STEPS_BOOST if reports_trouble and _NUMBERED_STEP.search(passage.text) else 1.0
+            score *= 1.0 + FACT_WEIGHT * support.get(hit.index, 0.0)
             hits.append(Hit(hit.index, score))
         return sorted(hits, key=lambda h: (-h.score, h.index))[:limit]
+
+    def _narrower(self, asked: Sequence[str], example_question: str) -> bool:
+        """The question names something the example's question does not ("Outdoor"), synonyms allowed."""
+        covered = set(terms(example_question))
+        return any(
+            word in self._vocabulary and not set(terms(word)) & covered for word in set(asked) - facts.FORM_WORDS
+        )
+
+    def _fact_support(self, question: str, indexes: Sequence[int]) -> dict[int, float]:
+        """For a question after one value (a price, a count, a duration…): how well each passage's best
+        sentence holding such a value matches the question, 1.0 for the best; empty for other questions."""
+        kind = facts.asked_value(question)
+        if kind is None:
+            return {}
+        asked = words(question)
+        idf = self._passage_index.idf
+        support = {
+            i: facts.fact_support(asked, kind, [(u.text, u.terms) for u in self._units[i]], idf) for i in indexes
+        }
+        top = max(support.values(), default=0.0)
+        return {i: value / top for i, value in support.items()} if top > 0 else {}
 
     def _clarify(self, area: str) -> str:
         """A greeting that names a topic gets the topics Sarah can help with there."""

@@ -3,14 +3,18 @@
 A fine-tuned model stops when its base model is shut down (OpenAI's gpt-4o and gpt-4.1 snapshots:
 2027-01-14), and `GET /v1/models/{id}` may carry a `shutdown_date`. At start and in `sarah doctor`
 the bot looks up its model and, for an `ft:` model, the base too; within 60 days it names the date
-and the way out (re-tune on another backend), past it it says so plainly. A server without the
-field or without a models endpoint (vLLM, a proxy) gives no notice: that is not a problem.
+and the way out (re-tune on another backend), past it it says so plainly. OpenAI's published dates
+are known here too, so the warning does not depend on the endpoint: once a model is gone the API
+may no longer describe it at all. A server without the field or without a models endpoint (vLLM, a
+proxy) gives no other notice: that is not a problem.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import openai
 from openai import AsyncOpenAI
@@ -20,6 +24,26 @@ WAY_OUT = (
     "re-tune Sarah on another backend (`sarah train finetune --backend azure` or `--backend local`) "
     "and point SARAH_MODEL (and OPENAI_BASE_URL) at the new model"
 )
+
+
+GONE: Literal["gone"] = "gone"  # retired before Sarah could check: no date to count down to
+# OpenAI's published retirements of the bases it fine-tunes (a fine-tune stops with its base).
+PUBLISHED_SHUTDOWNS: dict[str, date | Literal["gone"]] = {
+    "gpt-4o": date(2027, 1, 14),
+    "gpt-4o-mini": date(2027, 1, 14),
+    "gpt-4.1": date(2027, 1, 14),
+    "gpt-4.1-mini": date(2027, 1, 14),
+    "gpt-4.1-nano": GONE,
+    "gpt-3.5-turbo": GONE,
+}
+# A snapshot is the family's name and a date (`-2024-08-06`) or an old-style number (`-0125`).
+SNAPSHOT = re.compile(r"(?P<family>.+?)-(?:\d{4}-\d{2}-\d{2}|\d{4})")
+
+
+def published_shutdown(model: str) -> date | Literal["gone"] | None:
+    """OpenAI's published shutdown of a snapshot (`gpt-4o-mini-2024-07-18`), GONE, or None if none is known."""
+    match = SNAPSHOT.fullmatch(model)
+    return PUBLISHED_SHUTDOWNS.get(match["family"]) if match else None
 
 
 def shutdown_date_of(model_info: dict[str, Any] | object) -> date | None:
@@ -74,19 +98,36 @@ def base_of(model: str) -> str | None:
     return None
 
 
+def _published_notice(name: str, today: date, *, used_by: str | None) -> str | None:
+    published = published_shutdown(name)
+    if published is None:
+        return None
+    if published == GONE:
+        subject = f"{name}, the base of Sarah's model {used_by}," if used_by else f"Sarah's model {name}"
+        return f"{subject} has been retired by OpenAI and no longer answers: {WAY_OUT}."
+    return retirement_notice({"id": name, "shutdown_date": published.isoformat()}, today, used_by=used_by)
+
+
 async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -> list[str]:
-    """Notices for `model` and, for an `ft:` model, its base; lookups that fail give no notice."""
+    """Notices for `model` and, for an `ft:` model, its base.
+
+    The endpoint's `shutdown_date` wins; without one (no field, a failed lookup) OpenAI's published
+    date for the snapshot is used.
+    """
     lookups: list[tuple[str, str | None]] = [(model, None)]
     base = base_of(model)
     if base:
         lookups.append((base, model))
     notices: list[str] = []
     for name, used_by in lookups:
-        try:
+        info: object = None
+        # no models endpoint, no such model, or no access: only the published date speaks
+        with contextlib.suppress(openai.APIStatusError, openai.APIConnectionError):
             info = await client.models.retrieve(name)
-        except (openai.APIStatusError, openai.APIConnectionError):
-            continue  # no models endpoint, no such model, or no access: nothing to say
-        notice = retirement_notice(info, today, used_by=used_by)
+        if info is not None and shutdown_date_of(info) is not None:
+            notice = retirement_notice(info, today, used_by=used_by)
+        else:
+            notice = _published_notice(name, today, used_by=used_by)
         if notice:
             notices.append(notice)
     return notices

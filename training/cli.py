@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from training.paths import CONVERSATIONS_DIR, EVAL_FILE, RUNS_DIR, TRAIN_FILE, VALID_FILE
+from training.paths import CANDIDATES_DIR, CONVERSATIONS_DIR, EVAL_FILE, RUNS_DIR, TRAIN_FILE, VALID_FILE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge", metavar="SPEC", default=None, help="an LLM judge (openai:… or url:…)")
     evaluate.add_argument("--eval-file", type=Path, default=EVAL_FILE)
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N items")
+    evaluate.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write each side's rates (fractions) here"
+    )
+
+    harvest = commands.add_parser("harvest", help="resolved hand-offs → training candidates for a person to approve")
+    harvest.add_argument("--redis-url", default=None, help="the bot's Redis (default REDIS_URL)")
+    harvest.add_argument(
+        "--out", type=Path, default=None, help=f"default {CANDIDATES_DIR}/harvest-<date>.jsonl (relative to the repo)"
+    )
+    harvest.add_argument(
+        "--names", type=Path, default=None, help="a file of names to redact, one per line (e.g. the team's roster)"
+    )
+
+    gaps = commands.add_parser("gaps", help="knowledge-base sections that most often end in a hand-off")
+    gaps.add_argument("--redis-url", default=None, help="the bot's Redis (default REDIS_URL)")
+    gaps.add_argument("--top", type=int, default=15, help="how many sections to show (default 15)")
+    gaps.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every section's counts here")
     return parser
 
 
@@ -135,6 +152,14 @@ def _main(argv: list[str] | None) -> int:
             from training.evaluate import run_evaluate
 
             return run_evaluate(args)
+        if args.command in ("harvest", "gaps"):
+            from training.harvest_cli import run_gaps, run_harvest
+
+            redis_url = args.redis_url or _settings_or_default("redis_url", None)
+            if not redis_url:
+                print("Give the bot's Redis with --redis-url or REDIS_URL.", file=sys.stderr)
+                return 2
+            return run_harvest(args, redis_url) if args.command == "harvest" else run_gaps(args, redis_url)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2

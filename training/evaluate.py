@@ -15,19 +15,22 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from handlers.model import Conversation, Model, Outcome, Reply, Turn
 from handlers.prompt import SYSTEM_PROMPT
+from training.eval_items import EvalFileError, load_eval_items
 from training.scoring import Side, aggregate_pair, score_item
 
 CONCURRENCY = 4
 
+__all__ = ["ask_all", "compare", "conversation_of", "judge_all", "load_eval_items", "run_evaluate"]
 
-def load_eval_items(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
-    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return items[:limit] if limit else items
+
+class Advances(Protocol):
+    """Told once per answer received (`training.eval_progress.EvalProgress`)."""
+
+    def advance(self) -> None: ...
 
 
 def conversation_of(item: dict[str, Any]) -> Conversation:
@@ -40,7 +43,12 @@ def conversation_of(item: dict[str, Any]) -> Conversation:
     return Conversation(system=SYSTEM_PROMPT, turns=turns)
 
 
-async def ask_all(model: Model, items: Sequence[dict[str, Any]], concurrency: int = CONCURRENCY) -> list[Reply]:
+async def ask_all(
+    model: Model,
+    items: Sequence[dict[str, Any]],
+    concurrency: int = CONCURRENCY,
+    progress: Advances | None = None,
+) -> list[Reply]:
     """Every item's reply, a few at a time; a model that raises counts as unavailable."""
     gate = asyncio.Semaphore(concurrency)
 
@@ -50,6 +58,9 @@ async def ask_all(model: Model, items: Sequence[dict[str, Any]], concurrency: in
                 return await model.reply(conversation_of(item))
             except Exception as error:  # one bad answer must not lose the whole comparison
                 return Reply(text="", outcome=Outcome.UNAVAILABLE, reason=type(error).__name__)
+            finally:
+                if progress is not None:
+                    progress.advance()
 
     return list(await asyncio.gather(*(ask(item) for item in items)))
 
@@ -93,11 +104,12 @@ async def compare(
     *,
     labels: tuple[str, str],
     judge: Model | None = None,
+    progress: Advances | None = None,
 ) -> tuple[Side, Side]:
     """Ask both models every item and score them on the same items (see `training.scoring`)."""
     asked = []
     for model in (a, b):
-        replies = await ask_all(model, items)
+        replies = await ask_all(model, items, progress=progress)
         item_scores = [score_item(item, reply, passages) for item, reply in zip(items, replies, strict=True)]
         judged = await judge_all(judge, items, replies, passages) if judge is not None else None
         asked.append((replies, item_scores, judged))
@@ -119,9 +131,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     except SpecError as error:
         print(error, file=sys.stderr)
         return 2
+    try:  # every bad line is reported before a single (paid) model call
+        items = load_eval_items(args.eval_file, args.limit)
+    except EvalFileError as error:
+        print(f"{args.eval_file} cannot be evaluated; no model was asked:", file=sys.stderr)
+        print(error, file=sys.stderr)
+        return 1
     settings = load_training_settings()
-    items = load_eval_items(args.eval_file, args.limit)
     passages = {p.id: p.text for p in load_knowledge_base()}
+    from training.eval_progress import EvalProgress
+
+    progress = EvalProgress(total=2 * len(items))
 
     async def evaluate() -> tuple[Side, Side]:
         closers: list[Callable[[], Awaitable[None]]] = []
@@ -129,9 +149,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
             a_model, b_model = (build_model(spec, settings, closers) for spec in specs)
             judge = build_model(judge_spec, settings, closers) if judge_spec else None
             return await compare(
-                a_model, b_model, items, passages, labels=(specs[0].label, specs[1].label), judge=judge
+                a_model,
+                b_model,
+                items,
+                passages,
+                labels=(specs[0].label, specs[1].label),
+                judge=judge,
+                progress=progress,
             )
         finally:
+            progress.close()
             for close in closers:
                 await close()
 
@@ -141,8 +168,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     from training.evaluate_report import write_report
+    from training.item_results import side_results, write_item_results
 
-    write_report(args.report, a, b, items)
+    write_report(args.report, a, b, items, json_path=getattr(args, "json", None))
+    rows = [*side_results("a", a, items), *side_results("b", b, items)]
+    item_files = write_item_results(args.report, rows)
     width = max(len(label) for label, _, _ in a.scores.rows())
     print(f"{'':{width}}  A: {a.label}  |  B: {b.label}  (hits/items; the same items for A and B)")
     for (label, rate_a, _), (_, rate_b, _) in zip(a.scores.rows(), b.scores.rows(), strict=True):
@@ -150,4 +180,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for (label, count_a), (_, count_b) in zip(a.scores.handoff.rows(), b.scores.handoff.rows(), strict=True):
         print(f"{label:{width}}  {count_a:>16}  {count_b:>16}")
     print(f"Report: {args.report}")
+    print(f"Per-item results: {item_files[0]} and {item_files[1]}")
+    if getattr(args, "json", None):
+        print(f"Rates as JSON: {args.json}")
     return 0

@@ -1,6 +1,8 @@
 """The evaluation report: both models' answers next to each other, under the scores.
 
-Markdown or HTML by the file's extension, and the scores as JSON next to it (for CI or a dashboard).
+Markdown or HTML by the file's extension, and the scores as JSON next to it (for CI or a dashboard),
+keyed by side ("a", "b") so the same model on both sides keeps both; each side's `rates` are
+fractions, plus any extra rates computed from its per-item results (`training.item_results`).
 Each answer carries the rules' flags (missed hand-off, invented action…) so a score can be traced to
 the answers behind it.
 """
@@ -9,12 +11,26 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from handlers.model import Outcome, Reply
+from training.item_results import ExtraRates, expected_of, side_results
 from training.scoring import DEFINITIONS, ItemScore, Side, wants_answer
+
+# The report's row labels as the JSON's rate names.
+RATE_NAMES = {
+    "On-topic rate": "on_topic",
+    "Correct refusal of off-topic requests": "correct_refusal",
+    "Hand-off precision": "handoff_precision",
+    "Hand-off recall": "handoff_recall",
+    "Invented actions": "invented_actions",
+    "Agreement with the knowledge base": "kb_agreement",
+    "Unavailable (failed calls)": "unavailable",
+    "LLM judge (1–5 scaled to %)": "judge",
+}
 
 
 def _answer_text(reply: Reply) -> str:
@@ -72,7 +88,7 @@ def render_markdown(a: Side, b: Side, items: list[dict[str, Any]], title: str) -
     lines += [f"- **{label}**: {cell(text)}" for label, text in DEFINITIONS]
     lines += ["", "## Answers", "", "| Item | Customer | A | B |", "|---|---|---|---|"]
     for index, item in enumerate(items):
-        wanted = _expected(item)
+        wanted = expected_of(item)
         cells = []
         for side in (a, b):
             flags = _flags(side.item_scores[index], item)
@@ -99,7 +115,7 @@ def render_html(a: Side, b: Side, items: list[dict[str, Any]], title: str) -> st
     definitions = "".join(f"<li><b>{esc(label)}</b>: {esc(text)}</li>" for label, text in DEFINITIONS)
     answers = []
     for index, item in enumerate(items):
-        wanted = _expected(item)
+        wanted = expected_of(item)
         cells = []
         for side in (a, b):
             flags = _flags(side.item_scores[index], item)
@@ -124,28 +140,49 @@ td,th{{border:1px solid #ccc;padding:.4rem;vertical-align:top;text-align:left}}
 """
 
 
-def write_report(path: Path, a: Side, b: Side, items: list[dict[str, Any]]) -> Path:
-    """Markdown or HTML by the file's extension, plus the scores as JSON next to it."""
+def side_document(
+    key: str, side: Side, items: list[dict[str, Any]], extra_rates: Sequence[ExtraRates]
+) -> dict[str, Any]:
+    """One side's JSON: its label, each rate as a fraction (None: nothing counted) and how many items it counts."""
+    rows = side.scores.rows()
+    rates: dict[str, float | None] = {RATE_NAMES.get(label, label): rate.value for label, rate, _ in rows}
+    results = side_results(key, side, items)
+    for extra in extra_rates:
+        rates.update(extra(results))
+    return {
+        "label": side.label,
+        "rates": rates,
+        "items": {RATE_NAMES.get(label, label): rate.total for label, rate, _ in rows},
+        "handoff_confusion": {
+            "tp": side.scores.handoff.tp,
+            "fp": side.scores.handoff.fp,
+            "fn": side.scores.handoff.fn,
+            "tn": side.scores.handoff.tn,
+        },
+    }
+
+
+def write_report(
+    path: Path,
+    a: Side,
+    b: Side,
+    items: list[dict[str, Any]],
+    *,
+    json_path: Path | None = None,
+    extra_rates: Sequence[ExtraRates] = (),
+) -> Path:
+    """Markdown or HTML by the file's extension, plus the scores as JSON next to it (and at `json_path`)."""
     title = f"Sarah evaluation, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".html", ".htm"):
         path.write_text(render_html(a, b, items, title), encoding="utf-8")
     else:
         path.write_text(render_markdown(a, b, items, title), encoding="utf-8")
-    scores = {
-        side.label: {
-            **{label: rate.value for label, rate, _ in side.scores.rows()},
-            "items": {label: rate.total for label, rate, _ in side.scores.rows()},
-            "handoff_confusion": {
-                "tp": side.scores.handoff.tp,
-                "fp": side.scores.handoff.fp,
-                "fn": side.scores.handoff.fn,
-                "tn": side.scores.handoff.tn,
-            },
-        }
-        for side in (a, b)
-    }
-    path.with_suffix(".json").write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
+    document = {key: side_document(key, side, items, extra_rates) for key, side in (("a", a), ("b", b))}
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    for target in filter(None, (path.with_suffix(".json"), json_path)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
     return path
 
 
@@ -158,9 +195,3 @@ def _scope(side: Side, items: list[dict[str, Any]]) -> str:
         f"Both models are scored on the same {compared} items{note}. Each figure shows hits/items, the "
         "same items for A and B in every row but hand-off precision (over each model's own hand-offs)."
     )
-
-
-def _expected(item: dict[str, Any]) -> str:
-    """What a good model does with this item: hand off, decline, or answer."""
-    expect = item.get("expect", {})
-    return "hand off" if expect.get("handoff") else "decline" if expect.get("refuse") else "answer"

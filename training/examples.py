@@ -17,7 +17,8 @@ OBJECTIVES = ("identity", "knowledge", "jargon", "interaction", "multi_turn", "e
 
 # Top-level keys OpenAI's chat fine-tuning accepts, and the ones only we use (stripped before upload).
 OPENAI_TOP_LEVEL_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
-OUR_TOP_LEVEL_KEYS = frozenset({"objective"})
+# `approved` and `source` mark a harvested candidate (training.harvest) until a person has reviewed it.
+OUR_TOP_LEVEL_KEYS = frozenset({"objective", "approved", "source"})
 
 
 @dataclass(frozen=True, slots=True)

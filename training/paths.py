@@ -14,3 +14,4 @@ TRAIN_FILE = DATA_DIR / "train.jsonl"
 VALID_FILE = DATA_DIR / "valid.jsonl"
 EVAL_FILE = DATA_DIR / "eval.jsonl"
 RUNS_DIR = Path("runs")
+CANDIDATES_DIR = DATA_DIR / "candidates"  # harvested from resolved hand-offs, waiting for a person's approval

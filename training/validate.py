@@ -54,8 +54,10 @@ CATEGORIES = (
     "over_token_limit",
     "missing_system_message",
     "missing_objective",
+    "not_approved",
     "nothing_to_learn",
     "too_few_examples",
+    "no_examples",
 )
 
 
@@ -189,6 +191,8 @@ def validate_files(
         file_report.over_limit = sum(t > max_tokens for t in totals)
         file_report.default_epochs = default_epochs(len(totals))
         file_report.billed_tokens = billed_tokens(totals, file_report.default_epochs, max_tokens)
+        if file_report.examples == 0 and not any(p.where.startswith(f"{path}:") for p in report.errors):
+            report.problems.append(Problem("error", "no_examples", str(path), "no examples: the file trains nothing"))
         if 0 < file_report.examples < MIN_TRAINING_EXAMPLES:
             report.problems.append(
                 Problem(
@@ -219,6 +223,11 @@ def check_example(value: Any, where: str) -> list[Problem]:
     for key in value:
         if key not in OPENAI_TOP_LEVEL_KEYS | OUR_TOP_LEVEL_KEYS:
             error("unknown_top_level_key", f"unknown key {key!r} (OpenAI accepts messages, tools, parallel_tool_calls)")
+    approved = value.get("approved", True)
+    if approved is False:
+        error("not_approved", "a harvested candidate nobody has approved yet: review it, then set approved to true")
+    elif not isinstance(approved, bool):
+        error("not_approved", f"'approved' must be true or false, not {approved!r}")
     objective = value.get("objective")
     if objective is None:
         warning("missing_objective", "no 'objective': the split cannot stratify this example")

@@ -69,3 +69,48 @@ async def test_sarah_logs_the_retirement_warning_at_start(
         await start_sarah()
         await eventually(lambda: "model retirement" in caplog.text)
     assert f"Sarah's model {TUNED} shuts down on" in caplog.text
+
+
+async def _doctor_on(day: date, fake_slack: FakeSlack, fake_openai: FakeOpenAI, model: str = TUNED) -> tuple[int, str]:
+    """The doctor's exit code and report on `day`, with a models API that gives no `shutdown_date`."""
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [BOT_USER_ID]
+    fake_openai.models = {model: {}}
+    out = io.StringIO()
+    settings = sarah_settings(fake_slack, fake_openai, model={"sarah_model": model})
+    code = await run_doctor(settings, REDIS_TEST_URL, out, today=day)
+    return code, out.getvalue()
+
+
+async def test_the_doctor_knows_the_published_retirement_date_when_the_api_gives_none(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: object
+) -> None:
+    code, report = await _doctor_on(date(2026, 12, 20), fake_slack, fake_openai)
+    assert code == 0, report
+    assert f"{BASE}, the base of Sarah's model {TUNED}, shuts down on 2027-01-14, in 25 days" in report
+
+
+async def test_after_the_fine_tuning_closes_the_doctor_still_says_so_and_counts_down_to_the_retirement(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: object
+) -> None:
+    code, report = await _doctor_on(date(2027, 1, 10), fake_slack, fake_openai)
+    assert code == 0, report
+    assert "OpenAI stopped taking new fine-tuning jobs on 2027-01-06" in report
+    assert "shuts down on 2027-01-14, in 4 days" in report
+
+
+async def test_after_the_retirement_the_doctor_says_plainly_that_the_model_no_longer_answers(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: object
+) -> None:
+    code, report = await _doctor_on(date(2027, 2, 1), fake_slack, fake_openai)
+    assert code == 1
+    assert f"{BASE}, the base of Sarah's model {TUNED}, was shut down on 2027-01-14 and no longer answers" in report
+    assert "--backend local" in report
+
+
+@pytest.mark.parametrize("model", ["ft:gpt-3.5-turbo-0125:zennest::old", "ft:gpt-4.1-nano-2025-04-14:zennest::n1"])
+async def test_a_fine_tune_of_a_base_openai_already_retired_is_reported_as_gone(
+    fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: object, model: str
+) -> None:
+    code, report = await _doctor_on(date(2026, 12, 6), fake_slack, fake_openai, model)
+    assert code == 1
+    assert f"the base of Sarah's model {model}, has been retired by OpenAI and no longer answers" in report

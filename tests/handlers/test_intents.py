@@ -133,3 +133,18 @@ def test_not_reports_of_failure(text: str) -> None:
 )
 def test_asking_to_talk_to_a_person_about_people_detection_is_still_a_request(text: str) -> None:
     assert wants_human(text)
+
+
+STEPS_ANSWER = "1. Unplug the hub for 10 seconds.\n\nIf that doesn't sort it out, tell me what you see now."
+ANYTHING_ELSE = "The ZenHub costs $129.\n\nAnything else about your ZenNest home I can help with?"
+
+
+@pytest.mark.parametrize("text", ["nope, nothing", "No, nothing.", "nothing happened", "nah nothing at all", "Nothing"])
+def test_nothing_after_steps_is_a_report_that_they_failed(text: str) -> None:
+    assert says_it_did_not_work(text, previous_answer=STEPS_ANSWER)
+
+
+@pytest.mark.parametrize("text", ["nope, nothing", "no, nothing else, thanks", "nothing"])
+def test_nothing_after_anything_else_is_not_a_failure(text: str) -> None:
+    assert not says_it_did_not_work(text, previous_answer=ANYTHING_ELSE)
+    assert not says_it_did_not_work(text)  # with no answer to read, a bare "nothing" says too little

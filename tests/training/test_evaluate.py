@@ -223,7 +223,7 @@ def test_the_command_compares_two_servers_into_an_html_report(tmp_path: Path, ca
     page = report.read_text()
     assert page.startswith("<!doctype html>") and "Answering: Which fittings?" in page
     assert "On-topic rate" in capsys.readouterr().out
-    assert jsonlib.loads((tmp_path / "out" / "eval.json").read_text())["base @ " + server.base_url]
+    assert jsonlib.loads((tmp_path / "out" / "eval.json").read_text())["a"]["label"] == "base @ " + server.base_url
 
 
 def test_the_offline_model_can_be_either_side(tmp_path: Path, capsys: Any) -> None:

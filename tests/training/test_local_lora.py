@@ -436,3 +436,20 @@ def test_a_base_model_that_cannot_be_loaded_is_one_clear_error(tmp_path: Path, t
     with pytest.raises(LocalFinetuneError, match="LOCAL_BASE_MODEL="):
         run_local_finetune(tuned.train, tuned.valid, settings, Progress(stream=io.StringIO(), live=False))
     assert not (tmp_path / "runs").exists()  # no half-made run folder
+
+
+@pytest.mark.parametrize("rank", ["12", "48", "500", "0"])
+def test_a_lora_rank_vllm_cannot_serve_is_refused_naming_the_variable_and_the_ranks_it_serves(
+    monkeypatch: pytest.MonkeyPatch, rank: str
+) -> None:
+    monkeypatch.setenv("LOCAL_LORA_RANK", rank)
+    with pytest.raises(SettingsError) as raised:
+        load_local_training_settings(None)
+    text = str(raised.value)
+    assert "LOCAL_LORA_RANK" in text and "8, 16, 32, 64, 128, 256, 320, 512" in text
+
+
+@pytest.mark.parametrize("rank", [8, 16, 32, 64, 128, 256, 320, 512])
+def test_every_rank_vllm_serves_is_accepted(monkeypatch: pytest.MonkeyPatch, rank: int) -> None:
+    monkeypatch.setenv("LOCAL_LORA_RANK", str(rank))
+    assert load_local_training_settings(None).local_lora_rank == rank

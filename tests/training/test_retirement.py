@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from openai import AsyncOpenAI
 
-from sarah_model.retirement import check_model_retirement, retirement_notice
+from sarah_model.retirement import GONE, check_model_retirement, published_shutdown, retirement_notice
 from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
 from training.finetune.availability import base_model_verdict, deadline_refusal
 
@@ -62,16 +63,36 @@ async def test_an_ft_model_is_warned_about_through_its_base() -> None:
     assert FT_MODEL in notices[0] and "gpt-4o-mini-2024-07-18" in notices[0] and "2027-01-14" in notices[0]
 
 
-async def test_a_server_without_the_field_or_the_endpoint_gives_no_notice() -> None:
+async def test_a_server_without_the_field_or_the_endpoint_gives_no_notice_beyond_the_published_dates() -> None:
+    long_before = date(2026, 9, 1)  # more than 60 days before the published 2027-01-14
     with FakeFineTuningServer() as server:
         client = AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0, timeout=5)
         try:
-            assert await check_model_retirement(client, "gpt-4.1-mini-2025-04-14", TODAY) == []
+            assert await check_model_retirement(client, "gpt-4.1-mini-2025-04-14", long_before) == []
             assert await check_model_retirement(client, "sarah", TODAY) == []  # 404: a vLLM adapter name
         finally:
             await client.close()
     unreachable = AsyncOpenAI(api_key=API_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=2)
     try:
-        assert await check_model_retirement(unreachable, FT_MODEL, TODAY) == []
+        assert await check_model_retirement(unreachable, FT_MODEL, long_before) == []
+        (notice,) = await check_model_retirement(unreachable, FT_MODEL, TODAY)
+        assert "gpt-4o-mini-2024-07-18" in notice and "2027-01-14, in 50 days" in notice
     finally:
         await unreachable.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "published"),
+    [
+        ("gpt-4o-2024-08-06", date(2027, 1, 14)),
+        ("gpt-4o-mini-2024-07-18", date(2027, 1, 14)),
+        ("gpt-4.1-2025-04-14", date(2027, 1, 14)),
+        ("gpt-4.1-mini-2025-04-14", date(2027, 1, 14)),
+        ("gpt-4.1-nano-2025-04-14", GONE),
+        ("gpt-3.5-turbo-0125", GONE),
+        ("gpt-4o-mini-tts", None),  # another model of the family's name, not a tuned snapshot
+        ("Qwen/Qwen2.5-0.5B-Instruct", None),
+    ],
+)
+def test_the_published_dates_are_known_per_snapshot(model: str, published: date | str | None) -> None:
+    assert published_shutdown(model) == published

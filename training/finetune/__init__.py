@@ -1,7 +1,8 @@
 """`sarah train finetune`: one command, three backends (openai, azure, local).
 
-This module only picks the backend and turns failures into one sentence and an exit code:
-0 done, 1 the job or the API failed, 2 the command cannot run as configured.
+This module checks the data as `sarah train validate` does (a new run only: a resumed job has its
+files), picks the backend and turns failures into one sentence and an exit code: 0 done, 1 the
+data, the job or the API failed, 2 the command cannot run as configured.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import openai
 
 from config.training import TrainingSettings, load_training_settings
 from training.finetune.api_errors import describe_api_error
+from training.finetune.data_check import data_errors, describe_errors
 from training.finetune.flags import flag_refusal
 from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError, FollowTimeout
 from training.finetune.openai_backend import Run
@@ -47,6 +49,11 @@ def run_finetune(
         resume=args.resume,
         follow_timeout_minutes=timeout if timeout is not None else settings.finetune_follow_timeout_minutes,
     )
+    if not run.resume:
+        errors = data_errors(run.train, run.valid, model=settings.finetune_base_model)
+        if errors:
+            print(describe_errors(errors, run.train, run.valid), file=sys.stderr)
+            return 1
     if backend == "local":
         return _run_local(run, settings, args)
     key_variable, url_variable = (
