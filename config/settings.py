@@ -79,7 +79,9 @@ class SlackSettings(BaseSettings):
         default=5.0,
         ge=0.5,
         le=60,
-        description="HTTP mode: a request's headers, and then its body, must arrive within this; slower clients are cut off.",
+        description=(
+            "HTTP mode: a request's headers, and then its body, must arrive within this; slower clients are cut off."
+        ),
     )
     slack_team_id: str | None = Field(
         default=None,
