@@ -42,6 +42,13 @@ HELP = (
     "`/sarah forget` to delete your conversations with me."
 )
 NOT_SUPPORT = "Only the support team can claim, resolve or hand back conversations."
+GONE_FOR_AGENT = (
+    "This conversation is no longer stored (the customer deleted it, or it expired), so nothing was changed."
+)
+GONE_FOR_CUSTOMER = (
+    "This conversation is no longer stored (it was deleted, or it expired), so your answer wasn't recorded. "
+    "Write to me to start a new one."
+)
 
 
 class SupportActions:
@@ -113,6 +120,9 @@ class SupportActions:
         if thread is None:
             log.warning("a card button without a thread was ignored")
             return
+        if not await self._store.exists(thread):  # forgotten or expired: a button must not bring it back
+            await client.chat_postEphemeral(channel=channel, user=agent, text=GONE_FOR_AGENT)
+            return
         thread = await self._store.locate(thread)  # a DM conversation: tell the customer where they wrote last
         why_not = await change(thread, agent)
         if why_not:
@@ -136,6 +146,9 @@ class SupportActions:
         if self._metrics is not None:
             self._metrics.feedback.labels("helped" if helped else "not_helped").inc()
         customer = (await self._store.state(thread)).customer
+        if not customer and not await self._store.exists(thread):  # forgotten or expired: nobody's to rate
+            await client.chat_postEphemeral(channel=thread.channel, user=body["user"]["id"], text=GONE_FOR_CUSTOMER)
+            return
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(
                 channel=thread.channel, user=body["user"]["id"], text="Only the person who asked can rate this answer."
