@@ -61,7 +61,7 @@ class Admitted:
 _DRIVER = """
 -- KEYS: dm | rate, threads | seen, stream, latest | state, queue, answered, lease, held
 -- ARGV: dm step ('' | 'top' | 'thread'), the conversation guessed ('' for the thread's own),
---       counting (see Counting), then the steps' own arguments: dm 7, limits 7, put 4, queue 11
+--       counting (see Counting), then the steps' own arguments: dm 7, limits 7, put 5, queue 11
 local dm_args, limit_args = slice(ARGV, 4, 7), slice(ARGV, 11, 7)
 if ARGV[1] == 'top' then
   local found = dm({KEYS[1]}, dm_args)
@@ -79,8 +79,8 @@ if ARGV[3] ~= 'skip' then
     if verdict[1] ~= 'ok' then return verdict end
   end
 end
-local id = put(slice(KEYS, 4, 3), slice(ARGV, 18, 4))
-return {'ok', 0, id, queue(slice(KEYS, 7, 5), slice(ARGV, 22, 11))}
+local id = put(slice(KEYS, 4, 3), slice(ARGV, 18, 5))
+return {'ok', 0, id, queue(slice(KEYS, 7, 5), slice(ARGV, 23, 11))}
 """
 
 

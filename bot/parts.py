@@ -147,7 +147,12 @@ def build_parts(
         thread_reader=SlackThreadReader(slack, max_chars=s.slack.max_message_chars) if in_slack else None,
     )
     pipeline.tracing, pipeline.metrics = tracing, metrics
-    dead_letters = CountingDeadLetters(redis, max_length=s.redis.stream_max_length, metrics=metrics)
+    dead_letters = CountingDeadLetters(
+        redis,
+        max_length=s.redis.stream_max_length,
+        retention_seconds=s.retention.dead_letter_retention_days * 86_400,
+        metrics=metrics,
+    )
     worker = None
     if s.worker.sarah_role in ("all", "worker"):
         worker = Worker(

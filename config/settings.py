@@ -184,6 +184,8 @@ class RetentionSettings(BaseSettings):
     max_stored_turns: int = Field(default=200, ge=4, le=10_000)
     # top-level DMs continue the customer's conversation until it is idle this long
     dm_conversation_idle_minutes: float = Field(default=120, gt=0, le=30 * 24 * 60)
+    # messages set aside after failed passes (customers' words) are deleted this long after
+    dead_letter_retention_days: float = Field(default=14, gt=0, le=3650)
 
     @property
     def conversation_ttl_seconds(self) -> int:
