@@ -99,6 +99,8 @@ def build_parts(
         messages_per_minute=s.limits.user_messages_per_minute,
         max_open_threads=s.limits.user_max_open_threads,
         index_ttl_seconds=ttl,  # refreshed by each of the person's messages
+        max_thread_bytes=s.limits.user_max_thread_bytes,
+        max_stored_bytes=s.limits.user_max_stored_bytes,
     )
     streams = None
     if s.slack.stream_answers and in_slack:

@@ -251,6 +251,9 @@ class LimitSettings(BaseSettings):
 
     user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
     user_max_open_threads: int = Field(default=10, ge=1, le=10_000)
+    # bytes Sarah keeps of one person: in one conversation, and in all their conversations kept
+    user_max_thread_bytes: int = Field(default=256 * 1024, ge=10_000, le=1_000_000_000)
+    user_max_stored_bytes: int = Field(default=4 * 1024 * 1024, ge=10_000, le=10_000_000_000)
 
 
 class TextSettings(BaseSettings):
