@@ -95,7 +95,7 @@ async def _forget(redis_url: str, user: str) -> int:
         return 1
     finally:
         await redis.aclose()
-    print(f"{user}: deleted {forgotten.threads} conversation(s), {forgotten.keys} Redis key(s) in all")
+    print(f"{user}: deleted {forgotten.threads} conversation(s), {forgotten.keys} stored item(s) in all")
     return 0
 
 
