@@ -16,8 +16,8 @@ Per person (hash tag `{user:U…}`):
     sarah:{user:U}:dm             HASH    their current DM conversation and the messages that joined it
     sarah:{user:U}:rate:<minute>  HASH    messages this minute and whether they were told
     sarah:{user:U}:handoff        STRING  the thread of their one open hand-off
-
     sarah:{user:U}:stored         HASH    bytes they wrote per thread, and in all (`total`)
+    sarah:{inbox}:latest:U        HASH    channel → the thread they last wrote in there (the inbox's slot)
 
 Global (each its own hash tag): the inbox stream and its helpers (`{inbox}`: one slot for the ingress
 script), the dead letters, the open hand-offs, the reminders, the App Home, replay guards and the

@@ -483,17 +483,19 @@ class Pipeline:
         self, thread: ThreadRef, batch: list[Pending], still_ours: Callable[[], bool] = lambda: True
     ) -> None:
         """`batch` could not be answered (its passes kept failing) and was set aside for an operator:
-        count it as a failure (handing off at the threshold) or apologise, replacing "typing…"."""
+        count it as a failure (handing off at the threshold) or apologise, replacing "typing…".
+        Only the customer's own messages count; a bystander's get the apology alone."""
         state = await self._store.state(thread)
-        messages = _customers_own(thread, [p for p in batch if p.message.kind is not Kind.FEEDBACK], state.customer)
+        messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
         placeholder = state.placeholder or None
         if not messages:
             if placeholder:
                 await self._outbox.withdraw(thread, placeholder)
             return
+        own = _customers_own(thread, messages, state.customer)
         failed = Reply("", Outcome.UNAVAILABLE)
-        if await self._over_threshold(
-            thread, keys.failure_key("message", messages[0].message.ts), [], placeholder, failed
+        if own and await self._over_threshold(
+            thread, keys.failure_key("message", own[0].message.ts), [], placeholder, failed
         ):
             return
         sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
