@@ -52,6 +52,13 @@ CANNOT_POST = {
     "is_archived": "This channel is archived, so I can't write here: " + ELSEWHERE,
 }
 CANNOT_POST_ANYWHERE_ELSE = "I can't write in this conversation, so I couldn't do that here: " + ELSEWHERE
+GONE_FOR_AGENT = (
+    "This conversation is no longer stored (the customer deleted it, or it expired), so nothing was changed."
+)
+GONE_FOR_CUSTOMER = (
+    "This conversation is no longer stored (it was deleted, or it expired), so your answer wasn't recorded. "
+    "Write to me to start a new one."
+)
 
 
 class SupportActions:
@@ -123,6 +130,9 @@ class SupportActions:
         if thread is None:
             log.warning("a card button without a thread was ignored")
             return
+        if not await self._store.exists(thread):  # forgotten or expired: a button must not bring it back
+            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(GONE_FOR_AGENT))
+            return
         thread = await self._store.locate(thread)  # a DM conversation: tell the customer where they wrote last
         why_not = await change(thread, agent)
         if why_not:
@@ -144,6 +154,11 @@ class SupportActions:
             return
         helped = verdict == "helped" if native else action["action_id"] == HELPED
         customer = (await self._store.state(thread)).customer
+        if not customer and not await self._store.exists(thread):  # forgotten or expired: nobody's to rate
+            await client.chat_postEphemeral(
+                channel=thread.channel, user=body["user"]["id"], text=sarah_mrkdwn(GONE_FOR_CUSTOMER)
+            )
+            return
         if customer and body["user"]["id"] != customer:
             await client.chat_postEphemeral(
                 channel=thread.channel,

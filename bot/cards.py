@@ -16,6 +16,7 @@ from handlers.messages import SharedFile
 from handlers.outbox import Card
 from handlers.ownership import Owner
 from handlers.prompt import HandoffReason
+from handlers.thread_store import StoredTurn
 
 __all__ = [
     "asked_again_line",
@@ -43,7 +44,10 @@ REASONS: dict[str, str] = {
     HandoffReason.MODEL_UNAVAILABLE: "Sarah's model was unavailable",
     HandoffReason.CLAIMED_ACTION: "Sarah's answers claimed actions she cannot take",
 }
-SPEAKERS = {"user": "Customer", "assistant": "Sarah", "agent": "Support"}
+# Every speaker label on a card is Sarah's own, never a Slack profile name (anyone can call themselves
+# "Support"): the customer, anyone else in a channel thread, the support team, Sarah.
+CUSTOMER, OTHER_PERSON, AGENT, SARAH = "Customer", "Another person in the thread", "Support agent", "Sarah"
+SPEAKERS = {"user": CUSTOMER, "assistant": SARAH, "agent": AGENT}
 
 
 def feedback_actions(thread_key: str) -> dict[str, Any]:
@@ -130,9 +134,17 @@ def _transcript(card: Card) -> list[dict[str, Any]]:
         text = _cut(turn.content)
         pieces = from_model(text) if turn.role == "assistant" else from_slack(text)
         blocks.append(
-            quoted(SPEAKERS.get(turn.role, "Someone"), rich_text_elements(pieces), f"sarah_turn_{index}_{turn.role}")
+            quoted(_speaker(turn, card.customer), rich_text_elements(pieces), f"sarah_turn_{index}_{turn.role}")
         )
     return blocks
+
+
+def _speaker(turn: StoredTurn, customer: str) -> str:
+    """Who wrote a quoted line: a person's line is the customer's only if they are the thread's
+    customer (a bystander's line, or one read from the thread before Sarah was mentioned, is not)."""
+    if turn.role == "user" and customer and turn.user and turn.user != customer:
+        return OTHER_PERSON
+    return SPEAKERS.get(turn.role, "Someone")
 
 
 def slack_file_link(url: str) -> bool:
@@ -169,16 +181,17 @@ def _file_element(shared: SharedFile) -> dict[str, Any]:
     return {"type": "text", "text": name}
 
 
-def customer_line(name: str, text: str, *, has_files: bool) -> dict[str, Any]:
-    """A DM customer's message relayed into the card's thread: their name, their words quoted."""
+def customer_line(text: str, *, has_files: bool) -> dict[str, Any]:
+    """A DM customer's message relayed into the card's thread: Sarah's label, their words quoted
+    (the card names the customer; a profile name could read like the team's own label)."""
     elements = rich_text_elements(from_slack(_cut(text))) if text.strip() else []
     if has_files:
         elements.append(
             {"type": "text", "text": "\n[sent a file, which I can't pass on here: ask them to describe it]"}
         )
     return {
-        "text": f"{plain_mrkdwn(name)} wrote",
-        "blocks": [quoted(name, elements or [{"type": "text", "text": " "}], "sarah_customer_line")],
+        "text": "The customer wrote",
+        "blocks": [quoted(CUSTOMER, elements or [{"type": "text", "text": " "}], "sarah_customer_line")],
     }
 
 

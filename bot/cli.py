@@ -85,18 +85,17 @@ async def _forget(redis_url: str, user: str) -> int:
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
 
-    from bot.inbox import LATEST_PREFIX
     from handlers.forget import Forgetter
 
     redis = Redis.from_url(redis_url)
     try:
-        forgotten = await Forgetter(redis, latest_prefix=LATEST_PREFIX).forget(user)
+        forgotten = await Forgetter(redis).forget(user)
     except RedisError as error:
         print(f"sarah forget: Redis did not answer ({type(error).__name__}); check REDIS_URL", file=sys.stderr)
         return 1
     finally:
         await redis.aclose()
-    print(f"{user}: deleted {forgotten.threads} conversation(s), {forgotten.keys} Redis key(s) in all")
+    print(f"{user}: deleted {forgotten.threads} conversation(s), {forgotten.keys} stored item(s) in all")
     return 0
 
 

@@ -7,6 +7,11 @@ dead-letter stream `sarah:{inbox}:dead` (the inbox's hash tag: one cluster slot)
 type and message: acknowledged and deleted from the inbox, recorded here, never lost or doubled.
 `sarah dead-letters` lists, shows, replays (back to the inbox) and drops them.
 
+Dead letters hold customers' words, so they are kept DEAD_LETTER_RETENTION_DAYS (14) and no longer:
+each bury trims older ones and sets the stream to expire that long after the newest, and every read
+(list, show, replay) trims first, so an expired message is never shown or replayed. `sarah forget`
+removes a person's dead letters at once (handlers/forget.py).
+
 Each dead entry: `entry` (its inbox id), `m` (the message, customer text included: shown only by
 `show`, never logged), `thread`, `error` (the exception's type), `detail` (its message, tokens
 masked, cut to 500 characters), `passes` and `at` (Unix time).
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,19 +34,24 @@ from handlers.messages import InboundMessage, ThreadRef
 from handlers.thread_store import Pending, as_text
 
 DETAIL_LIMIT = 500
+DEFAULT_RETENTION_SECONDS = 14 * 86_400  # DEAD_LETTER_RETENTION_DAYS
 _SECRETS = re.compile(r"(xox[a-z]-|xapp-|sk-|Bearer\s+)[\w.\-]+", re.I)
 
 _BURY = """
 -- KEYS: inbox stream, failed passes, dead stream
--- ARGV: group, maxlen, at, error, detail, passes, thread, (entry id, payload)…
-for i = 8, #ARGV, 2 do
+-- ARGV: group, maxlen, at, error, detail, passes, thread, (entry id, payload)…, then the oldest id
+-- kept and the retention in ms are the last two
+local oldest, keep_ms = ARGV[#ARGV - 1], ARGV[#ARGV]
+for i = 8, #ARGV - 2, 2 do
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'entry', ARGV[i], 'm', ARGV[i + 1],
              'thread', ARGV[7], 'error', ARGV[4], 'detail', ARGV[5], 'passes', ARGV[6], 'at', ARGV[3])
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
   redis.call('XDEL', KEYS[1], ARGV[i])
   redis.call('HDEL', KEYS[2], ARGV[i])
 end
-return (#ARGV - 7) / 2
+redis.call('XTRIM', KEYS[3], 'MINID', oldest)
+redis.call('PEXPIRE', KEYS[3], keep_ms)
+return (#ARGV - 9) / 2
 """
 
 _REPLAY = """
@@ -75,11 +85,22 @@ def scrub(text: str) -> str:
 
 
 class DeadLetters:
-    def __init__(self, redis: Redis, *, max_length: int, stream: str = DEAD, inbox_stream: str = STREAM) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        max_length: int,
+        stream: str = DEAD,
+        inbox_stream: str = STREAM,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._redis = redis
         self._stream = stream
         self._inbox = inbox_stream
         self._max_length = max_length
+        self._retention_ms = int(retention_seconds * 1000)
+        self._clock = clock
         self._bury = redis.register_script(_BURY)
         self._replay = redis.register_script(_REPLAY)
 
@@ -103,9 +124,19 @@ class DeadLetters:
                 passes,
                 thread_key,
                 *pairs,
+                self._oldest_kept(),
+                self._retention_ms,
             ],
         )
         return int(moved)
+
+    def _oldest_kept(self) -> str:
+        """The id of the oldest dead letter still within the retention (ids are XADD times in ms)."""
+        return f"{max(0, int(self._clock() * 1000) - self._retention_ms)}-0"
+
+    async def expire_old(self) -> int:
+        """Delete the dead letters older than the retention; returns how many."""
+        return int(await self._redis.xtrim(self._stream, minid=self._oldest_kept()))
 
     async def unqueue(self, thread: ThreadRef, batch: Iterable[Pending]) -> None:
         """Take the messages out of their thread's queue without marking them answered (a replay
@@ -116,14 +147,17 @@ class DeadLetters:
 
     async def oldest(self, count: int = 100) -> list[DeadLetter]:
         """The oldest `count` dead letters, oldest first."""
+        await self.expire_old()
         rows: Any = await self._redis.xrange(self._stream, count=count)
         return [_dead_letter(dead_id, fields) for dead_id, fields in rows or []]
 
     async def ids(self) -> list[str]:
+        await self.expire_old()
         rows: Any = await self._redis.xrange(self._stream)
         return [as_text(dead_id) for dead_id, _ in rows or []]
 
     async def get(self, dead_id: str) -> DeadLetter | None:
+        await self.expire_old()
         rows: Any = await self._redis.xrange(self._stream, dead_id, dead_id)
         return _dead_letter(*rows[0]) if rows else None
 
@@ -131,7 +165,9 @@ class DeadLetters:
         return int(await self._redis.xlen(self._stream))
 
     async def replay(self, dead_id: str) -> str | None:
-        """Put the message back in the inbox (a new entry) and remove it here; None if unknown."""
+        """Put the message back in the inbox (a new entry) and remove it here; None if unknown (or
+        past the retention)."""
+        await self.expire_old()
         entry_id = await self._replay(keys=[self._stream, self._inbox], args=[dead_id, self._max_length])
         return as_text(entry_id) if entry_id else None
 

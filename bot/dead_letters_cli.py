@@ -56,7 +56,11 @@ def main(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None
 
 async def _run(settings: Settings, redis_url: str, action: str, dead_id: str | None, out: TextIO, err: TextIO) -> int:
     redis = Redis.from_url(redis_url)
-    dead = DeadLetters(redis, max_length=settings.redis.stream_max_length)
+    dead = DeadLetters(
+        redis,
+        max_length=settings.redis.stream_max_length,
+        retention_seconds=settings.retention.dead_letter_retention_days * 86_400,
+    )
     try:
         if action == "list":
             return await _list(dead, out)

@@ -32,7 +32,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
 from bot.inbox import Inbox
-from handlers.limits import Limits, Verdict
+from handlers.limits import Limits, Verdict, stored_size
 from handlers.messages import InboundMessage, Kind
 from handlers.scripts import ScriptCall, as_function, lua_slice, run_together
 from handlers.thread_store import ThreadStore, as_text
@@ -59,10 +59,10 @@ class Admitted:
 
 
 _DRIVER = """
--- KEYS: dm | rate, threads | seen, stream, latest | state, queue, answered, lease, held
+-- KEYS: dm | rate, threads, stored | seen, stream, latest | state, queue, answered, lease, held
 -- ARGV: dm step ('' | 'top' | 'thread'), the conversation guessed ('' for the thread's own),
---       counting (see Counting), then the steps' own arguments: dm 7, limits 7, put 4, queue 11
-local dm_args, limit_args = slice(ARGV, 4, 7), slice(ARGV, 11, 7)
+--       counting (see Counting), then the steps' own arguments: dm 7, limits 10, put 5, queue 11
+local dm_args, limit_args = slice(ARGV, 4, 7), slice(ARGV, 11, 10)
 if ARGV[1] == 'top' then
   local found = dm({KEYS[1]}, dm_args)
   if found[1] == 'idle' or found[2] ~= ARGV[2] then return {'moved', found[1], found[2]} end
@@ -72,15 +72,15 @@ elseif ARGV[1] == 'thread' then
   if known ~= ARGV[2] then return {'moved', 'joined', known} end
 end
 if ARGV[3] ~= 'skip' then
-  local ours = ARGV[3] ~= 'count' and redis.call('EXISTS', KEYS[7]) == 1  -- only where it matters
+  local ours = ARGV[3] ~= 'count' and redis.call('EXISTS', KEYS[8]) == 1  -- only where it matters
   if ARGV[3] == 'opens_unless_ours' then limit_args[3] = ours and '0' or '1' end
   if ARGV[3] ~= 'if_ours' or ours then
-    local verdict = limits(slice(KEYS, 2, 2), limit_args)
+    local verdict = limits(slice(KEYS, 2, 3), limit_args)
     if verdict[1] ~= 'ok' then return verdict end
   end
 end
-local id = put(slice(KEYS, 4, 3), slice(ARGV, 18, 4))
-return {'ok', 0, id, queue(slice(KEYS, 7, 5), slice(ARGV, 22, 11))}
+local id = put(slice(KEYS, 5, 3), slice(ARGV, 21, 5))
+return {'ok', 0, id, queue(slice(KEYS, 8, 5), slice(ARGV, 26, 11))}
 """
 
 
@@ -145,7 +145,11 @@ class Door:
         channel = message.thread.channel
         dm = self._store.dm_call(message.user, channel, message.ts if step == "top" else message.thread.thread_ts, now)
         limits = self._limits.check_call(
-            message.user, message.thread.key, opens_thread=counting is Counting.COUNT, now=now
+            message.user,
+            message.thread.key,
+            opens_thread=counting is Counting.COUNT,
+            now=now,
+            size=stored_size(message),
         )
         put = self._inbox.put_call(message)
         queue = self._store.accept_call(message, "", "", now, take_lease=False)
@@ -199,7 +203,9 @@ class Door:
             if counting is Counting.IF_OURS and not ours:
                 return Verdict.OK  # a thread Sarah is not part of: not hers to count (the worker drops it)
             opens = counting is Counting.OPENS_UNLESS_OURS and not ours
-        return await self._limits.check_message(message.user, message.thread.key, opens_thread=opens, now=now)
+        return await self._limits.check_message(
+            message.user, message.thread.key, opens_thread=opens, now=now, size=stored_size(message)
+        )
 
     # -- DM conversations ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.door import Counting
 from bot.slack_text import sarah_mrkdwn
-from handlers.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Verdict
+from handlers.limits import TEXT_STORED_FULL, TEXT_THREAD_FULL, TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Verdict
 from handlers.messages import InboundMessage, Kind
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class Notices:
         text = {
             Verdict.TOO_FAST: TEXT_TOO_FAST,
             Verdict.TOO_MANY_THREADS: TEXT_TOO_MANY_THREADS.format(n=self._max_open),
+            Verdict.THREAD_FULL: TEXT_THREAD_FULL,
+            Verdict.STORED_FULL: TEXT_STORED_FULL,
         }.get(verdict)
         if text:  # QUIET: told once this minute already
             self._tell(client, message, text)

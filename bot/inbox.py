@@ -39,11 +39,12 @@ GROUP = "sarah-workers"
 _STREAM_GONE = ("NOGROUP", "no longer exists")  # deleted stream: later calls, a blocked XREADGROUP
 
 _PUT = """
--- KEYS: seen, stream, latest   ARGV: ttl, maxlen, payload, thread_ts
+-- KEYS: seen, stream, the sender's latest   ARGV: ttl, maxlen, payload, thread_ts, channel
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
 return id
 """
 
@@ -109,11 +110,10 @@ class Inbox:
     def put_call(self, message: InboundMessage) -> ScriptCall:
         """`put` as a call to send in a pipeline; `put_reply` reads its reply."""
         seen = f"{SEEN_PREFIX}{message.thread.channel}:{message.ts}"
-        latest = f"{LATEST_PREFIX}{message.thread.channel}:{message.user}"
         return ScriptCall(
             self._put,
-            [seen, self._stream, latest],
-            [self._ttl, self._max_length, message.to_json(), message.thread.thread_ts],
+            [seen, self._stream, keys.latest_key(message.user)],
+            [self._ttl, self._max_length, message.to_json(), message.thread.thread_ts, message.thread.channel],
         )
 
     @staticmethod
@@ -123,7 +123,7 @@ class Inbox:
 
     async def latest_thread(self, channel: str, user: str) -> str | None:
         """The thread `user` last wrote to Sarah in, in `channel` (what `/sarah human` is about)."""
-        value = await self._redis.get(f"{LATEST_PREFIX}{channel}:{user}")
+        value = await self._redis.hget(keys.latest_key(user), channel)
         return as_text(value) if value else None
 
     async def ensure_group(self) -> None:

@@ -100,6 +100,8 @@ def build_parts(
         messages_per_minute=s.limits.user_messages_per_minute,
         max_open_threads=s.limits.user_max_open_threads,
         index_ttl_seconds=ttl,  # refreshed by each of the person's messages
+        max_thread_bytes=s.limits.user_max_thread_bytes,
+        max_stored_bytes=s.limits.user_max_stored_bytes,
     )
     streams = None
     if s.slack.stream_answers and in_slack:
@@ -148,7 +150,12 @@ def build_parts(
         thread_reader=SlackThreadReader(slack, max_chars=s.slack.max_message_chars) if in_slack else None,
     )
     pipeline.tracing, pipeline.metrics = tracing, metrics
-    dead_letters = CountingDeadLetters(redis, max_length=s.redis.stream_max_length, metrics=metrics)
+    dead_letters = CountingDeadLetters(
+        redis,
+        max_length=s.redis.stream_max_length,
+        retention_seconds=s.retention.dead_letter_retention_days * 86_400,
+        metrics=metrics,
+    )
     worker = None
     if s.worker.sarah_role in ("all", "worker"):
         worker = Worker(

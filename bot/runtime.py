@@ -40,7 +40,6 @@ from bot.boundaries import Home, boundary_filter
 from bot.door import Door
 from bot.gate import Notices
 from bot.http_server import build_runner, build_web_app
-from bot.inbox import LATEST_PREFIX
 from bot.ingress import build_bolt_app
 from bot.metrics import Metrics, SlackCallCounter
 from bot.ops_server import add_ops_routes, start_ops_server
@@ -317,7 +316,7 @@ class Sarah:
             ownership=parts.ownership,
             team=parts.team,
             limits=parts.limits,
-            forgetter=Forgetter(self.redis, latest_prefix=LATEST_PREFIX),
+            forgetter=Forgetter(self.redis),
             home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,

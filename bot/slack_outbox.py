@@ -48,6 +48,7 @@ _STATUS_REFUSED_SECONDS = 600  # a refused loading status (scope, client) is not
 # The loading status is a courtesy: when Slack rate-limits it (slack_sdk then waits Retry-After) or is
 # slow, the answer must not wait for it. Past this the status is skipped for this answer.
 STATUS_WAIT_SECONDS = 2.0
+NAME_CACHE_SECONDS = 15 * 60  # an agent's display name is looked up again after this long
 
 
 class SlackOutbox:
@@ -61,12 +62,15 @@ class SlackOutbox:
         status_text: str = "",
         loading_messages: Sequence[str] = (),
         streams: SlackStreams | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
+        self._clock = clock
         self._links = links
         self._thinking_text = thinking_text
         self._support_channel = support_channel
-        self._names: OrderedDict[str, str] = OrderedDict()  # a small per-process cache of display names
+        # a small per-process cache of agents' display names, each kept NAME_CACHE_SECONDS (people rename)
+        self._names: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._status_text = status_text
         self._loading_messages = list(loading_messages)[:10]
         self._status_refused_until = 0.0
@@ -240,9 +244,8 @@ class SlackOutbox:
         )
 
     async def customer_said(self, ref: CardRef, customer: str, text: str, *, has_files: bool = False) -> None:
-        name = await self.display_name(customer)
         await self._client.chat_postMessage(
-            channel=ref.channel, thread_ts=ref.ts, **customer_line(name, text, has_files=has_files)
+            channel=ref.channel, thread_ts=ref.ts, **customer_line(text, has_files=has_files)
         )
 
     async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
@@ -263,16 +266,20 @@ class SlackOutbox:
     async def display_name(self, user: str) -> str:
         if not user:
             return "The customer"
-        if user not in self._names:
-            try:
-                profile = (await self._client.users_info(user=user)).get("user") or {}
-            except SlackApiError:
-                profile = {}
-            name = profile.get("real_name") or profile.get("profile", {}).get("display_name") or profile.get("name")
-            self._names[user] = plain_name(str(name or "A ZenNest colleague"))
-            if len(self._names) > 1_000:
-                self._names.popitem(last=False)
-        return self._names[user]
+        now = self._clock()
+        cached = self._names.get(user)
+        if cached is not None and now - cached[1] < NAME_CACHE_SECONDS:
+            return cached[0]
+        try:
+            profile = (await self._client.users_info(user=user)).get("user") or {}
+        except SlackApiError:
+            profile = {}
+        name = profile.get("real_name") or profile.get("profile", {}).get("display_name") or profile.get("name")
+        self._names.pop(user, None)
+        self._names[user] = (plain_name(str(name or "A ZenNest colleague")), now)
+        if len(self._names) > 1_000:
+            self._names.popitem(last=False)
+        return self._names[user][0]
 
     async def _update(self, channel: str, ts: str, message: dict[str, Any]) -> bool:
         """Edit a message in place; False when it is gone (someone deleted it), so the caller posts."""

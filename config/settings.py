@@ -317,6 +317,12 @@ class RetentionSettings(BaseSettings):
             "it is with the support team); then the next one starts a new conversation."
         ),
     )
+    dead_letter_retention_days: float = Field(
+        default=14,
+        gt=0,
+        le=3650,
+        description="Days messages set aside after failed passes (customers' words) are kept before deletion.",
+    )
 
     @property
     def conversation_ttl_seconds(self) -> int:
@@ -488,6 +494,18 @@ class LimitSettings(BaseSettings):
         description=(
             "Conversations one person may have open with Sarah (with a message of theirs in the last 24 hours)."
         ),
+    )
+    user_max_thread_bytes: int = Field(
+        default=256 * 1024,
+        ge=10_000,
+        le=1_000_000_000,
+        description="Bytes Sarah keeps of one person in one conversation; beyond it they are told, nothing more kept.",
+    )
+    user_max_stored_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=10_000,
+        le=10_000_000_000,
+        description="Bytes Sarah keeps of one person in all their conversations; beyond it they are told.",
     )
 
 

@@ -1,10 +1,15 @@
-"""Delete what Sarah keeps about one person: every conversation in which they are the customer.
+"""Delete what Sarah keeps about one person, following the key schema's rules (`keys.FORGET`).
 
-The threads are found through the person's index (`sarah:{user:U}:threads`, see
-handlers/thread_store.py). Each thread is deleted by one Lua script on its own keys (one cluster
-slot), and only if its state names this person as the customer, so a stale or forged index entry
-never deletes someone else's conversation. The relay state of the thread's hand-off card and the
-person's own keys (index, hand-off slot, rate counters of this minute) go too.
+- Every conversation in which they are the customer: found through the person's index
+  (`sarah:{user:U}:threads`), each deleted by one Lua script on all its keys (one cluster slot), and
+  only if its state names this person as the customer, so a stale or forged index entry never
+  deletes someone else's conversation. The relay state of the thread's hand-off card goes too, and
+  the thread leaves the open hand-offs and the reminders.
+- The person's own keys (`keys.own_keys`): index, DM conversation, hand-off slot, rate counters,
+  stored bytes, and the "last thread per channel" pointers of every channel they wrote in.
+- Their entries in shared keys: messages waiting in the inbox and dead letters (theirs, and any of
+  their conversations), so that a later `sarah dead-letters replay --all` cannot bring them back,
+  and their App Home viewer entry.
 
 What stays: lines the person wrote in other people's threads (they belong to those conversations),
 and what Slack itself holds (the messages, the cards), which the workspace's retention governs. A
@@ -15,36 +20,30 @@ is ever turned into training data (`sarah train harvest`).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
-from handlers.keys import (
-    FORGOTTEN_PEOPLE,
-    REMINDERS,
-    dm_conversations_key,
-    handoff_key,
-    rate_key,
-    thread_keys,
-    user_threads_key,
-)
+from handlers import keys
 from handlers.messages import ThreadRef
 from handlers.thread_store import as_text, parse_thread_key
 
-_KEY_NAMES = ("state", "turns", "queue", "answered", "lease", "failed")
+_PAGE = 500  # stream entries read per round trip when looking for the person's
 
 _FORGET_THREAD = """
--- KEYS: state, turns, queue, answered, lease, failed   ARGV: customer
+-- KEYS: the thread's keys, state first   ARGV: customer
 if redis.call('HGET', KEYS[1], 'customer') ~= ARGV[1] then return {-1, '', ''} end
 local card = redis.call('HMGET', KEYS[1], 'card_channel', 'card_ts')
 return {redis.call('DEL', unpack(KEYS)), card[1] or '', card[2] or ''}
 """
 
 _FORGET_CARD = """
--- KEYS: the card thread's state, turns, queue, answered, lease, failed   ARGV: customer thread key
+-- KEYS: the card thread's keys, state first   ARGV: customer thread key
 if redis.call('HGET', KEYS[1], 'relay_to') ~= ARGV[1] then return 0 end
 return redis.call('DEL', unpack(KEYS))
 """
@@ -58,52 +57,76 @@ def person_digest(user: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     threads: int  # conversations deleted
-    keys: int  # Redis keys deleted in all (threads, cards' relay state, the person's own keys)
+    keys: int  # Redis keys and stream entries deleted in all (threads, cards' relay state, the person's own)
 
     def sentence(self) -> str:
         if not self.threads:
-            return "I had no conversations of yours to delete."
+            also = " I deleted the little else I kept about you (such as where you last wrote)." if self.keys else ""
+            return "I had no conversations of yours to delete." + also
         plural = "s" if self.threads != 1 else ""
         return f"Done: I deleted {self.threads} conversation{plural} of yours ({self.keys} stored items)."
 
 
 class Forgetter:
-    def __init__(self, redis: Redis, *, latest_prefix: str = "", clock: Callable[[], float] = time.time) -> None:
-        """`latest_prefix`: the inbox's "last thread per channel and person" pointers (bot/inbox.py)."""
+    def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
-        self._latest_prefix = latest_prefix
         self._clock = clock
         self._thread = redis.register_script(_FORGET_THREAD)
         self._card = redis.register_script(_FORGET_CARD)
 
     async def forget(self, user: str) -> Forgotten:
-        """Delete every conversation `user` is the customer of, and their own keys."""
-        index = user_threads_key(user)
-        members = [as_text(m) for m in await self._redis.zrange(index, 0, -1)]
-        threads = keys = 0
-        channels: set[str] = set()
+        """Delete every conversation `user` is the customer of, their own keys and their entries."""
+        members = [as_text(m) for m in await self._redis.zrange(keys.user_threads_key(user), 0, -1)]
+        threads = deleted = 0
+        theirs: set[str] = set()
         for member in members:
             thread = parse_thread_key(member)
-            channels.add(thread.channel)
-            deleted, card_channel, card_ts = await self._thread(keys=_keys(thread), args=[user])
-            if int(deleted) < 0:
+            gone, card_channel, card_ts = await self._thread(keys=list(keys.thread_keys(thread).all()), args=[user])
+            if int(gone) < 0:
                 continue  # not theirs (or gone already)
+            theirs.add(member)
             threads += 1
-            keys += int(deleted)
-            await self._redis.zrem(REMINDERS, member)
+            deleted += int(gone)
+            await self._redis.zrem(keys.REMINDERS, member)
+            await self._redis.zrem(keys.OPEN_HANDOFFS, member)
+            await self._redis.zrem(keys.UNCLAIMED_HANDOFFS, member)
             if card_channel and card_ts:
                 card = ThreadRef(as_text(card_channel), as_text(card_ts))
-                keys += int(await self._card(keys=_keys(card), args=[member]))
+                deleted += int(await self._card(keys=list(keys.thread_keys(card).all()), args=[member]))
         minute = math.floor(self._clock() / 60)
-        own = [index, handoff_key(user), rate_key(user, minute), rate_key(user, minute - 1), dm_conversations_key(user)]
-        if self._latest_prefix:
-            own += [f"{self._latest_prefix}{channel}:{user}" for channel in sorted(channels)]
-        for key in own:  # one by one: the person's keys and the inbox's pointers live in different slots
-            keys += int(await self._redis.delete(key))
-        await self._redis.sadd(FORGOTTEN_PEOPLE, person_digest(user))
-        return Forgotten(threads, keys)
+        for key in keys.own_keys(user, minute):  # one by one: they live in different slots
+            deleted += int(await self._redis.delete(key))
+        deleted += int(await self._redis.zrem(keys.HOME_VIEWERS, user))
+        await self._redis.sadd(keys.FORGOTTEN_PEOPLE, person_digest(user))
+        deleted += await self._remove_entries(keys.INBOX_STREAM, "m", user, theirs)
+        deleted += await self._remove_entries(keys.DEAD_LETTERS, "m", user, theirs)
+        return Forgotten(threads, deleted)
+
+    async def _remove_entries(self, stream: str, field: str, user: str, threads: set[str]) -> int:
+        """Delete the stream's entries whose message is `user`'s or belongs to one of `threads`."""
+        doomed: list[str] = []
+        start = "-"
+        while True:
+            rows: Any = await self._redis.xrange(stream, start, "+", count=_PAGE)
+            for entry_id, raw in rows or []:
+                if _about(raw, field, user, threads):
+                    doomed.append(as_text(entry_id))
+            if not rows or len(rows) < _PAGE:
+                break
+            start = "(" + as_text(rows[-1][0])
+        removed = 0
+        for index in range(0, len(doomed), _PAGE):
+            removed += int(await self._redis.xdel(stream, *doomed[index : index + _PAGE]))
+        return removed
 
 
-def _keys(thread: ThreadRef) -> list[str]:
-    names = thread_keys(thread)
-    return [getattr(names, name) for name in _KEY_NAMES]
+def _about(raw: Any, field: str, user: str, threads: set[str]) -> bool:
+    """Is this stream entry's message `user`'s, or one of `threads`'? (An unreadable one is kept.)"""
+    fields = {as_text(k): v for k, v in raw.items()}
+    try:
+        message = json.loads(fields.get(field) or "{}")
+        thread = message.get("thread") or {}
+        key = f"{thread.get('channel', '')}:{thread.get('conversation_ts') or thread.get('thread_ts', '')}"
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return message.get("user") == user or key in threads or as_text(fields.get("thread", b"")) in threads

@@ -16,15 +16,22 @@ Per person (hash tag `{user:U…}`):
     sarah:{user:U}:dm             HASH    their current DM conversation and the messages that joined it
     sarah:{user:U}:rate:<minute>  HASH    messages this minute and whether they were told
     sarah:{user:U}:handoff        STRING  the thread of their one open hand-off
+    sarah:{user:U}:stored         HASH    bytes they wrote per thread, and in all (`total`)
+    sarah:{inbox}:latest:U        HASH    channel → the thread they last wrote in there (the inbox's slot)
 
 Global (each its own hash tag): the inbox stream and its helpers (`{inbox}`: one slot for the ingress
 script), the dead letters, the open hand-offs, the reminders, the App Home, replay guards, the
 per-workspace stream budget and the digests of the people who asked to be forgotten.
+
+`FORGET` says, for every key family above, what `sarah forget` does with it (handlers/forget.py):
+a family that holds a person's words or ids is deleted or has their entries removed. A new family
+needs its rule there; a test fails until it has one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -32,7 +39,7 @@ if TYPE_CHECKING:
 
 INBOX_STREAM = "sarah:{inbox}:stream"
 INBOX_SEEN_PREFIX = "sarah:{inbox}:seen:"  # + channel:ts; same hash tag as the stream: one script, one slot
-INBOX_LATEST_PREFIX = "sarah:{inbox}:latest:"  # + channel:user → the thread they wrote in last (for /sarah)
+INBOX_LATEST_PREFIX = "sarah:{inbox}:latest:"  # + user: HASH channel → the thread they wrote in last (for /sarah)
 INBOX_FAILED_PASSES = "sarah:{inbox}:failed-passes"  # HASH entry id → passes that failed on it
 DEAD_LETTERS = "sarah:{inbox}:dead"
 OPEN_HANDOFFS = "sarah:{handoffs}:open"  # ZSET thread key → when it was handed off
@@ -62,8 +69,8 @@ class ThreadKeys:
         return cls(*(tag + name for name in ("state", "turns", "queue", "answered", "lease", "failed", "held")))
 
     def all(self) -> tuple[str, ...]:
-        """Every key of the thread (for checks that they share one cluster slot)."""
-        return (self.state, self.turns, self.queue, self.answered, self.lease, self.failed, self.held)
+        """Every key of the thread (for checks that they share one cluster slot, and for forget)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
 
 
 def thread_keys(thread: ThreadRef) -> ThreadKeys:
@@ -88,6 +95,16 @@ def handoff_key(user: str) -> str:
     return "sarah:{user:" + user + "}:handoff"
 
 
+def stored_bytes_key(user: str) -> str:
+    """How many bytes the person wrote per thread (field: thread key) and in all (`total`)."""
+    return "sarah:{user:" + user + "}:stored"
+
+
+def latest_key(user: str) -> str:
+    """The thread the person last wrote in, per channel (field: channel id); written by the inbox."""
+    return INBOX_LATEST_PREFIX + user
+
+
 def replay_key(request_id: str) -> str:
     """Set once per slash command or button press, so Slack's retry of it is dropped."""
     return "sarah:{replay:" + request_id + "}"
@@ -102,3 +119,52 @@ def failure_key(kind: Literal["message", "answer"], ts: str) -> str:
     it is seen: `message:<ts>` (a message Sarah could not answer) or `answer:<ts>` (an answer whose
     steps did not work)."""
     return f"{kind}:{ts}"
+
+
+class Forget(StrEnum):
+    """What `sarah forget` does with one key family."""
+
+    WITH_THREAD = "with_thread"  # a thread's key: deleted with every thread the person is the customer of
+    OWN = "own"  # the person's own key (their id is in its name): deleted
+    ENTRIES = "entries"  # shared by everyone: the person's entries (and their threads') are removed
+    NOTHING_PERSONAL = "nothing_personal"  # holds no one's words or ids
+
+
+# Every key family of the schema, by the name that builds it here, and its forget rule.
+FORGET: dict[str, Forget] = {
+    **{f"ThreadKeys.{f.name}": Forget.WITH_THREAD for f in fields(ThreadKeys)},
+    "user_threads_key": Forget.OWN,
+    "dm_conversations_key": Forget.OWN,
+    "rate_key": Forget.OWN,  # lives two minutes; this minute's and the last are deleted
+    "handoff_key": Forget.OWN,
+    "stored_bytes_key": Forget.OWN,
+    "latest_key": Forget.OWN,
+    "INBOX_STREAM": Forget.ENTRIES,  # their messages not answered yet
+    "DEAD_LETTERS": Forget.ENTRIES,  # their messages set aside, and those of their threads
+    "OPEN_HANDOFFS": Forget.ENTRIES,  # their threads' open hand-offs
+    "UNCLAIMED_HANDOFFS": Forget.ENTRIES,  # the same, while nobody has claimed them
+    "REMINDERS": Forget.ENTRIES,  # their threads' card reminders
+    "HOME_VIEWERS": Forget.ENTRIES,  # when they last opened the App Home
+    "INBOX_SEEN_PREFIX": Forget.NOTHING_PERSONAL,  # channel and ts of a message → its stream entry id
+    "INBOX_LATEST_PREFIX": Forget.NOTHING_PERSONAL,  # the prefix of `latest_key`
+    "INBOX_FAILED_PASSES": Forget.NOTHING_PERSONAL,  # stream entry id → failed passes
+    "HOME_WORKSPACE_URL": Forget.NOTHING_PERSONAL,
+    "replay_key": Forget.NOTHING_PERSONAL,  # a trigger id, set once per command or press
+    "stream_budget_key": Forget.NOTHING_PERSONAL,  # per workspace
+    # one-way digests of the ids of people who were forgotten, kept on purpose so that
+    # `sarah train harvest` never turns a conversation they took part in into training data
+    "FORGOTTEN_PEOPLE": Forget.NOTHING_PERSONAL,
+}
+
+
+def own_keys(user: str, minute: int) -> tuple[str, ...]:
+    """Every key of one person (the `Forget.OWN` families), as forget deletes them."""
+    return (
+        user_threads_key(user),
+        dm_conversations_key(user),
+        rate_key(user, minute),
+        rate_key(user, minute - 1),
+        handoff_key(user),
+        stored_bytes_key(user),
+        latest_key(user),
+    )

@@ -228,15 +228,16 @@ class Pipeline:
         episode = episode_of(turns)
         last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
         failure_key = await self._judge_feedback(thread, feedback, state.customer)
+        own = _customers_own(thread, messages, state.customer)  # only these can move the thread
 
-        if any(wants_human(p.message.text) for p in messages):
+        if any(wants_human(p.message.text) for p in own):
             return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None)
         if not messages:  # only button presses
             await self._store.commit(thread, batch, [], self._clock())
             if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered.of(batch)
-        if last_answer and any(says_it_did_not_work(p.message.text) for p in messages):
+        if last_answer and any(says_it_did_not_work(p.message.text) for p in own):
             failure_key = failure_key or keys.failure_key("answer", last_answer)
         if all(p.message.files_only for p in messages):
             return await self._deliver(
@@ -294,18 +295,20 @@ class Pipeline:
                 reason=HandoffReason.CLAIMED_ACTION,
                 usage=reply.usage,
             )
-            failure_key = failure_key or keys.failure_key("message", messages[0].message.ts)
+            if own:
+                failure_key = failure_key or keys.failure_key("message", own[0].message.ts)
 
-        if reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
+        moves = bool(own)  # bystanders alone are answered, but count no failure and hand nothing off
+        if moves and reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
             return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary)
-        if reply.outcome is Outcome.HANDOFF:
+        if moves and reply.outcome is Outcome.HANDOFF:
             failure_key = failure_key or (
                 keys.failure_key("answer", last_answer)
                 if reply.reason == HandoffReason.STEPS_FAILED and last_answer
-                else keys.failure_key("message", messages[0].message.ts)
+                else keys.failure_key("message", own[0].message.ts)
             )
-        elif reply.outcome is Outcome.UNAVAILABLE:
-            failure_key = failure_key or keys.failure_key("message", messages[0].message.ts)
+        elif moves and reply.outcome is Outcome.UNAVAILABLE:
+            failure_key = failure_key or keys.failure_key("message", own[0].message.ts)
         stream = live.stream if live is not None else None
         if failure_key and stream is not None:
             await stream.stop()  # a hand-off may replace the message: end the stream first
@@ -480,16 +483,19 @@ class Pipeline:
         self, thread: ThreadRef, batch: list[Pending], still_ours: Callable[[], bool] = lambda: True
     ) -> None:
         """`batch` could not be answered (its passes kept failing) and was set aside for an operator:
-        count it as a failure (handing off at the threshold) or apologise, replacing "typing…"."""
+        count it as a failure (handing off at the threshold) or apologise, replacing "typing…".
+        Only the customer's own messages count; a bystander's get the apology alone."""
+        state = await self._store.state(thread)
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
-        placeholder = (await self._store.state(thread)).placeholder or None
+        placeholder = state.placeholder or None
         if not messages:
             if placeholder:
                 await self._outbox.withdraw(thread, placeholder)
             return
+        own = _customers_own(thread, messages, state.customer)
         failed = Reply("", Outcome.UNAVAILABLE)
-        if await self._over_threshold(
-            thread, keys.failure_key("message", messages[0].message.ts), [], placeholder, failed
+        if own and await self._over_threshold(
+            thread, keys.failure_key("message", own[0].message.ts), [], placeholder, failed
         ):
             return
         sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
@@ -758,7 +764,8 @@ class Pipeline:
         (`pending`: the queue as just read; read here when None.)"""
         if pending is None:
             pending = await self._store.pending(thread)
-        return any(wants_human(p.message.text) for p in pending if p.message.kind is not Kind.FEEDBACK) or bool(
+        own = _customers_own(thread, [p for p in pending if p.message.kind is not Kind.FEEDBACK], customer)
+        return any(wants_human(p.message.text) for p in own) or bool(
             await self._support_members(thread, pending, customer)
         )
 
@@ -769,6 +776,15 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
         ]
+
+
+def _customers_own(thread: ThreadRef, batch: list[Pending], customer: str) -> list[Pending]:
+    """The messages the thread's customer wrote (in a DM, or a thread whose customer is not recorded,
+    all of them): only these ask for a person or count as failures. Bystanders in a channel thread
+    are answered, but cannot hand off, count against, or silence someone else's conversation."""
+    if thread.is_dm or not customer:
+        return batch
+    return [p for p in batch if p.message.user == customer]
 
 
 def _ts_of(batch: list[Pending]) -> list[str]:

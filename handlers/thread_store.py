@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 _ACCEPT = """
 -- KEYS: state, queue, answered, lease, held
 -- ARGV: ts, payload, kind, token, lease_ms, ttl, now, customer, hold_ms, now_ms, reply_ts
+-- customer '': the message never opens a thread (a feedback press): with no state it is not ours.
 -- A thread reply in a thread with no state yet may have overtaken the thread's opening message
 -- (Slack retrying the @mention): it is held, and moved into the queue by the opening message if
 -- that comes within hold_ms and the reply is newer than it. Returns {status, promoted, dropped}.
@@ -81,6 +82,7 @@ if ARGV[3] == 'thread_reply' then
     return {'held', 0, dropped}
   end
 else
+  if ARGV[8] == '' and redis.call('EXISTS', KEYS[1]) == 0 then return {'not_ours', 0, 0} end
   if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[7]) == 1 then
     redis.call('HSET', KEYS[1], 'owner', 'bot', 'customer', ARGV[8], 'kind', ARGV[3])
   end
@@ -271,7 +273,7 @@ class Accepted(StrEnum):
     LEASED = "leased"  # queued, and this worker now answers the thread
     QUEUED = "queued"  # queued; the worker holding the lease will answer it
     DONE = "done"  # already answered (a redelivery): acknowledge it
-    NOT_OURS = "not_ours"  # a reply in a channel thread Sarah is not part of: acknowledge it
+    NOT_OURS = "not_ours"  # a reply in a channel thread Sarah is not part of, or a press on one that is gone
     HELD = "held"  # a reply in a thread not known yet, kept for its opening message: acknowledge it
 
 
@@ -417,7 +419,7 @@ class ThreadStore:
                 self._lease_ms if take_lease else 0,
                 self._ttl,
                 now,
-                message.user,
+                "" if message.kind is Kind.FEEDBACK else message.user,  # a press on a thread that is gone opens none
                 self._hold_ms,
                 int(now * 1000),
                 message.thread.thread_ts if message.kind is Kind.DM else "",
