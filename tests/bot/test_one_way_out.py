@@ -229,7 +229,7 @@ BUILDER_ROWS: dict[str, Callable[[str], Any]] = {
     "bot.cards.native_feedback": lambda text: native_feedback(text),
     "bot.cards.feedback_given": lambda text: feedback_given(markdown_message(text, ZENNEST)["blocks"], False),
     "bot.cards.quoted": lambda text: quoted(text, rich_text_elements(from_slack(text)), "sarah_x"),
-    "bot.cards.customer_line": lambda text: customer_line(text, text, has_files=True),
+    "bot.cards.customer_line": lambda text: customer_line(text, has_files=True),
     "bot.cards.asked_again_line": lambda text: [asked_again_line("UCUSTOMER", text), asked_again_line(text, text)],
     "bot.cards.card_message": lambda text: [
         card_message(hostile_card(text, status=status), permalink=link, now=1_800_000_600.0)
