@@ -99,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge", metavar="SPEC", default=None, help="an LLM judge (openai:… or url:…)")
     evaluate.add_argument("--eval-file", type=Path, default=EVAL_FILE)
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N items")
+
+    from training.episodes.arguments import add_arguments
+
+    add_arguments(
+        commands.add_parser("episodes", help="play support scenarios with a simulated customer: task success, pass^k"),
+        commands.add_parser("gate", help="record a new SARAH_MODEL only if the episodes say it is no worse"),
+    )
     return parser
 
 
@@ -135,6 +142,14 @@ def _main(argv: list[str] | None) -> int:
             from training.evaluate import run_evaluate
 
             return run_evaluate(args)
+        if args.command == "episodes":
+            from training.episodes.command import run_episodes
+
+            return run_episodes(args)
+        if args.command == "gate":
+            from training.episodes.command import run_gate
+
+            return run_gate(args)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
