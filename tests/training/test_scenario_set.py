@@ -16,6 +16,12 @@ from training.paths import DATA_DIR
 PASSAGES = [p.id for p in load_knowledge_base()]
 
 
+@pytest.mark.parametrize("name", ["scenarios.jsonl", "scenarios_blind.jsonl"])
+def test_the_shipped_scenario_sets_load_and_cite_real_passages(name: str) -> None:
+    scenarios = load_scenarios(DATA_DIR / name, PASSAGES)
+    assert len({s.id for s in scenarios}) == len(scenarios)
+
+
 def test_the_main_set_covers_every_area_every_end_and_every_reason() -> None:
     scenarios = load_scenarios(DATA_DIR / "scenarios.jsonl", PASSAGES)
     assert len(scenarios) >= 60
@@ -24,6 +30,14 @@ def test_the_main_set_covers_every_area_every_end_and_every_reason() -> None:
     reasons = {stage.why for s in scenarios for stage in s.stages}
     assert set(HANDOFF_WHY) | set(DECLINE_WHY) <= reasons
     assert sum(len(s.stages) > 1 for s in scenarios) >= 15  # conversations, not single questions
+
+
+def test_the_blind_set_shares_no_scenario_or_opening_with_the_main_set() -> None:
+    main = load_scenarios(DATA_DIR / "scenarios.jsonl", PASSAGES)
+    blind = load_scenarios(DATA_DIR / "scenarios_blind.jsonl", PASSAGES)
+    assert not {s.id for s in main} & {s.id for s in blind}
+    openings = {line.lower() for s in main for line in s.stages[0].say}
+    assert not openings & {line.lower() for s in blind for line in s.stages[0].say}
 
 
 GOOD = (
