@@ -174,3 +174,10 @@ async def test_pass_hat_k_is_reported_for_every_k_up_to_the_tries(tmp_path: Path
     )
     assert sorted(summary.pass_k) == [1, 2, 3] and len(episodes[0]) == 3
     assert summary.task_success.value == 0.0 and summary.task_success.high < 1
+
+
+async def test_a_request_for_a_person_the_customer_never_got_to_make_is_not_counted(tmp_path: Path) -> None:
+    then_ask = {"say": ["can I speak to someone about an order?"], "expect": "handoff", "why": "asked"}
+    never_fixes = Scripted(lambda last: Reply("Is the router on?"))
+    score = score_episode(await run(never_fixes, scenario(tmp_path, HUB, then_ask, max_turns=2)), PASSAGES)
+    assert not score.success and score.asked_and_handed is None

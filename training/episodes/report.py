@@ -66,12 +66,14 @@ def render(
     judge: JudgeFigures | None = None,
 ) -> str:
     ends = Counter(s.end for s in scenarios)
+    declining = sum(any(stage.expect == "decline" for stage in s.stages) for s in scenarios)
     tries = max((s.tries for s in summaries), default=1)
     out = [
         "# Scenario episodes",
         "",
-        f"{len(scenarios)} scenarios from `{source}` ({ends['solved']} solved by steps, {ends['handed off']} handed "
-        f"to a person, {ends['declined']} declined), {tries} tries each, simulated customer: {customer}. "
+        f"{len(scenarios)} scenarios from `{source}`, by their right end: {ends['solved']} solved by steps, "
+        f"{ends['handed off']} handed to a person, {ends['declined']} declined ({declining} include a request Sarah "
+        f"must decline); {tries} tries each, simulated customer: {customer}. "
         "Each rate is shown with its 95 % Wilson interval over scenarios; pass^k is the chance that k tries "
         "of a scenario all succeed.",
         "",
