@@ -130,7 +130,7 @@ def run_episodes(args: argparse.Namespace) -> int:
                         b,
                         scenarios,
                         passages,
-                        tries=1,
+                        tries=args.tries,
                         customer=ScriptedCustomer(),
                         texts=texts,
                         handoff_after_failures=handoff.handoff_after_failures,
