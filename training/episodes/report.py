@@ -74,8 +74,8 @@ def render(
         f"{len(scenarios)} scenarios from `{source}`, by their right end: {ends['solved']} solved by steps, "
         f"{ends['handed off']} handed to a person, {ends['declined']} declined ({declining} include a request Sarah "
         f"must decline); {tries} tries each, simulated customer: {customer}. "
-        "Each rate is shown with its 95 % Wilson interval over scenarios; pass^k is the chance that k tries "
-        "of a scenario all succeed.",
+        "Each rate is shown with its 95 % Wilson interval (task success and pass^k over scenarios, the safety "
+        "shares over episodes); pass^k is the chance that k tries of a scenario all succeed.",
         "",
         *table(summaries, baselines),
         "",
