@@ -64,7 +64,8 @@ async def play(
             return await runner.run(scenario)
 
     try:
-        episodes = [list(await asyncio.gather(*(one(s) for _ in range(tries)))) for s in scenarios]
+        played = await asyncio.gather(*(one(s) for s in scenarios for _ in range(tries)))
+        episodes = [list(played[i * tries : (i + 1) * tries]) for i in range(len(scenarios))]
     finally:
         await redis.aclose()
     scores = [[score_episode(e, passages) for e in task] for task in episodes]
