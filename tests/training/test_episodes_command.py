@@ -18,6 +18,8 @@ from training.episodes.command import _openai_compatible
 
 def server_answers(request: dict[str, Any]) -> Any:
     system = request["messages"][0]["content"]
+    if request["model"] == "sim":
+        return "come on, I really need this sorted"
     if request["model"] == "judge":
         return '{"better": "second"}' if '"better"' in system else '{"helpfulness": 2, "tone": 4, "reason": "meh"}'
     return ToolCall("unknown_answer")  # the model under test hands everything to a person
@@ -77,6 +79,25 @@ async def test_a_broken_scenario_file_stops_before_any_model_is_asked(
     assert code == 2
     assert f"{broken}:1: missing 'area'" in capsys.readouterr().err
     assert server.requests == []
+
+
+async def test_an_llm_plays_the_customer_and_the_report_says_so(server: FakeOpenAI, tmp_path: Path) -> None:
+    report = tmp_path / "episodes.md"
+    code = await episodes(
+        "--limit",
+        "3",
+        "--tries",
+        "1",
+        "--model",
+        f"url:{server.base_url}#handoff",
+        "--simulator",
+        f"{server.base_url}#sim",
+        "--report",
+        str(report),
+    )
+    assert code == 0
+    assert "simulated customer: sim (an LLM; 0 follow-ups fell back" in report.read_text(encoding="utf-8")
+    assert any(r["model"] == "sim" for r in server.requests)
 
 
 def test_a_judge_given_without_a_model_name_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -143,7 +143,7 @@ def run_episodes(args: argparse.Namespace) -> int:
             if judge_spec is not None:
                 judge = _openai_compatible(judge_spec, "JUDGE_API_KEY", closers, temperature=0.0)
                 judged = await _judge(judge, judge_spec[1], results)
-            return [s for s, _ in results], base, judged, getattr(customer, "name", "scripted")
+            return [s for s, _ in results], base, judged, _customer_label(args, customer)
         finally:
             for close in closers:
                 await close()
@@ -288,6 +288,15 @@ def _customer(args: argparse.Namespace, closers: list[Callable[[], Awaitable[Non
         return ScriptedCustomer()
     target = _url_model(args.simulator, "--simulator")
     return LLMCustomer(_openai_compatible(target, "SIMULATOR_API_KEY", closers, temperature=0.7))
+
+
+def _customer_label(args: argparse.Namespace, customer: Customer) -> str:
+    if not isinstance(customer, LLMCustomer):
+        return "scripted"
+    return (
+        f"{args.simulator.rpartition('#')[2]} (an LLM; {customer.fallbacks} follow-ups fell back to the "
+        "scripted line after a failed call)"
+    )
 
 
 async def _judge(judge: Model, label: str, results: list[tuple[Summary, list[list[Episode]]]]) -> JudgeFigures:
