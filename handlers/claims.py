@@ -34,7 +34,9 @@ _IRREGULAR = (
     "built|written|shown|brought|kept|held|run|ran|begun|won|sold|told|bought|dealt|undone|redone|rerun|"
     "withdrawn|overridden|rewritten|split|spent|lent|sped|swept"
 )
-_DONE = rf"(?:[a-z][a-z-]*ed|{_IRREGULAR})(?![’'\w])"  # not "won't"
+# Words ending in -ed that are no past form ("cameras have infrared night vision").
+_NOT_DONE = r"(?!(?:infra)?red\b|need\b|speed\b|feed\b|seed\b|bed\b|hundred\b|embed\b|indeed\b|(?:suc|ex|pro)ceed\b)"
+_DONE = rf"{_NOT_DONE}(?:[a-z][a-z-]*ed|{_IRREGULAR})(?![’'\w])"  # not "won't"
 _ADVERB = r"(?:just|already|now|also|successfully|finally|then|remotely|manually|automatically|fully)"
 # What Sarah does herself, honestly: she hands a conversation over and explains.
 _HER_OWN = re.compile(
@@ -118,9 +120,21 @@ _LAST_WORD = re.compile(r"([\w$’'-]+)[*_~`\s]*$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+_BULLET = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s+")
+
+
 def find_claims(text: str) -> list[str]:
     """The sentences of `text` that claim an action Sarah cannot take (empty when there are none)."""
-    return [s for s in (p.strip() for p in _SENTENCE.split(text)) if s and not s.endswith("?") and _claims(s)]
+    found: list[str] = []
+    conditional_list = False  # bullets under "… when:" are the cases of a condition, not accounts
+    for line in text.splitlines():
+        if _BULLET.match(line):
+            if conditional_list:
+                continue
+        else:
+            conditional_list = line.rstrip().endswith(":") and bool(_CONDITION.search(line))
+        found += [s for s in (p.strip() for p in _SENTENCE.split(line)) if s and not s.endswith("?") and _claims(s)]
+    return found
 
 
 def _claims(sentence: str) -> bool:

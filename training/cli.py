@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.add_argument("--redis-url", default=None, help="the bot's Redis (default REDIS_URL)")
     gaps.add_argument("--top", type=int, default=15, help="how many sections to show (default 15)")
     gaps.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every section's counts here")
+
+    from training.episodes.arguments import add_arguments
+
+    add_arguments(
+        commands.add_parser("episodes", help="play support scenarios with a simulated customer: task success, pass^k"),
+        commands.add_parser("gate", help="record a new SARAH_MODEL only if the episodes say it is no worse"),
+    )
     return parser
 
 
@@ -160,6 +167,14 @@ def _main(argv: list[str] | None) -> int:
                 print("Give the bot's Redis with --redis-url or REDIS_URL.", file=sys.stderr)
                 return 2
             return run_harvest(args, redis_url) if args.command == "harvest" else run_gaps(args, redis_url)
+        if args.command == "episodes":
+            from training.episodes.command import run_episodes
+
+            return run_episodes(args)
+        if args.command == "gate":
+            from training.episodes.command import run_gate
+
+            return run_gate(args)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2

@@ -19,7 +19,9 @@ from typing import Any, Protocol
 
 from handlers.model import Conversation, Model, Outcome, Reply, Turn
 from handlers.prompt import SYSTEM_PROMPT
+from training.episodes.scoring import task_success
 from training.eval_items import EvalFileError, load_eval_items
+from training.item_results import ExtraRates, ItemResult
 from training.scoring import Side, aggregate_pair, score_item
 
 CONCURRENCY = 4
@@ -170,7 +172,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from training.evaluate_report import write_report
     from training.item_results import side_results, write_item_results
 
-    write_report(args.report, a, b, items, json_path=getattr(args, "json", None))
+    extra = (task_success_rates(items, passages),)
+    write_report(args.report, a, b, items, json_path=getattr(args, "json", None), extra_rates=extra)
     rows = [*side_results("a", a, items), *side_results("b", b, items)]
     item_files = write_item_results(args.report, rows)
     width = max(len(label) for label, _, _ in a.scores.rows())
@@ -184,3 +187,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if getattr(args, "json", None):
         print(f"Rates as JSON: {args.json}")
     return 0
+
+
+def task_success_rates(items: Sequence[dict[str, Any]], passages: dict[str, str]) -> ExtraRates:
+    """`task_success` per side (training/episodes/scoring.py): required facts stated, nothing
+    contradicted, within a length bound of the cited passages, and the right end (answer, hand off,
+    decline), over the items whose call did not fail."""
+    by_id = {str(item["id"]): item for item in items}
+
+    def rates(rows: list[ItemResult]) -> dict[str, float | None]:
+        replies = [Reply(r.answer, Outcome(r.outcome), r.handoff_reason, r.handoff_summary) for r in rows]
+        return {"task_success": task_success([by_id[r.id] for r in rows], replies, passages)}
+
+    return rates

@@ -50,7 +50,7 @@ def test_no_answer_in_the_shipped_training_data_is_taken_for_a_claim() -> None:
         for path in sorted((Path(__file__).parents[2] / "training" / "data").glob("*.jsonl"))
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
-        for message in json.loads(line)["messages"]
+        for message in json.loads(line).get("messages", [])  # scenarios have none
         if message["role"] == "assistant" and isinstance(message.get("content"), str)
     ]
     assert len(answers) > 500
@@ -60,3 +60,15 @@ def test_no_answer_in_the_shipped_training_data_is_taken_for_a_claim() -> None:
 def test_a_claim_inside_an_otherwise_honest_answer_is_found() -> None:
     answer = "Thanks for waiting! Good news: the replacement camera has been shipped. Set it up like a new device."
     assert find_claims(answer) == ["Good news: the replacement camera has been shipped."]
+
+
+def test_nothing_in_the_knowledge_base_the_offline_model_quotes_is_taken_for_a_claim() -> None:
+    from sarah_model.knowledge import load_knowledge_base
+
+    flagged = {p.id: find_claims(p.text) for p in load_knowledge_base()}
+    assert not {k: v for k, v in flagged.items() if v}  # e.g. "cameras have infrared…", cases under "when:"
+
+
+def test_a_claim_in_a_bulleted_list_of_what_was_done_is_still_found() -> None:
+    assert find_claims("Done:\n- Your refund has been processed.")
+    assert not find_claims("Only staff can unlock an account when:\n- the account was locked for security reasons.")

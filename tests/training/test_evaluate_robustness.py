@@ -125,6 +125,7 @@ def test_the_same_model_on_both_sides_keeps_both_sides_and_every_answer(tmp_path
     assert document["a"]["label"] == document["b"]["label"] == "offline"
     rates = document["a"]["rates"]
     assert set(rates) >= {"on_topic", "correct_refusal", "handoff_precision", "handoff_recall", "invented_actions"}
+    assert isinstance(rates["task_success"], float) and rates["task_success"] == document["b"]["rates"]["task_success"]
     assert all(value is None or 0 <= value <= 1 for value in rates.values())
     assert json.loads(report.with_suffix(".json").read_text()) == document
 
