@@ -47,6 +47,9 @@ SHUTDOWN_GRACE_SECONDS = 8.0
 RETRY_DELAYS = (0.5, 2.0, 5.0, 10.0)
 READ_BLOCK_MS = 500
 LOST_LEASE_GRACE_SECONDS = 1.0
+# A lease is trusted for this share of its length after its last successful renewal (timed from
+# when that renewal was sent), whatever Redis says later: past it, another worker may hold it.
+LEASE_TRUSTED_SHARE = 0.8
 MAX_RECLAIM_INTERVAL = 10.0
 
 
@@ -195,6 +198,7 @@ class Worker:
                 continue
             token = uuid.uuid4().hex
             first: Snapshot | None = None
+            asked = time.monotonic()  # the lease, if taken now, runs from here on this worker's clock
             if self._coalesce:  # the thread is read after the pause, when the burst has gathered
                 accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
             else:  # no pause: the first pass's read goes in the same round trip
@@ -204,16 +208,19 @@ class Worker:
             if accepted in (Accepted.DONE, Accepted.NOT_OURS, Accepted.HELD):
                 self._inbox.acknowledge_later([entry.entry_id])
             elif accepted is Accepted.LEASED:
-                task = asyncio.create_task(self._drain(entry.message.thread, token, first))
+                task = asyncio.create_task(self._drain(entry.message.thread, token, first, asked))
                 self._drains.add(task)
                 task.add_done_callback(self._drain_ended)
 
     # -- one thread --------------------------------------------------------------------------------------
 
-    async def _drain(self, thread: ThreadRef, token: str, first: Snapshot | None = None) -> None:
+    async def _drain(
+        self, thread: ThreadRef, token: str, first: Snapshot | None = None, taken_at: float | None = None
+    ) -> None:
         """Answer the thread until its queue is empty, holding (and renewing) its lease. `first`:
-        the first pass's read, made with the lease."""
-        lease = _Lease(self._store, thread, token, self._lease_seconds, self.liveness, self._outage)
+        the first pass's read, made with the lease; `taken_at`: when the lease was asked for
+        (monotonic clock)."""
+        lease = _Lease(self._store, thread, token, self._lease_seconds, self.liveness, self._outage, taken_at=taken_at)
         async with lease, self._slots:
             if self._coalesce:
                 await asyncio.sleep(self._coalesce)  # let a burst of quick messages gather
@@ -317,15 +324,43 @@ class Worker:
 
 
 class _Lease:
-    """Keeps a thread's lease alive while it is being answered; `held` turns False if it is lost."""
+    """Keeps a thread's lease alive while it is being answered; `held` turns False if it is lost.
+
+    The lease is lost when Redis says so, and also on this worker's own clock: when no renewal has
+    succeeded for LEASE_TRUSTED_SHARE of the lease (the link to Redis stalled), the lease may have
+    expired in Redis and another worker may be answering the thread, so nothing more is sent under
+    it, even if Redis answers again later."""
 
     def __init__(
-        self, store: ThreadStore, thread: ThreadRef, token: str, seconds: float, liveness: Liveness, outage: Outage
+        self,
+        store: ThreadStore,
+        thread: ThreadRef,
+        token: str,
+        seconds: float,
+        liveness: Liveness,
+        outage: Outage,
+        *,
+        taken_at: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store, self.thread, self.token, self._seconds = store, thread, token, seconds
         self._liveness, self._outage = liveness, outage
-        self.held = True
+        self._clock = clock
+        self._renewed_at = clock() if taken_at is None else taken_at
+        self._lost = False
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> bool:
+        silent = self._clock() - self._renewed_at
+        if not self._lost and silent >= self._seconds * LEASE_TRUSTED_SHARE:
+            self._lost = True
+            log.warning("lease of thread %s given up: no renewal succeeded for %.1f s", self.thread.key, silent)
+        return not self._lost
+
+    @held.setter
+    def held(self, value: bool) -> None:
+        self._lost = self._lost or not value
 
     async def __aenter__(self) -> _Lease:
         self._liveness.lease_held(self.token)
@@ -344,6 +379,7 @@ class _Lease:
         delay = self._seconds / 3
         while self.held:
             await asyncio.sleep(delay)
+            sent_at = self._clock()
             try:
                 renewed = await self._store.renew_lease(self.thread, self.token)
             except Exception as error:  # keep renewing: a lapsed lease is noticed when Redis answers
@@ -355,6 +391,8 @@ class _Lease:
                 continue
             backoff.reset()
             delay = self._seconds / 3
+            if renewed and self.held:  # a renewal that comes back too late does not bring it back
+                self._renewed_at = sent_at
             if not renewed:
                 self.held = False  # send nothing more under it
                 # A pass whose commit gave the lease up a moment ago ends now and cancels this task

@@ -108,6 +108,8 @@ class Answered:
     def of(cls, batch: list[Pending], reply: Reply | None = None, committed: Committed | None = None) -> Answered:
         """The batch's stream entries (a message the ingress queued has none until a worker reads it)."""
         entry_ids = [p.entry_id for p in batch if p.entry_id]
+        if committed is not None and committed.release is Release.LOST:
+            return cls([], reply, Release.LOST)  # nothing was recorded: the lease's new holder answers them
         if committed is None:
             return cls(entry_ids, reply)
         return cls(entry_ids, reply, committed.release, committed.next)
@@ -232,7 +234,8 @@ class Pipeline:
         if any(wants_human(p.message.text) for p in messages):
             return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None)
         if not messages:  # only button presses
-            await self._store.commit(thread, batch, [], self._clock())
+            if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
+                return Answered([], release=Release.LOST)
             if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered.of(batch)
@@ -264,7 +267,7 @@ class Pipeline:
                 batch,
                 episode,
                 state.customer,
-                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try),
+                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
             )
             if live.abandoned:
                 return None  # new messages arrived before anything was shown: start over with them
@@ -282,7 +285,8 @@ class Pipeline:
                 if thinking is not None:
                     placeholder = await thinking  # the status is up before the answer replaces it
         kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
-        check = await self._store.send_check(thread, _ts_of(batch))  # owner and queue, read once for what follows
+        # owner, queue and lease, read once for what follows
+        check = await self._store.send_check(thread, _ts_of(batch), lease=lease)
         if not last_try and not kept and check.waiting > len(batch):
             return None  # start over with the new messages
         if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
@@ -379,17 +383,18 @@ class Pipeline:
             text = f"{text}\n\n{self._texts.message_cut}"
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
-        check = check or await self._store.send_check(thread, _ts_of(batch))
+        check = check or await self._store.send_check(thread, _ts_of(batch), lease=lease)
         # the batch is judged already: only what came since can stop the send
         if check.arrived and await self._people_are_coming(thread, state.customer, check.arrived):
             if stream is not None:
                 await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
+        ours = still_ours if check.ours else _never
         sent, answer_ts = await self._send_if_ours(
-            thread, text, placeholder, still_ours, feedback=answered, state=state, stream=stream, owner=check.owner
+            thread, text, placeholder, ours, feedback=answered, state=state, stream=stream, owner=check.owner
         )
-        if not sent and not still_ours():
-            return Answered([])  # the lease moved on: the next holder answers these messages
+        if not sent and not ours():
+            return Answered([], release=Release.LOST)  # the lease moved on: the next holder answers these
         turns = self._user_turns(batch)
         if answered and sent:
             turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
@@ -638,6 +643,7 @@ class Pipeline:
         text: str,
         still_ours: Callable[[], bool],
         last_try: bool,
+        lease: str = "",
     ) -> bool:
         """The model wrote more: show its complete sentences, if streaming this draft is still right.
         Returns False to stop the model (the draft will not be kept, or the thread is not Sarah's)."""
@@ -650,13 +656,14 @@ class Pipeline:
             live.claimed = True  # the sentence with the claim is never shown; the message is replaced
             return True
         if live.stream is None:
-            check = await self._store.send_check(thread, _ts_of(batch))  # owner and queue, read once
+            check = await self._store.send_check(thread, _ts_of(batch), lease=lease)  # read once
             if not last_try and check.waiting > len(batch):
                 live.abandoned = True
                 return False
             customer = state.customer or batch[-1].message.user
             if (
                 not still_ours()
+                or not check.ours
                 or check.owner is not Owner.BOT
                 or await self._people_are_coming(thread, customer, check.arrived)
             ):
@@ -677,9 +684,10 @@ class Pipeline:
         elif not still_ours():
             live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
             return False
-        elif (check := await self._store.send_check(thread, _ts_of(batch))).owner is not Owner.BOT or (
-            await self._people_are_coming(thread, state.customer, check.arrived)
-        ):
+        elif not (check := await self._store.send_check(thread, _ts_of(batch), lease=lease)).ours:
+            live.cut_short = True
+            return False
+        elif check.owner is not Owner.BOT or (await self._people_are_coming(thread, state.customer, check.arrived)):
             await self._cut_short(thread, state, live.stream)
             live.cut_short = True
             return False
@@ -769,6 +777,10 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
         ]
+
+
+def _never() -> bool:
+    return False
 
 
 def _ts_of(batch: list[Pending]) -> list[str]:

@@ -141,26 +141,29 @@ return 'released'
 
 _COMMIT = """
 -- KEYS: state, turns, queue, answered, lease
--- ARGV: ttl, max_turns, now, lease token ('': keep the lease), next tag, n_answered, ts…, turn json…
--- With a token, the lease is released in the same step when nothing else waits (the answer was the
--- pass's last act): returns 'released', 'more' (messages arrived: keep answering) or 'lost'. With
--- 'more' comes the next pass's read (`begin`, recording the next tag), saving it a round trip.
-local n = tonumber(ARGV[6])
-for i = 7, 6 + n do
+-- ARGV: ttl, max_turns, now, lease token ('': not checked), release ('1': give the lease up),
+--       next tag, n_answered, ts…, turn json…
+-- With a token, the lease is checked first: a commit under a lease that is not ours any more (it
+-- expired while this worker was cut off, and another may have answered) writes nothing: {'lost'}.
+-- With release, the lease is given up in the same step when nothing else waits (the answer was the
+-- pass's last act): returns 'released' or 'more' (messages arrived: keep answering). With 'more'
+-- comes the next pass's read (`begin`, recording the next tag), saving it a round trip.
+if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost'} end
+local n = tonumber(ARGV[7])
+for i = 8, 7 + n do
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SADD', KEYS[4], ARGV[i])
 end
-for i = 7 + n, #ARGV do
+for i = 8 + n, #ARGV do
   redis.call('RPUSH', KEYS[2], ARGV[i])
 end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts')
+redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts', 'reply_at')
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end  -- a key that does not exist stays so
-if ARGV[4] == '' then return {''} end
-if redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost'} end
+if ARGV[5] ~= '1' then return {''} end
 if redis.call('HLEN', KEYS[3]) > 0 then
-  return {'more', begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[5], ARGV[3], ARGV[1], ARGV[4]})}
+  return {'more', begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[6], ARGV[3], ARGV[1], ARGV[4]})}
 end
 redis.call('DEL', KEYS[5])
 return {'released'}
@@ -186,14 +189,16 @@ return {state, queue, turns, tagged}
 """
 
 _SEND_CHECK = """
--- KEYS: state, queue   ARGV: the ts of the messages being answered
--- What is checked right before a send: the owner, how many messages wait in the queue, and those
--- of them that arrived since (ts, value, ...). The ones being answered are not sent back: they are
--- read already, and parsing them again was most of the check's cost in the client.
+-- KEYS: state, queue, lease   ARGV: lease token ('': not checked), the ts of the messages being answered
+-- What is checked right before a send: the owner, whether the lease is still the pass's own, how
+-- many messages wait in the queue, and those of them that arrived since (ts, value, ...). The ones
+-- being answered are not sent back: they are read already, and parsing them again was most of the
+-- check's cost in the client.
 local answering = {}
-for _, ts in ipairs(ARGV) do answering[ts] = true end
+for i = 2, #ARGV do answering[ARGV[i]] = true end
+local ours = (ARGV[1] == '' or redis.call('GET', KEYS[3]) == ARGV[1]) and 1 or 0
 local waiting = redis.call('HKEYS', KEYS[2])
-local reply = {redis.call('HGET', KEYS[1], 'owner') or '', #waiting}
+local reply = {redis.call('HGET', KEYS[1], 'owner') or '', ours, #waiting}
 for _, ts in ipairs(waiting) do
     if not answering[ts] then
         reply[#reply + 1] = ts
@@ -318,6 +323,7 @@ class SendCheck:
     owner: Owner
     waiting: int
     arrived: list[Pending]
+    ours: bool = True  # the pass's lease is still its own (always True when no token was checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,12 +528,15 @@ class ThreadStore:
             float(f"{now:.3f}") if int(tagged) else 0.0,
         )
 
-    async def send_check(self, thread: ThreadRef, answering: Iterable[str]) -> SendCheck:
-        """The owner and the queue, read together right before a send; `answering` are the ts of
-        the messages the send answers (their bodies are not read again)."""
+    async def send_check(self, thread: ThreadRef, answering: Iterable[str], *, lease: str = "") -> SendCheck:
+        """The owner, the queue and (with `lease`, the pass's token) whether the lease is still the
+        pass's own, read together right before a send; `answering` are the ts of the messages the
+        send answers (their bodies are not read again)."""
         keys = thread_keys(thread)
-        owner, waiting, *arrived = await self._send_check(keys=[keys.state, keys.queue], args=list(answering))
-        return SendCheck(Owner(as_text(owner) or Owner.BOT), int(waiting), _pending(_pairs(arrived)))
+        owner, ours, waiting, *arrived = await self._send_check(
+            keys=[keys.state, keys.queue, keys.lease], args=[lease, *answering]
+        )
+        return SendCheck(Owner(as_text(owner) or Owner.BOT), int(waiting), _pending(_pairs(arrived)), bool(int(ours)))
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""
@@ -554,13 +563,21 @@ class ThreadStore:
             await pipe.execute()
 
     async def commit(
-        self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float, *, release: str = ""
+        self,
+        thread: ThreadRef,
+        answered: list[Pending],
+        turns: list[StoredTurn],
+        now: float,
+        *,
+        release: str = "",
+        lease: str = "",
     ) -> Committed:
         """Record the answer: the new turns, the answered markers, and the queue emptied of them.
 
-        With `release` (the lease token), the lease is given up in the same step when nothing else
-        waits, as `release_if_idle` would: what happened to it is returned, and when messages wait
-        (`Release.MORE`), the next pass's read, as `begin` makes it."""
+        With `lease` or `release` (the pass's lease token), nothing is written unless the lease is
+        still the pass's own (`Release.LOST`). With `release`, the lease is also given up in the same
+        step when nothing else waits, as `release_if_idle` would: what happened to it is returned,
+        and when messages wait (`Release.MORE`), the next pass's read, as `begin` makes it."""
         keys = thread_keys(thread)
         tag = uuid.uuid4().hex if release else ""
         reply = await self._commit(
@@ -569,13 +586,16 @@ class ThreadStore:
                 self._ttl,
                 self._max_turns,
                 now,
-                release,
+                release or lease,
+                "1" if release else "0",
                 tag,
                 len(answered),
                 *[p.message.ts for p in answered],
                 *[t.to_json() for t in turns],
             ],
         )
+        if as_text(reply[0]) == Release.LOST:
+            return Committed(Release.LOST)
         if not release:
             return Committed(None)
         released = Release(as_text(reply[0]))
