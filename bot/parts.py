@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alarms import Alarms
 from bot.app_home import AppHome
 from bot.dead_letters import DeadLetters
 from bot.inbox import GROUP, Inbox
@@ -148,6 +149,7 @@ def build_parts(
     )
     pipeline.tracing, pipeline.metrics = tracing, metrics
     dead_letters = CountingDeadLetters(redis, max_length=s.redis.stream_max_length, metrics=metrics)
+    alarms = Alarms()
     worker = None
     if s.worker.sarah_role in ("all", "worker"):
         worker = Worker(
@@ -164,8 +166,9 @@ def build_parts(
             consumer_idle_remove_seconds=s.worker.consumer_idle_remove_seconds,
             stale_seconds=s.worker.worker_stale_seconds,
             failed_pass_ttl_seconds=s.retention.dedupe_ttl_seconds,
+            alarms=alarms,
         )
-    health = Health(redis, metrics)
+    health = Health(redis, metrics, alarms=alarms)
     health.refreshers += [
         lambda: refresh_stream_gauges(metrics, redis, inbox.stream, GROUP),
         lambda: refresh_queue_gauges(metrics, open_handoffs),
