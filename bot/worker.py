@@ -26,12 +26,14 @@ import uuid
 from collections.abc import Callable
 from typing import Literal
 
+from bot.alarms import Alarms, token_refused
 from bot.dead_letters import DeadLetters
 from bot.inbox import Entry, Inbox
 from bot.liveness import Limits, Liveness
 from bot.outage import Backoff, Outage, is_outage, is_redis_trouble
 from bot.stopping import sleep_or_stop
 from handlers.messages import ThreadRef
+from handlers.outbox import PostsUnknown
 from handlers.pipeline import Pipeline
 from handlers.thread_store import Accepted, Pending, Release, Snapshot, ThreadStore
 
@@ -80,6 +82,7 @@ class Worker:
         stale_seconds: float = 30.0,
         failed_pass_ttl_seconds: int = 7 * 86_400,
         consumer: str | None = None,
+        alarms: Alarms | None = None,
     ) -> None:
         self._inbox = inbox
         self._store = store
@@ -94,6 +97,7 @@ class Worker:
         self._dead_after = dead_letter_after_passes
         self._consumer_idle_ms = int(consumer_idle_remove_seconds * 1000)
         self._failed_pass_ttl = failed_pass_ttl_seconds
+        self._alarms = alarms or Alarms()
         self.consumer = consumer or consumer_name()
         self.liveness = Liveness(
             Limits(
@@ -261,6 +265,11 @@ class Worker:
 
         "give up": this worker leaves the thread for now (XAUTOCLAIM brings it back later).
         """
+        refused = token_refused(error)
+        if refused and self._alarms.raise_alarm(
+            "slack_token_refused", f"Slack refused the bot token ({refused}): passes fail until it is replaced"
+        ):
+            log.error("Slack refused SLACK_BOT_TOKEN (%s): no answer can be posted until it is replaced", refused)
         try:
             # a message the ingress queued that no worker has read yet has no entry: not part of
             # this failure (its own entry brings it back, counted from then on)
@@ -283,6 +292,10 @@ class Worker:
                 log.warning("could not dead-letter thread %s (%s)", thread.key, type(moving).__name__)
                 return "give up"
             return "dead-lettered"
+        if isinstance(error, PostsUnknown):
+            # Slack refused the lookup (conversations.replies allows about one call a minute): look
+            # again when XAUTOCLAIM brings the entries back, not in a burst of quick retries.
+            return "give up"
         return "retry" if failures <= len(RETRY_DELAYS) else "give up"
 
     async def _dead_letter(

@@ -181,12 +181,16 @@ class Pipeline:
             batch = snapshot.pending
             if not batch:
                 return Answered([])
-            if attempt == 0:
-                thread = located(thread, snapshot.state.reply_ts)  # a DM conversation: answer under the latest message
-            await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             state = snapshot.state
-            if attempt == 0 and state.reply_pass:
-                state = await self._recover_posts(thread, state)
+            if attempt == 0:
+                here = located(thread, state.reply_ts)  # a DM conversation: answer under the latest message
+                if state.reply_pass:  # an earlier try died mid-answer: its messages are where it tagged them
+                    there = located(thread, state.reply_at) if state.reply_at else here
+                    state = await self._recover_posts(there, state)
+                    if state.placeholder or state.reply_parts:
+                        here = there  # the answer goes on where Slack has it, edited: never a second one
+                thread = here
+            await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             if snapshot.tag:
                 state.reply_pass, state.reply_since = snapshot.tag, snapshot.tagged_at
             if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
@@ -501,7 +505,9 @@ class Pipeline:
         if sent or placeholder:
             # The apology closes this answer: a replayed message gets an answer of its own, not an
             # edit of the apology by the crash recovery.
-            await self._store.set_fields(thread, placeholder="", reply_pass="", reply_since="", reply_parts="")
+            await self._store.set_fields(
+                thread, placeholder="", reply_pass="", reply_since="", reply_parts="", reply_at=""
+            )
 
     async def _escalate(
         self,
@@ -722,7 +728,7 @@ class Pipeline:
         if not tag:
             tag = uuid.uuid4().hex
             since = f"{self._clock():.3f}"
-            await self._store.set_fields(thread, reply_pass=tag, reply_since=since)
+            await self._store.set_fields(thread, reply_pass=tag, reply_since=since, reply_at=thread.thread_ts)
             state.reply_pass, state.reply_since = tag, float(since)
         return tag
 

@@ -173,7 +173,8 @@ _BEGIN = """
 -- KEYS: state, queue, turns, lease   ARGV: tag, now, ttl, lease token ('': no lease to check)
 -- A pass's one read: the state as it was, the queue and the stored turns. When messages wait, no
 -- answer is being posted yet and the lease is the pass's own, the pass's reply tag is recorded
--- here, before anything is posted with it (handlers/outbox.py: one visible answer across a crash).
+-- here, before anything is posted with it (handlers/outbox.py: one visible answer across a crash),
+-- with the thread the answer goes to (reply_at: a DM conversation's latest message moves on).
 -- Returns {state, queue, turns, tagged}.
 local state = redis.call('HGETALL', KEYS[1])
 local queue = redis.call('HGETALL', KEYS[2])
@@ -181,7 +182,8 @@ local turns = redis.call('LRANGE', KEYS[3], 0, -1)
 local tagged = 0
 local ours = ARGV[4] == '' or redis.call('GET', KEYS[4]) == ARGV[4]
 if ours and #queue > 0 and redis.call('HEXISTS', KEYS[1], 'reply_pass') == 0 then
-  redis.call('HSET', KEYS[1], 'reply_pass', ARGV[1], 'reply_since', ARGV[2])
+  local at = redis.call('HGET', KEYS[1], 'reply_ts') or ''
+  redis.call('HSET', KEYS[1], 'reply_pass', ARGV[1], 'reply_since', ARGV[2], 'reply_at', at)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   tagged = 1
 end
