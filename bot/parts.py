@@ -39,6 +39,8 @@ from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 
+PASS_MARGIN_SECONDS = 60.0
+
 
 @dataclass
 class Parts:
@@ -151,6 +153,13 @@ def build_parts(
     dead_letters = CountingDeadLetters(redis, max_length=s.redis.stream_max_length, metrics=metrics)
     alarms = Alarms()
     worker = None
+    pass_seconds = None  # the offline model answers in milliseconds: no deadline to watch
+    if not s.model.offline:
+        from sarah_model.openai_chat import call_deadline
+
+        # every draft of a pass may call the model; the margin covers the pass's Slack and Redis calls
+        deadline = call_deadline(s.model.model_timeout_seconds, s.model.model_max_retries)
+        pass_seconds = deadline * (s.worker.max_redrafts + 1) + PASS_MARGIN_SECONDS
     if s.worker.sarah_role in ("all", "worker"):
         worker = Worker(
             inbox,
@@ -167,6 +176,7 @@ def build_parts(
             stale_seconds=s.worker.worker_stale_seconds,
             failed_pass_ttl_seconds=s.retention.dedupe_ttl_seconds,
             alarms=alarms,
+            pass_seconds=pass_seconds,
         )
     health = Health(redis, metrics, alarms=alarms)
     health.refreshers += [

@@ -83,7 +83,11 @@ class Worker:
         failed_pass_ttl_seconds: int = 7 * 86_400,
         consumer: str | None = None,
         alarms: Alarms | None = None,
+        pass_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`pass_seconds`: the longest a pass may take (its model calls' deadlines and some Slack
+        calls); /healthz fails while one runs longer. `clock` times the liveness report."""
         self._inbox = inbox
         self._store = store
         self._pipeline = pipeline
@@ -104,7 +108,9 @@ class Worker:
                 read_seconds=stale_seconds,
                 reclaim_seconds=self._reclaim_interval + stale_seconds,
                 lease_seconds=lease_seconds,
-            )
+                pass_seconds=pass_seconds,
+            ),
+            clock,
         )
         self._outage = Outage()
         self._drains: set[asyncio.Task[None]] = set()
@@ -233,9 +239,13 @@ class Worker:
             while lease.held:
                 try:
                     read, first = first, None  # every later pass (and a retry) reads the thread again
-                    answered = await self._pipeline.answer_pending(
-                        thread, still_ours=lambda: lease.held, lease=token, first=read
-                    )
+                    self.liveness.pass_started(token)
+                    try:
+                        answered = await self._pipeline.answer_pending(
+                            thread, still_ours=lambda: lease.held, lease=token, first=read
+                        )
+                    finally:
+                        self.liveness.pass_ended(token)
                     self._inbox.acknowledge_later(answered.entry_ids)
                     failures = 0
                     backoff.reset()
