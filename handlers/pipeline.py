@@ -108,10 +108,12 @@ class Answered:
     def of(cls, batch: list[Pending], reply: Reply | None = None, committed: Committed | None = None) -> Answered:
         """The batch's stream entries (a message the ingress queued has none until a worker reads it)."""
         entry_ids = [p.entry_id for p in batch if p.entry_id]
-        if committed is not None and committed.release is Release.LOST:
-            return cls([], reply, Release.LOST)  # nothing was recorded: the lease's new holder answers them
         if committed is None:
             return cls(entry_ids, reply)
+        if committed.release is Release.LOST:
+            return cls([], reply, Release.LOST)  # nothing was recorded: the lease's new holder answers them
+        # a worker may have read the entry of a message this pass took from the ingress's copy
+        entry_ids += [entry for entry in committed.entry_ids if entry not in entry_ids]
         return cls(entry_ids, reply, committed.release, committed.next)
 
 
@@ -518,11 +520,11 @@ class Pipeline:
         summary: str = "",
         failures: int | None = None,
     ) -> Answered:
-        await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
         if failures is None:
             failures = (await self._store.state(thread)).failures
         await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
-        return Answered.of(batch)
+        return Answered.of(batch, committed=committed)
 
     # -- people have the thread ------------------------------------------------------------------------
 
@@ -537,8 +539,8 @@ class Pipeline:
                 await self._outbox.customer_said(
                     ref, state.customer or message.user, message.text, has_files=message.has_files
                 )
-        await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
-        return Answered.of(batch)
+        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        return Answered.of(batch, committed=committed)
 
     async def _agents_wrote(self, thread: ThreadRef, batch: list[Pending], agents: set[str]) -> Answered:
         """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
@@ -549,8 +551,8 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
         ]
-        await self._store.commit(thread, batch, turns, self._clock())
-        return Answered.of(batch)
+        committed = await self._store.commit(thread, batch, turns, self._clock())
+        return Answered.of(batch, committed=committed)
 
     async def _relay_from_support(self, card_thread: ThreadRef, relay_to: str, batch: list[Pending]) -> Answered:
         """Agents write in the card's thread; Sarah passes their lines to the customer's DM.

@@ -148,9 +148,16 @@ _COMMIT = """
 -- With release, the lease is given up in the same step when nothing else waits (the answer was the
 -- pass's last act): returns 'released' or 'more' (messages arrived: keep answering). With 'more'
 -- comes the next pass's read (`begin`, recording the next tag), saving it a round trip.
-if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost'} end
+-- Every reply is {status, entry ids[, next read]}: the stream entries of the answered messages as the
+-- queue holds them now (a worker may have read the entry of a message the pass took from the
+-- ingress's copy, which has none): the pass acknowledges them too, so none waits for XAUTOCLAIM.
+if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost', {}} end
 local n = tonumber(ARGV[7])
+local entries = {}
 for i = 8, 7 + n do
+  local queued = redis.call('HGET', KEYS[3], ARGV[i])
+  local entry = queued and string.match(string.sub(queued, -64), '"e":"([^"]+)"}$')
+  if entry then entries[#entries + 1] = entry end
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SADD', KEYS[4], ARGV[i])
 end
@@ -161,12 +168,12 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts', 'reply_at')
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end  -- a key that does not exist stays so
-if ARGV[5] ~= '1' then return {''} end
+if ARGV[5] ~= '1' then return {'', entries} end
 if redis.call('HLEN', KEYS[3]) > 0 then
-  return {'more', begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[6], ARGV[3], ARGV[1], ARGV[4]})}
+  return {'more', entries, begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[6], ARGV[3], ARGV[1], ARGV[4]})}
 end
 redis.call('DEL', KEYS[5])
-return {'released'}
+return {'released', entries}
 """
 
 _BEGIN = """
@@ -315,6 +322,7 @@ class Committed:
 
     release: Release | None
     next: Snapshot | None = None
+    entry_ids: tuple[str, ...] = ()  # the answered messages' stream entries, as the queue held them
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,10 +606,12 @@ class ThreadStore:
         )
         if as_text(reply[0]) == Release.LOST:
             return Committed(Release.LOST)
+        entry_ids = tuple(as_text(entry) for entry in reply[1])
         if not release:
-            return Committed(None)
+            return Committed(None, entry_ids=entry_ids)
         released = Release(as_text(reply[0]))
-        return Committed(released, self._snapshot(reply[1], tag, now) if released is Release.MORE else None)
+        following = self._snapshot(reply[2], tag, now) if released is Release.MORE else None
+        return Committed(released, following, entry_ids)
 
     async def add_history(self, thread: ThreadRef, turns: list[StoredTurn]) -> bool:
         """Store the thread's earlier messages before any turn of Sarah's; once per thread (False when
