@@ -165,7 +165,8 @@ class FakeSlack(LocalServer):
         return await asyncio.wait_for(until(), within)
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._clock):06d}"
+        """Odd microseconds: `new_ts` (the messages a test writes) takes the even ones."""
+        return f"{int(time.time())}.{(2 * next(self._clock) + 1) % 1_000_000:06d}"
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -12,8 +12,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
+from bot.dead_letters import DeadLetters
 from bot.door import Door
-from bot.inbox import STREAM
+from bot.inbox import STREAM, InboxFull
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
@@ -83,3 +84,17 @@ async def test_a_redis_that_refuses_writes_tells_the_sender_the_team_and_the_hea
     assert status == 503 and "redis_refuses_writes" in str(body)
     await asyncio.sleep(0.2)
     assert len(alerts(fake_slack, "maxmemory")) == 1
+
+
+async def test_a_replay_into_a_full_inbox_is_refused_and_the_dead_letter_kept(redis: Redis) -> None:
+    dead = DeadLetters(redis, max_length=CAP)
+    await redis.xadd(dead.stream, {"entry": "1-0", "m": "{}", "thread": "D0CUSTOMER:1", "error": "E"})
+    [dead_id] = await dead.ids()
+    async with redis.pipeline(transaction=False) as pipe:
+        for _ in range(CAP):
+            pipe.xadd(STREAM, {"m": "{}"})
+        waiting = await pipe.execute()
+    with pytest.raises(InboxFull):
+        await dead.replay(dead_id)
+    assert await dead.ids() == [dead_id] and await redis.xlen(STREAM) == CAP
+    assert (await redis.xrange(STREAM, count=1))[0][0] == waiting[0]
