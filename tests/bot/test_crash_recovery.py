@@ -26,12 +26,24 @@ class Crash(RuntimeError):
     """The process "dies" here: nothing after this line of the pass runs."""
 
 
+# Long sentences (streamed one at a time, handlers/streaming.py), then what the model was given.
+STEPS = (
+    "First unplug your ZenHub from the wall socket and count slowly to ten before you plug it back in "
+    "again, because the hub needs a few seconds without power to clear its radio, and a quick unplug and "
+    "replug often leaves it exactly where it was before, still blinking red at you from the shelf. "
+    "Then open the ZenNest app, choose Devices, pick the hub and wait until its light turns a steady "
+    "white, which can take up to two minutes while it looks for your network, downloads any update it "
+    "missed and checks in with every sensor in your home one after the other, so please be patient. "
+)
+
+
 def answers(fake_slack: FakeSlack) -> list[Posted]:
-    return [m for m in fake_slack.messages if m.channel == CHANNEL and "Answering" in m.body]
+    """Sarah's answers in the customer's DM (a stream counts from its first sentence)."""
+    return [m for m in fake_slack.messages if m.channel == CHANNEL and "ZenHub" in m.body]
 
 
 def responder(request: dict[str, Any]) -> str:
-    return "Answering: " + " | ".join(user_lines(request)) + ". Unplug the hub for ten seconds. Then plug it in."
+    return STEPS + "Answering: " + " | ".join(user_lines(request)) + "."
 
 
 def crash_once_at_the_commit(monkeypatch: pytest.MonkeyPatch, before_crash: Any = None) -> list[bool]:
@@ -72,6 +84,7 @@ async def test_a_follow_up_at_the_top_level_does_not_get_the_answer_posted_twice
     await slack.event(dm("my hub is offline", ts=new_ts()))
 
     await fake_slack.wait_for(lambda: crashed and any("app says offline" in m.body for m in answers(fake_slack)))
+    assert not streamed or fake_slack.streamed_messages()  # the answer really was streamed
     await asyncio.sleep(1.0)  # a second answer, were there one, would be posted by now
     shown = answers(fake_slack)
     assert len(shown) == 1, [m.body for m in shown]  # the answer Slack had, edited to answer both
@@ -105,3 +118,37 @@ async def test_a_refused_lookup_waits_and_looks_again_instead_of_posting_twice(
         await asyncio.sleep(0.1)
     assert await redis.sismember(key, ts)  # answered and recorded in the end
     assert len(answers(fake_slack)) == 1
+
+
+@pytest.mark.parametrize("follow_up", [False, True], ids=["alone", "with-a-follow-up"])
+async def test_a_crash_mid_stream_leaves_one_answer(
+    start_sarah: StartSarah,
+    fake_slack: FakeSlack,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    follow_up: bool,
+) -> None:
+    fake_openai.responder = responder
+    set_fields = ThreadStore.set_fields
+    crashed: list[bool] = []
+    senders: list[Any] = []
+
+    async def record_then_crash(self: ThreadStore, thread: ThreadRef, **fields: Any) -> None:
+        await set_fields(self, thread, **fields)
+        if fields.get("stream_ts") and not crashed:  # the stream is open in Slack and recorded
+            crashed.append(True)
+            if follow_up:
+                assert await senders[0].event(dm("the app says offline too", ts=new_ts())) == 200
+            raise Crash("right after the stream started")
+
+    monkeypatch.setattr(ThreadStore, "set_fields", record_then_crash)
+    _, slack = await start_sarah(slack={"stream_answers": True})
+    senders.append(slack)
+    await slack.event(dm("my hub is offline", ts=new_ts()))
+
+    expected = "the app says offline too" if follow_up else "Answering: my hub is offline."
+    await fake_slack.wait_for(lambda: crashed and any(expected in m.body for m in answers(fake_slack)))
+    await asyncio.sleep(1.0)
+    shown = answers(fake_slack)
+    assert len(shown) == 1, [m.body for m in shown]
+    assert not [m for m in fake_slack.messages if m.channel == CHANNEL and not m.body.strip()]  # no empty stream left
