@@ -26,6 +26,8 @@ import uuid
 from collections.abc import Callable
 from typing import Literal
 
+from redis.exceptions import OutOfMemoryError
+
 from bot.alarms import Alarms, token_refused
 from bot.dead_letters import DeadLetters
 from bot.inbox import Entry, Inbox
@@ -280,6 +282,10 @@ class Worker:
             "slack_token_refused", f"Slack refused the bot token ({refused}): passes fail until it is replaced"
         ):
             log.error("Slack refused SLACK_BOT_TOKEN (%s): no answer can be posted until it is replaced", refused)
+        if isinstance(error, OutOfMemoryError) and self._alarms.raise_alarm(
+            "redis_refuses_writes", "Redis refused a write (maxmemory reached)"
+        ):
+            log.error("Redis is full (maxmemory): passes fail until memory is freed or maxmemory raised")
         try:
             # a message the ingress queued that no worker has read yet has no entry: not part of
             # this failure (its own entry brings it back, counted from then on)

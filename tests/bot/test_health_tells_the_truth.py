@@ -7,7 +7,9 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import OutOfMemoryError
 
 from bot.liveness import Liveness
 from bot.worker import Worker
@@ -76,17 +78,36 @@ def test_a_pass_past_its_model_deadline_fails_the_health_check() -> None:
     assert liveness.report()[0]
 
 
+async def health_turns_red(port: int | None) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                status, body = response.status, await response.json()
+            if status == 503:
+                break
+            await asyncio.sleep(0.1)
+    return status, body
+
+
 async def test_a_refused_slack_token_fails_the_health_check(
     start_sarah: StartSarah, fake_slack: FakeSlack, fake_openai: FakeOpenAI, redis: Redis
 ) -> None:
     sarah, slack = await start_sarah()
     fake_slack.token_revoked = True  # the app was uninstalled: every call answers token_revoked
     await slack.event(dm("my hub is offline", ts=new_ts()))
-    async with aiohttp.ClientSession() as session:
-        for _ in range(100):
-            async with session.get(f"http://127.0.0.1:{sarah.http_port}/healthz") as response:
-                status, body = response.status, await response.json()
-            if status == 503:
-                break
-            await asyncio.sleep(0.1)
+    status, body = await health_turns_red(sarah.http_port)
     assert status == 503 and "slack_token_refused" in str(body)
+
+
+async def test_a_worker_whose_redis_refuses_writes_fails_the_health_check(
+    start_sarah: StartSarah, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sarah, slack = await start_sarah()
+
+    async def full(*args: Any, **kwargs: Any) -> Any:
+        raise OutOfMemoryError("command not allowed when used memory > 'maxmemory'.")
+
+    monkeypatch.setattr(sarah.parts.pipeline, "answer_pending", full)
+    await slack.event(dm("my hub is offline", ts=new_ts()))
+    status, body = await health_turns_red(sarah.http_port)
+    assert status == 503 and "redis_refuses_writes" in str(body)
