@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
-from bot.inbox import FAILED_PASSES, GROUP, STREAM
+from bot.inbox import FAILED_PASSES, FULL_CHECK, GROUP, STREAM, InboxFull, is_inbox_full
 from handlers.keys import DEAD_LETTERS as DEAD
 from handlers.keys import thread_keys
 from handlers.messages import InboundMessage, ThreadRef
@@ -61,7 +62,8 @@ if #rows == 0 then return false end
 local fields, payload = rows[1][2], nil
 for i = 1, #fields, 2 do if fields[i] == 'm' then payload = fields[i + 1] end end
 if not payload then return false end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', payload)
+inbox_full(KEYS[2], ARGV[2])  -- never trimmed: a full inbox refuses the replay (bot/inbox.py)
+local id = redis.call('XADD', KEYS[2], '*', 'm', payload)
 redis.call('XDEL', KEYS[1], ARGV[1])
 return id
 """
@@ -102,7 +104,7 @@ class DeadLetters:
         self._retention_ms = int(retention_seconds * 1000)
         self._clock = clock
         self._bury = redis.register_script(_BURY)
-        self._replay = redis.register_script(_REPLAY)
+        self._replay = redis.register_script(FULL_CHECK + _REPLAY)
 
     @property
     def stream(self) -> str:
@@ -166,9 +168,15 @@ class DeadLetters:
 
     async def replay(self, dead_id: str) -> str | None:
         """Put the message back in the inbox (a new entry) and remove it here; None if unknown (or
-        past the retention)."""
+        past the retention). Raises `InboxFull` when the inbox holds STREAM_MAX_LENGTH messages (it
+        stays here)."""
         await self.expire_old()
-        entry_id = await self._replay(keys=[self._stream, self._inbox], args=[dead_id, self._max_length])
+        try:
+            entry_id = await self._replay(keys=[self._stream, self._inbox], args=[dead_id, self._max_length])
+        except ResponseError as error:
+            if is_inbox_full(error):
+                raise InboxFull(str(error)) from None
+            raise
         return as_text(entry_id) if entry_id else None
 
     async def drop(self, dead_id: str) -> bool:

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.dead_letters import DeadLetter, DeadLetters
+from bot.inbox import InboxFull
 from config import Settings, SettingsError, load_settings
 
 _ID = re.compile(r"\d+-\d+")
@@ -72,6 +73,13 @@ async def _run(settings: Settings, redis_url: str, action: str, dead_id: str | N
             print(f"Dropped {dead_id}.", file=out)
             return 0
         print(_unknown(str(dead_id)), file=err)
+        return 1
+    except InboxFull:
+        print(
+            "The inbox holds STREAM_MAX_LENGTH unanswered messages: not replayed (those still listed stay "
+            "here). Replay once the workers have caught up.",
+            file=err,
+        )
         return 1
     except RedisError as error:
         print(f"Cannot reach Redis (REDIS_URL): {type(error).__name__}. Is it running?", file=err)

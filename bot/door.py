@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
-from bot.inbox import Inbox
+from bot.inbox import FULL_CHECK, Inbox
 from handlers.limits import Limits, Verdict, stored_size
 from handlers.messages import InboundMessage, Kind
 from handlers.scripts import ScriptCall, as_function, lua_slice, run_together
@@ -71,6 +71,8 @@ elseif ARGV[1] == 'thread' then
   if known == dm_args[2] then known = '' end  -- the thread of the message that opened it: its own
   if known ~= ARGV[2] then return {'moved', 'joined', known} end
 end
+-- put's stream and cap: at the cap nothing is counted or queued, and Slack's retry comes back
+inbox_full(KEYS[6], ARGV[22])
 if ARGV[3] ~= 'skip' then
   local ours = ARGV[3] ~= 'count' and redis.call('EXISTS', KEYS[8]) == 1  -- only where it matters
   if ARGV[3] == 'opens_unless_ours' then limit_args[3] = ours and '0' or '1' end
@@ -108,6 +110,11 @@ class Door:
         self._threads: dict[tuple[str, str, str], str] = {}  # (user, channel, thread ts) → conversation
         self._current: dict[tuple[str, str], str] = {}  # (user, channel) → the conversation last seen
         self._as_one: AsyncScript | None = None
+
+    @property
+    def inbox_cap(self) -> int:
+        """STREAM_MAX_LENGTH: how many unanswered messages the inbox holds before it refuses more."""
+        return self._inbox.max_length
 
     async def admit(self, message: InboundMessage, counting: Counting) -> Admitted:
         """Count `message` and queue it (unless over a limit), in its DM conversation if it is a DM.
@@ -156,6 +163,7 @@ class Door:
         if self._as_one is None:
             self._as_one = self._redis.register_script(
                 lua_slice()
+                + FULL_CHECK
                 + as_function("dm", dm.script)
                 + as_function("limits", limits.script)
                 + as_function("put", put.script)

@@ -13,6 +13,11 @@ The stream can vanish under the workers (a FLUSHDB, a Redis restarted without pe
 key): a blocked XREADGROUP then answers `UNBLOCKED the stream key no longer exists` and later calls
 `NOGROUP`. Both recreate the group and go on. `FAILED_PASSES` counts, per entry, the passes that
 failed on it; it survives a worker crash and XAUTOCLAIM, and `done` forgets an entry's count.
+
+The stream is never trimmed: answered entries are deleted as they are acknowledged, so everything in
+it is a message still to answer. At STREAM_MAX_LENGTH entries (the workers are down or far behind)
+`put` refuses the message instead (`InboxFull`): the ingress answers Slack with a 5xx, and Slack
+retries it later. `XADD MAXLEN` would drop the oldest messages, read or not, without a word.
 """
 
 from __future__ import annotations
@@ -37,11 +42,23 @@ LATEST_PREFIX = keys.INBOX_LATEST_PREFIX
 FAILED_PASSES = keys.INBOX_FAILED_PASSES
 GROUP = "sarah-workers"
 _STREAM_GONE = ("NOGROUP", "no longer exists")  # deleted stream: later calls, a blocked XREADGROUP
+FULL = "INBOXFULL"  # the start of the error `put` raises at the cap
+
+# Refuses a new message when the stream holds `maxlen` entries (in the ingress's one script, before
+# anything is counted; alone in `put`).
+FULL_CHECK = """
+local function inbox_full(stream, maxlen)
+  if redis.call('XLEN', stream) >= tonumber(maxlen) then
+    error({err = 'INBOXFULL the inbox stream holds STREAM_MAX_LENGTH (' .. maxlen .. ') unanswered messages'})
+  end
+end
+"""
 
 _PUT = """
 -- KEYS: seen, stream, the sender's latest   ARGV: ttl, maxlen, payload, thread_ts, channel
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[3])
+inbox_full(KEYS[2], ARGV[2])
+local id = redis.call('XADD', KEYS[2], '*', 'm', ARGV[3])
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[1])
@@ -78,6 +95,14 @@ return removed
 """
 
 
+class InboxFull(Exception):
+    """The stream holds STREAM_MAX_LENGTH unanswered messages: a new one is refused, not trimmed in."""
+
+
+def is_inbox_full(error: BaseException) -> bool:
+    return FULL in str(error)
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     entry_id: str
@@ -90,7 +115,7 @@ class Inbox:
         self._stream = stream
         self._ttl = dedupe_ttl_seconds
         self._max_length = max_length
-        self._put = redis.register_script(_PUT)
+        self._put = redis.register_script(FULL_CHECK + _PUT)
         self._count_failed_pass = redis.register_script(_COUNT_FAILED_PASS)
         self._remove_idle_consumers = redis.register_script(_REMOVE_IDLE_CONSUMERS)
         self._unacknowledged: list[str] = []  # answered entries, acknowledged with the next read
@@ -98,6 +123,10 @@ class Inbox:
     @property
     def stream(self) -> str:
         return self._stream
+
+    @property
+    def max_length(self) -> int:
+        return self._max_length
 
     @property
     def redis(self) -> Redis:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import OutOfMemoryError, ResponseError
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.boundaries import Home, Middleware
 from bot.door import Door
 from bot.gate import Notices, counting
+from bot.inbox import InboxFull, is_inbox_full
 from bot.metrics import Metrics
 from bot.slack_events import DEFAULT_MAX_MESSAGE_CHARS, Ignored, classify
 from handlers.limits import Verdict
@@ -119,7 +120,10 @@ def build_bolt_app(
         try:
             admitted = await door.admit(message, counting(message, retried=retried, support_member=support_member))
         except ResponseError as error:  # OutOfMemoryError, or the same wrapped by a script error
-            if "OOM" not in str(error):
+            if is_inbox_full(error):  # nothing was counted or queued: Slack is answered 500 and retries
+                notices.inbox_full(client, message, cap=door.inbox_cap, retried=retried)
+                raise InboxFull(str(error)) from None
+            if not _store_full(error):
                 raise  # Slack is answered 500 and retries
             notices.store_full(client, message)  # Redis at maxmemory (noeviction): nothing new can be stored
             return
@@ -141,3 +145,9 @@ def build_bolt_app(
     app.event("message")(queue_message)
     app.event("app_mention")(queue_message)
     return app
+
+
+def _store_full(error: ResponseError) -> bool:
+    """Redis at maxmemory: redis-py raises OutOfMemoryError for "-OOM …" (the "OOM" taken off its
+    text); a script that met it says so inside a script error."""
+    return isinstance(error, OutOfMemoryError) or "OOM" in str(error) or "maxmemory" in str(error)

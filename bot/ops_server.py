@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.alarms import Alarms
 from bot.http_server import build_runner
 from bot.metrics import CONTENT_TYPE, Metrics
 
@@ -47,6 +48,7 @@ class Health:
     loops: list[asyncio.Task[Any]] = field(default_factory=list)  # must not end while Sarah runs
     worker: Report | None = None  # the worker's own liveness report, when this process runs one
     refreshers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # gauges read at scrape
+    alarms: Alarms = field(default_factory=Alarms)  # Redis refusing writes, a full inbox, a refused token
 
     async def live(self) -> tuple[bool, dict[str, Any]]:
         """The same answer as /healthz in HTTP mode: Redis answers and the worker's loops are recent."""
@@ -62,7 +64,8 @@ class Health:
         if self.worker is not None:
             working, body["worker"] = self.worker()
             ok = ok and working
-        return ok, body
+        calm, alarms = self.alarms.report()
+        return ok and calm, {**body, **alarms}
 
     async def ready(self) -> tuple[bool, dict[str, Any]]:
         """Live, and Slack's identity resolved where this process takes Slack events."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alarms import Alarms
 from bot.app_home import AppHome
 from bot.dead_letters import DeadLetters
 from bot.inbox import GROUP, Inbox
@@ -37,6 +38,8 @@ from handlers.pipeline import Policy, Texts, nobody_is_support
 from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
+
+PASS_MARGIN_SECONDS = 60.0
 
 
 @dataclass
@@ -156,7 +159,15 @@ def build_parts(
         retention_seconds=s.retention.dead_letter_retention_days * 86_400,
         metrics=metrics,
     )
+    alarms = Alarms()
     worker = None
+    pass_seconds = None  # the offline model answers in milliseconds: no deadline to watch
+    if not s.model.offline:
+        from sarah_model.openai_chat import call_deadline
+
+        # every draft of a pass may call the model; the margin covers the pass's Slack and Redis calls
+        deadline = call_deadline(s.model.model_timeout_seconds, s.model.model_max_retries)
+        pass_seconds = deadline * (s.worker.max_redrafts + 1) + PASS_MARGIN_SECONDS
     if s.worker.sarah_role in ("all", "worker"):
         worker = Worker(
             inbox,
@@ -172,8 +183,10 @@ def build_parts(
             consumer_idle_remove_seconds=s.worker.consumer_idle_remove_seconds,
             stale_seconds=s.worker.worker_stale_seconds,
             failed_pass_ttl_seconds=s.retention.dedupe_ttl_seconds,
+            alarms=alarms,
+            pass_seconds=pass_seconds,
         )
-    health = Health(redis, metrics)
+    health = Health(redis, metrics, alarms=alarms)
     health.refreshers += [
         lambda: refresh_stream_gauges(metrics, redis, inbox.stream, GROUP),
         lambda: refresh_queue_gauges(metrics, open_handoffs),

@@ -34,6 +34,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions import SupportActions
+from bot.alarms import together
 from bot.app_home import register_app_home
 from bot.assistant import register_assistant
 from bot.boundaries import Home, boundary_filter
@@ -301,7 +302,11 @@ class Sarah:
             signing_secret=secret,
             door=Door(self.redis, inbox=parts.inbox, store=parts.store, limits=parts.limits),
             identity=identity,
-            notices=Notices(max_open_threads=parts.limits.max_open_threads),
+            notices=Notices(
+                max_open_threads=parts.limits.max_open_threads,
+                alarms=parts.health.alarms,
+                support_channel=self.settings.handoff.support_channel,
+            ),
             support_channel=self.settings.handoff.support_channel,
             home=home,
             metrics=self.metrics,
@@ -333,7 +338,7 @@ class Sarah:
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
             return
-        liveness = parts.worker.liveness.report if parts.worker else None
+        liveness = together(parts.worker.liveness.report if parts.worker else None, parts.health.alarms.report)
         app = build_web_app(
             bolt, self.redis, signing_secret=secret, liveness=liveness, read_timeout=s.http_read_timeout_seconds
         )

@@ -33,7 +33,7 @@ from bot.slack_format import markdown_message, safe_pieces
 from bot.slack_stream import SlackStreams
 from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name, sarah_mrkdwn, sarah_note
 from handlers.messages import ThreadRef
-from handlers.outbox import AnswerStream, Card, CardRef, PartsRecorder
+from handlers.outbox import AnswerStream, Card, CardRef, PartsRecorder, PostsUnknown
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +203,9 @@ class SlackOutbox:
                 if not cursor:
                     break
         except SlackApiError as error:
-            log.warning(
-                "could not look for an earlier try's messages in %s (%s)", thread.key, error.response.get("error")
-            )
+            code = error.response.get("error")
+            log.warning("could not look for an earlier try's messages in %s (%s)", thread.key, code)
+            raise PostsUnknown(f"conversations.replies refused ({code})") from None
         return found
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:

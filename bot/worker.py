@@ -26,12 +26,16 @@ import uuid
 from collections.abc import Callable
 from typing import Literal
 
+from redis.exceptions import OutOfMemoryError
+
+from bot.alarms import Alarms, token_refused
 from bot.dead_letters import DeadLetters
 from bot.inbox import Entry, Inbox
 from bot.liveness import Limits, Liveness
 from bot.outage import Backoff, Outage, is_outage, is_redis_trouble
 from bot.stopping import sleep_or_stop
 from handlers.messages import ThreadRef
+from handlers.outbox import PostsUnknown
 from handlers.pipeline import Pipeline
 from handlers.thread_store import Accepted, Pending, Release, Snapshot, ThreadStore
 
@@ -47,6 +51,9 @@ SHUTDOWN_GRACE_SECONDS = 8.0
 RETRY_DELAYS = (0.5, 2.0, 5.0, 10.0)
 READ_BLOCK_MS = 500
 LOST_LEASE_GRACE_SECONDS = 1.0
+# A lease is trusted for this share of its length after its last successful renewal (timed from
+# when that renewal was sent), whatever Redis says later: past it, another worker may hold it.
+LEASE_TRUSTED_SHARE = 0.8
 MAX_RECLAIM_INTERVAL = 10.0
 
 
@@ -77,7 +84,12 @@ class Worker:
         stale_seconds: float = 30.0,
         failed_pass_ttl_seconds: int = 7 * 86_400,
         consumer: str | None = None,
+        alarms: Alarms | None = None,
+        pass_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`pass_seconds`: the longest a pass may take (its model calls' deadlines and some Slack
+        calls); /healthz fails while one runs longer. `clock` times the liveness report."""
         self._inbox = inbox
         self._store = store
         self._pipeline = pipeline
@@ -91,13 +103,16 @@ class Worker:
         self._dead_after = dead_letter_after_passes
         self._consumer_idle_ms = int(consumer_idle_remove_seconds * 1000)
         self._failed_pass_ttl = failed_pass_ttl_seconds
+        self._alarms = alarms or Alarms()
         self.consumer = consumer or consumer_name()
         self.liveness = Liveness(
             Limits(
                 read_seconds=stale_seconds,
                 reclaim_seconds=self._reclaim_interval + stale_seconds,
                 lease_seconds=lease_seconds,
-            )
+                pass_seconds=pass_seconds,
+            ),
+            clock,
         )
         self._outage = Outage()
         self._drains: set[asyncio.Task[None]] = set()
@@ -195,6 +210,7 @@ class Worker:
                 continue
             token = uuid.uuid4().hex
             first: Snapshot | None = None
+            asked = time.monotonic()  # the lease, if taken now, runs from here on this worker's clock
             if self._coalesce:  # the thread is read after the pause, when the burst has gathered
                 accepted = await self._store.accept(entry.message, entry.entry_id, token, time.time())
             else:  # no pause: the first pass's read goes in the same round trip
@@ -204,16 +220,19 @@ class Worker:
             if accepted in (Accepted.DONE, Accepted.NOT_OURS, Accepted.HELD):
                 self._inbox.acknowledge_later([entry.entry_id])
             elif accepted is Accepted.LEASED:
-                task = asyncio.create_task(self._drain(entry.message.thread, token, first))
+                task = asyncio.create_task(self._drain(entry.message.thread, token, first, asked))
                 self._drains.add(task)
                 task.add_done_callback(self._drain_ended)
 
     # -- one thread --------------------------------------------------------------------------------------
 
-    async def _drain(self, thread: ThreadRef, token: str, first: Snapshot | None = None) -> None:
+    async def _drain(
+        self, thread: ThreadRef, token: str, first: Snapshot | None = None, taken_at: float | None = None
+    ) -> None:
         """Answer the thread until its queue is empty, holding (and renewing) its lease. `first`:
-        the first pass's read, made with the lease."""
-        lease = _Lease(self._store, thread, token, self._lease_seconds, self.liveness, self._outage)
+        the first pass's read, made with the lease; `taken_at`: when the lease was asked for
+        (monotonic clock)."""
+        lease = _Lease(self._store, thread, token, self._lease_seconds, self.liveness, self._outage, taken_at=taken_at)
         async with lease, self._slots:
             if self._coalesce:
                 await asyncio.sleep(self._coalesce)  # let a burst of quick messages gather
@@ -222,9 +241,13 @@ class Worker:
             while lease.held:
                 try:
                     read, first = first, None  # every later pass (and a retry) reads the thread again
-                    answered = await self._pipeline.answer_pending(
-                        thread, still_ours=lambda: lease.held, lease=token, first=read
-                    )
+                    self.liveness.pass_started(token)
+                    try:
+                        answered = await self._pipeline.answer_pending(
+                            thread, still_ours=lambda: lease.held, lease=token, first=read
+                        )
+                    finally:
+                        self.liveness.pass_ended(token)
                     self._inbox.acknowledge_later(answered.entry_ids)
                     failures = 0
                     backoff.reset()
@@ -254,6 +277,15 @@ class Worker:
 
         "give up": this worker leaves the thread for now (XAUTOCLAIM brings it back later).
         """
+        refused = token_refused(error)
+        if refused and self._alarms.raise_alarm(
+            "slack_token_refused", f"Slack refused the bot token ({refused}): passes fail until it is replaced"
+        ):
+            log.error("Slack refused SLACK_BOT_TOKEN (%s): no answer can be posted until it is replaced", refused)
+        if isinstance(error, OutOfMemoryError) and self._alarms.raise_alarm(
+            "redis_refuses_writes", "Redis refused a write (maxmemory reached)"
+        ):
+            log.error("Redis is full (maxmemory): passes fail until memory is freed or maxmemory raised")
         try:
             # a message the ingress queued that no worker has read yet has no entry: not part of
             # this failure (its own entry brings it back, counted from then on)
@@ -276,6 +308,10 @@ class Worker:
                 log.warning("could not dead-letter thread %s (%s)", thread.key, type(moving).__name__)
                 return "give up"
             return "dead-lettered"
+        if isinstance(error, PostsUnknown):
+            # Slack refused the lookup (conversations.replies allows about one call a minute): look
+            # again when XAUTOCLAIM brings the entries back, not in a burst of quick retries.
+            return "give up"
         return "retry" if failures <= len(RETRY_DELAYS) else "give up"
 
     async def _dead_letter(
@@ -317,15 +353,43 @@ class Worker:
 
 
 class _Lease:
-    """Keeps a thread's lease alive while it is being answered; `held` turns False if it is lost."""
+    """Keeps a thread's lease alive while it is being answered; `held` turns False if it is lost.
+
+    The lease is lost when Redis says so, and also on this worker's own clock: when no renewal has
+    succeeded for LEASE_TRUSTED_SHARE of the lease (the link to Redis stalled), the lease may have
+    expired in Redis and another worker may be answering the thread, so nothing more is sent under
+    it, even if Redis answers again later."""
 
     def __init__(
-        self, store: ThreadStore, thread: ThreadRef, token: str, seconds: float, liveness: Liveness, outage: Outage
+        self,
+        store: ThreadStore,
+        thread: ThreadRef,
+        token: str,
+        seconds: float,
+        liveness: Liveness,
+        outage: Outage,
+        *,
+        taken_at: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store, self.thread, self.token, self._seconds = store, thread, token, seconds
         self._liveness, self._outage = liveness, outage
-        self.held = True
+        self._clock = clock
+        self._renewed_at = clock() if taken_at is None else taken_at
+        self._lost = False
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> bool:
+        silent = self._clock() - self._renewed_at
+        if not self._lost and silent >= self._seconds * LEASE_TRUSTED_SHARE:
+            self._lost = True
+            log.warning("lease of thread %s given up: no renewal succeeded for %.1f s", self.thread.key, silent)
+        return not self._lost
+
+    @held.setter
+    def held(self, value: bool) -> None:
+        self._lost = self._lost or not value
 
     async def __aenter__(self) -> _Lease:
         self._liveness.lease_held(self.token)
@@ -344,6 +408,7 @@ class _Lease:
         delay = self._seconds / 3
         while self.held:
             await asyncio.sleep(delay)
+            sent_at = self._clock()
             try:
                 renewed = await self._store.renew_lease(self.thread, self.token)
             except Exception as error:  # keep renewing: a lapsed lease is noticed when Redis answers
@@ -355,6 +420,8 @@ class _Lease:
                 continue
             backoff.reset()
             delay = self._seconds / 3
+            if renewed and self.held:  # a renewal that comes back too late does not bring it back
+                self._renewed_at = sent_at
             if not renewed:
                 self.held = False  # send nothing more under it
                 # A pass whose commit gave the lease up a moment ago ends now and cancels this task

@@ -9,7 +9,9 @@ it is posted (`on_part`; the last is followed at once by the commit, which ends 
 that dies in between leaves the tag in Redis, and the next holder of the thread's lease asks
 `find_posts(thread, tag)` for the parts Slack has, then edits them in place instead of posting
 again. So neither the "typing…" placeholder nor piece 2 of a split answer is
-ever left behind or posted twice.
+ever left behind or posted twice. The tag records the thread the answer goes to (`reply_at`), so the
+search looks there even when a DM conversation has moved on to a newer message since; and a search
+Slack refuses (`PostsUnknown`) is never taken for "nothing was posted".
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ class Card:
 PartsRecorder = Callable[[list[str]], Awaitable[None]]
 
 
+class PostsUnknown(Exception):
+    """`find_posts` could not ask (Slack refused or rate-limited the lookup): whether an earlier try
+    posted its answer is unknown, so nothing may be posted until it is known."""
+
+
 class Outbox(Protocol):
     async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
         """Show that Sarah is answering; return a handle `send` can replace, if there is one.
@@ -71,7 +78,7 @@ class Outbox(Protocol):
 
     async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
         """Sarah's messages in the thread that carry `tag`, posted after `since` (Unix time, 0: any):
-        part number → message id."""
+        part number → message id. Raises `PostsUnknown` when the messages cannot be looked up."""
         ...
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:

@@ -110,6 +110,10 @@ class Answered:
         entry_ids = [p.entry_id for p in batch if p.entry_id]
         if committed is None:
             return cls(entry_ids, reply)
+        if committed.release is Release.LOST:
+            return cls([], reply, Release.LOST)  # nothing was recorded: the lease's new holder answers them
+        # a worker may have read the entry of a message this pass took from the ingress's copy
+        entry_ids += [entry for entry in committed.entry_ids if entry not in entry_ids]
         return cls(entry_ids, reply, committed.release, committed.next)
 
 
@@ -179,12 +183,16 @@ class Pipeline:
             batch = snapshot.pending
             if not batch:
                 return Answered([])
-            if attempt == 0:
-                thread = located(thread, snapshot.state.reply_ts)  # a DM conversation: answer under the latest message
-            await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             state = snapshot.state
-            if attempt == 0 and state.reply_pass:
-                state = await self._recover_posts(thread, state)
+            if attempt == 0:
+                here = located(thread, state.reply_ts)  # a DM conversation: answer under the latest message
+                if state.reply_pass:  # an earlier try died mid-answer: its messages are where it tagged them
+                    there = located(thread, state.reply_at) if state.reply_at else here
+                    state = await self._recover_posts(there, state)
+                    if state.placeholder or state.reply_parts:
+                        here = there  # the answer goes on where Slack has it, edited: never a second one
+                thread = here
+            await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             if snapshot.tag:
                 state.reply_pass, state.reply_since = snapshot.tag, snapshot.tagged_at
             if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
@@ -233,7 +241,8 @@ class Pipeline:
         if any(wants_human(p.message.text) for p in own):
             return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None)
         if not messages:  # only button presses
-            await self._store.commit(thread, batch, [], self._clock())
+            if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
+                return Answered([], release=Release.LOST)
             if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered.of(batch)
@@ -265,7 +274,7 @@ class Pipeline:
                 batch,
                 episode,
                 state.customer,
-                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try),
+                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
             )
             if live.abandoned:
                 return None  # new messages arrived before anything was shown: start over with them
@@ -283,7 +292,8 @@ class Pipeline:
                 if thinking is not None:
                     placeholder = await thinking  # the status is up before the answer replaces it
         kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
-        check = await self._store.send_check(thread, _ts_of(batch))  # owner and queue, read once for what follows
+        # owner, queue and lease, read once for what follows
+        check = await self._store.send_check(thread, _ts_of(batch), lease=lease)
         if not last_try and not kept and check.waiting > len(batch):
             return None  # start over with the new messages
         if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
@@ -382,17 +392,18 @@ class Pipeline:
             text = f"{text}\n\n{self._texts.message_cut}"
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
-        check = check or await self._store.send_check(thread, _ts_of(batch))
+        check = check or await self._store.send_check(thread, _ts_of(batch), lease=lease)
         # the batch is judged already: only what came since can stop the send
         if check.arrived and await self._people_are_coming(thread, state.customer, check.arrived):
             if stream is not None:
                 await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
+        ours = still_ours if check.ours else _never
         sent, answer_ts = await self._send_if_ours(
-            thread, text, placeholder, still_ours, feedback=answered, state=state, stream=stream, owner=check.owner
+            thread, text, placeholder, ours, feedback=answered, state=state, stream=stream, owner=check.owner
         )
-        if not sent and not still_ours():
-            return Answered([])  # the lease moved on: the next holder answers these messages
+        if not sent and not ours():
+            return Answered([], release=Release.LOST)  # the lease moved on: the next holder answers these
         turns = self._user_turns(batch)
         if answered and sent:
             turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
@@ -502,7 +513,9 @@ class Pipeline:
         if sent or placeholder:
             # The apology closes this answer: a replayed message gets an answer of its own, not an
             # edit of the apology by the crash recovery.
-            await self._store.set_fields(thread, placeholder="", reply_pass="", reply_since="", reply_parts="")
+            await self._store.set_fields(
+                thread, placeholder="", reply_pass="", reply_since="", reply_parts="", reply_at=""
+            )
 
     async def _escalate(
         self,
@@ -513,11 +526,11 @@ class Pipeline:
         summary: str = "",
         failures: int | None = None,
     ) -> Answered:
-        await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
         if failures is None:
             failures = (await self._store.state(thread)).failures
         await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
-        return Answered.of(batch)
+        return Answered.of(batch, committed=committed)
 
     # -- people have the thread ------------------------------------------------------------------------
 
@@ -532,8 +545,8 @@ class Pipeline:
                 await self._outbox.customer_said(
                     ref, state.customer or message.user, message.text, has_files=message.has_files
                 )
-        await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
-        return Answered.of(batch)
+        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        return Answered.of(batch, committed=committed)
 
     async def _agents_wrote(self, thread: ThreadRef, batch: list[Pending], agents: set[str]) -> Answered:
         """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
@@ -544,8 +557,8 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
         ]
-        await self._store.commit(thread, batch, turns, self._clock())
-        return Answered.of(batch)
+        committed = await self._store.commit(thread, batch, turns, self._clock())
+        return Answered.of(batch, committed=committed)
 
     async def _relay_from_support(self, card_thread: ThreadRef, relay_to: str, batch: list[Pending]) -> Answered:
         """Agents write in the card's thread; Sarah passes their lines to the customer's DM.
@@ -644,6 +657,7 @@ class Pipeline:
         text: str,
         still_ours: Callable[[], bool],
         last_try: bool,
+        lease: str = "",
     ) -> bool:
         """The model wrote more: show its complete sentences, if streaming this draft is still right.
         Returns False to stop the model (the draft will not be kept, or the thread is not Sarah's)."""
@@ -656,13 +670,14 @@ class Pipeline:
             live.claimed = True  # the sentence with the claim is never shown; the message is replaced
             return True
         if live.stream is None:
-            check = await self._store.send_check(thread, _ts_of(batch))  # owner and queue, read once
+            check = await self._store.send_check(thread, _ts_of(batch), lease=lease)  # read once
             if not last_try and check.waiting > len(batch):
                 live.abandoned = True
                 return False
             customer = state.customer or batch[-1].message.user
             if (
                 not still_ours()
+                or not check.ours
                 or check.owner is not Owner.BOT
                 or await self._people_are_coming(thread, customer, check.arrived)
             ):
@@ -683,9 +698,10 @@ class Pipeline:
         elif not still_ours():
             live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
             return False
-        elif (check := await self._store.send_check(thread, _ts_of(batch))).owner is not Owner.BOT or (
-            await self._people_are_coming(thread, state.customer, check.arrived)
-        ):
+        elif not (check := await self._store.send_check(thread, _ts_of(batch), lease=lease)).ours:
+            live.cut_short = True
+            return False
+        elif check.owner is not Owner.BOT or (await self._people_are_coming(thread, state.customer, check.arrived)):
             await self._cut_short(thread, state, live.stream)
             live.cut_short = True
             return False
@@ -720,7 +736,7 @@ class Pipeline:
         if not tag:
             tag = uuid.uuid4().hex
             since = f"{self._clock():.3f}"
-            await self._store.set_fields(thread, reply_pass=tag, reply_since=since)
+            await self._store.set_fields(thread, reply_pass=tag, reply_since=since, reply_at=thread.thread_ts)
             state.reply_pass, state.reply_since = tag, float(since)
         return tag
 
@@ -785,6 +801,10 @@ def _customers_own(thread: ThreadRef, batch: list[Pending], customer: str) -> li
     if thread.is_dm or not customer:
         return batch
     return [p for p in batch if p.message.user == customer]
+
+
+def _never() -> bool:
+    return False
 
 
 def _ts_of(batch: list[Pending]) -> list[str]:

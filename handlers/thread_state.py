@@ -50,6 +50,7 @@ class ThreadState:
     placeholder: str = ""  # the "typing…" message (or a streamed answer) this answer replaces
     reply_pass: str = ""  # the tag of the answer being posted (one visible answer across a crash)
     reply_since: float = 0.0
+    reply_at: str = ""  # the thread ts the tagged answer is posted in ("": the thread itself), recorded with the tag
     reply_parts: list[str] = field(default_factory=list)  # ts of parts 2… of a split answer
     stream_ts: str = ""  # a streamed answer in flight
     reply_ts: str = ""  # a DM conversation: the thread of the customer's latest message (answers go there)
@@ -75,6 +76,7 @@ class ThreadState:
             placeholder=raw.get("placeholder", ""),
             reply_pass=raw.get("reply_pass", ""),
             reply_since=float(raw.get("reply_since") or 0),
+            reply_at=raw.get("reply_at", ""),
             reply_parts=list(json.loads(raw.get("reply_parts") or "[]")),
             stream_ts=raw.get("stream_ts", ""),
             reply_ts=raw.get("reply_ts", ""),

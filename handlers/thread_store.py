@@ -143,36 +143,47 @@ return 'released'
 
 _COMMIT = """
 -- KEYS: state, turns, queue, answered, lease
--- ARGV: ttl, max_turns, now, lease token ('': keep the lease), next tag, n_answered, ts…, turn json…
--- With a token, the lease is released in the same step when nothing else waits (the answer was the
--- pass's last act): returns 'released', 'more' (messages arrived: keep answering) or 'lost'. With
--- 'more' comes the next pass's read (`begin`, recording the next tag), saving it a round trip.
-local n = tonumber(ARGV[6])
-for i = 7, 6 + n do
+-- ARGV: ttl, max_turns, now, lease token ('': not checked), release ('1': give the lease up),
+--       next tag, n_answered, ts…, turn json…
+-- With a token, the lease is checked first: a commit under a lease that is not ours any more (it
+-- expired while this worker was cut off, and another may have answered) writes nothing: {'lost'}.
+-- With release, the lease is given up in the same step when nothing else waits (the answer was the
+-- pass's last act): returns 'released' or 'more' (messages arrived: keep answering). With 'more'
+-- comes the next pass's read (`begin`, recording the next tag), saving it a round trip.
+-- Every reply is {status, entry ids[, next read]}: the stream entries of the answered messages as the
+-- queue holds them now (a worker may have read the entry of a message the pass took from the
+-- ingress's copy, which has none): the pass acknowledges them too, so none waits for XAUTOCLAIM.
+if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost', {}} end
+local n = tonumber(ARGV[7])
+local entries = {}
+for i = 8, 7 + n do
+  local queued = redis.call('HGET', KEYS[3], ARGV[i])
+  local entry = queued and string.match(string.sub(queued, -64), '"e":"([^"]+)"}$')
+  if entry then entries[#entries + 1] = entry end
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('SADD', KEYS[4], ARGV[i])
 end
-for i = 7 + n, #ARGV do
+for i = 8 + n, #ARGV do
   redis.call('RPUSH', KEYS[2], ARGV[i])
 end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts')
+redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts', 'reply_at')
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end  -- a key that does not exist stays so
-if ARGV[4] == '' then return {''} end
-if redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost'} end
+if ARGV[5] ~= '1' then return {'', entries} end
 if redis.call('HLEN', KEYS[3]) > 0 then
-  return {'more', begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[5], ARGV[3], ARGV[1], ARGV[4]})}
+  return {'more', entries, begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[6], ARGV[3], ARGV[1], ARGV[4]})}
 end
 redis.call('DEL', KEYS[5])
-return {'released'}
+return {'released', entries}
 """
 
 _BEGIN = """
 -- KEYS: state, queue, turns, lease   ARGV: tag, now, ttl, lease token ('': no lease to check)
 -- A pass's one read: the state as it was, the queue and the stored turns. When messages wait, no
 -- answer is being posted yet and the lease is the pass's own, the pass's reply tag is recorded
--- here, before anything is posted with it (handlers/outbox.py: one visible answer across a crash).
+-- here, before anything is posted with it (handlers/outbox.py: one visible answer across a crash),
+-- with the thread the answer goes to (reply_at: a DM conversation's latest message moves on).
 -- Returns {state, queue, turns, tagged}.
 local state = redis.call('HGETALL', KEYS[1])
 local queue = redis.call('HGETALL', KEYS[2])
@@ -180,7 +191,8 @@ local turns = redis.call('LRANGE', KEYS[3], 0, -1)
 local tagged = 0
 local ours = ARGV[4] == '' or redis.call('GET', KEYS[4]) == ARGV[4]
 if ours and #queue > 0 and redis.call('HEXISTS', KEYS[1], 'reply_pass') == 0 then
-  redis.call('HSET', KEYS[1], 'reply_pass', ARGV[1], 'reply_since', ARGV[2])
+  local at = redis.call('HGET', KEYS[1], 'reply_ts') or ''
+  redis.call('HSET', KEYS[1], 'reply_pass', ARGV[1], 'reply_since', ARGV[2], 'reply_at', at)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   tagged = 1
 end
@@ -188,14 +200,16 @@ return {state, queue, turns, tagged}
 """
 
 _SEND_CHECK = """
--- KEYS: state, queue   ARGV: the ts of the messages being answered
--- What is checked right before a send: the owner, how many messages wait in the queue, and those
--- of them that arrived since (ts, value, ...). The ones being answered are not sent back: they are
--- read already, and parsing them again was most of the check's cost in the client.
+-- KEYS: state, queue, lease   ARGV: lease token ('': not checked), the ts of the messages being answered
+-- What is checked right before a send: the owner, whether the lease is still the pass's own, how
+-- many messages wait in the queue, and those of them that arrived since (ts, value, ...). The ones
+-- being answered are not sent back: they are read already, and parsing them again was most of the
+-- check's cost in the client.
 local answering = {}
-for _, ts in ipairs(ARGV) do answering[ts] = true end
+for i = 2, #ARGV do answering[ARGV[i]] = true end
+local ours = (ARGV[1] == '' or redis.call('GET', KEYS[3]) == ARGV[1]) and 1 or 0
 local waiting = redis.call('HKEYS', KEYS[2])
-local reply = {redis.call('HGET', KEYS[1], 'owner') or '', #waiting}
+local reply = {redis.call('HGET', KEYS[1], 'owner') or '', ours, #waiting}
 for _, ts in ipairs(waiting) do
     if not answering[ts] then
         reply[#reply + 1] = ts
@@ -310,6 +324,7 @@ class Committed:
 
     release: Release | None
     next: Snapshot | None = None
+    entry_ids: tuple[str, ...] = ()  # the answered messages' stream entries, as the queue held them
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +335,7 @@ class SendCheck:
     owner: Owner
     waiting: int
     arrived: list[Pending]
+    ours: bool = True  # the pass's lease is still its own (always True when no token was checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,12 +540,15 @@ class ThreadStore:
             float(f"{now:.3f}") if int(tagged) else 0.0,
         )
 
-    async def send_check(self, thread: ThreadRef, answering: Iterable[str]) -> SendCheck:
-        """The owner and the queue, read together right before a send; `answering` are the ts of
-        the messages the send answers (their bodies are not read again)."""
+    async def send_check(self, thread: ThreadRef, answering: Iterable[str], *, lease: str = "") -> SendCheck:
+        """The owner, the queue and (with `lease`, the pass's token) whether the lease is still the
+        pass's own, read together right before a send; `answering` are the ts of the messages the
+        send answers (their bodies are not read again)."""
         keys = thread_keys(thread)
-        owner, waiting, *arrived = await self._send_check(keys=[keys.state, keys.queue], args=list(answering))
-        return SendCheck(Owner(as_text(owner) or Owner.BOT), int(waiting), _pending(_pairs(arrived)))
+        owner, ours, waiting, *arrived = await self._send_check(
+            keys=[keys.state, keys.queue, keys.lease], args=[lease, *answering]
+        )
+        return SendCheck(Owner(as_text(owner) or Owner.BOT), int(waiting), _pending(_pairs(arrived)), bool(int(ours)))
 
     async def pending(self, thread: ThreadRef) -> list[Pending]:
         """Unanswered messages of the thread, oldest first."""
@@ -556,13 +575,21 @@ class ThreadStore:
             await pipe.execute()
 
     async def commit(
-        self, thread: ThreadRef, answered: list[Pending], turns: list[StoredTurn], now: float, *, release: str = ""
+        self,
+        thread: ThreadRef,
+        answered: list[Pending],
+        turns: list[StoredTurn],
+        now: float,
+        *,
+        release: str = "",
+        lease: str = "",
     ) -> Committed:
         """Record the answer: the new turns, the answered markers, and the queue emptied of them.
 
-        With `release` (the lease token), the lease is given up in the same step when nothing else
-        waits, as `release_if_idle` would: what happened to it is returned, and when messages wait
-        (`Release.MORE`), the next pass's read, as `begin` makes it."""
+        With `lease` or `release` (the pass's lease token), nothing is written unless the lease is
+        still the pass's own (`Release.LOST`). With `release`, the lease is also given up in the same
+        step when nothing else waits, as `release_if_idle` would: what happened to it is returned,
+        and when messages wait (`Release.MORE`), the next pass's read, as `begin` makes it."""
         keys = thread_keys(thread)
         tag = uuid.uuid4().hex if release else ""
         reply = await self._commit(
@@ -571,17 +598,22 @@ class ThreadStore:
                 self._ttl,
                 self._max_turns,
                 now,
-                release,
+                release or lease,
+                "1" if release else "0",
                 tag,
                 len(answered),
                 *[p.message.ts for p in answered],
                 *[t.to_json() for t in turns],
             ],
         )
+        if as_text(reply[0]) == Release.LOST:
+            return Committed(Release.LOST)
+        entry_ids = tuple(as_text(entry) for entry in reply[1])
         if not release:
-            return Committed(None)
+            return Committed(None, entry_ids=entry_ids)
         released = Release(as_text(reply[0]))
-        return Committed(released, self._snapshot(reply[1], tag, now) if released is Release.MORE else None)
+        following = self._snapshot(reply[2], tag, now) if released is Release.MORE else None
+        return Committed(released, following, entry_ids)
 
     async def add_history(self, thread: ThreadRef, turns: list[StoredTurn]) -> bool:
         """Store the thread's earlier messages before any turn of Sarah's; once per thread (False when

@@ -3,10 +3,16 @@
 The SDK already retries connection errors, timeouts, 408/409/429 and 5xx with backoff; this class
 turns what is left into a `Reply`: a `handoff_to_human` tool call becomes `Outcome.HANDOFF`, and a
 failure becomes `Outcome.UNAVAILABLE` with a short reason. The key is never logged.
+
+Each call has one deadline of its own (`deadline_seconds`): the SDK's timeout bounds each read, not
+the call, so a gateway that sends keep-alive bytes (whitespace, SSE comments) while it waits would
+otherwise hold the thread for ever. An answer the server cut short (`finish_reason` "length", or a
+stream that ends without its finish) is a failed call, never posted as if it were whole.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -20,6 +26,15 @@ from handlers.prompt import HANDOFF_REASONS, HANDOFF_TOOL_NAME, TOOLS
 
 log = logging.getLogger(__name__)
 
+# The SDK waits between its retries (exponential, at most 8 s each): the deadline allows for that.
+RETRY_PAUSE_SECONDS = 8.0
+
+
+def call_deadline(timeout_seconds: float, max_retries: int) -> float:
+    """The deadline of one model call: MODEL_TIMEOUT_SECONDS for each try (the first and every
+    retry, counted apart) plus the SDK's pauses between them."""
+    return timeout_seconds * (max_retries + 1) + RETRY_PAUSE_SECONDS * max_retries
+
 
 class OpenAIChatModel:
     """`reply(conversation)` through `client.chat.completions.create` with Sarah's hand-off tool."""
@@ -31,11 +46,16 @@ class OpenAIChatModel:
         *,
         max_tokens: int = 600,
         temperature: float = 0.3,
+        deadline_seconds: float | None = None,
     ) -> None:
+        """`deadline_seconds`: the longest one call may take, retries included (None: from the
+        client's timeout and retries, see `call_deadline`)."""
         self._client = client
         self.name = model
         self._max_tokens = max_tokens
         self._temperature = temperature
+        timeout = client.timeout if isinstance(client.timeout, int | float) else 600.0
+        self.deadline_seconds = deadline_seconds or call_deadline(float(timeout), client.max_retries)
 
     @property
     def client(self) -> AsyncOpenAI:
@@ -52,7 +72,10 @@ class OpenAIChatModel:
             # CPU per reply in the benchmark (the body is built here, from typed values). With
             # `cast_to=object` the reply is the JSON as sent: building the SDK's models from it was
             # another 6% of the worker's CPU, for the three fields read below.
-            completion = await self._client.post("/chat/completions", body=body, cast_to=object)
+            async with asyncio.timeout(self.deadline_seconds):
+                completion = await self._client.post("/chat/completions", body=body, cast_to=object)
+        except TimeoutError:
+            return _unavailable("timeout")
         except openai.APIError as error:
             return _failed(error)
         return _reply_from(completion)
@@ -64,33 +87,41 @@ class OpenAIChatModel:
         text = ""
         calls: dict[int, dict[str, str]] = {}
         usage: dict[str, int] = {}
+        finish = ""
+        deadline = asyncio.timeout(self.deadline_seconds)
         try:
-            stream = await self._client.post(
-                "/chat/completions",
-                body=body,
-                cast_to=ChatCompletion,
-                stream=True,
-                stream_cls=AsyncStream[ChatCompletionChunk],
-            )
-            async with stream:
-                async for chunk in stream:
-                    if chunk.usage is not None:
-                        usage = {
-                            "prompt_tokens": chunk.usage.prompt_tokens,
-                            "completion_tokens": chunk.usage.completion_tokens,
-                        }
-                    if not chunk.choices:
-                        continue
-                    delta = chunk.choices[0].delta
-                    for piece in delta.tool_calls or []:
-                        gathered = calls.setdefault(piece.index, {"name": "", "arguments": ""})
-                        if piece.function is not None:
-                            gathered["name"] += piece.function.name or ""
-                            gathered["arguments"] += piece.function.arguments or ""
-                    if delta.content:
-                        text += delta.content
-                        if not await on_text(text):
-                            return Reply(text="", outcome=Outcome.UNAVAILABLE, reason="abandoned")
+            async with deadline:
+                stream = await self._client.post(
+                    "/chat/completions",
+                    body=body,
+                    cast_to=ChatCompletion,
+                    stream=True,
+                    stream_cls=AsyncStream[ChatCompletionChunk],
+                )
+                async with stream:
+                    async for chunk in stream:
+                        if chunk.usage is not None:
+                            usage = {
+                                "prompt_tokens": chunk.usage.prompt_tokens,
+                                "completion_tokens": chunk.usage.completion_tokens,
+                            }
+                        if not chunk.choices:
+                            continue
+                        finish = chunk.choices[0].finish_reason or finish
+                        delta = chunk.choices[0].delta
+                        for piece in delta.tool_calls or []:
+                            gathered = calls.setdefault(piece.index, {"name": "", "arguments": ""})
+                            if piece.function is not None:
+                                gathered["name"] += piece.function.name or ""
+                                gathered["arguments"] += piece.function.arguments or ""
+                        if delta.content:
+                            text += delta.content
+                            if not await on_text(text):
+                                return Reply(text="", outcome=Outcome.UNAVAILABLE, reason="abandoned")
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # not this call's deadline (the text sink's own)
+            return _unavailable("timeout")
         except openai.BadRequestError as error:
             if text or _code(error) == "context_length_exceeded":
                 return _failed(error)
@@ -100,6 +131,8 @@ class OpenAIChatModel:
             return await self.reply(conversation)
         except openai.APIError as error:
             return _failed(error)
+        if finish in ("", "length"):  # cut at the token limit, or the stream ended without its finish
+            return _unavailable("truncated")
         for gathered in calls.values():
             if gathered["name"] == HANDOFF_TOOL_NAME:
                 reason, summary = _handoff_arguments(gathered["arguments"])
@@ -148,6 +181,8 @@ def _reply_from(completion: object) -> Reply:
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return _unavailable("no_choices")
+    if choices[0].get("finish_reason") == "length":
+        return _unavailable("truncated")
     message = choices[0].get("message")
     message = message if isinstance(message, dict) else {}
     content = message.get("content")

@@ -62,6 +62,32 @@ class Hold:
     then: Any
 
 
+@dataclass(frozen=True)
+class KeepAlive:
+    """A gateway that keeps the connection busy while it waits: the answer starts at once (status
+    200) and a keep-alive byte follows every `every` seconds (a space in JSON, an SSE `:` comment in
+    a stream) until `until` is set (None: for ever), then `then` is sent."""
+
+    then: Any = "too late"
+    until: asyncio.Event | None = None
+    every: float = 0.05
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """An answer the server cut at its token limit: `finish_reason` "length"."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A stream that ends without its end (no `finish_reason`, no `[DONE]`): the text deltas, then
+    the connection closes."""
+
+    parts: tuple[str, ...]
+
+
 def user_lines(request: dict[str, Any]) -> list[str]:
     return [m["content"] for m in request["messages"] if m["role"] == "user"]
 
@@ -102,6 +128,8 @@ class FakeOpenAI(LocalServer):
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             result = self.responder(body)
+            if isinstance(result, KeepAlive):
+                return await self._keep_alive(request, body, result)
             while isinstance(result, Delay | Hold):
                 if isinstance(result, Hold):
                     await result.until.wait()
@@ -118,13 +146,20 @@ class FakeOpenAI(LocalServer):
             result = calls[0] if calls else "".join(texts)
         if isinstance(result, Raw):
             return web.json_response(result.body)
+        if isinstance(result, Unfinished):
+            result = "".join(result.parts)
         if isinstance(result, HttpError):
             return web.json_response(
                 {"error": {"message": "fake failure", "type": "server_error", "code": result.code}},
                 status=result.status,
             )
+        return web.json_response(self._completion(body, result))
+
+    def _completion(self, body: dict[str, Any], result: Any) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": None}
         finish = "stop"
+        if isinstance(result, Truncated):
+            result, finish = result.text, "length"
         if isinstance(result, ToolCall):
             finish = "tool_calls"
             message["tool_calls"] = [
@@ -139,24 +174,41 @@ class FakeOpenAI(LocalServer):
             ]
         else:
             message["content"] = str(result)
-        return web.json_response(
-            {
-                "id": f"chatcmpl-{next(self._ids)}",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-            }
-        )
+        return {
+            "id": f"chatcmpl-{next(self._ids)}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
 
-    async def _stream(self, request: web.Request, body: dict[str, Any], result: Any) -> web.StreamResponse:
-        """Server-sent events shaped like OpenAI's chat.completion.chunk stream."""
-        parts = result.parts if isinstance(result, Streamed) else _words(result)
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    async def _keep_alive(self, request: web.Request, body: dict[str, Any], result: KeepAlive) -> web.StreamResponse:
+        streamed = bool(body.get("stream"))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream" if streamed else "application/json"})
         await response.prepare(request)
-        ident = f"chatcmpl-{next(self._ids)}"
+        while result.until is None or not result.until.is_set():
+            await response.write(b": keep-alive\n\n" if streamed else b" ")
+            await asyncio.sleep(result.every)
+        if streamed:
+            return await self._stream(request, body, result.then, response)
+        await response.write(json.dumps(self._completion(body, result.then)).encode())
+        await response.write_eof()
+        return response
+
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], result: Any, response: web.StreamResponse | None = None
+    ) -> web.StreamResponse:
+        """Server-sent events shaped like OpenAI's chat.completion.chunk stream."""
         finish = "stop"
+        if isinstance(result, Truncated):
+            result, finish = result.text, "length"
+        unfinished = isinstance(result, Unfinished)
+        parts = result.parts if isinstance(result, Streamed | Unfinished) else _words(result)
+        if response is None:
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+        ident = f"chatcmpl-{next(self._ids)}"
 
         async def send(delta: dict[str, Any], finish_reason: str | None = None, usage: Any = None) -> None:
             chunk = {
@@ -194,6 +246,9 @@ class FakeOpenAI(LocalServer):
                 await send({"tool_calls": [{"index": 0, "function": {"arguments": arguments[10:]}}]})
             else:
                 await send({"content": str(part)})
+        if unfinished:
+            await response.write_eof()
+            return response
         await send({}, finish)
         if (body.get("stream_options") or {}).get("include_usage"):
             await send(None, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})  # type: ignore[arg-type]

@@ -70,6 +70,7 @@ class FakeSlack(LocalServer):
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_members: dict[str, list[str]] = {}
         self.token_valid = True
+        self.token_revoked = False  # every method answers token_revoked (the app was uninstalled)
         self.usergroups: dict[str, list[str]] = {}
         # conversations.info fields per channel, over the defaults (private, not shared)
         self.channel_info: dict[str, dict[str, Any]] = {}
@@ -166,7 +167,8 @@ class FakeSlack(LocalServer):
         return await asyncio.wait_for(until(), within)
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._clock):06d}"
+        """Odd microseconds: `new_ts` (the messages a test writes) takes the even ones."""
+        return f"{int(time.time())}.{(2 * next(self._clock) + 1) % 1_000_000:06d}"
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -184,6 +186,8 @@ class FakeSlack(LocalServer):
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": retry_after}
             )
         self.calls.append((method, params))
+        if self.token_revoked:
+            return web.json_response({"ok": False, "error": "token_revoked"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
         if method in self.failing:

@@ -93,11 +93,10 @@ async def test_a_channel_slack_keeps_refusing_is_dead_lettered_then_replayed_wit
     broken.clear()  # the fault is gone
     code, replayed = await cli("replay", "--all")
     assert code == 0 and f"Replayed {dead_id}" in replayed
-    answered = await fake_slack.wait_for(
-        lambda: [m.body for m in fake_slack.thread("D0GONE", ts) if "Answering" in m.body]
-    )
+    answer = ["Answering: where is my ZenHub order?"]  # waited for whole: a streamed answer grows in place
+    await fake_slack.wait_for(lambda: [m.body for m in fake_slack.thread("D0GONE", ts)] == answer)
     await asyncio.sleep(0.5)
-    assert [m.body for m in fake_slack.thread("D0GONE", ts)] == answered == ["Answering: where is my ZenHub order?"]
+    assert [m.body for m in fake_slack.thread("D0GONE", ts)] == answer
     assert await dead_count(redis) == 0
     assert await inbox_is_empty(redis)
 
@@ -123,9 +122,10 @@ async def test_a_pass_that_raises_gets_the_apology_in_place_of_typing_and_a_repl
 
     monkeypatch.setattr(sarah.parts.pipeline, "_ask_model", working)
     assert await sarah.parts.dead_letters.replay(letter.dead_id) is not None
-    await fake_slack.wait_for(lambda: len(fake_slack.thread("D0CUSTOMER", ts)) == 2)
+    both = [APOLOGY, "Answering: my ZenLock is offline"]  # waited for whole: a streamed answer grows in place
+    await fake_slack.wait_for(lambda: [m.body for m in fake_slack.thread("D0CUSTOMER", ts)] == both)
     await asyncio.sleep(0.5)
-    assert [m.body for m in fake_slack.thread("D0CUSTOMER", ts)] == [APOLOGY, "Answering: my ZenLock is offline"]
+    assert [m.body for m in fake_slack.thread("D0CUSTOMER", ts)] == both
     assert await dead_count(redis) == 0
 
 

@@ -1,9 +1,10 @@
 """Promises that only a fault would break, each pinned by a test that fails when the fault is planted.
 
-Each of these faults, planted alone, went unnoticed by the rest of the suite: the ingress
-dedupe off, the owner re-check before sending skipped, the thread lease never renewed, XACK skipped
-while XDEL stays. `tests/faults/plant_promise_faults.sh` plants each in a throwaway copy and shows the
-matching test here failing.
+Each of these faults, planted alone, went unnoticed by the rest of the suite: the ingress dedupe off,
+the owner re-check before sending skipped, the thread lease never renewed, XACK skipped while XDEL
+stays, MAX_MESSAGE_CHARS not passed to the ingress, a good answer resetting the failure count in the
+default "total" mode. `tests/faults/plant_promise_faults.sh` plants each in a throwaway copy and
+shows the matching test failing (the stuck read loop's is in tests/bot/test_health_tells_the_truth.py).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.inbox import GROUP, STREAM
-from handlers.messages import ThreadRef
-from sarah_testing.openai_chat import FakeOpenAI, Hold, echo_responder
+from handlers.keys import thread_keys
+from handlers.messages import InboundMessage, ThreadRef
+from sarah_testing.openai_chat import FakeOpenAI, Hold, HttpError, echo_responder, user_lines
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
@@ -141,3 +143,31 @@ async def _until(read: Any, expected: int, within: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"expected {expected}, still {value} after {within} s")
         await asyncio.sleep(0.02)
+
+
+async def test_a_max_message_chars_of_its_own_is_what_the_ingress_cuts_to(
+    start_sarah: StartSarah, redis: Redis, fake_slack: FakeSlack
+) -> None:
+    _, slack = await start_sarah(worker={"sarah_role": "ingress"}, slack={"max_message_chars": 500})
+    assert await slack.event(dm("my ZenHub blinks red. " * 40, ts=new_ts())) == 200  # 880 characters
+    entries = await redis.xrange(STREAM)
+    queued = InboundMessage.from_json(entries[0][1][b"m"])
+    assert len(queued.text) <= 500 and queued.cut_from > 500
+
+
+async def test_in_the_default_total_mode_a_good_answer_does_not_forgive_earlier_failures(
+    start_sarah: StartSarah, redis: Redis, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda request: (
+        HttpError(500) if "outage" in user_lines(request)[-1] else echo_responder(request)
+    )
+    _, slack = await start_sarah(handoff={"handoff_after_failures": 2})  # HANDOFF_COUNT left at "total"
+    root = new_ts()
+    state = thread_keys(ThreadRef("D0CUSTOMER", root)).state
+    await slack.event(dm("outage one", ts=root))
+    await eventually(lambda: any("knowledge" in m.body for m in fake_slack.thread("D0CUSTOMER", root)))
+    await slack.event(dm("how do I pair a ZenLock?", thread_ts=root))
+    await eventually(lambda: any("Answering" in m.body for m in fake_slack.thread("D0CUSTOMER", root)))
+    assert await redis.hget(state, "failures") == b"1"  # still counted (a reset comes before the send)
+    await slack.event(dm("outage two", thread_ts=root))
+    await eventually(lambda: any(m.channel == "C0SUPPORT" for m in fake_slack.messages))  # the second failure hands off

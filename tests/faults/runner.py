@@ -32,7 +32,7 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 
-from sarah_testing.openai_chat import Delay
+from sarah_testing.openai_chat import Delay, KeepAlive
 from sarah_testing.slack_payloads import SIGNING_SECRET
 from tests.faults.traffic import (
     SUPPORT_CHANNEL,
@@ -480,6 +480,7 @@ SCENARIOS = (
     Scenario("model_500", model_fails("model 500", model_error(500)), "shared"),
     Scenario("model_timeout", model_fails("model timeout", lambda: Delay(3.0, "too late")), "shared"),
     Scenario("model_refused", model_refused, "shared"),
+    Scenario("model_keepalive", model_fails("model keep-alive bytes, no answer", lambda: KeepAlive()), "shared"),
     Scenario("slack_429", slack_rate_limited, "shared"),
     Scenario("slack_5xx", slack_down, "shared"),
     Scenario("worker_kill", worker_killed, "shared"),

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from handlers.keys import thread_keys
 from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.pipeline import Answered
 from handlers.scripts import run_together
 from handlers.thread_store import Accepted, Release, StoredTurn, ThreadStore
 
@@ -155,3 +156,23 @@ async def test_a_pass_under_a_lost_lease_records_no_tag(redis: Redis) -> None:
     await threads.accept(message(THREAD.thread_ts), "1-0", "theirs", 1.0)
     snapshot = await threads.begin(THREAD, tag="mine", now=2.0, lease="mine")
     assert snapshot.tag == "" and (await threads.state(THREAD)).reply_pass == ""
+
+
+async def test_a_message_answered_from_the_ingress_copy_brings_its_stream_entry_to_acknowledge(redis: Redis) -> None:
+    """The lease holder may answer a message from the ingress's copy (no entry id yet) while another
+    worker reads its stream entry: the commit hands that entry over, so it is acknowledged with the
+    answer instead of staying pending until XAUTOCLAIM (and inflating the pending count meanwhile)."""
+    threads = store(redis)
+    early = message("1800000000.000200", "and the app too")
+    await threads.accept(message("1800000000.000100"), "1-0", "holder", 1.0)  # the holder answers thread
+    assert await threads.accept(early, "", "", 2.0, take_lease=False) is Accepted.QUEUED  # the ingress's copy
+    batch = (await threads.begin(THREAD, tag="t", now=3.0)).pending
+    assert [p.entry_id for p in batch] == ["1-0", ""]
+    assert await threads.accept(early, "2-0", "reader", 4.0) is Accepted.QUEUED  # its entry, read elsewhere
+
+    committed = await threads.commit(
+        THREAD, batch, [StoredTurn("assistant", "Restart the hub.")], 5.0, release="holder"
+    )
+    assert committed.release is Release.RELEASED
+    assert sorted(committed.entry_ids) == ["1-0", "2-0"]
+    assert sorted(Answered.of(batch, None, committed).entry_ids) == ["1-0", "2-0"]  # what the worker acknowledges

@@ -1,0 +1,70 @@
+"""What makes /healthz fail besides a stuck loop: Redis refusing writes, the inbox at its cap, Slack
+refusing the bot token. Each is raised where it is met (the ingress, the worker) and counts for
+ALARM_HOLD_SECONDS after it was last met, so a probe sees it even between messages; it clears on
+its own once the trouble is gone.
+
+The team hears of it once per episode (`first`), not once per refused message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+ALARM_HOLD_SECONDS = 60.0
+# An alarm met again after this long counts as a new episode: the team is told again.
+ALARM_REPEAT_SECONDS = 15 * 60.0
+# What Slack answers when the bot token itself is refused (revoked, app uninstalled, account gone).
+TOKEN_REFUSED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
+
+Report = Callable[[], tuple[bool, dict[str, Any]]]
+
+
+class Alarms:
+    def __init__(self, *, hold_seconds: float = ALARM_HOLD_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self._hold = hold_seconds
+        self._clock = clock
+        self._seen: dict[str, tuple[float, str]] = {}  # name → (last met, detail)
+        self._told: dict[str, float] = {}  # name → when the team was last told
+
+    def raise_alarm(self, name: str, detail: str) -> bool:
+        """`name` is met now. True when this starts an episode the team has not been told of."""
+        now = self._clock()
+        self._seen[name] = (now, detail)
+        told = self._told.get(name)
+        if told is not None and now - told < ALARM_REPEAT_SECONDS:
+            return False
+        self._told[name] = now
+        return True
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, details): the alarms met within the hold, each with what it means."""
+        now = self._clock()
+        active = {name: detail for name, (at, detail) in self._seen.items() if now - at <= self._hold}
+        return not active, ({"alarms": active} if active else {})
+
+
+def token_refused(error: BaseException) -> str | None:
+    """Slack's error code when `error` says the bot token is refused, else None."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error") or "")
+        return code if code in TOKEN_REFUSED else None
+    return None
+
+
+def together(*reports: Report | None) -> Report:
+    """One report of several: healthy when all are, their details merged."""
+
+    def report() -> tuple[bool, dict[str, Any]]:
+        ok, body = True, {}
+        for part in reports:
+            if part is not None:
+                healthy, details = part()
+                ok = ok and healthy
+                body.update(details)
+        return ok, body
+
+    return report
