@@ -60,7 +60,10 @@ def build_tracing(endpoint: str | None, *, service: str = "sarah") -> Tracing:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        log.error("OTEL_EXPORTER_OTLP_ENDPOINT is set but the otel extra is missing: pip install 'sarah-zennest[otel]'")
+        log.error(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry packages are missing: install "
+            "requirements/run.txt (scripts/sarah and the image do)"
+        )
         return NO_TRACING
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")))

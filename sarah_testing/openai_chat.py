@@ -105,7 +105,7 @@ class FakeOpenAI(LocalServer):
         self.most_in_flight = 0  # the most chat requests open at the same time
         self._ids = itertools.count(1)
         app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_post("/v1/chat/completions", self.completions)
         app.router.add_get("/v1/models/{model}", self._model)
         super().__init__(app)
 
@@ -121,7 +121,7 @@ class FakeOpenAI(LocalServer):
             {"id": model, "object": "model", "created": 0, "owned_by": "zennest", **self.models[model]}
         )
 
-    async def _completions(self, request: web.Request) -> web.Response:
+    async def completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
         self.in_flight += 1

