@@ -44,6 +44,7 @@ def test_the_command_tunes_a_local_model_with_the_settings_it_is_given(
             str(valid),
             "--env-file",
             str(tmp_path / ".env"),
+            "--force-promote",  # the promotion gate has tests of its own
         ]
     )
 
