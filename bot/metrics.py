@@ -106,6 +106,24 @@ class Metrics:
             buckets=_PEOPLE,
             registry=r,
         )
+        self.first_response_business_seconds = Histogram(
+            "sarah_handoff_first_response_business_seconds",
+            "From hand-off to a person's first answer to the customer, in the team's business hours",
+            buckets=_PEOPLE,
+            registry=r,
+        )
+        self.resolution_business_seconds = Histogram(
+            "sarah_handoff_resolution_business_seconds",
+            "From hand-off to resolved, in the team's business hours",
+            buckets=_PEOPLE,
+            registry=r,
+        )
+        self.service_targets = Counter(
+            "sarah_service_targets",
+            "Hand-offs measured against a target (first_response, resolution): met or missed",
+            ["target", "result"],
+            registry=r,
+        )
         self.stream_depth = Gauge("sarah_stream_depth", "Entries on the inbox stream not yet answered", registry=r)
         self.pending_entries = Gauge(
             "sarah_pending_entries", "Entries read by a worker and not yet acknowledged", registry=r

@@ -20,7 +20,8 @@ from redis.asyncio import Redis
 from bot.metrics import Metrics
 from handlers import keys
 from handlers.messages import ThreadRef
-from handlers.ownership import Owner, OwnershipStore, Transition
+from handlers.ownership import Owner, OwnershipStore, ServiceTimes, Transition
+from handlers.service_levels import Target, Targets
 from handlers.thread_store import StoredTurn, ThreadStore, as_text
 
 log = logging.getLogger(__name__)
@@ -137,11 +138,13 @@ class WatchedOwnership(OwnershipStore):
         queue: OpenHandoffs,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
+        targets: Targets | None = None,
     ) -> None:
         super().__init__(redis, ttl_seconds=ttl_seconds, max_turns=max_turns)
         self._queue = queue
         self._metrics = metrics
         self._clock = clock
+        self._targets = targets
         self.listeners = Listeners()
 
     async def transition(
@@ -161,23 +164,47 @@ class WatchedOwnership(OwnershipStore):
         )
         if moved.changed:
             try:
-                await self._record(thread, moved.previous, to, now, str(fields.get("handoff_reason", "")))
+                await self._record(thread, moved.previous, to, now, str(fields.get("handoff_reason", "")), by)
             except Exception:  # counting must never undo or fail a change of hands
                 log.warning("could not record a change of hands", exc_info=True)
         return moved
 
-    async def _record(self, thread: ThreadRef, previous: Owner, to: Owner, now: float, reason: str) -> None:
+    async def person_answered(self, thread: ThreadRef, by: str, now: float) -> ServiceTimes | None:
+        times = await super().person_answered(thread, by, now)
+        if times is not None and self._targets is not None and times.escalated_at:
+            self._measure(Target.FIRST_RESPONSE, times.escalated_at, now)
+        return times
+
+    def _measure(self, target: Target, escalated_at: float, done_at: float) -> None:
+        assert self._targets is not None
+        used = self._targets.used(escalated_at, done_at)
+        histogram = (
+            self._metrics.first_response_business_seconds
+            if target is Target.FIRST_RESPONSE
+            else self._metrics.resolution_business_seconds
+        )
+        histogram.observe(used)
+        met = used <= self._targets.seconds(target)
+        self._metrics.service_targets.labels(target.value, "met" if met else "missed").inc()
+
+    async def _record(self, thread: ThreadRef, previous: Owner, to: Owner, now: float, reason: str, by: str) -> None:
         m = self._metrics
         if to is Owner.WAITING:
             await self._queue.opened(thread, now)
+            await self.service_event(thread, "opened", now=now)
             m.handed_off(reason)
         elif to is Owner.HUMAN:
+            if previous is not Owner.HUMAN:
+                await self.service_event(thread, "claimed", by=by, now=now)
             m.claims.labels(previous.value).inc()
             since = await self._queue.since(thread) if previous is Owner.WAITING else None
             if since is not None:
                 m.claim_seconds.observe(max(0.0, now - since))
         elif previous in (Owner.WAITING, Owner.HUMAN):  # → RESOLVED or → BOT (handed back)
             since = await self._queue.closed(thread)
+            times = await self.service_event(thread, "closed", now=now, resolved=to is Owner.RESOLVED)
+            if times is not None and to is Owner.RESOLVED and self._targets is not None and times.escalated_at:
+                self._measure(Target.RESOLUTION, times.escalated_at, now)
             m.resolutions.labels("resolved" if to is Owner.RESOLVED else "handed_back").inc()
             if since is not None:
                 m.resolution_seconds.observe(max(0.0, now - since))

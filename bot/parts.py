@@ -34,6 +34,7 @@ from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
 from handlers.pipeline import Policy, Texts, nobody_is_support
+from handlers.service_levels import Targets
 from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
@@ -82,7 +83,12 @@ def build_parts(
     )
     open_handoffs = OpenHandoffs(redis, store, ttl_seconds=ttl)
     ownership = WatchedOwnership(
-        redis, ttl_seconds=ttl, max_turns=s.retention.max_stored_turns, queue=open_handoffs, metrics=metrics
+        redis,
+        ttl_seconds=ttl,
+        max_turns=s.retention.max_stored_turns,
+        queue=open_handoffs,
+        metrics=metrics,
+        targets=Targets.from_settings(s.service),
     )
     observed = ObservedModel(model, metrics, tracing, provider=provider_name(s.model.openai_base_url, s.model.offline))
     inbox = CountingInbox(

@@ -9,7 +9,7 @@ collects every problem at once and raises `SettingsError` with one line per vari
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -242,6 +242,53 @@ class HandoffSettings(BaseSettings):
         return value
 
 
+class ServiceLevelSettings(BaseSettings):
+    """The support team's hours and the targets a hand-off is measured against (in business time)."""
+
+    model_config = _COMMON
+
+    support_hours: str = "00:00-24:00"  # HH:MM-HH:MM, in SUPPORT_TIMEZONE
+    support_days: str = "mon,tue,wed,thu,fri,sat,sun"
+    support_timezone: str = "UTC"  # an IANA name such as Europe/Berlin
+    support_days_off: str = ""  # dates the team is off, YYYY-MM-DD, comma-separated
+    first_response_target_minutes: float = Field(default=60, gt=0, le=30 * 24 * 60)
+    resolution_target_hours: float = Field(default=24, gt=0, le=365 * 24)
+    # how long before a breach the card's thread is reminded
+    breach_warning_minutes: float = Field(default=15, ge=0, le=7 * 24 * 60)
+
+    @field_validator("support_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from config.support_hours import parse_hours
+
+        parse_hours(value)
+        return value
+
+    @field_validator("support_days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        from config.support_hours import parse_days
+
+        parse_days(value)
+        return value
+
+    @field_validator("support_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from config.support_hours import parse_zone
+
+        parse_zone(value)
+        return value
+
+    @field_validator("support_days_off")
+    @classmethod
+    def _days_off(cls, value: str) -> str:
+        from config.support_hours import parse_dates
+
+        parse_dates(value)
+        return value
+
+
 class LimitSettings(BaseSettings):
     """Per-person limits, so one person (or a script) cannot flood Sarah, the team or Redis."""
 
@@ -421,6 +468,7 @@ class Settings:
     texts: TextSettings
     log: LogSettings
     limits: LimitSettings
+    service: ServiceLevelSettings = field(default_factory=ServiceLevelSettings)
 
     def __post_init__(self) -> None:
         problems = self.cross_field_problems()
@@ -452,6 +500,7 @@ SETTINGS_GROUPS: dict[str, type[BaseSettings]] = {
     "texts": TextSettings,
     "log": LogSettings,
     "limits": LimitSettings,
+    "service": ServiceLevelSettings,
 }
 """Each field of `Settings` and the group class that reads it from the environment (tests, bench, docs)."""
 

@@ -7,6 +7,9 @@ before every send). Failures are counted once per key (one customer message, or 
 a "Didn't help" press and "that didn't work" about the same answer count once.
 
 Reminders for unclaimed cards are a sorted set (thread key → due time) that any worker may pop.
+
+The service-level times of a hand-off (who claimed it and when, a person's first answer, the
+resolution) are fields of the same state hash, written by `service_event` once each per hand-off.
 """
 
 from __future__ import annotations
@@ -62,6 +65,40 @@ return due
 """
 
 
+_SERVICE_EVENT = """
+-- KEYS: state   ARGV: event (opened | claimed | answered | closed), by, now, resolved (1/0)
+-- Returns {escalated_at, first_response_at} when the event was recorded, {} when it was not.
+local open = redis.call('HGET', KEYS[1], 'sla_open')
+local event = ARGV[1]
+if event == 'opened' then
+  redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'first_response_at', 'first_response_by', 'resolved_at')
+  redis.call('HSET', KEYS[1], 'sla_open', '1')
+  return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0'}
+end
+if open ~= '1' then return {} end
+local at = redis.call('HGET', KEYS[1], 'escalated_at') or '0'
+if event == 'claimed' then
+  if redis.call('HSETNX', KEYS[1], 'claimed_by', ARGV[2]) == 0 then return {} end
+  redis.call('HSET', KEYS[1], 'claimed_at', ARGV[3])
+elseif event == 'answered' then
+  if redis.call('HSETNX', KEYS[1], 'first_response_at', ARGV[3]) == 0 then return {} end
+  redis.call('HSET', KEYS[1], 'first_response_by', ARGV[2])
+else
+  redis.call('HDEL', KEYS[1], 'sla_open')
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3]) end
+end
+return {at, redis.call('HGET', KEYS[1], 'first_response_at') or '0'}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTimes:
+    """What `service_event` saw: when the hand-off was made and when a person first answered (0: not yet)."""
+
+    escalated_at: float
+    first_response_at: float
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     changed: bool
@@ -76,6 +113,7 @@ class OwnershipStore:
         self._transition = redis.register_script(_TRANSITION)
         self._record_failure = redis.register_script(_RECORD_FAILURE)
         self._pop_due = redis.register_script(_POP_DUE)
+        self._service_event = redis.register_script(_SERVICE_EVENT)
 
     async def owner(self, thread: ThreadRef) -> Owner:
         value = await self._redis.hget(thread_keys(thread).state, "owner")
@@ -112,6 +150,24 @@ class OwnershipStore:
             ],
         )
         return Transition(bool(changed), Owner(as_text(previous)))
+
+    async def person_answered(self, thread: ThreadRef, by: str, now: float) -> ServiceTimes | None:
+        """A person from the team answered the customer (in the thread or through the relay): the
+        hand-off's first response if none was recorded yet (returned then), else nothing."""
+        return await self.service_event(thread, "answered", by=by, now=now)
+
+    async def service_event(
+        self, thread: ThreadRef, event: str, *, by: str = "", now: float = 0.0, resolved: bool = False
+    ) -> ServiceTimes | None:
+        """Record `event` (opened, claimed, answered, closed) of the thread's open hand-off, once each.
+
+        None when there is no open hand-off or the event was already recorded for this one."""
+        reply = await self._service_event(
+            keys=[thread_keys(thread).state], args=[event, by, now, "1" if resolved else "0"]
+        )
+        if not reply:
+            return None
+        return ServiceTimes(float(as_text(reply[0]) or 0), float(as_text(reply[1]) or 0))
 
     async def record_failure(self, thread: ThreadRef, key: str) -> int:
         """Count a failure once per `key`; returns the thread's failure count after it."""

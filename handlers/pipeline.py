@@ -533,6 +533,8 @@ class Pipeline:
         """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
         for agent in sorted(agents):
             await self._handoff.take_over(thread, agent)
+        first = next(p.message.user for p in batch if p.message.user in agents)
+        await self._ownership.person_answered(thread, first, self._clock())
         turns = [
             StoredTurn("agent" if p.message.user in agents else "user", p.message.text, p.message.ts, p.message.user)
             for p in batch
@@ -592,6 +594,7 @@ class Pipeline:
                 now=self._clock(),
                 turns=tuple(relayed),
             )
+            await self._ownership.person_answered(customer_thread, relayed[0].user, self._clock())
         return Answered.of(batch)
 
     # -- a first mention halfway down a thread ---------------------------------------------------------

@@ -1,0 +1,67 @@
+"""The support team's promises: every hand-off records who claimed it, when a person first answered
+and when it was resolved, and the times count against the targets in business hours."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, mention, new_ts
+from tests.bot.test_handoff import AGENT, CUSTOMER_DM, escalated_dm, press, said
+from tests.bot.test_operations import scrape, value
+from tests.conftest import SUPPORT_CHANNEL, StartSarah
+
+
+async def field(redis: Redis, key: str, name: str) -> str:
+    for _ in range(250):
+        raw = await redis.hget(key, name)
+        if raw:
+            return raw.decode()
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{name} was never recorded")
+
+
+async def test_a_hand_off_records_its_claim_first_answer_and_resolution_and_counts_them_against_the_targets(
+    start_sarah: StartSarah, fake_slack: FakeSlack, redis: Redis
+) -> None:
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
+    fake_slack.users[AGENT] = {"id": AGENT, "name": "ana", "real_name": "Ana Support"}
+    sarah, slack = await start_sarah(service={"first_response_target_minutes": 30, "resolution_target_hours": 4})
+    root, card = await escalated_dm(slack, fake_slack)
+    state = f"sarah:{{{CUSTOMER_DM}:{root}}}:state"
+
+    await press(slack, fake_slack, "sarah_claim", card)
+    assert await field(redis, state, "claimed_by") == AGENT
+    await slack.event(channel_message("Hi, Ana here", thread_ts=card.ts, channel=SUPPORT_CHANNEL, user=AGENT))
+    await said(fake_slack, CUSTOMER_DM, root, "Hi, Ana here")
+    first = float(await field(redis, state, "first_response_at"))
+    await slack.event(channel_message("Try a restart", thread_ts=card.ts, channel=SUPPORT_CHANNEL, user=AGENT))
+    await said(fake_slack, CUSTOMER_DM, root, "Try a restart")
+    await press(slack, fake_slack, "sarah_resolve", card)
+    resolved = float(await field(redis, state, "resolved_at"))
+
+    escalated = float(await field(redis, state, "escalated_at"))
+    assert float(await field(redis, state, "first_response_at")) == first  # the first answer, not the latest
+    assert escalated <= float(await field(redis, state, "claimed_at")) <= first <= resolved
+    assert await field(redis, state, "first_response_by") == AGENT
+    samples = await scrape(sarah)
+    assert value(samples, "sarah_service_targets_total", target="first_response", result="met") == 1
+    assert value(samples, "sarah_service_targets_total", target="resolution", result="met") == 1
+    assert value(samples, "sarah_handoff_first_response_business_seconds_count") == 1
+    assert value(samples, "sarah_handoff_resolution_business_seconds_count") == 1
+
+
+async def test_a_person_answering_in_a_channel_thread_is_the_first_response(
+    start_sarah: StartSarah, fake_slack: FakeSlack, redis: Redis
+) -> None:
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
+    _, slack = await start_sarah()
+    root = new_ts()
+    await slack.event(mention("I want to talk to a real person", ts=root))
+    state = f"sarah:{{C0GENERAL:{root}}}:state"
+    assert await field(redis, state, "escalated_at")
+    await slack.event(channel_message("On it", thread_ts=root, user=AGENT))
+    assert await field(redis, state, "first_response_by") == AGENT
+    assert await field(redis, state, "claimed_by") == AGENT  # posting in the thread took it over
