@@ -71,12 +71,18 @@ class Metrics:
         self.dead_lettered = Counter(
             "sarah_messages_dead_lettered", "Messages moved to the dead-letter stream", registry=r
         )
+        self.conversations = Counter(
+            "sarah_conversations", "Conversations a customer started with Sarah (and fresh episodes)", registry=r
+        )
         self.handoffs = Counter("sarah_handoffs", "Threads handed to the support team", ["reason"], registry=r)
         self.claims = Counter("sarah_claims", "Threads an agent took, by who had them before", ["previous"], registry=r)
         self.resolutions = Counter(
             "sarah_resolutions", "Hand-offs closed: resolved, or handed back to Sarah", ["outcome"], registry=r
         )
         self.feedback = Counter("sarah_feedback", "Helped / Didn't help presses", ["verdict"], registry=r)
+        self.ratings = Counter(
+            "sarah_ratings", "Customers' ratings after a resolved hand-off, 1 to 5", ["score"], registry=r
+        )
         self.slack_calls = Counter("sarah_slack_calls", "HTTP calls to Slack's Web API", ["method"], registry=r)
         self.slack_rate_limited = Counter(
             "sarah_slack_rate_limited",

@@ -18,10 +18,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.metrics import Metrics
+from bot.service_watch import ServiceWatch
 from handlers import keys
 from handlers.messages import ThreadRef
 from handlers.ownership import Owner, OwnershipStore, ServiceTimes, Transition
-from handlers.service_levels import Target, Targets
 from handlers.thread_store import StoredTurn, ThreadStore, as_text
 
 log = logging.getLogger(__name__)
@@ -138,13 +138,13 @@ class WatchedOwnership(OwnershipStore):
         queue: OpenHandoffs,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
-        targets: Targets | None = None,
+        service: ServiceWatch | None = None,
     ) -> None:
         super().__init__(redis, ttl_seconds=ttl_seconds, max_turns=max_turns)
         self._queue = queue
         self._metrics = metrics
         self._clock = clock
-        self._targets = targets
+        self._service = service  # the service-level times, statistics and outgoing events
         self.listeners = Listeners()
 
     async def transition(
@@ -171,40 +171,35 @@ class WatchedOwnership(OwnershipStore):
 
     async def person_answered(self, thread: ThreadRef, by: str, now: float) -> ServiceTimes | None:
         times = await super().person_answered(thread, by, now)
-        if times is not None and self._targets is not None and times.escalated_at:
-            self._measure(Target.FIRST_RESPONSE, times.escalated_at, now)
+        if self._service is not None and times is not None:
+            try:
+                await self._service.answered(thread, times, by, now)
+            except Exception:
+                log.warning("could not record a first response", exc_info=True)
         return times
-
-    def _measure(self, target: Target, escalated_at: float, done_at: float) -> None:
-        assert self._targets is not None
-        used = self._targets.used(escalated_at, done_at)
-        histogram = (
-            self._metrics.first_response_business_seconds
-            if target is Target.FIRST_RESPONSE
-            else self._metrics.resolution_business_seconds
-        )
-        histogram.observe(used)
-        met = used <= self._targets.seconds(target)
-        self._metrics.service_targets.labels(target.value, "met" if met else "missed").inc()
 
     async def _record(self, thread: ThreadRef, previous: Owner, to: Owner, now: float, reason: str, by: str) -> None:
         m = self._metrics
         if to is Owner.WAITING:
             await self._queue.opened(thread, now)
-            await self.service_event(thread, "opened", now=now)
             m.handed_off(reason)
+            if self._service is not None:
+                opened = await self.service_event(thread, "opened", now=now)
+                await self._service.opened(thread, opened, now, reason)
         elif to is Owner.HUMAN:
-            if previous is not Owner.HUMAN:
-                await self.service_event(thread, "claimed", by=by, now=now)
+            if previous is not Owner.HUMAN and self._service is not None:
+                claimed = await self.service_event(thread, "claimed", by=by, now=now)
+                await self._service.claimed(thread, claimed, by, now)
             m.claims.labels(previous.value).inc()
             since = await self._queue.since(thread) if previous is Owner.WAITING else None
             if since is not None:
                 m.claim_seconds.observe(max(0.0, now - since))
         elif previous in (Owner.WAITING, Owner.HUMAN):  # → RESOLVED or → BOT (handed back)
             since = await self._queue.closed(thread)
-            times = await self.service_event(thread, "closed", now=now, resolved=to is Owner.RESOLVED)
-            if times is not None and to is Owner.RESOLVED and self._targets is not None and times.escalated_at:
-                self._measure(Target.RESOLUTION, times.escalated_at, now)
+            if self._service is not None:
+                resolved = to is Owner.RESOLVED
+                closed = await self.service_event(thread, "closed", now=now, resolved=resolved)
+                await self._service.closed(thread, closed, by, now, resolved=resolved)
             m.resolutions.labels("resolved" if to is Owner.RESOLVED else "handed_back").inc()
             if since is not None:
                 m.resolution_seconds.observe(max(0.0, now - since))

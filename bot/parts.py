@@ -7,6 +7,7 @@ connects the clients before and starts the loops after.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -20,6 +21,7 @@ from bot.observed_model import ObservedModel, provider_name
 from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
 from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
 from bot.ops_server import Health
+from bot.service_watch import ServiceWatch
 from bot.slack_outbox import SlackOutbox
 from bot.slack_stream import SlackStreams
 from bot.slack_text import LinkPolicy
@@ -35,6 +37,7 @@ from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
 from handlers.pipeline import Policy, Texts, nobody_is_support
 from handlers.service_levels import Targets
+from handlers.service_stats import ServiceStats
 from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
@@ -82,13 +85,14 @@ def build_parts(
         dm_idle_seconds=s.retention.dm_conversation_idle_minutes * 60,
     )
     open_handoffs = OpenHandoffs(redis, store, ttl_seconds=ttl)
+    stats = ServiceStats(redis, clock=time.time)
     ownership = WatchedOwnership(
         redis,
         ttl_seconds=ttl,
         max_turns=s.retention.max_stored_turns,
         queue=open_handoffs,
         metrics=metrics,
-        targets=Targets.from_settings(s.service),
+        service=ServiceWatch(metrics, Targets.from_settings(s.service), stats),
     )
     observed = ObservedModel(model, metrics, tracing, provider=provider_name(s.model.openai_base_url, s.model.offline))
     inbox = CountingInbox(
@@ -152,7 +156,7 @@ def build_parts(
         streams=outbox if streams is not None and isinstance(outbox, SlackOutbox) else None,
         thread_reader=SlackThreadReader(slack, max_chars=s.slack.max_message_chars) if in_slack else None,
     )
-    pipeline.tracing, pipeline.metrics = tracing, metrics
+    pipeline.tracing, pipeline.metrics, pipeline.stats = tracing, metrics, stats
     dead_letters = CountingDeadLetters(redis, max_length=s.redis.stream_max_length, metrics=metrics)
     worker = None
     if s.worker.sarah_role in ("all", "worker"):

@@ -20,6 +20,12 @@ Per person (hash tag `{user:U…}`):
 Global (each its own hash tag): the inbox stream and its helpers (`{inbox}`: one slot for the ingress
 script), the dead letters, the open hand-offs, the reminders, the App Home, replay guards and the
 per-workspace stream budget.
+
+The support team's numbers (`{stats}`, no person and no thread in them):
+
+    sarah:{stats}:day:YYYY-MM-DD  HASH  conversations, hand-offs by reason, ratings, that UTC day
+    sarah:{stats}:handoffs        ZSET  one closed hand-off's times (JSON) → when it closed
+    sarah:{stats}:digest:<week>   STRING  the weekly digest of that ISO week was posted (SET NX)
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ DEAD_LETTERS = "sarah:{inbox}:dead"
 OPEN_HANDOFFS = "sarah:{handoffs}:open"
 REMINDERS = "sarah:{reminders}:due"
 HOME_VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
+STATS_HANDOFFS = "sarah:{stats}:handoffs"
 HOME_WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers
 
 
@@ -83,6 +90,16 @@ def rate_key(user: str, minute: int) -> str:
 
 def handoff_key(user: str) -> str:
     return "sarah:{user:" + user + "}:handoff"
+
+
+def stats_day_key(day: str) -> str:
+    """The day's counters (`day` is YYYY-MM-DD, UTC)."""
+    return "sarah:{stats}:day:" + day
+
+
+def digest_key(week: str) -> str:
+    """Taken (SET NX) by the one worker that posts the weekly digest of ISO week `week` (2026-W49)."""
+    return "sarah:{stats}:digest:" + week
 
 
 def replay_key(request_id: str) -> str:

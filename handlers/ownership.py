@@ -67,13 +67,13 @@ return due
 
 _SERVICE_EVENT = """
 -- KEYS: state   ARGV: event (opened | claimed | answered | closed), by, now, resolved (1/0)
--- Returns {escalated_at, first_response_at} when the event was recorded, {} when it was not.
+-- Returns {escalated_at, first_response_at, reason} when the event was recorded, {} when it was not.
 local open = redis.call('HGET', KEYS[1], 'sla_open')
 local event = ARGV[1]
 if event == 'opened' then
   redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'first_response_at', 'first_response_by', 'resolved_at')
   redis.call('HSET', KEYS[1], 'sla_open', '1')
-  return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0'}
+  return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0', redis.call('HGET', KEYS[1], 'handoff_reason') or ''}
 end
 if open ~= '1' then return {} end
 local at = redis.call('HGET', KEYS[1], 'escalated_at') or '0'
@@ -87,7 +87,8 @@ else
   redis.call('HDEL', KEYS[1], 'sla_open')
   if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3]) end
 end
-return {at, redis.call('HGET', KEYS[1], 'first_response_at') or '0'}
+local reason = redis.call('HGET', KEYS[1], 'handoff_reason') or ''
+return {at, redis.call('HGET', KEYS[1], 'first_response_at') or '0', reason}
 """
 
 
@@ -97,6 +98,7 @@ class ServiceTimes:
 
     escalated_at: float
     first_response_at: float
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,7 @@ class OwnershipStore:
         )
         if not reply:
             return None
-        return ServiceTimes(float(as_text(reply[0]) or 0), float(as_text(reply[1]) or 0))
+        return ServiceTimes(float(as_text(reply[0]) or 0), float(as_text(reply[1]) or 0), as_text(reply[2]))
 
     async def record_failure(self, thread: ThreadRef, key: str) -> int:
         """Count a failure once per `key`; returns the thread's failure count after it."""

@@ -229,6 +229,8 @@ class Pipeline:
         last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
         failure_key = await self._judge_feedback(thread, feedback, state.customer)
 
+        if messages and not episode:
+            await self.conversation_started(thread)
         if any(wants_human(p.message.text) for p in messages):
             return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None)
         if not messages:  # only button presses
@@ -318,6 +320,10 @@ class Pipeline:
         return await self._deliver(
             thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
         )
+
+    async def conversation_started(self, thread: ThreadRef) -> None:
+        """A customer's first message of a conversation (or of a fresh episode) is being answered:
+        a hook for whoever counts conversations (bot/observed_pipeline.py)."""
 
     async def _ask_model(
         self,

@@ -4,14 +4,18 @@ and when it was resolved, and the times count against the targets in business ho
 from __future__ import annotations
 
 import asyncio
+import io
 
 from redis.asyncio import Redis
 
+from bot.report_cli import print_report
+from config.settings import ServiceLevelSettings
+from handlers.service_levels import Targets
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, mention, new_ts
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, escalated_dm, press, said
 from tests.bot.test_operations import scrape, value
-from tests.conftest import SUPPORT_CHANNEL, StartSarah
+from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 
 
 async def field(redis: Redis, key: str, name: str) -> str:
@@ -51,6 +55,15 @@ async def test_a_hand_off_records_its_claim_first_answer_and_resolution_and_coun
     assert value(samples, "sarah_service_targets_total", target="resolution", result="met") == 1
     assert value(samples, "sarah_handoff_first_response_business_seconds_count") == 1
     assert value(samples, "sarah_handoff_resolution_business_seconds_count") == 1
+    assert value(samples, "sarah_conversations_total") == 1
+
+    out, err = io.StringIO(), io.StringIO()
+    assert await print_report(REDIS_TEST_URL, Targets.from_settings(ServiceLevelSettings()), 86_400, out, err) == 0
+    report = out.getvalue()
+    assert "Conversations: 1; solved by Sarah without a person: 0 (0%)" in report
+    assert "1 × the customer asked for a person" in report
+    assert "1 of 1 within target" in report and "Open hand-offs now: 0" in report
+    assert "real person" not in report  # counts and times only, never the customer's words
 
 
 async def test_a_person_answering_in_a_channel_thread_is_the_first_response(
