@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app_home import AppHome
 from bot.dead_letters import DeadLetters
+from bot.digest import WeeklyDigest
 from bot.inbox import GROUP, Inbox
 from bot.metrics import Metrics, refresh_stream_gauges
 from bot.observed_model import ObservedModel, provider_name
@@ -30,6 +31,7 @@ from bot.thread_history import SlackThreadReader
 from bot.tracing import Tracing
 from bot.worker import Worker
 from config import Settings, SlackMode
+from config.support_hours import parse_weekly
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.limits import Limits
 from handlers.model import Model
@@ -60,6 +62,7 @@ class Parts:
     worker: Worker | None  # None when SARAH_ROLE=ingress
     app_home: AppHome
     health: Health  # the runtime adds the loops it starts and whether it waits for Slack's identity
+    digest: WeeklyDigest | None = None  # WEEKLY_DIGEST set, with Slack: posted by the reminders loop
 
 
 def build_parts(
@@ -201,4 +204,20 @@ def build_parts(
         worker=worker,
         app_home=app_home,
         health=health,
+        digest=_digest(s, redis, slack, stats) if in_slack else None,
+    )
+
+
+def _digest(s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats) -> WeeklyDigest | None:
+    schedule = parse_weekly(s.service.weekly_digest)
+    if schedule is None or not s.handoff.support_channel:
+        return None
+    return WeeklyDigest(
+        redis,
+        slack,
+        channel=s.handoff.support_channel,
+        schedule=schedule,
+        targets=Targets.from_settings(s.service),
+        stats=stats,
+        clock=time.time,
     )

@@ -397,7 +397,8 @@ class Sarah:
         return home
 
     async def _remind_forever(self) -> None:
-        """Re-announce unclaimed cards; any number of processes may run this (popping is atomic)."""
+        """Re-announce unclaimed cards and post the weekly digest when due; any number of processes
+        may run this (popping is atomic, the digest's week is taken with SET NX)."""
         interval = min(self.settings.handoff.handoff_reminder_minutes * 60 / 4, 30.0)
         outage = Outage("reminders")
         while not self._stop.is_set():
@@ -405,6 +406,8 @@ class Sarah:
                 return
             try:
                 await self.parts.handoff.remind_due()
+                if self.parts.digest is not None:
+                    await self.parts.digest.post_if_due()
             except Exception as error:  # a Slack or Redis hiccup must not end the reminders
                 if is_redis_trouble(error):
                     outage.failed("re-announcing cards", error)

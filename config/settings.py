@@ -256,6 +256,17 @@ class ServiceLevelSettings(BaseSettings):
     # how long before a breach the card's thread is reminded
     breach_warning_minutes: float = Field(default=15, ge=0, le=7 * 24 * 60)
 
+    # the weekly digest in the support channel, e.g. "mon 09:00" in SUPPORT_TIMEZONE; empty: none
+    weekly_digest: str = ""
+
+    @field_validator("weekly_digest")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        from config.support_hours import parse_weekly
+
+        parse_weekly(value)
+        return value
+
     @field_validator("support_hours")
     @classmethod
     def _hours(cls, value: str) -> str:

@@ -60,3 +60,13 @@ def parse_dates(value: str) -> frozenset[date]:
         except ValueError:
             raise ValueError(f"{part!r} is not a date: write days off as YYYY-MM-DD, comma-separated") from None
     return frozenset(dates)
+
+
+def parse_weekly(value: str) -> tuple[int, int] | None:
+    """`mon 09:00` → (weekday, minute after midnight); empty → None (no weekly digest)."""
+    if not value.strip():
+        return None
+    match = re.fullmatch(r"\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*", value.lower())
+    if not match or match.group(1) not in DAY_NAMES or int(match.group(2)) > 23 or int(match.group(3)) > 59:
+        raise ValueError(f"{value!r} is not a day and a time: write it like mon 09:00 (empty: no digest)")
+    return DAY_NAMES.index(match.group(1)), int(match.group(2)) * 60 + int(match.group(3))

@@ -105,3 +105,8 @@ def test_a_target_of_zero_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     message = problems(monkeypatch, FIRST_RESPONSE_TARGET_MINUTES="0", SUPPORT_DAYS_OFF="25/12/2026")
     assert "FIRST_RESPONSE_TARGET_MINUTES: Input should be greater than 0" in message
     assert "SUPPORT_DAYS_OFF: '25/12/2026' is not a date: write days off as YYYY-MM-DD" in message
+
+
+def test_a_weekly_digest_time_that_does_not_parse_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, WEEKLY_DIGEST="mondays at nine")
+    assert "WEEKLY_DIGEST: 'mondays at nine' is not a day and a time: write it like mon 09:00" in message
