@@ -41,6 +41,7 @@ class OpenHandoff:
     customer: str
     card_channel: str
     card_ts: str
+    first_response_at: float = 0.0  # a person's first answer to the customer (0: not yet)
 
 
 class OpenHandoffs:
@@ -91,6 +92,7 @@ class OpenHandoffs:
                     customer=state.customer,
                     card_channel=state.card.channel if state.card else "",
                     card_ts=state.card.ts if state.card else "",
+                    first_response_at=state.first_response_at,
                 )
             )
         return result

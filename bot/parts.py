@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app_home import AppHome
+from bot.breaches import Breaches
 from bot.dead_letters import DeadLetters
 from bot.digest import WeeklyDigest
 from bot.inbox import GROUP, Inbox
@@ -62,6 +63,7 @@ class Parts:
     worker: Worker | None  # None when SARAH_ROLE=ingress
     app_home: AppHome
     health: Health  # the runtime adds the loops it starts and whether it waits for Slack's identity
+    breaches: Breaches | None = None  # reminders before and at a missed target: checked by the reminders loop
     digest: WeeklyDigest | None = None  # WEEKLY_DIGEST set, with Slack: posted by the reminders loop
 
 
@@ -89,13 +91,15 @@ def build_parts(
     )
     open_handoffs = OpenHandoffs(redis, store, ttl_seconds=ttl)
     stats = ServiceStats(redis, clock=time.time)
+    targets = Targets.from_settings(s.service)
+    service = ServiceWatch(metrics, targets, stats)
     ownership = WatchedOwnership(
         redis,
         ttl_seconds=ttl,
         max_turns=s.retention.max_stored_turns,
         queue=open_handoffs,
         metrics=metrics,
-        service=ServiceWatch(metrics, Targets.from_settings(s.service), stats),
+        service=service,
     )
     observed = ObservedModel(model, metrics, tracing, provider=provider_name(s.model.openai_base_url, s.model.offline))
     inbox = CountingInbox(
@@ -129,6 +133,9 @@ def build_parts(
         status_text=s.texts.text_status,
         loading_messages=s.texts.loading_messages,
         streams=streams,
+    )
+    service.breaches = Breaches(
+        redis, store, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time, ttl_seconds=ttl
     )
     handoff = Handoff(
         store,
@@ -186,7 +193,7 @@ def build_parts(
     health.worker = worker.liveness.report if worker else None
     # App Home follows hand-offs from whichever process changes them (a worker escalates, the
     # ingress takes the Claim button), so every process connected to Slack publishes it.
-    app_home = AppHome(slack, redis, open_handoffs, team.is_member, ttl_seconds=ttl)
+    app_home = AppHome(slack, redis, open_handoffs, team.is_member, ttl_seconds=ttl, targets=targets)
     if in_slack:
         ownership.listeners.callbacks.append(app_home.refresh)
         store.listeners.callbacks.append(app_home.refresh)
@@ -204,6 +211,7 @@ def build_parts(
         worker=worker,
         app_home=app_home,
         health=health,
+        breaches=service.breaches,
         digest=_digest(s, redis, slack, stats) if in_slack else None,
     )
 

@@ -397,8 +397,8 @@ class Sarah:
         return home
 
     async def _remind_forever(self) -> None:
-        """Re-announce unclaimed cards and post the weekly digest when due; any number of processes
-        may run this (popping is atomic, the digest's week is taken with SET NX)."""
+        """Re-announce unclaimed cards, remind of targets about to be missed, post the weekly digest;
+        any number of processes may run this (popping is atomic, the digest's week is taken with SET NX)."""
         interval = min(self.settings.handoff.handoff_reminder_minutes * 60 / 4, 30.0)
         outage = Outage("reminders")
         while not self._stop.is_set():
@@ -406,6 +406,8 @@ class Sarah:
                 return
             try:
                 await self.parts.handoff.remind_due()
+                if self.parts.breaches is not None:
+                    await self.parts.breaches.check_due()
                 if self.parts.digest is not None:
                     await self.parts.digest.post_if_due()
             except Exception as error:  # a Slack or Redis hiccup must not end the reminders

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.breaches import Breaches
 from bot.metrics import Metrics
 from handlers.messages import ThreadRef
 from handlers.ownership import ServiceTimes
@@ -35,10 +36,13 @@ class ServiceWatch:
         self._targets = targets
         self._stats = stats
         self._events = events
+        self.breaches: Breaches | None = None  # set once the outbox exists (bot/parts.py)
 
     async def opened(self, thread: ThreadRef, times: ServiceTimes | None, now: float, reason: str) -> None:
         if self._stats is not None:
             await self._stats.handed_off(reason)
+        if self.breaches is not None and times is not None and times.escalated_at:
+            await self.breaches.watch(thread, times.escalated_at)
         await self._emit("handoff.opened", thread, "sarah", now, reason=reason)
 
     async def claimed(self, thread: ThreadRef, times: ServiceTimes | None, by: str, now: float) -> None:
@@ -54,6 +58,8 @@ class ServiceWatch:
     async def closed(
         self, thread: ThreadRef, times: ServiceTimes | None, by: str, now: float, *, resolved: bool
     ) -> None:
+        if self.breaches is not None:
+            await self.breaches.forget(thread)
         if times is None or not times.escalated_at:
             return
         first = self._targets.used(times.escalated_at, times.first_response_at) if times.first_response_at else None

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from handlers.keys import REMINDERS, dm_conversations_key, handoff_key, rate_key, thread_keys, user_threads_key
+from handlers.keys import (
+    BREACH_CHECKS,
+    REMINDERS,
+    dm_conversations_key,
+    handoff_key,
+    rate_key,
+    thread_keys,
+    user_threads_key,
+)
 from handlers.messages import ThreadRef
 from handlers.thread_store import as_text, parse_thread_key
 
@@ -75,6 +83,7 @@ class Forgetter:
             threads += 1
             keys += int(deleted)
             await self._redis.zrem(REMINDERS, member)
+            await self._redis.zrem(BREACH_CHECKS, member)
             if card_channel and card_ts:
                 card = ThreadRef(as_text(card_channel), as_text(card_ts))
                 keys += int(await self._card(keys=_keys(card), args=[member]))

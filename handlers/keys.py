@@ -43,6 +43,7 @@ INBOX_FAILED_PASSES = "sarah:{inbox}:failed-passes"  # HASH entry id → passes 
 DEAD_LETTERS = "sarah:{inbox}:dead"
 OPEN_HANDOFFS = "sarah:{handoffs}:open"
 REMINDERS = "sarah:{reminders}:due"
+BREACH_CHECKS = "sarah:{reminders}:targets"  # thread key → when to look at its service-level targets again
 HOME_VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
 STATS_HANDOFFS = "sarah:{stats}:handoffs"
 HOME_WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers

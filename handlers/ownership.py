@@ -71,7 +71,8 @@ _SERVICE_EVENT = """
 local open = redis.call('HGET', KEYS[1], 'sla_open')
 local event = ARGV[1]
 if event == 'opened' then
-  redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'first_response_at', 'first_response_by', 'resolved_at')
+  redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'first_response_at', 'first_response_by', 'resolved_at',
+    'warned_first_response', 'warned_resolution', 'breached_first_response', 'breached_resolution')
   redis.call('HSET', KEYS[1], 'sla_open', '1')
   return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0', redis.call('HGET', KEYS[1], 'handoff_reason') or ''}
 end

@@ -12,8 +12,8 @@ from bot.report_cli import print_report
 from config.settings import ServiceLevelSettings
 from handlers.service_levels import Targets
 from sarah_testing.slack_api import FakeSlack
-from sarah_testing.slack_payloads import channel_message, mention, new_ts
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, escalated_dm, press, said
+from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
+from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
 from tests.bot.test_operations import scrape, value
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 
@@ -78,3 +78,24 @@ async def test_a_person_answering_in_a_channel_thread_is_the_first_response(
     await slack.event(channel_message("On it", thread_ts=root, user=AGENT))
     assert await field(redis, state, "first_response_by") == AGENT
     assert await field(redis, state, "claimed_by") == AGENT  # posting in the thread took it over
+
+
+async def test_the_card_is_warned_before_a_missed_first_response_and_the_team_alerted_once_at_it(
+    start_sarah: StartSarah, fake_slack: FakeSlack
+) -> None:
+    _, slack = await start_sarah(
+        # 2.4 s to answer, warned 1.2 s before; the reminders loop looks every 0.3 s; no unclaimed-card reminders
+        service={"first_response_target_minutes": 0.04, "breach_warning_minutes": 0.02},
+        handoff={"handoff_reminder_minutes": 0.02, "handoff_max_reminders": 0, "support_usergroup": "S0SUPPORT"},
+    )
+    root = new_ts()
+    await slack.event(dm("I want to talk to a real person, my ZenHub is bricked", ts=root))
+    card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
+    warned = await said(fake_slack, SUPPORT_CHANNEL, card.ts, "First-response target in")
+    assert "<!subteam" not in warned[0]
+    await said(fake_slack, SUPPORT_CHANNEL, card.ts, "missed on this card")
+    await asyncio.sleep(1.0)
+    alerts = [b for b in in_thread(fake_slack, SUPPORT_CHANNEL, card.ts) if "missed on this card" in b]
+    assert len(alerts) == 1 and "<!subteam^S0SUPPORT>" in alerts[0]
+    thread_text = " ".join(in_thread(fake_slack, SUPPORT_CHANNEL, card.ts))
+    assert "bricked" not in thread_text and "<!channel>" not in thread_text and "<!here>" not in thread_text
