@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,11 +121,17 @@ class CardWatchingStore(ThreadStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.listeners = Listeners()
+        self.on_card: Callable[[ThreadRef], Awaitable[None]] | None = None  # e.g. the "hand-off opened" event
 
     async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
         await super().set_fields(thread, **fields)
         if "card_ts" in fields:
             self.listeners.fire()
+            if self.on_card is not None:
+                try:
+                    await self.on_card(thread)
+                except Exception:  # an event lost here must not undo the hand-off
+                    log.warning("could not record that a card was posted", exc_info=True)
 
 
 class WatchedOwnership(OwnershipStore):

@@ -30,6 +30,7 @@ from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
 from bot.thread_history import SlackThreadReader
 from bot.tracing import Tracing
+from bot.webhooks import HandoffEvents, WebhookDelivery, workspace_url_from
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.support_hours import parse_weekly
@@ -65,6 +66,7 @@ class Parts:
     health: Health  # the runtime adds the loops it starts and whether it waits for Slack's identity
     breaches: Breaches | None = None  # reminders before and at a missed target: checked by the reminders loop
     digest: WeeklyDigest | None = None  # WEEKLY_DIGEST set, with Slack: posted by the reminders loop
+    webhooks: WebhookDelivery | None = None  # HANDOFF_WEBHOOK_URL set: the runtime runs its delivery loop
 
 
 def build_parts(
@@ -92,7 +94,9 @@ def build_parts(
     open_handoffs = OpenHandoffs(redis, store, ttl_seconds=ttl)
     stats = ServiceStats(redis, clock=time.time)
     targets = Targets.from_settings(s.service)
-    service = ServiceWatch(metrics, targets, stats)
+    webhooks, events = _webhooks(s, redis, store)
+    service = ServiceWatch(metrics, targets, stats, events)
+    store.on_card = lambda thread: service.card_posted(thread, time.time())
     ownership = WatchedOwnership(
         redis,
         ttl_seconds=ttl,
@@ -213,7 +217,30 @@ def build_parts(
         health=health,
         breaches=service.breaches,
         digest=_digest(s, redis, slack, stats) if in_slack else None,
+        webhooks=webhooks,
     )
+
+
+def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDelivery | None, HandoffEvents | None]:
+    w = s.webhook
+    if not w.handoff_webhook_url or w.handoff_webhook_secret is None:
+        return None, None
+    delivery = WebhookDelivery(
+        redis,
+        url=w.handoff_webhook_url,
+        secret=w.handoff_webhook_secret.get_secret_value(),
+        max_attempts=w.handoff_webhook_max_attempts,
+        retry_seconds=w.handoff_webhook_retry_seconds,
+        timeout_seconds=w.handoff_webhook_timeout_seconds,
+    )
+    events = HandoffEvents(
+        redis,
+        store,
+        include_text=w.handoff_webhook_include_text,
+        workspace_url=workspace_url_from(redis),
+        wake=delivery.wake,
+    )
+    return delivery, events
 
 
 def _digest(s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats) -> WeeklyDigest | None:

@@ -263,6 +263,8 @@ class Sarah:
         if worker is not None:
             self._supervise(asyncio.create_task(worker.run(self._stop), name="worker"))
             self._supervise(asyncio.create_task(self._remind_forever(), name="reminders"))
+            if self.parts.webhooks is not None:
+                self._tasks.append(asyncio.create_task(self.parts.webhooks.run(self._stop), name="webhooks"))
         self.parts.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
             self.parts.health.needs_identity = True

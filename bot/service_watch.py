@@ -43,7 +43,10 @@ class ServiceWatch:
             await self._stats.handed_off(reason)
         if self.breaches is not None and times is not None and times.escalated_at:
             await self.breaches.watch(thread, times.escalated_at)
-        await self._emit("handoff.opened", thread, "sarah", now, reason=reason)
+
+    async def card_posted(self, thread: ThreadRef, now: float) -> None:
+        """The hand-off's card is in the support channel: the event carries its link."""
+        await self._emit("handoff.opened", thread, "sarah", now)
 
     async def claimed(self, thread: ThreadRef, times: ServiceTimes | None, by: str, now: float) -> None:
         if times is not None:

@@ -300,6 +300,44 @@ class ServiceLevelSettings(BaseSettings):
         return value
 
 
+class WebhookSettings(BaseSettings):
+    """Hand-off events sent to another system (a ticketing tool), signed like Slack signs its requests."""
+
+    model_config = _COMMON
+
+    handoff_webhook_url: str | None = None  # unset: nothing is sent
+    handoff_webhook_secret: SecretStr | None = None
+    handoff_webhook_allow_http: bool = False  # plain http, for a receiver on this machine or network
+    handoff_webhook_include_text: bool = False  # add the hand-off's summary (customer content) to events
+    handoff_webhook_max_attempts: int = Field(default=10, ge=1, le=100)
+    handoff_webhook_retry_seconds: float = Field(default=10, gt=0, le=3_600)  # first back-off; doubles
+    handoff_webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+    @field_validator("handoff_webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be a URL such as https://tickets.example.com/sarah")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> WebhookSettings:
+        url = self.handoff_webhook_url
+        if url and url.startswith("http://") and not self.handoff_webhook_allow_http:
+            raise ValueError(
+                "HANDOFF_WEBHOOK_URL: must be https:// (set HANDOFF_WEBHOOK_ALLOW_HTTP=true only for a receiver "
+                "on this machine or a private network)"
+            )
+        if url and self.handoff_webhook_secret is None:
+            raise ValueError(
+                "HANDOFF_WEBHOOK_SECRET: is required with HANDOFF_WEBHOOK_URL (the receiver checks "
+                "each event's signature with it)"
+            )
+        return self
+
+
 class LimitSettings(BaseSettings):
     """Per-person limits, so one person (or a script) cannot flood Sarah, the team or Redis."""
 
@@ -480,6 +518,7 @@ class Settings:
     log: LogSettings
     limits: LimitSettings
     service: ServiceLevelSettings = field(default_factory=ServiceLevelSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
     def __post_init__(self) -> None:
         problems = self.cross_field_problems()
@@ -512,6 +551,7 @@ SETTINGS_GROUPS: dict[str, type[BaseSettings]] = {
     "log": LogSettings,
     "limits": LimitSettings,
     "service": ServiceLevelSettings,
+    "webhook": WebhookSettings,
 }
 """Each field of `Settings` and the group class that reads it from the environment (tests, bench, docs)."""
 

@@ -4,7 +4,8 @@ The threads are found through the person's index (`sarah:{user:U}:threads`, see
 handlers/thread_store.py). Each thread is deleted by one Lua script on its own keys (one cluster
 slot), and only if its state names this person as the customer, so a stale or forged index entry
 never deletes someone else's conversation. The relay state of the thread's hand-off card and the
-person's own keys (index, hand-off slot, rate counters of this minute) go too.
+person's own keys (index, hand-off slot, rate counters of this minute) go too, and so do hand-off
+events about them that are waiting to be delivered or were set aside (bot/webhooks.py).
 
 What stays: lines the person wrote in other people's threads (they belong to those conversations),
 and what Slack itself holds (the messages, the cards), which the workspace's retention governs.
@@ -22,6 +23,10 @@ from redis.asyncio import Redis
 from handlers.keys import (
     BREACH_CHECKS,
     REMINDERS,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_DEAD,
+    WEBHOOK_DUE,
+    WEBHOOK_STREAM,
     dm_conversations_key,
     handoff_key,
     rate_key,
@@ -47,6 +52,27 @@ return redis.call('DEL', unpack(KEYS))
 """
 
 
+_FORGET_EVENTS = """
+-- KEYS: webhook stream, due, attempts, dead letters   ARGV: customer
+-- Hand-off events about the person not delivered yet (or set aside): they name the person.
+local n = 0
+for _, key in ipairs({KEYS[1], KEYS[4]}) do
+  for _, entry in ipairs(redis.call('XRANGE', key, '-', '+')) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'customer' and fields[i + 1] == ARGV[1] then
+        redis.call('XDEL', key, entry[1])
+        redis.call('ZREM', KEYS[2], entry[1])
+        redis.call('HDEL', KEYS[3], entry[1])
+        n = n + 1
+      end
+    end
+  end
+end
+return n
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     threads: int  # conversations deleted
@@ -67,6 +93,7 @@ class Forgetter:
         self._clock = clock
         self._thread = redis.register_script(_FORGET_THREAD)
         self._card = redis.register_script(_FORGET_CARD)
+        self._events = redis.register_script(_FORGET_EVENTS)
 
     async def forget(self, user: str) -> Forgotten:
         """Delete every conversation `user` is the customer of, and their own keys."""
@@ -93,6 +120,8 @@ class Forgetter:
             own += [f"{self._latest_prefix}{channel}:{user}" for channel in sorted(channels)]
         for key in own:  # one by one: the person's keys and the inbox's pointers live in different slots
             keys += int(await self._redis.delete(key))
+        events = [WEBHOOK_STREAM, WEBHOOK_DUE, WEBHOOK_ATTEMPTS, WEBHOOK_DEAD]
+        keys += int(await self._events(keys=events, args=[user]))
         return Forgotten(threads, keys)
 
 

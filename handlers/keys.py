@@ -46,6 +46,10 @@ REMINDERS = "sarah:{reminders}:due"
 BREACH_CHECKS = "sarah:{reminders}:targets"  # thread key → when to look at its service-level targets again
 HOME_VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
 STATS_HANDOFFS = "sarah:{stats}:handoffs"
+WEBHOOK_STREAM = "sarah:{webhooks}:stream"  # hand-off events not yet delivered (entry: event, body, customer)
+WEBHOOK_DUE = "sarah:{webhooks}:due"  # ZSET entry id → when to (re)try it
+WEBHOOK_ATTEMPTS = "sarah:{webhooks}:attempts"  # HASH entry id → tries so far
+WEBHOOK_DEAD = "sarah:{webhooks}:dead"  # events given up on after HANDOFF_WEBHOOK_MAX_ATTEMPTS
 HOME_WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers
 
 
