@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from redis.asyncio import Redis
@@ -180,3 +184,63 @@ async def test_forgetting_a_customer_drops_their_undelivered_events(
     forgotten = await Forgetter(redis).forget("UCUSTOMER")
     assert forgotten.threads == 1
     assert await redis.xlen(WEBHOOK_STREAM) == 0 and not await redis.zcard(WEBHOOK_DUE)
+
+
+async def test_the_receiver_in_the_docs_checks_the_signature_and_opens_a_ticket(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
+    code = re.search(r"```python\n(.*?)```", doc, re.S)
+    assert code is not None and len(code.group(1).strip().splitlines()) <= 30
+    (tmp_path / "receiver.py").write_text(code.group(1))
+    tickets: list[dict[str, Any]] = []
+
+    async def create_ticket(request: web.Request) -> web.Response:
+        tickets.append({"auth": request.headers["Authorization"], **await request.json()})
+        return web.json_response({"ticket": {"id": 1}}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/v2/tickets.json", create_ticket)
+    zendesk = web.AppRunner(app)
+    await zendesk.setup()
+    zendesk_port, receiver_port = free_port(), free_port()
+    await web.TCPSite(zendesk, "127.0.0.1", zendesk_port).start()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HANDOFF_WEBHOOK_SECRET": SECRET,
+        "ZENDESK_URL": f"http://127.0.0.1:{zendesk_port}",
+        "ZENDESK_EMAIL": "agent@zennest.com",
+        "ZENDESK_TOKEN": "zd-token",
+        "PORT": str(receiver_port),
+    }
+    process = await asyncio.create_subprocess_exec(sys.executable, str(tmp_path / "receiver.py"), env=env)
+    event = {
+        "id": "e1",
+        "event": "handoff.opened",
+        "thread": {"channel": "D0CUST", "thread_ts": "1.2", "link": None},
+        "card": {"channel": "C0SUPPORT", "ts": "3.4", "link": "https://zennest.slack.com/archives/C0SUPPORT/p34"},
+        "customer": "UCUSTOMER",
+        "reason": "customer_asked",
+    }
+    body = json.dumps(event).encode()
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{receiver_port}/"
+            for _ in range(100):  # until it listens
+                try:
+                    stamp = str(int(time.time()))
+                    headers = {"X-Sarah-Timestamp": stamp, "X-Sarah-Signature": "v0=forged"}
+                    async with session.post(url, data=body, headers=headers) as forged:
+                        assert forged.status == 401
+                    break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.1)
+            headers = {"X-Sarah-Timestamp": stamp, "X-Sarah-Signature": sign(SECRET, stamp, body)}
+            async with session.post(url, data=body, headers=headers) as signed:
+                assert signed.status == 200
+    finally:
+        process.terminate()
+        await process.wait()
+        await zendesk.cleanup()
+    assert len(tickets) == 1
+    ticket = tickets[0]["ticket"]
+    assert ticket["external_id"] == "D0CUST:1.2" and "https://zennest.slack.com/archives/C0SUPPORT/p34" in str(ticket)
+    assert tickets[0]["auth"].startswith("Basic ")
