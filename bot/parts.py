@@ -23,6 +23,7 @@ from bot.observed_model import ObservedModel, provider_name
 from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
 from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
 from bot.ops_server import Health
+from bot.ratings import Ratings
 from bot.service_watch import ServiceWatch
 from bot.slack_outbox import SlackOutbox
 from bot.slack_stream import SlackStreams
@@ -67,6 +68,7 @@ class Parts:
     breaches: Breaches | None = None  # reminders before and at a missed target: checked by the reminders loop
     digest: WeeklyDigest | None = None  # WEEKLY_DIGEST set, with Slack: posted by the reminders loop
     webhooks: WebhookDelivery | None = None  # HANDOFF_WEBHOOK_URL set: the runtime runs its delivery loop
+    ratings: Ratings | None = None  # with Slack: the question after a resolve and its buttons
 
 
 def build_parts(
@@ -152,6 +154,13 @@ def build_parts(
         max_reminders=s.handoff.handoff_max_reminders,
         slot_ttl_seconds=ttl,
     )
+    ratings = None
+    if in_slack:
+        ratings = Ratings(
+            redis, slack, store, handoff, outbox, metrics=metrics, stats=stats, events=events, clock=time.time
+        )
+        if s.service.rating_after_resolve:
+            handoff.after_resolve = ratings.ask
     pipeline = ObservedPipeline(
         store,
         ownership,
@@ -218,6 +227,7 @@ def build_parts(
         breaches=service.breaches,
         digest=_digest(s, redis, slack, stats) if in_slack else None,
         webhooks=webhooks,
+        ratings=ratings,
     )
 
 

@@ -46,6 +46,7 @@ from bot.metrics import Metrics, SlackCallCounter
 from bot.ops_server import add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
 from bot.parts import Parts, build_parts
+from bot.ratings import register_ratings
 from bot.stopping import sleep_or_stop
 from bot.tracing import Tracing, build_tracing
 from bot.worker import LoopEnded
@@ -326,6 +327,8 @@ class Sarah:
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await parts.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, parts.app_home)
+        if parts.ratings is not None:
+            register_ratings(bolt, parts.ratings)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

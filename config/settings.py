@@ -256,6 +256,7 @@ class ServiceLevelSettings(BaseSettings):
     # how long before a breach the card's thread is reminded
     breach_warning_minutes: float = Field(default=15, ge=0, le=7 * 24 * 60)
 
+    rating_after_resolve: bool = True  # ask the customer to rate the team after each resolve
     # the weekly digest in the support channel, e.g. "mon 09:00" in SUPPORT_TIMEZONE; empty: none
     weekly_digest: str = ""
 

@@ -39,6 +39,7 @@ class Card:
     status_by: str = ""  # the agent who claimed, resolved or handed back
     status_at: float = 0.0
     files: tuple[SharedFile, ...] = ()  # what the customer shared: names and Slack links, never content
+    rating: int = 0  # the customer's rating after the resolve, 1–5 (0: none)
 
 
 PartsRecorder = Callable[[list[str]], Awaitable[None]]

@@ -60,6 +60,7 @@ class ThreadState:
     first_response_at: float = 0.0
     first_response_by: str = ""
     resolved_at: float = 0.0
+    rating: int = 0  # the customer's rating after the latest resolve, 1–5 (0: none)
 
     @classmethod
     def from_redis(cls, raw: Mapping[str, str]) -> ThreadState:
@@ -90,6 +91,7 @@ class ThreadState:
             first_response_at=float(raw.get("first_response_at") or 0),
             first_response_by=raw.get("first_response_by", ""),
             resolved_at=float(raw.get("resolved_at") or 0),
+            rating=int(raw.get("rating") or 0),
         )
 
 

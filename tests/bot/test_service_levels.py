@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 from bot.report_cli import print_report
 from config.settings import ServiceLevelSettings
 from handlers.service_levels import Targets
-from sarah_testing.slack_api import FakeSlack
-from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
+from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_payloads import button_press, channel_message, dm, mention, new_ts
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
 from tests.bot.test_operations import scrape, value
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
@@ -99,3 +99,47 @@ async def test_the_card_is_warned_before_a_missed_first_response_and_the_team_al
     assert len(alerts) == 1 and "<!subteam^S0SUPPORT>" in alerts[0]
     thread_text = " ".join(in_thread(fake_slack, SUPPORT_CHANNEL, card.ts))
     assert "bricked" not in thread_text and "<!channel>" not in thread_text and "<!here>" not in thread_text
+
+
+async def test_after_a_resolve_only_the_customer_rates_once_and_the_card_shows_it(
+    start_sarah: StartSarah, fake_slack: FakeSlack
+) -> None:
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
+    sarah, slack = await start_sarah()
+    root, card = await escalated_dm(slack, fake_slack)
+    await press(slack, fake_slack, "sarah_claim", card)
+    await press(slack, fake_slack, "sarah_resolve", card)
+    question = (await said_message(fake_slack, CUSTOMER_DM, root, "How did our support team do?"))[0]
+    assert [e["action_id"] for b in question.blocks if b["type"] == "actions" for e in b["elements"]] == [
+        f"sarah_rate_{n}" for n in range(1, 6)
+    ]
+
+    stale = fake_slack.as_payload(question)  # the customer's client still shows the buttons (a double tap)
+    await press(slack, fake_slack, "sarah_rate_1", question, user="USTRANGER", channel=CUSTOMER_DM)
+    refusal = await fake_slack.wait_for(lambda: fake_slack.calls_to("chat.postEphemeral"))
+    assert refusal[-1]["user"] == "USTRANGER" and "Only the person who asked" in refusal[-1]["text"]
+    await press(slack, fake_slack, "sarah_rate_4", question, user="UCUSTOMER", channel=CUSTOMER_DM)
+    await fake_slack.wait_for(lambda: "rated 4/5" in card.body)
+    assert "You rated our support 4/5" in question.body
+    key = f"{CUSTOMER_DM}:{root}"
+    await slack.press(button_press("sarah_rate_5", key, user="UCUSTOMER", channel=CUSTOMER_DM, message=stale))
+    notes = lambda: [c["text"] for c in fake_slack.calls_to("chat.postEphemeral")]  # noqa: E731
+    await fake_slack.wait_for(lambda: any("already rated" in text for text in notes()))
+    assert "rated 4/5" in card.body
+    samples = await scrape(sarah)
+    assert value(samples, "sarah_ratings_total", score="4") == 1
+    assert value(samples, "sarah_ratings_total", score="5") == 0
+
+
+async def test_no_rating_is_asked_when_the_setting_is_off(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
+    fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
+    _, slack = await start_sarah(service={"rating_after_resolve": False})
+    root, card = await escalated_dm(slack, fake_slack)
+    await press(slack, fake_slack, "sarah_resolve", card)
+    await said(fake_slack, CUSTOMER_DM, root, "marked this conversation as resolved")
+    await asyncio.sleep(0.3)
+    assert not [b for b in in_thread(fake_slack, CUSTOMER_DM, root) if "How did our support team do" in b]
+
+
+async def said_message(fake_slack: FakeSlack, channel: str, ts: str, fragment: str) -> list[Posted]:
+    return await fake_slack.wait_for(lambda: [m for m in fake_slack.thread(channel, ts) if fragment in m.body])
