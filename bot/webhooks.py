@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 3_600.0
 IDLE_POLL_SECONDS = 1.0
+DEAD_LETTERS_KEPT = 10_000  # the oldest events set aside are dropped beyond this
 
 _ENQUEUE = """
 -- KEYS: stream, due   ARGV: body, customer, now
@@ -60,7 +61,7 @@ return 1
 """
 
 _FAILED = """
--- KEYS: stream, due, attempts, dead   ARGV: id, max attempts, retry at, error
+-- KEYS: stream, due, attempts, dead   ARGV: id, max attempts, retry at, error, dead letters kept
 local n = redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
 if n < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
@@ -69,7 +70,8 @@ end
 local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 if #entry > 0 then
   local fields = entry[1][2]
-  redis.call('XADD', KEYS[4], '*', 'id', ARGV[1], 'error', ARGV[4], 'attempts', n, unpack(fields))
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[1], 'error', ARGV[4], 'attempts', n,
+    unpack(fields))
 end
 redis.call('XDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -223,7 +225,7 @@ class WebhookDelivery:
             result = int(
                 await self._failed(
                     keys=[WEBHOOK_STREAM, WEBHOOK_DUE, WEBHOOK_ATTEMPTS, WEBHOOK_DEAD],
-                    args=[entry_id, self._max_attempts, retry_at, error],
+                    args=[entry_id, self._max_attempts, retry_at, error, DEAD_LETTERS_KEPT],
                 )
             )
             if result < 0:

@@ -95,6 +95,7 @@ class ServiceStats:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(STATS_HANDOFFS, {record.to_json(): record.closed_at})
             pipe.zremrangebyscore(STATS_HANDOFFS, "-inf", cutoff)
+            pipe.expire(STATS_HANDOFFS, KEEP_DAYS * 86_400)
             await pipe.execute()
 
     async def period(self, since: float, until: float) -> Period:
