@@ -27,6 +27,10 @@ CATCH_UP_SECONDS = 86_400
 WEEK = 7 * 86_400
 
 
+def _utc_midnight(at: float) -> float:
+    return float(int(at // 86_400) * 86_400)
+
+
 class WeeklyDigest:
     def __init__(
         self,
@@ -66,8 +70,9 @@ class WeeklyDigest:
         self._done_week = week
         if not await self._redis.set(digest_key(week), "1", nx=True, ex=8 * 86_400):
             return False  # another worker has it
+        until = _utc_midnight(due)  # seven whole UTC days: the counters are per day, and weeks do not overlap
         try:
-            await self._slack.chat_postMessage(channel=self._channel, text=await self.text(due - WEEK, due))
+            await self._slack.chat_postMessage(channel=self._channel, text=await self.text(until - WEEK, until))
         except BaseException:  # not posted: give the week back, so the next round (of any worker) tries again
             self._done_week = ""
             await self._redis.delete(digest_key(week))

@@ -42,9 +42,6 @@ class Targets:
         """Business seconds from the hand-off to `until`."""
         return self.hours.seconds_between(escalated_at, until)
 
-    def met(self, target: Target, escalated_at: float, done_at: float) -> bool:
-        return self.used(escalated_at, done_at) <= self.seconds(target)
-
     def due(self, target: Target, escalated_at: float) -> float:
         """When `target` breaches for a hand-off made at `escalated_at` (epoch seconds)."""
         return self.hours.deadline(escalated_at, self.seconds(target))
@@ -59,8 +56,7 @@ class Targets:
 
     def left(self, target: Target, escalated_at: float, now: float) -> float:
         """Business seconds left before `target` breaches (negative: breached that long ago)."""
-        used = self.used(escalated_at, now)
-        return self.seconds(target) - used
+        return self.seconds(target) - self.used(escalated_at, now)
 
 
 def short_duration(seconds: float) -> str:

@@ -133,8 +133,10 @@ def _day(at: float) -> str:
 
 
 def _days(since: float, until: float) -> list[str]:
-    """The UTC days the period touches (whole days are counted: counters are per day)."""
-    first, last = datetime.fromtimestamp(since, UTC).date(), datetime.fromtimestamp(until, UTC).date()
+    """The UTC days the period touches (whole days are counted: counters are per day); a period
+    that ends at midnight does not touch the day that starts then."""
+    first = datetime.fromtimestamp(since, UTC).date()
+    last = datetime.fromtimestamp(max(since, until - 0.001), UTC).date()
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
