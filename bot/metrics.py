@@ -74,6 +74,11 @@ class Metrics:
         self.conversations = Counter(
             "sarah_conversations", "Conversations a customer started with Sarah (and fresh episodes)", registry=r
         )
+        self.conversations_unsolved = Counter(
+            "sarah_conversations_unsolved",
+            "Conversations Sarah did not solve alone: handed off, or the customer said an answer did not help",
+            registry=r,
+        )
         self.handoffs = Counter("sarah_handoffs", "Threads handed to the support team", ["reason"], registry=r)
         self.claims = Counter("sarah_claims", "Threads an agent took, by who had them before", ["previous"], registry=r)
         self.resolutions = Counter(

@@ -177,6 +177,13 @@ class WatchedOwnership(OwnershipStore):
                 log.warning("could not record a change of hands", exc_info=True)
         return moved
 
+    async def conversation_unsolved(self, thread: ThreadRef) -> None:
+        if self._service is not None:
+            try:
+                await self._service.unsolved()
+            except Exception:
+                log.warning("could not count a conversation Sarah did not solve", exc_info=True)
+
     async def person_answered(self, thread: ThreadRef, by: str, now: float) -> ServiceTimes | None:
         times = await super().person_answered(thread, by, now)
         if self._service is not None and times is not None:

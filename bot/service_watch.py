@@ -38,7 +38,15 @@ class ServiceWatch:
         self._events = events
         self.breaches: Breaches | None = None  # set once the outbox exists (bot/parts.py)
 
+    async def unsolved(self) -> None:
+        """A conversation will not count as solved by Sarah (handed off, or an answer did not help)."""
+        self._metrics.conversations_unsolved.inc()
+        if self._stats is not None:
+            await self._stats.conversation_unsolved()
+
     async def opened(self, thread: ThreadRef, times: ServiceTimes | None, now: float, reason: str) -> None:
+        if times is not None and times.first_unsolved:
+            await self.unsolved()
         if self._stats is not None:
             await self._stats.handed_off(reason)
         if self.breaches is not None and times is not None and times.escalated_at:

@@ -48,13 +48,16 @@ return {1, owner}
 
 _RECORD_FAILURE = """
 -- KEYS: state, failed   ARGV: key, ttl
+-- Returns {counted, failures, first time the customer said an answer did not help in this thread}.
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
-  return {0, tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')}
+  return {0, tonumber(redis.call('HGET', KEYS[1], 'failures') or '0'), 0}
 end
 local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local unsolved = 0
+if string.sub(ARGV[1], 1, 7) == 'answer:' then unsolved = redis.call('HSETNX', KEYS[1], 'not_solved', '1') end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
-return {1, n}
+return {1, n, unsolved}
 """
 
 _POP_DUE = """
@@ -67,14 +70,18 @@ return due
 
 _SERVICE_EVENT = """
 -- KEYS: state   ARGV: event (opened | claimed | answered | closed), by, now, resolved (1/0)
--- Returns {escalated_at, first_response_at, reason} when the event was recorded, {} when it was not.
+-- Returns {escalated_at, first_response_at, reason[, first hand-off of the thread]} when the event was
+-- recorded, {} when it was not. A thread handed off (or whose customer said an answer did not help,
+-- see _RECORD_FAILURE) is marked not_solved once: it does not count as solved by Sarah.
 local open = redis.call('HGET', KEYS[1], 'sla_open')
 local event = ARGV[1]
 if event == 'opened' then
+  local unsolved = redis.call('HSETNX', KEYS[1], 'not_solved', '1')
   redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'first_response_at', 'first_response_by', 'resolved_at',
     'warned_first_response', 'warned_resolution', 'breached_first_response', 'breached_resolution')
   redis.call('HSET', KEYS[1], 'sla_open', '1')
-  return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0', redis.call('HGET', KEYS[1], 'handoff_reason') or ''}
+  local reason = redis.call('HGET', KEYS[1], 'handoff_reason') or ''
+  return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0', reason, unsolved}
 end
 if open ~= '1' then return {} end
 local at = redis.call('HGET', KEYS[1], 'escalated_at') or '0'
@@ -100,6 +107,7 @@ class ServiceTimes:
     escalated_at: float
     first_response_at: float
     reason: str
+    first_unsolved: bool = False  # "opened": the thread's first reason not to count it as solved by Sarah
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +178,22 @@ class OwnershipStore:
         )
         if not reply:
             return None
-        return ServiceTimes(float(as_text(reply[0]) or 0), float(as_text(reply[1]) or 0), as_text(reply[2]))
+        first_unsolved = len(reply) > 3 and int(reply[3]) == 1
+        return ServiceTimes(
+            float(as_text(reply[0]) or 0), float(as_text(reply[1]) or 0), as_text(reply[2]), first_unsolved
+        )
 
     async def record_failure(self, thread: ThreadRef, key: str) -> int:
         """Count a failure once per `key`; returns the thread's failure count after it."""
         keys = thread_keys(thread)
-        _, count = await self._record_failure(keys=[keys.state, keys.failed], args=[key, self._ttl])
+        _, count, unsolved = await self._record_failure(keys=[keys.state, keys.failed], args=[key, self._ttl])
+        if int(unsolved):
+            await self.conversation_unsolved(thread)
         return int(count)
+
+    async def conversation_unsolved(self, thread: ThreadRef) -> None:
+        """The customer said an answer did not help, a first time in this thread: a hook for whoever
+        counts the conversations Sarah solved alone (bot/open_handoffs.py)."""
 
     async def reset_failures(self, thread: ThreadRef) -> None:
         await self._redis.hset(thread_keys(thread).state, "failures", 0)

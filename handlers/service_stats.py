@@ -63,6 +63,7 @@ class Period:
     since: float
     until: float
     conversations: int = 0
+    unsolved: int = 0  # conversations handed off, or where an answer did not help
     handoffs: dict[str, int] = field(default_factory=dict)  # reason → count
     ratings: dict[int, int] = field(default_factory=dict)  # 1…5 → count
     closed: list[ClosedHandoff] = field(default_factory=list)
@@ -73,7 +74,8 @@ class Period:
 
     @property
     def solved_by_sarah(self) -> int:
-        return max(0, self.conversations - self.handed_off)
+        """Conversations with no hand-off and no answer the customer said did not help."""
+        return max(0, self.conversations - self.unsolved)
 
 
 class ServiceStats:
@@ -83,6 +85,10 @@ class ServiceStats:
 
     async def conversation_started(self) -> None:
         await self._count("conversations")
+
+    async def conversation_unsolved(self) -> None:
+        """Counted once per conversation: its first hand-off, or the first answer that did not help."""
+        await self._count("unsolved")
 
     async def handed_off(self, reason: str) -> None:
         await self._count(f"handoff:{reason or 'other'}")
@@ -111,6 +117,8 @@ class ServiceStats:
                 name, value = as_text(raw_name), int(raw_value)
                 if name == "conversations":
                     result.conversations += value
+                elif name == "unsolved":
+                    result.unsolved += value
                 elif name.startswith("handoff:"):
                     reason = name.removeprefix("handoff:")
                     result.handoffs[reason] = result.handoffs.get(reason, 0) + value

@@ -9,8 +9,10 @@ import io
 from redis.asyncio import Redis
 
 from bot.report_cli import print_report
+from bot.runtime import Sarah
 from config.settings import ServiceLevelSettings
 from handlers.service_levels import Targets
+from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import button_press, channel_message, dm, mention, new_ts
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
@@ -143,3 +145,28 @@ async def test_no_rating_is_asked_when_the_setting_is_off(start_sarah: StartSara
 
 async def said_message(fake_slack: FakeSlack, channel: str, ts: str, fragment: str) -> list[Posted]:
     return await fake_slack.wait_for(lambda: [m for m in fake_slack.thread(channel, ts) if fragment in m.body])
+
+
+async def test_a_conversation_where_an_answer_did_not_help_is_not_counted_as_solved_by_sarah(
+    start_sarah: StartSarah, fake_slack: FakeSlack
+) -> None:
+    sarah, slack = await start_sarah()
+    helped, unhelped = new_ts(), new_ts()
+    await slack.event(dm("how do I pair a ZenGlow bulb?", ts=helped))
+    await slack.event(dm("my ZenHub light is red", ts=unhelped, channel="D0OTHER", user="UOTHER"))
+    answer = (await said_message(fake_slack, "D0OTHER", unhelped, "Answering"))[0]
+    await said(fake_slack, CUSTOMER_DM, helped, "Answering")
+    await press(slack, fake_slack, "sarah_not_helped", answer, user="UOTHER", channel="D0OTHER")
+    await said(fake_slack, "D0OTHER", unhelped, "Sorry that didn't help")
+    await press(slack, fake_slack, "sarah_not_helped", answer, user="UOTHER", channel="D0OTHER")  # once only
+    await slack.event(dm("it didn't work", thread_ts=unhelped, channel="D0OTHER", user="UOTHER"))
+    await eventually_async(lambda: _samples_show(sarah, "sarah_conversations_unsolved_total", 1))
+
+    out, err = io.StringIO(), io.StringIO()
+    assert await print_report(REDIS_TEST_URL, Targets.from_settings(ServiceLevelSettings()), 86_400, out, err) == 0
+    assert "Conversations: 2; solved by Sarah without a person: 1 (50%)" in out.getvalue()
+    assert value(await scrape(sarah), "sarah_conversations_unsolved_total") == 1
+
+
+async def _samples_show(sarah: Sarah, name: str, expected: float) -> bool:
+    return value(await scrape(sarah), name) == expected

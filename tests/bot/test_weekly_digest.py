@@ -36,6 +36,7 @@ async def test_several_workers_post_the_digest_once_at_its_time(redis: Redis, fa
     for _ in range(4):
         await stats.conversation_started()
     await stats.handed_off("customer_asked")
+    await stats.conversation_unsolved()
     await stats.closed(
         ClosedHandoff("customer_asked", MONDAY_9 - 3 * 86_400, MONDAY_9 - 2 * 86_400, "resolved", 600, 5400)
     )
