@@ -14,7 +14,7 @@ from config.settings import ServiceLevelSettings
 from handlers.service_levels import Targets
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack, Posted
-from sarah_testing.slack_payloads import button_press, channel_message, dm, mention, new_ts
+from sarah_testing.slack_payloads import button_press, channel_message, dm, mention, new_ts, view_submission
 from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
 from tests.bot.test_operations import scrape, value
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
@@ -104,7 +104,7 @@ async def test_the_card_is_warned_before_a_missed_first_response_and_the_team_al
 
 
 async def test_after_a_resolve_only_the_customer_rates_once_and_the_card_shows_it(
-    start_sarah: StartSarah, fake_slack: FakeSlack
+    start_sarah: StartSarah, fake_slack: FakeSlack, redis: Redis
 ) -> None:
     fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
     sarah, slack = await start_sarah()
@@ -131,6 +131,19 @@ async def test_after_a_resolve_only_the_customer_rates_once_and_the_card_shows_i
     samples = await scrape(sarah)
     assert value(samples, "sarah_ratings_total", score="4") == 1
     assert value(samples, "sarah_ratings_total", score="5") == 0
+
+    await press(slack, fake_slack, "sarah_rating_comment", question, user="UCUSTOMER", channel=CUSTOMER_DM)
+    modal = (await fake_slack.wait_for(lambda: fake_slack.modals))[0]
+    comment = {"comment": {"text": {"type": "plain_text_input", "value": "Ana was quick <!channel>"}}}
+    assert await slack.press(view_submission(modal, comment, user="UCUSTOMER")) == 200
+    shown = await said(fake_slack, SUPPORT_CHANNEL, card.ts, "Ana was quick")
+    assert "<!channel>" not in shown[0]  # the customer's words reach the team escaped
+    state = await redis.hgetall(f"sarah:{{{CUSTOMER_DM}:{root}}}:state")
+    assert state[b"rating_comment"] == b"Ana was quick <!channel>"
+    again = {"comment": {"text": {"type": "plain_text_input", "value": "and another thing"}}}
+    assert await slack.press(view_submission(modal, again, user="UCUSTOMER")) == 200
+    await asyncio.sleep(0.3)
+    assert not [b for b in in_thread(fake_slack, SUPPORT_CHANNEL, card.ts) if "another thing" in b]  # once
 
 
 async def test_no_rating_is_asked_when_the_setting_is_off(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
