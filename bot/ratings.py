@@ -20,6 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
@@ -150,7 +151,12 @@ class Ratings:
             pipe.hset(thread_keys(thread).state, "rating_asked", "1")
             await pipe.execute()
         where = located(thread, state.reply_ts)
-        await self._slack.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts, **rating_message(thread))
+        try:
+            await self._slack.chat_postMessage(
+                channel=where.channel, thread_ts=where.thread_ts, **rating_message(thread)
+            )
+        except SlackApiError as error:  # the resolve stands; only the question is missing
+            log.warning("could not ask for a rating: %s", error.response.get("error"))
 
     async def pressed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
