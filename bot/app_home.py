@@ -25,6 +25,7 @@ from bot.open_handoffs import OpenHandoff, OpenHandoffs
 from handlers import keys
 from handlers.ownership import Owner
 from handlers.prompt import HandoffReason
+from handlers.service_levels import Target, Targets, short_duration
 from handlers.thread_store import as_text
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,26 @@ def card_link(workspace_url: str, channel: str, ts: str) -> str | None:
     return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 
 
-def queue_view(entries: list[OpenHandoff], now: float, workspace_url: str = "") -> dict[str, Any]:
+def time_left(entry: OpenHandoff, targets: Targets, now: float) -> float:
+    """Business seconds before the hand-off's running target is missed (negative: missed)."""
+    return targets.left(targets.pending(entry.first_response_at), entry.escalated_at, now)
+
+
+def _target_field(entry: OpenHandoff, targets: Targets, now: float) -> str:
+    target = targets.pending(entry.first_response_at)
+    name = "first answer" if target is Target.FIRST_RESPONSE else "resolution"
+    left = time_left(entry, targets, now)
+    if left < 0:
+        return f"*Time left*\n:rotating_light: {name} target missed by {short_duration(-left)}"
+    return f"*Time left*\n{short_duration(left)} to {name}"
+
+
+def queue_view(
+    entries: list[OpenHandoff], now: float, workspace_url: str = "", targets: Targets | None = None
+) -> dict[str, Any]:
+    """The queue; with `targets`, ordered by business time left (missed ones first) and showing it."""
+    if targets is not None:
+        entries = sorted(entries, key=lambda e: time_left(e, targets, now))
     waiting = sum(1 for e in entries if e.owner is Owner.WAITING)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Support queue"}},
@@ -117,6 +137,8 @@ def queue_view(entries: list[OpenHandoff], now: float, workspace_url: str = "") 
                 {"type": "mrkdwn", "text": f"*Where*\n{_where(entry)}"},
             ],
         }
+        if targets is not None:
+            section["fields"].append({"type": "mrkdwn", "text": _target_field(entry, targets, now)})
         link = card_link(workspace_url, entry.card_channel, entry.card_ts)
         if link:
             section["accessory"] = {
@@ -155,7 +177,9 @@ class AppHome:
         workspace_url: str = "",  # learnt from Redis when empty (a worker-only process)
         ttl_seconds: int = 30 * 86_400,  # every key has a TTL: the conversations' retention
         clock: Callable[[], float] = time.time,
+        targets: Targets | None = None,
     ) -> None:
+        self._targets = targets  # the queue shows each hand-off's time left, missed ones first
         self._ttl = ttl_seconds
         self._client = client
         self._redis = redis
@@ -191,13 +215,13 @@ class AppHome:
         members = [u for u in viewers if await self._is_support(u)]
         if not members:
             return
-        view = queue_view(await self._queue.entries(), now, await self._workspace())
+        view = queue_view(await self._queue.entries(), now, await self._workspace(), self._targets)
         for user in members:
             await self._publish(user, view)
 
     async def _view_for(self, user: str) -> dict[str, Any]:
         if await self._is_support(user):
-            return queue_view(await self._queue.entries(), self._clock(), await self._workspace())
+            return queue_view(await self._queue.entries(), self._clock(), await self._workspace(), self._targets)
         return visitor_view()
 
     async def _publish(self, user: str, view: dict[str, Any]) -> None:

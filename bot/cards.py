@@ -108,7 +108,8 @@ def _status(card: Card, now: float) -> str:
         waited = max(0, int((card.status_at - card.escalated_at) // 60)) if card.escalated_at else 0
         return f":raising_hand: Claimed by {by} after {waited} min"
     if card.status is Owner.RESOLVED:
-        return f":white_check_mark: Resolved by {by}"
+        rated = f" · rated {card.rating}/5" if card.rating else ""
+        return f":white_check_mark: Resolved by {by}{rated}"
     return f":leftwards_arrow_with_hook: Handed back to Sarah by {by}"
 
 

@@ -6,6 +6,7 @@ sarah train …         the model pipeline (validate, split, finetune, evaluate)
 sarah doctor          check settings, Redis, Slack and the model, and say what to fix
 sarah forget --user U…  delete a person's conversations with Sarah from Redis (a data deletion request)
 sarah dead-letters …  list, show, replay or drop the messages Sarah could not answer
+sarah report --since 7d  the support team's numbers: volume, hand-offs, response times, ratings
 
 `sarah` exits 1 when a loop Sarah cannot work without ends (so compose or Kubernetes restart her),
 2 on a setting or Slack problem, 0 after a requested stop.
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.dead_letters_cli import main as dead_letters_main
 
         return dead_letters_main(args[1:])
+    if args[:1] == ["report"]:
+        from bot.report_cli import main as report_main
+
+        return report_main(args[1:])
     parser = argparse.ArgumentParser(prog="sarah", description="Sarah, the ZenNest support assistant.")
     parser.add_argument(
         "command", nargs="?", default="run", choices=["run", "chat", "doctor", "train", "forget", "dead-letters"]

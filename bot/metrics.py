@@ -71,12 +71,23 @@ class Metrics:
         self.dead_lettered = Counter(
             "sarah_messages_dead_lettered", "Messages moved to the dead-letter stream", registry=r
         )
+        self.conversations = Counter(
+            "sarah_conversations", "Conversations a customer started with Sarah (and fresh episodes)", registry=r
+        )
+        self.conversations_unsolved = Counter(
+            "sarah_conversations_unsolved",
+            "Conversations Sarah did not solve alone: handed off, or the customer said an answer did not help",
+            registry=r,
+        )
         self.handoffs = Counter("sarah_handoffs", "Threads handed to the support team", ["reason"], registry=r)
         self.claims = Counter("sarah_claims", "Threads an agent took, by who had them before", ["previous"], registry=r)
         self.resolutions = Counter(
             "sarah_resolutions", "Hand-offs closed: resolved, or handed back to Sarah", ["outcome"], registry=r
         )
         self.feedback = Counter("sarah_feedback", "Helped / Didn't help presses", ["verdict"], registry=r)
+        self.ratings = Counter(
+            "sarah_ratings", "Customers' ratings after a resolved hand-off, 1 to 5", ["score"], registry=r
+        )
         self.slack_calls = Counter("sarah_slack_calls", "HTTP calls to Slack's Web API", ["method"], registry=r)
         self.slack_rate_limited = Counter(
             "sarah_slack_rate_limited",
@@ -104,6 +115,24 @@ class Metrics:
             "sarah_handoff_to_resolution_seconds",
             "From hand-off to resolved or handed back",
             buckets=_PEOPLE,
+            registry=r,
+        )
+        self.first_response_business_seconds = Histogram(
+            "sarah_handoff_first_response_business_seconds",
+            "From hand-off to a person's first answer to the customer, in the team's business hours",
+            buckets=_PEOPLE,
+            registry=r,
+        )
+        self.resolution_business_seconds = Histogram(
+            "sarah_handoff_resolution_business_seconds",
+            "From hand-off to resolved, in the team's business hours",
+            buckets=_PEOPLE,
+            registry=r,
+        )
+        self.service_targets = Counter(
+            "sarah_service_targets",
+            "Hand-offs measured against a target (first_response, resolution): met or missed",
+            ["target", "result"],
             registry=r,
         )
         self.stream_depth = Gauge("sarah_stream_depth", "Entries on the inbox stream not yet answered", registry=r)

@@ -17,12 +17,20 @@ from bot.metrics import Metrics
 from bot.tracing import NO_TRACING, Tracing, conversation_id
 from handlers.messages import ThreadRef
 from handlers.pipeline import Answered, Pipeline
+from handlers.service_stats import ServiceStats
 from handlers.thread_store import Pending, Snapshot
 
 
 class ObservedPipeline(Pipeline):
     tracing: Tracing = NO_TRACING  # the runtime sets its own
     metrics: Metrics | None = None
+    stats: ServiceStats | None = None  # the support team's numbers (`sarah report`, the digest)
+
+    async def conversation_started(self, thread: ThreadRef) -> None:
+        if self.metrics is not None:
+            self.metrics.conversations.inc()
+        if self.stats is not None:
+            await self.stats.conversation_started()
 
     async def answer_pending(
         self,

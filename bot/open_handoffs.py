@@ -13,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.metrics import Metrics
+from bot.service_watch import ServiceWatch
 from handlers import keys
 from handlers.messages import ThreadRef
-from handlers.ownership import Owner, OwnershipStore, Transition
+from handlers.ownership import Owner, OwnershipStore, ServiceTimes, Transition
 from handlers.thread_store import StoredTurn, ThreadStore, as_text
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class OpenHandoff:
     customer: str
     card_channel: str
     card_ts: str
+    first_response_at: float = 0.0  # a person's first answer to the customer (0: not yet)
 
 
 class OpenHandoffs:
@@ -114,6 +116,7 @@ class OpenHandoffs:
                     customer=state.customer,
                     card_channel=state.card.channel if state.card else "",
                     card_ts=state.card.ts if state.card else "",
+                    first_response_at=state.first_response_at,
                 )
             )
         return result
@@ -142,11 +145,17 @@ class CardWatchingStore(ThreadStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.listeners = Listeners()
+        self.on_card: Callable[[ThreadRef], Awaitable[None]] | None = None  # e.g. the "hand-off opened" event
 
     async def set_fields(self, thread: ThreadRef, **fields: str | int | float) -> None:
         await super().set_fields(thread, **fields)
         if "card_ts" in fields:
             self.listeners.fire()
+            if self.on_card is not None:
+                try:
+                    await self.on_card(thread)
+                except Exception:  # an event lost here must not undo the hand-off
+                    log.warning("could not record that a card was posted", exc_info=True)
 
 
 class WatchedOwnership(OwnershipStore):
@@ -161,11 +170,13 @@ class WatchedOwnership(OwnershipStore):
         queue: OpenHandoffs,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
+        service: ServiceWatch | None = None,
     ) -> None:
         super().__init__(redis, ttl_seconds=ttl_seconds, max_turns=max_turns)
         self._queue = queue
         self._metrics = metrics
         self._clock = clock
+        self._service = service  # the service-level times, statistics and outgoing events
         self.listeners = Listeners()
 
     async def transition(
@@ -185,23 +196,49 @@ class WatchedOwnership(OwnershipStore):
         )
         if moved.changed:
             try:
-                await self._record(thread, moved.previous, to, now, str(fields.get("handoff_reason", "")))
+                await self._record(thread, moved.previous, to, now, str(fields.get("handoff_reason", "")), by)
             except Exception:  # counting must never undo or fail a change of hands
                 log.warning("could not record a change of hands", exc_info=True)
         return moved
 
-    async def _record(self, thread: ThreadRef, previous: Owner, to: Owner, now: float, reason: str) -> None:
+    async def conversation_unsolved(self, thread: ThreadRef) -> None:
+        if self._service is not None:
+            try:
+                await self._service.unsolved()
+            except Exception:
+                log.warning("could not count a conversation Sarah did not solve", exc_info=True)
+
+    async def person_answered(self, thread: ThreadRef, by: str, now: float) -> ServiceTimes | None:
+        times = await super().person_answered(thread, by, now)
+        if self._service is not None and times is not None:
+            try:
+                await self._service.answered(thread, times, by, now)
+            except Exception:
+                log.warning("could not record a first response", exc_info=True)
+        return times
+
+    async def _record(self, thread: ThreadRef, previous: Owner, to: Owner, now: float, reason: str, by: str) -> None:
         m = self._metrics
         if to is Owner.WAITING:
             await self._queue.opened(thread, now)
             m.handed_off(reason)
+            if self._service is not None:
+                opened = await self.service_event(thread, "opened", now=now)
+                await self._service.opened(thread, opened, now, reason)
         elif to is Owner.HUMAN:
+            if previous is not Owner.HUMAN and self._service is not None:
+                claimed = await self.service_event(thread, "claimed", by=by, now=now)
+                await self._service.claimed(thread, claimed, by, now)
             m.claims.labels(previous.value).inc()
             since = await self._queue.claimed(thread) if previous is Owner.WAITING else None
             if since is not None:
                 m.claim_seconds.observe(max(0.0, now - since))
         elif previous in (Owner.WAITING, Owner.HUMAN):  # → RESOLVED or → BOT (handed back)
             since = await self._queue.closed(thread)
+            if self._service is not None:
+                resolved = to is Owner.RESOLVED
+                closed = await self.service_event(thread, "closed", now=now, resolved=resolved)
+                await self._service.closed(thread, closed, by, now, resolved=resolved)
             m.resolutions.labels("resolved" if to is Owner.RESOLVED else "handed_back").inc()
             if since is not None:
                 m.resolution_seconds.observe(max(0.0, now - since))

@@ -7,6 +7,7 @@ connects the clients before and starts the loops after.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -14,27 +15,35 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alarms import Alarms
 from bot.app_home import AppHome
+from bot.breaches import Breaches
 from bot.dead_letters import DeadLetters
+from bot.digest import WeeklyDigest
 from bot.inbox import GROUP, Inbox
 from bot.metrics import Metrics, refresh_stream_gauges
 from bot.observed_model import ObservedModel, provider_name
 from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
 from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
 from bot.ops_server import Health
+from bot.ratings import Ratings
+from bot.service_watch import ServiceWatch
 from bot.slack_outbox import SlackOutbox
 from bot.slack_stream import SlackStreams
 from bot.slack_text import LinkPolicy
 from bot.support_team import SupportTeam
 from bot.thread_history import SlackThreadReader
 from bot.tracing import Tracing
+from bot.webhooks import HandoffEvents, WebhookDelivery, workspace_url_from
 from bot.worker import Worker
 from config import Settings, SlackMode
+from config.support_hours import parse_weekly
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.limits import Limits
 from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
 from handlers.pipeline import Policy, Texts, nobody_is_support
+from handlers.service_levels import Targets
+from handlers.service_stats import ServiceStats
 from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
@@ -59,6 +68,10 @@ class Parts:
     worker: Worker | None  # None when SARAH_ROLE=ingress
     app_home: AppHome
     health: Health  # the runtime adds the loops it starts and whether it waits for Slack's identity
+    breaches: Breaches | None = None  # reminders before and at a missed target: checked by the reminders loop
+    digest: WeeklyDigest | None = None  # WEEKLY_DIGEST set, with Slack: posted by the reminders loop
+    webhooks: WebhookDelivery | None = None  # HANDOFF_WEBHOOK_URL set: the runtime runs its delivery loop
+    ratings: Ratings | None = None  # with Slack: the question after a resolve and its buttons
 
 
 def build_parts(
@@ -84,8 +97,18 @@ def build_parts(
         dm_idle_seconds=s.retention.dm_conversation_idle_minutes * 60,
     )
     open_handoffs = OpenHandoffs(redis, store, ttl_seconds=ttl)
+    stats = ServiceStats(redis, clock=time.time)
+    targets = Targets.from_settings(s.service)
+    webhooks, events = _webhooks(s, redis, store)
+    service = ServiceWatch(metrics, targets, stats, events)
+    store.on_card = lambda thread: service.card_posted(thread, time.time())
     ownership = WatchedOwnership(
-        redis, ttl_seconds=ttl, max_turns=s.retention.max_stored_turns, queue=open_handoffs, metrics=metrics
+        redis,
+        ttl_seconds=ttl,
+        max_turns=s.retention.max_stored_turns,
+        queue=open_handoffs,
+        metrics=metrics,
+        service=service,
     )
     observed = ObservedModel(model, metrics, tracing, provider=provider_name(s.model.openai_base_url, s.model.offline))
     inbox = CountingInbox(
@@ -123,6 +146,9 @@ def build_parts(
         loading_messages=s.texts.loading_messages,
         streams=streams,
     )
+    service.breaches = Breaches(
+        redis, store, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time, ttl_seconds=ttl
+    )
     handoff = Handoff(
         store,
         ownership,
@@ -134,6 +160,13 @@ def build_parts(
         max_reminders=s.handoff.handoff_max_reminders,
         slot_ttl_seconds=ttl,
     )
+    ratings = None
+    if in_slack:
+        ratings = Ratings(
+            redis, slack, store, handoff, outbox, metrics=metrics, stats=stats, events=events, clock=time.time
+        )
+        if s.service.rating_after_resolve:
+            handoff.after_resolve = ratings.ask
     pipeline = ObservedPipeline(
         store,
         ownership,
@@ -152,7 +185,7 @@ def build_parts(
         streams=outbox if streams is not None and isinstance(outbox, SlackOutbox) else None,
         thread_reader=SlackThreadReader(slack, max_chars=s.slack.max_message_chars) if in_slack else None,
     )
-    pipeline.tracing, pipeline.metrics = tracing, metrics
+    pipeline.tracing, pipeline.metrics, pipeline.stats = tracing, metrics, stats
     dead_letters = CountingDeadLetters(
         redis,
         max_length=s.redis.stream_max_length,
@@ -194,7 +227,7 @@ def build_parts(
     health.worker = worker.liveness.report if worker else None
     # App Home follows hand-offs from whichever process changes them (a worker escalates, the
     # ingress takes the Claim button), so every process connected to Slack publishes it.
-    app_home = AppHome(slack, redis, open_handoffs, team.is_member, ttl_seconds=ttl)
+    app_home = AppHome(slack, redis, open_handoffs, team.is_member, ttl_seconds=ttl, targets=targets)
     if in_slack:
         ownership.listeners.callbacks.append(app_home.refresh)
         store.listeners.callbacks.append(app_home.refresh)
@@ -212,4 +245,45 @@ def build_parts(
         worker=worker,
         app_home=app_home,
         health=health,
+        breaches=service.breaches,
+        digest=_digest(s, redis, slack, stats) if in_slack else None,
+        webhooks=webhooks,
+        ratings=ratings,
+    )
+
+
+def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDelivery | None, HandoffEvents | None]:
+    w = s.webhook
+    if not w.handoff_webhook_url or w.handoff_webhook_secret is None:
+        return None, None
+    delivery = WebhookDelivery(
+        redis,
+        url=w.handoff_webhook_url,
+        secret=w.handoff_webhook_secret.get_secret_value(),
+        max_attempts=w.handoff_webhook_max_attempts,
+        retry_seconds=w.handoff_webhook_retry_seconds,
+        timeout_seconds=w.handoff_webhook_timeout_seconds,
+    )
+    events = HandoffEvents(
+        redis,
+        store,
+        include_text=w.handoff_webhook_include_text,
+        workspace_url=workspace_url_from(redis),
+        wake=delivery.wake,
+    )
+    return delivery, events
+
+
+def _digest(s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats) -> WeeklyDigest | None:
+    schedule = parse_weekly(s.service.weekly_digest)
+    if schedule is None or not s.handoff.support_channel:
+        return None
+    return WeeklyDigest(
+        redis,
+        slack,
+        channel=s.handoff.support_channel,
+        schedule=schedule,
+        targets=Targets.from_settings(s.service),
+        stats=stats,
+        clock=time.time,
     )

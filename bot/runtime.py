@@ -46,6 +46,7 @@ from bot.metrics import Metrics, SlackCallCounter
 from bot.ops_server import add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
 from bot.parts import Parts, build_parts
+from bot.ratings import register_ratings
 from bot.stopping import sleep_or_stop
 from bot.tracing import Tracing, build_tracing
 from bot.worker import LoopEnded
@@ -263,6 +264,8 @@ class Sarah:
         if worker is not None:
             self._supervise(asyncio.create_task(worker.run(self._stop), name="worker"))
             self._supervise(asyncio.create_task(self._remind_forever(), name="reminders"))
+            if self.parts.webhooks is not None:
+                self._tasks.append(asyncio.create_task(self.parts.webhooks.run(self._stop), name="webhooks"))
         self.parts.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
         if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
             self.parts.health.needs_identity = True
@@ -329,6 +332,8 @@ class Sarah:
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await parts.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, parts.app_home)
+        if parts.ratings is not None:
+            register_ratings(bolt, parts.ratings)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -405,7 +410,8 @@ class Sarah:
         return home
 
     async def _remind_forever(self) -> None:
-        """Re-announce unclaimed cards; any number of processes may run this (popping is atomic)."""
+        """Re-announce unclaimed cards, remind of targets about to be missed, post the weekly digest;
+        any number of processes may run this (popping is atomic, the digest's week is taken with SET NX)."""
         interval = min(self.settings.handoff.handoff_reminder_minutes * 60 / 4, 30.0)
         outage = Outage("reminders")
         while not self._stop.is_set():
@@ -413,6 +419,10 @@ class Sarah:
                 return
             try:
                 await self.parts.handoff.remind_due()
+                if self.parts.breaches is not None:
+                    await self.parts.breaches.check_due()
+                if self.parts.digest is not None:
+                    await self.parts.digest.post_if_due()
             except Exception as error:  # a Slack or Redis hiccup must not end the reminders
                 if is_redis_trouble(error):
                     outage.failed("re-announcing cards", error)

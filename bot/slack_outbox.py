@@ -31,7 +31,16 @@ from bot.cards import (
 )
 from bot.slack_format import markdown_message, safe_pieces
 from bot.slack_stream import SlackStreams
-from bot.slack_text import NO_LINKS, LinkPolicy, people_mrkdwn, plain_mrkdwn, plain_name, sarah_mrkdwn, sarah_note
+from bot.slack_text import (
+    NO_LINKS,
+    LinkPolicy,
+    people_mrkdwn,
+    plain_mrkdwn,
+    plain_name,
+    sarah_mrkdwn,
+    sarah_note,
+    usergroup_mention,
+)
 from handlers.messages import ThreadRef
 from handlers.outbox import AnswerStream, Card, CardRef, PartsRecorder, PostsUnknown
 
@@ -234,6 +243,11 @@ class SlackOutbox:
 
     async def support_note(self, ref: CardRef, text: str) -> None:
         await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=sarah_note(text))
+
+    async def alert_team(self, ref: CardRef, text: str, *, usergroup: str = "") -> None:
+        mention = usergroup_mention(usergroup) if usergroup else ""
+        line = f"{mention} {sarah_note(text)}" if mention else sarah_note(text)
+        await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=line)
 
     async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
         await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, **asked_again_line(customer, latest))

@@ -364,3 +364,8 @@ def plain_name(name: str, limit: int = 80) -> str:
 def user_mention(user: str) -> str:
     """`<@U…>` for a real user id (from Slack's own fields), else a plain placeholder."""
     return f"<@{user}>" if _USER_ID.match(user) else "an unknown user"
+
+
+def usergroup_mention(group: str) -> str:
+    """`<!subteam^S…>` for a user group id from the settings; never `@channel` or `@here`."""
+    return f"<!subteam^{group}>" if re.fullmatch(r"S[A-Z0-9]{2,}", group) else ""

@@ -9,7 +9,7 @@ collects every problem at once and raises `SettingsError` with one line per vari
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -474,6 +474,142 @@ class HandoffSettings(BaseSettings):
         return value
 
 
+class ServiceLevelSettings(BaseSettings):
+    """The support team's hours and the targets a hand-off is measured against (in business time)."""
+
+    model_config = _COMMON
+
+    support_hours: str = Field(
+        default="00:00-24:00", description="The team's working hours, HH:MM-HH:MM in SUPPORT_TIMEZONE."
+    )
+    support_days: str = Field(
+        default="mon,tue,wed,thu,fri,sat,sun", description="The team's working days, comma-separated (mon … sun)."
+    )
+    support_timezone: str = Field(
+        default="UTC", description="The team's time zone, an IANA name such as Europe/Berlin."
+    )
+    support_days_off: str = Field(
+        default="", description="Dates the team is off (holidays), YYYY-MM-DD, comma-separated."
+    )
+    first_response_target_minutes: float = Field(
+        default=60,
+        gt=0,
+        le=30 * 24 * 60,
+        description="Business minutes from a hand-off to a person's first answer to the customer.",
+    )
+    resolution_target_hours: float = Field(
+        default=24, gt=0, le=365 * 24, description="Business hours from a hand-off to its resolution."
+    )
+    breach_warning_minutes: float = Field(
+        default=15,
+        ge=0,
+        le=7 * 24 * 60,
+        description="How long before a target is missed the card's thread is reminded (0: no warning).",
+    )
+    rating_after_resolve: bool = Field(
+        default=True, description="Ask the customer to rate the team (1-5) after each resolved hand-off."
+    )
+    weekly_digest: str = Field(
+        default="",
+        description=(
+            "When the weekly digest is posted in the support channel, e.g. 'mon 09:00' (SUPPORT_TIMEZONE). "
+            "Empty: never."
+        ),
+    )
+
+    @field_validator("weekly_digest")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        from config.support_hours import parse_weekly
+
+        parse_weekly(value)
+        return value
+
+    @field_validator("support_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from config.support_hours import parse_hours
+
+        parse_hours(value)
+        return value
+
+    @field_validator("support_days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        from config.support_hours import parse_days
+
+        parse_days(value)
+        return value
+
+    @field_validator("support_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from config.support_hours import parse_zone
+
+        parse_zone(value)
+        return value
+
+    @field_validator("support_days_off")
+    @classmethod
+    def _days_off(cls, value: str) -> str:
+        from config.support_hours import parse_dates
+
+        parse_dates(value)
+        return value
+
+
+class WebhookSettings(BaseSettings):
+    """Hand-off events sent to another system (a ticketing tool), signed like Slack signs its requests."""
+
+    model_config = _COMMON
+
+    handoff_webhook_url: str | None = Field(
+        default=None, description="Where hand-off events are sent (https). Unset: nothing is sent."
+    )
+    handoff_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signs every event (HMAC-SHA256 over timestamp and body); required with the URL."
+    )
+    handoff_webhook_allow_http: bool = Field(
+        default=False, description="Accept a plain http:// URL, for a receiver on this machine or a private network."
+    )
+    handoff_webhook_include_text: bool = Field(
+        default=False, description="Add the hand-off's summary (customer content) to events."
+    )
+    handoff_webhook_max_attempts: int = Field(
+        default=10, ge=1, le=100, description="Tries per event before it is set aside (dead-lettered)."
+    )
+    handoff_webhook_retry_seconds: float = Field(
+        default=10, gt=0, le=3_600, description="The first wait before a retry; it doubles with each try."
+    )
+    handoff_webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="How long one delivery may take before it counts as failed."
+    )
+
+    @field_validator("handoff_webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be a URL such as https://tickets.example.com/sarah")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> WebhookSettings:
+        url = self.handoff_webhook_url
+        if url and url.startswith("http://") and not self.handoff_webhook_allow_http:
+            raise ValueError(
+                "HANDOFF_WEBHOOK_URL: must be https:// (set HANDOFF_WEBHOOK_ALLOW_HTTP=true only for a receiver "
+                "on this machine or a private network)"
+            )
+        if url and self.handoff_webhook_secret is None:
+            raise ValueError(
+                "HANDOFF_WEBHOOK_SECRET: is required with HANDOFF_WEBHOOK_URL (the receiver checks "
+                "each event's signature with it)"
+            )
+        return self
+
+
 class LimitSettings(BaseSettings):
     """Per-person limits, so one person (or a script) cannot flood Sarah, the team or Redis."""
 
@@ -732,6 +868,8 @@ class Settings:
     texts: TextSettings
     log: LogSettings
     limits: LimitSettings
+    service: ServiceLevelSettings = field(default_factory=ServiceLevelSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
     def __post_init__(self) -> None:
         problems = self.cross_field_problems()
@@ -763,6 +901,8 @@ SETTINGS_GROUPS: dict[str, type[BaseSettings]] = {
     "texts": TextSettings,
     "log": LogSettings,
     "limits": LimitSettings,
+    "service": ServiceLevelSettings,
+    "webhook": WebhookSettings,
 }
 """Each field of `Settings` and the group class that reads it from the environment (tests, bench, docs)."""
 

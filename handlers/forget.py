@@ -10,6 +10,7 @@
 - Their entries in shared keys: messages waiting in the inbox and dead letters (theirs, and any of
   their conversations), so that a later `sarah dead-letters replay --all` cannot bring them back,
   and their App Home viewer entry.
+- Hand-off events about them waiting to be delivered, or set aside (bot/webhooks.py).
 
 What stays: lines the person wrote in other people's threads (they belong to those conversations),
 and what Slack itself holds (the messages, the cards), which the workspace's retention governs. A
@@ -54,6 +55,27 @@ def person_digest(user: str) -> str:
     return hashlib.sha256(user.encode("utf-8")).hexdigest()
 
 
+_FORGET_EVENTS = """
+-- KEYS: webhook stream, due, attempts, dead letters   ARGV: customer
+-- Hand-off events about the person not delivered yet (or set aside): they name the person.
+local n = 0
+for _, key in ipairs({KEYS[1], KEYS[4]}) do
+  for _, entry in ipairs(redis.call('XRANGE', key, '-', '+')) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'customer' and fields[i + 1] == ARGV[1] then
+        redis.call('XDEL', key, entry[1])
+        redis.call('ZREM', KEYS[2], entry[1])
+        redis.call('HDEL', KEYS[3], entry[1])
+        n = n + 1
+      end
+    end
+  end
+end
+return n
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     threads: int  # conversations deleted
@@ -73,6 +95,7 @@ class Forgetter:
         self._clock = clock
         self._thread = redis.register_script(_FORGET_THREAD)
         self._card = redis.register_script(_FORGET_CARD)
+        self._events = redis.register_script(_FORGET_EVENTS)
 
     async def forget(self, user: str) -> Forgotten:
         """Delete every conversation `user` is the customer of, their own keys and their entries."""
@@ -90,6 +113,7 @@ class Forgetter:
             await self._redis.zrem(keys.REMINDERS, member)
             await self._redis.zrem(keys.OPEN_HANDOFFS, member)
             await self._redis.zrem(keys.UNCLAIMED_HANDOFFS, member)
+            await self._redis.zrem(keys.BREACH_CHECKS, member)
             if card_channel and card_ts:
                 card = ThreadRef(as_text(card_channel), as_text(card_ts))
                 deleted += int(await self._card(keys=list(keys.thread_keys(card).all()), args=[member]))
@@ -100,6 +124,8 @@ class Forgetter:
         await self._redis.sadd(keys.FORGOTTEN_PEOPLE, person_digest(user))
         deleted += await self._remove_entries(keys.INBOX_STREAM, "m", user, theirs)
         deleted += await self._remove_entries(keys.DEAD_LETTERS, "m", user, theirs)
+        events = [keys.WEBHOOK_STREAM, keys.WEBHOOK_DUE, keys.WEBHOOK_ATTEMPTS, keys.WEBHOOK_DEAD]
+        deleted += int(await self._events(keys=events, args=[user]))
         return Forgotten(threads, deleted)
 
     async def _remove_entries(self, stream: str, field: str, user: str, threads: set[str]) -> int:

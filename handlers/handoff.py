@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from config.settings import TextSettings
@@ -74,6 +74,7 @@ class Handoff:
         self._limits = limits  # one open hand-off per customer
         self._max_reminders = max_reminders  # None: remind until someone claims the card
         self._slot_ttl = slot_ttl_seconds
+        self.after_resolve: Callable[[ThreadRef], Awaitable[None]] | None = None  # e.g. ask for a rating
 
     async def escalate(
         self, thread: ThreadRef, *, reason: str, failures: int, placeholder: str | None = None, summary: str = ""
@@ -145,6 +146,8 @@ class Handoff:
         await self._release_slot(thread)
         await self._outbox.send(thread, self._texts.resolved)
         await self._refresh_card(thread)
+        if self.after_resolve is not None:
+            await self.after_resolve(thread)
         return None
 
     async def hand_back(self, thread: ThreadRef, agent: str) -> str | None:
@@ -244,6 +247,7 @@ class Handoff:
             status_by=state.owner_by,
             status_at=state.owner_at,
             files=state.files,
+            rating=state.rating,
         )
 
     async def _after_agent_joined(self, thread: ThreadRef, agent: str) -> None:

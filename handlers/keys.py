@@ -26,6 +26,12 @@ per-workspace stream budget and the digests of the people who asked to be forgot
 `FORGET` says, for every key family above, what `sarah forget` does with it (handlers/forget.py):
 a family that holds a person's words or ids is deleted or has their entries removed. A new family
 needs its rule there; a test fails until it has one.
+
+The support team's numbers (`{stats}`, no person and no thread in them):
+
+    sarah:{stats}:day:YYYY-MM-DD  HASH  conversations, hand-offs by reason, ratings, that UTC day
+    sarah:{stats}:handoffs        ZSET  one closed hand-off's times (JSON) → when it closed
+    sarah:{stats}:digest:<week>   STRING  the weekly digest of that ISO week was posted (SET NX)
 """
 
 from __future__ import annotations
@@ -45,7 +51,13 @@ DEAD_LETTERS = "sarah:{inbox}:dead"
 OPEN_HANDOFFS = "sarah:{handoffs}:open"  # ZSET thread key → when it was handed off
 UNCLAIMED_HANDOFFS = "sarah:{handoffs}:unclaimed"  # ZSET the open ones nobody has claimed yet, same scores
 REMINDERS = "sarah:{reminders}:due"
+BREACH_CHECKS = "sarah:{reminders}:targets"  # thread key → when to look at its service-level targets again
 HOME_VIEWERS = "sarah:{home}:viewers"  # user id → when they last opened the tab
+STATS_HANDOFFS = "sarah:{stats}:handoffs"
+WEBHOOK_STREAM = "sarah:{webhooks}:stream"  # hand-off events not yet delivered (entry: event, body, customer)
+WEBHOOK_DUE = "sarah:{webhooks}:due"  # ZSET entry id → when to (re)try it
+WEBHOOK_ATTEMPTS = "sarah:{webhooks}:attempts"  # HASH entry id → tries so far
+WEBHOOK_DEAD = "sarah:{webhooks}:dead"  # events given up on after HANDOFF_WEBHOOK_MAX_ATTEMPTS
 HOME_WORKSPACE_URL = "sarah:{home}:workspace_url"  # auth.test's url, written by the ingress for the workers
 # SET of sha256 digests of the people who used forget: `sarah train harvest` never learns from them
 FORGOTTEN_PEOPLE = "sarah:{forgotten}:people"
@@ -105,6 +117,16 @@ def latest_key(user: str) -> str:
     return INBOX_LATEST_PREFIX + user
 
 
+def stats_day_key(day: str) -> str:
+    """The day's counters (`day` is YYYY-MM-DD, UTC)."""
+    return "sarah:{stats}:day:" + day
+
+
+def digest_key(week: str) -> str:
+    """Taken (SET NX) by the one worker that posts the weekly digest of ISO week `week` (2026-W49)."""
+    return "sarah:{stats}:digest:" + week
+
+
 def replay_key(request_id: str) -> str:
     """Set once per slash command or button press, so Slack's retry of it is dropped."""
     return "sarah:{replay:" + request_id + "}"
@@ -154,6 +176,14 @@ FORGET: dict[str, Forget] = {
     # one-way digests of the ids of people who were forgotten, kept on purpose so that
     # `sarah train harvest` never turns a conversation they took part in into training data
     "FORGOTTEN_PEOPLE": Forget.NOTHING_PERSONAL,
+    "BREACH_CHECKS": Forget.ENTRIES,  # their threads' service-level checks
+    "WEBHOOK_STREAM": Forget.ENTRIES,  # hand-off events about them not delivered yet
+    "WEBHOOK_DUE": Forget.ENTRIES,
+    "WEBHOOK_ATTEMPTS": Forget.ENTRIES,
+    "WEBHOOK_DEAD": Forget.ENTRIES,  # hand-off events about them given up on
+    "STATS_HANDOFFS": Forget.NOTHING_PERSONAL,  # closed hand-offs' times, no person and no thread
+    "stats_day_key": Forget.NOTHING_PERSONAL,  # the day's counters
+    "digest_key": Forget.NOTHING_PERSONAL,  # the weekly digest was posted
 }
 
 

@@ -41,6 +41,7 @@ class Card:
     status_by: str = ""  # the agent who claimed, resolved or handed back
     status_at: float = 0.0
     files: tuple[SharedFile, ...] = ()  # what the customer shared: names and Slack links, never content
+    rating: int = 0  # the customer's rating after the resolve, 1–5 (0: none)
 
 
 PartsRecorder = Callable[[list[str]], Awaitable[None]]
@@ -98,6 +99,11 @@ class Outbox(Protocol):
     async def support_note(self, ref: CardRef, text: str) -> None:
         """Sarah's own line to the agents in the card's thread. `text` is plain text: it is shown
         escaped (in italics), so nothing in it can ping anyone or link anywhere."""
+        ...
+
+    async def alert_team(self, ref: CardRef, text: str, *, usergroup: str = "") -> None:
+        """Sarah's own alert in the card's thread (a missed target): `text` is plain text, shown
+        escaped; `usergroup` (a user group id from the settings) is mentioned before it, nothing else."""
         ...
 
     async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:

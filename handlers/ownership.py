@@ -7,6 +7,9 @@ before every send). Failures are counted once per key (one customer message, or 
 a "Didn't help" press and "that didn't work" about the same answer count once.
 
 Reminders for unclaimed cards are a sorted set (thread key → due time) that any worker may pop.
+
+The service-level times of a hand-off (who claimed it and when, a person's first answer, the
+resolution) are fields of the same state hash, written by `service_event` once each per hand-off.
 """
 
 from __future__ import annotations
@@ -45,13 +48,16 @@ return {1, owner}
 
 _RECORD_FAILURE = """
 -- KEYS: state, failed   ARGV: key, ttl
+-- Returns {counted, failures, first time the customer said an answer did not help in this thread}.
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
-  return {0, tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')}
+  return {0, tonumber(redis.call('HGET', KEYS[1], 'failures') or '0'), 0}
 end
 local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local unsolved = 0
+if string.sub(ARGV[1], 1, 7) == 'answer:' then unsolved = redis.call('HSETNX', KEYS[1], 'not_solved', '1') end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
-return {1, n}
+return {1, n, unsolved}
 """
 
 _POP_DUE = """
@@ -60,6 +66,48 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, AR
 for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
 return due
 """
+
+
+_SERVICE_EVENT = """
+-- KEYS: state   ARGV: event (opened | claimed | answered | closed), by, now, resolved (1/0)
+-- Returns {escalated_at, first_response_at, reason[, first hand-off of the thread]} when the event was
+-- recorded, {} when it was not. A thread handed off (or whose customer said an answer did not help,
+-- see _RECORD_FAILURE) is marked not_solved once: it does not count as solved by Sarah.
+local open = redis.call('HGET', KEYS[1], 'sla_open')
+local event = ARGV[1]
+if event == 'opened' then
+  local unsolved = redis.call('HSETNX', KEYS[1], 'not_solved', '1')
+  redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'first_response_at', 'first_response_by', 'resolved_at',
+    'warned_first_response', 'warned_resolution', 'breached_first_response', 'breached_resolution')
+  redis.call('HSET', KEYS[1], 'sla_open', '1')
+  local reason = redis.call('HGET', KEYS[1], 'handoff_reason') or ''
+  return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0', reason, unsolved}
+end
+if open ~= '1' then return {} end
+local at = redis.call('HGET', KEYS[1], 'escalated_at') or '0'
+if event == 'claimed' then
+  if redis.call('HSETNX', KEYS[1], 'claimed_by', ARGV[2]) == 0 then return {} end
+  redis.call('HSET', KEYS[1], 'claimed_at', ARGV[3])
+elseif event == 'answered' then
+  if redis.call('HSETNX', KEYS[1], 'first_response_at', ARGV[3]) == 0 then return {} end
+  redis.call('HSET', KEYS[1], 'first_response_by', ARGV[2])
+else
+  redis.call('HDEL', KEYS[1], 'sla_open')
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3]) end
+end
+local reason = redis.call('HGET', KEYS[1], 'handoff_reason') or ''
+return {at, redis.call('HGET', KEYS[1], 'first_response_at') or '0', reason}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTimes:
+    """What `service_event` saw: when the hand-off was made and when a person first answered (0: not yet)."""
+
+    escalated_at: float
+    first_response_at: float
+    reason: str
+    first_unsolved: bool = False  # "opened": the thread's first reason not to count it as solved by Sarah
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +124,7 @@ class OwnershipStore:
         self._transition = redis.register_script(_TRANSITION)
         self._record_failure = redis.register_script(_RECORD_FAILURE)
         self._pop_due = redis.register_script(_POP_DUE)
+        self._service_event = redis.register_script(_SERVICE_EVENT)
 
     async def owner(self, thread: ThreadRef) -> Owner:
         value = await self._redis.hget(thread_keys(thread).state, "owner")
@@ -113,11 +162,38 @@ class OwnershipStore:
         )
         return Transition(bool(changed), Owner(as_text(previous)))
 
+    async def person_answered(self, thread: ThreadRef, by: str, now: float) -> ServiceTimes | None:
+        """A person from the team answered the customer (in the thread or through the relay): the
+        hand-off's first response if none was recorded yet (returned then), else nothing."""
+        return await self.service_event(thread, "answered", by=by, now=now)
+
+    async def service_event(
+        self, thread: ThreadRef, event: str, *, by: str = "", now: float = 0.0, resolved: bool = False
+    ) -> ServiceTimes | None:
+        """Record `event` (opened, claimed, answered, closed) of the thread's open hand-off, once each.
+
+        None when there is no open hand-off or the event was already recorded for this one."""
+        reply = await self._service_event(
+            keys=[thread_keys(thread).state], args=[event, by, now, "1" if resolved else "0"]
+        )
+        if not reply:
+            return None
+        first_unsolved = len(reply) > 3 and int(reply[3]) == 1
+        return ServiceTimes(
+            float(as_text(reply[0]) or 0), float(as_text(reply[1]) or 0), as_text(reply[2]), first_unsolved
+        )
+
     async def record_failure(self, thread: ThreadRef, key: str) -> int:
         """Count a failure once per `key`; returns the thread's failure count after it."""
         keys = thread_keys(thread)
-        _, count = await self._record_failure(keys=[keys.state, keys.failed], args=[key, self._ttl])
+        _, count, unsolved = await self._record_failure(keys=[keys.state, keys.failed], args=[key, self._ttl])
+        if int(unsolved):
+            await self.conversation_unsolved(thread)
         return int(count)
+
+    async def conversation_unsolved(self, thread: ThreadRef) -> None:
+        """The customer said an answer did not help, a first time in this thread: a hook for whoever
+        counts the conversations Sarah solved alone (bot/open_handoffs.py)."""
 
     async def reset_failures(self, thread: ThreadRef) -> None:
         await self._redis.hset(thread_keys(thread).state, "failures", 0)

@@ -238,6 +238,8 @@ class Pipeline:
         failure_key = await self._judge_feedback(thread, feedback, state.customer)
         own = _customers_own(thread, messages, state.customer)  # only these can move the thread
 
+        if messages and not episode:
+            await self.conversation_started(thread)
         if any(wants_human(p.message.text) for p in own):
             return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None)
         if not messages:  # only button presses
@@ -331,6 +333,10 @@ class Pipeline:
         return await self._deliver(
             thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
         )
+
+    async def conversation_started(self, thread: ThreadRef) -> None:
+        """A customer's first message of a conversation (or of a fresh episode) is being answered:
+        a hook for whoever counts conversations (bot/observed_pipeline.py)."""
 
     async def _ask_model(
         self,
@@ -552,6 +558,8 @@ class Pipeline:
         """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
         for agent in sorted(agents):
             await self._handoff.take_over(thread, agent)
+        first = next(p.message.user for p in batch if p.message.user in agents)
+        await self._ownership.person_answered(thread, first, self._clock())
         turns = [
             StoredTurn("agent" if p.message.user in agents else "user", p.message.text, p.message.ts, p.message.user)
             for p in batch
@@ -611,6 +619,7 @@ class Pipeline:
                 now=self._clock(),
                 turns=tuple(relayed),
             )
+            await self._ownership.person_answered(customer_thread, relayed[0].user, self._clock())
         return Answered.of(batch)
 
     # -- a first mention halfway down a thread ---------------------------------------------------------

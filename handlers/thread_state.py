@@ -56,6 +56,12 @@ class ThreadState:
     reply_ts: str = ""  # a DM conversation: the thread of the customer's latest message (answers go there)
     history_read: bool = False  # the thread's earlier messages were read once, at a first mention
     files: tuple[SharedFile, ...] = ()
+    claimed_by: str = ""  # the service-level times of the latest hand-off (0: not yet)
+    claimed_at: float = 0.0
+    first_response_at: float = 0.0
+    first_response_by: str = ""
+    resolved_at: float = 0.0
+    rating: int = 0  # the customer's rating after the latest resolve, 1–5 (0: none)
 
     @classmethod
     def from_redis(cls, raw: Mapping[str, str]) -> ThreadState:
@@ -82,6 +88,12 @@ class ThreadState:
             reply_ts=raw.get("reply_ts", ""),
             history_read=bool(raw.get("history_read")),
             files=shared_files(raw),
+            claimed_by=raw.get("claimed_by", ""),
+            claimed_at=float(raw.get("claimed_at") or 0),
+            first_response_at=float(raw.get("first_response_at") or 0),
+            first_response_by=raw.get("first_response_by", ""),
+            resolved_at=float(raw.get("resolved_at") or 0),
+            rating=int(raw.get("rating") or 0),
         )
 
 

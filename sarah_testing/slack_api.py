@@ -76,6 +76,7 @@ class FakeSlack(LocalServer):
         self.channel_info: dict[str, dict[str, Any]] = {}
         self.failing: set[str] = set()  # methods that answer {"ok": false, "error": "internal_error"}
         self.home_views: dict[str, dict[str, Any]] = {}  # views.publish: user → the App Home view they see
+        self.modals: list[dict[str, Any]] = []  # views.open: every modal opened, in order
         self._clock = itertools.count(1)
         self._rate_limited = 0
         # Streaming (chat.startStream / appendStream / stopStream) and the loading status.
@@ -464,6 +465,13 @@ class FakeSlack(LocalServer):
             return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
         self.home_views[p["user_id"]] = view
         return {"ok": True, "view": {"id": "V1", **view}}
+
+    def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        view = json.loads(p["view"]) if isinstance(p.get("view"), str) else p.get("view")
+        if not p.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        self.modals.append(view)
+        return {"ok": True, "view": {"id": f"V{len(self.modals)}", **view}}
 
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(p["user"], {"id": p["user"], "name": p["user"].lower(), "real_name": f"User {p['user']}"})

@@ -189,6 +189,20 @@ def button_press(action_id: str, value: str, *, user: str, channel: str, message
     }
 
 
+def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str) -> dict[str, Any]:
+    """A view_submission payload: `user` submitted the modal `view` (as views.open got it) with `values`
+    (block_id → action_id → {"type": …, "value": …})."""
+    return {
+        "type": "view_submission",
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "ASARAH",
+        "token": "legacy-verification-token",
+        "trigger_id": f"trigger-{next(_counter)}",
+        "team": {"id": TEAM_ID, "domain": "zennest"},
+        "view": {**view, "id": "V1", "state": {"values": values}},
+    }
+
+
 def slash_command(text: str, *, user: str = "UCUSTOMER", channel: str = "D0CUSTOMER") -> dict[str, str]:
     return {
         "token": "legacy-verification-token",

@@ -26,7 +26,9 @@ async def test_every_key_has_a_ttl_and_the_stream_is_trimmed(
 
     await fake_slack.wait_for(lambda: True)
     keys = [k.decode() for k in await redis.keys("sarah:*") if k.decode() != STREAM]
-    conversation_keys = [k for k in keys if not k.startswith("sarah:{inbox}")]
+    # the support team's daily counts name no person or conversation: kept a year for reports and digests
+    stats_keys = [k for k in keys if k.startswith("sarah:{stats}:")]
+    conversation_keys = [k for k in keys if not k.startswith(("sarah:{inbox}", "sarah:{stats}"))]
     inbox_keys = [k for k in keys if k.startswith("sarah:{inbox}:")]
     assert len([k for k in inbox_keys if ":seen:" in k]) == 4
     assert len(conversation_keys) >= 3 * 3  # state, turns, answered of each thread
@@ -36,6 +38,10 @@ async def test_every_key_has_a_ttl_and_the_stream_is_trimmed(
         assert ttls[key] <= 2 * 86_400, key  # a lease (seconds) or the conversation's retention
     for key in inbox_keys:
         assert ttls[key] <= 3_600, key
+    for key in stats_keys:
+        assert ttls[key] <= 400 * 86_400, key
+        stored = key + str(await redis.hgetall(key))
+        assert "UCUSTOMER" not in stored and "UOTHER" not in stored
     await eventually_async(lambda: stream_is_empty(redis, STREAM))  # answered entries acknowledged and deleted
 
 

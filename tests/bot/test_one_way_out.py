@@ -208,6 +208,7 @@ OUTBOX_ROWS: dict[str, OutboxRow] = {
     "update_card": _cards,
     "remind": lambda outbox, text: outbox.remind(REF, hostile_card(text)),
     "support_note": lambda outbox, text: outbox.support_note(REF, text),
+    "alert_team": lambda outbox, text: outbox.alert_team(REF, text),  # the mention: see the test below
     "asked_again": lambda outbox, text: outbox.asked_again(REF, "UCUSTOMER", text),
     "to_customer": lambda outbox, text: outbox.to_customer(THREAD, text, text),
     "customer_said": lambda outbox, text: outbox.customer_said(REF, "UCUSTOMER", text, has_files=True),
@@ -252,6 +253,7 @@ NOT_BUILDERS = {  # public functions of those modules that build no Block Kit, a
     "bot.slack_format.safe_pieces": "cuts text; what it returns is rendered by markdown_message",
     "bot.app_home.card_link": "a URL, used as queue_view's button (checked there)",
     "bot.app_home.register_app_home": "registers listeners",
+    "bot.app_home.time_left": "a number of seconds",
 }
 BUILDER_MODULES = (bot.cards, bot.slack_format, bot.app_home)
 
@@ -319,3 +321,15 @@ def block_problems(block: dict[str, Any]) -> list[str]:
     if block.get("type") == "markdown" and len(block["text"]) > 12_000:
         problems.append("markdown block over 12,000 characters")
     return problems
+
+
+async def test_a_team_alert_mentions_only_the_configured_user_group_whatever_its_text(fake_slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    outbox = SlackOutbox(client, thinking_text="…", support_channel=SUPPORT_CHANNEL, links=ZENNEST)
+    for text in HOSTILE:
+        before = len(fake_slack.calls)
+        await outbox.alert_team(REF, text, usergroup="S0SUPPORT")
+        await outbox.alert_team(REF, text, usergroup="<!channel>")  # not a user group id: no mention
+        (_, first), (_, second) = fake_slack.calls[before:]
+        assert live(first) == ["<!subteam^S0SUPPORT>"] and first["text"].startswith("<!subteam^S0SUPPORT> ")
+        assert live(second) == []

@@ -65,7 +65,14 @@ def build(settings: Settings, outbox: Outbox | None = None) -> tuple[Parts, Reco
 
 
 def test_every_part_is_built_from_the_settings_without_a_call_to_slack_or_redis() -> None:
-    settings = load_settings(None, slack=SLACK, texts=TEXTS, handoff={"support_channel": "C0SUPPORT"})
+    settings = load_settings(
+        None,
+        slack=SLACK,
+        texts=TEXTS,
+        handoff={"support_channel": "C0SUPPORT"},
+        service={"weekly_digest": "mon 09:00"},
+        webhook={"handoff_webhook_url": "https://tickets.example.com/sarah", "handoff_webhook_secret": "whsec"},
+    )
     assert settings.slack.mode is SlackMode.HTTP
 
     parts, slack, redis = build(settings)
@@ -90,6 +97,8 @@ def test_only_a_process_that_works_has_a_worker(role: str) -> None:
     parts, _, _ = build(settings)
     assert (parts.worker is not None) is (role == "worker")
     assert (parts.health.worker is not None) is (role == "worker")
+    assert parts.digest is None  # the weekly digest is off unless WEEKLY_DIGEST is set
+    assert parts.webhooks is None  # and nothing is sent without HANDOFF_WEBHOOK_URL
 
 
 def test_the_local_chat_has_no_support_team_and_prints_instead_of_posting() -> None:

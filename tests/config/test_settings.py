@@ -92,3 +92,21 @@ def test_the_sarah_command_exits_2_naming_the_variable(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SARAH_PORT: Input should be a valid integer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_support_hours_that_do_not_parse_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, SUPPORT_HOURS="9 to 5", SUPPORT_TIMEZONE="Mars/Olympus", SUPPORT_DAYS="weekdays")
+    assert "SUPPORT_HOURS: '9 to 5' is not a span of hours: write it like 09:00-17:30" in message
+    assert "SUPPORT_TIMEZONE: 'Mars/Olympus' is not a time zone" in message
+    assert "SUPPORT_DAYS: 'weekdays' is not a day" in message
+
+
+def test_a_target_of_zero_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, FIRST_RESPONSE_TARGET_MINUTES="0", SUPPORT_DAYS_OFF="25/12/2026")
+    assert "FIRST_RESPONSE_TARGET_MINUTES: Input should be greater than 0" in message
+    assert "SUPPORT_DAYS_OFF: '25/12/2026' is not a date: write days off as YYYY-MM-DD" in message
+
+
+def test_a_weekly_digest_time_that_does_not_parse_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, WEEKLY_DIGEST="mondays at nine")
+    assert "WEEKLY_DIGEST: 'mondays at nine' is not a day and a time: write it like mon 09:00" in message

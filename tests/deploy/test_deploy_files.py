@@ -197,6 +197,13 @@ def test_the_dashboard_is_provisioned_and_shows_only_series_sarah_exports() -> N
         "sarah_model_errors",
         "sarah_slack_rate_limited",
         "sarah_oldest_unclaimed_seconds",
+        # the support team's numbers: solved alone, a person's first answer, resolution, targets, ratings
+        "sarah_conversations",
+        "sarah_conversations_unsolved",
+        "sarah_handoff_first_response_business_seconds",
+        "sarah_handoff_resolution_business_seconds",
+        "sarah_service_targets",
+        "sarah_ratings",
     } <= used
     provisioning = ROOT / "deploy" / "observability" / "grafana" / "provisioning"
     datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"][0]

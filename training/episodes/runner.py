@@ -115,6 +115,9 @@ class RecordingOutbox:
     async def support_note(self, ref: CardRef, text: str) -> None:
         return None
 
+    async def alert_team(self, ref: CardRef, text: str, *, usergroup: str = "") -> None:
+        return None
+
     async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
         return None
 

@@ -1,0 +1,65 @@
+"""The weekly digest: last week's numbers in the support channel, once, whatever the number of workers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.digest import WeeklyDigest
+from config.support_hours import parse_days
+from handlers.business_hours import BusinessHours
+from handlers.service_levels import Targets
+from handlers.service_stats import ClosedHandoff, ServiceStats
+from sarah_testing.slack_api import FakeSlack
+from tests.conftest import SUPPORT_CHANNEL
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TARGETS = Targets(BusinessHours(9 * 60, 17 * 60, parse_days("mon-fri"), BERLIN), 3600, 8 * 3600)
+MONDAY_9 = datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN).timestamp()
+
+
+def digest(redis: Redis, fake_slack: FakeSlack, now: list[float]) -> WeeklyDigest:
+    client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    stats = ServiceStats(redis, clock=lambda: now[0])
+    return WeeklyDigest(
+        redis, client, channel=SUPPORT_CHANNEL, schedule=(0, 9 * 60), targets=TARGETS, stats=stats, clock=lambda: now[0]
+    )
+
+
+async def test_several_workers_post_the_digest_once_at_its_time(redis: Redis, fake_slack: FakeSlack) -> None:
+    now = [MONDAY_9 - 60]
+    stats = ServiceStats(redis, clock=lambda: MONDAY_9 - 2 * 86_400)
+    for _ in range(4):
+        await stats.conversation_started()
+    await stats.handed_off("customer_asked")
+    await stats.conversation_unsolved()
+    await stats.closed(
+        ClosedHandoff("customer_asked", MONDAY_9 - 3 * 86_400, MONDAY_9 - 2 * 86_400, "resolved", 600, 5400)
+    )
+    await stats.rated(5)
+    workers = [digest(redis, fake_slack, now) for _ in range(3)]
+
+    assert not any(await asyncio.gather(*(w.post_if_due() for w in workers)))  # a minute early
+    now[0] = MONDAY_9 + 5
+    posted = await asyncio.gather(*(w.post_if_due() for w in workers))
+    assert posted.count(True) == 1
+    assert not any(await asyncio.gather(*(w.post_if_due() for w in workers)))  # and not again that week
+
+    messages = [m for m in fake_slack.messages if m.channel == SUPPORT_CHANNEL]
+    assert len(messages) == 1
+    text = messages[0].body
+    assert "*Weekly support digest*" in text
+    assert "Conversations: 4; solved by Sarah without a person: 3 (75%)" in text
+    assert "1 × the customer asked for a person" in text
+    assert "First response (target 1 h, business hours): median 10 min" in text
+    assert "Ratings: 1, average 5.0/5" in text
+
+
+async def test_a_digest_missed_by_more_than_a_day_waits_for_the_next_week(redis: Redis, fake_slack: FakeSlack) -> None:
+    now = [MONDAY_9 + 2 * 86_400]
+    assert not await digest(redis, fake_slack, now).post_if_due()
+    assert not [m for m in fake_slack.messages if m.channel == SUPPORT_CHANNEL]
