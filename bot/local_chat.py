@@ -3,7 +3,8 @@
 Each line goes onto the same Redis stream a Slack message would, the worker answers it with the
 same pipeline (memory, model, failure counting, hand-off), and a terminal `Outbox` prints what
 Slack would show, including what the support team would see when Sarah hands the conversation over.
-The conversation is found again after a restart; `/reset` starts a fresh one.
+The conversation is found again after a restart; `/reset` starts a fresh one and ends the earlier
+one's hand-off, which no agent could answer here.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ async def _chat(sarah: Sarah, outbox: TerminalOutbox, thread: ThreadRef, stdin: 
             stdout.write(HELP + "\n")
             continue
         if text == "/reset":
+            await sarah.parts.handoff.withdraw(thread, USER)
             thread = ThreadRef(CHANNEL, _now())
             stdout.write("Fresh start: Sarah has set the earlier conversation aside.\n")
             stdout.flush()

@@ -69,3 +69,10 @@ async def test_with_nothing_configured_sarah_chats_offline_on_an_embedded_redis_
     assert "Sarah: " in out and "4.99" in out  # the offline model answers from the knowledge base
     again = await chat(["/quit"], env, tmp_path)
     assert "Welcome back: continuing your conversation (2 earlier messages)" in again
+
+
+async def test_reset_ends_the_hand_off_so_asking_for_a_person_again_opens_a_new_one(tmp_path: Path) -> None:
+    env = {"SARAH_DATA_DIR": str(tmp_path / "data"), "COALESCE_SECONDS": "0"}
+    out = await chat(["/human", "/reset", "/human", "/quit"], env, tmp_path)
+    assert out.count("[hand-off] In Slack, Sarah would now hand this conversation") == 2
+    assert "already with our support team" not in out
