@@ -8,7 +8,8 @@ sarah forget --user U…  delete a person's conversations with Sarah from Redis 
 sarah dead-letters …  list, show, replay or drop the messages Sarah could not answer
 
 `sarah` exits 1 when a loop Sarah cannot work without ends (so compose or Kubernetes restart her),
-2 on a setting or Slack problem, 0 after a requested stop.
+2 when she cannot start (a setting, Redis or Slack unreachable, a token refused, a port taken: one
+sentence says which setting to change), 0 after a requested stop.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import re
 import signal
 import sys
+import traceback
 
 from bot.logs import configure_logging
 from bot.redis_url import redis_url_for
@@ -73,12 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "run" and settings.slack.mode is SlackMode.LOCAL and not sys.stdin.isatty():
         print(NOTHING_TO_SERVE, file=sys.stderr)
         return 0  # nothing is wrong with the process: a container stops here instead of restarting
-    with redis_url_for(settings) as redis_url:
-        if settings.slack.mode is SlackMode.LOCAL:
-            from bot.local_chat import run_local_chat
+    from bot.startup import StartupError
 
-            return asyncio.run(run_local_chat(settings, redis_url))
-        return asyncio.run(_serve(settings, redis_url))
+    try:
+        with redis_url_for(settings) as redis_url:
+            if settings.slack.mode is SlackMode.LOCAL:
+                from bot.local_chat import run_local_chat
+
+                return asyncio.run(run_local_chat(settings, redis_url))
+            return asyncio.run(_serve(settings, redis_url))
+    except StartupError as error:  # one sentence; the traceback only when asked for
+        if settings.log.log_level == "DEBUG":
+            traceback.print_exception(error.__cause__ or error, file=sys.stderr)
+        print(error, file=sys.stderr)
+        return 2
 
 
 async def _forget(redis_url: str, user: str) -> int:
@@ -101,19 +111,14 @@ async def _forget(redis_url: str, user: str) -> int:
 
 
 async def _serve(settings: Settings, redis_url: str) -> int:
-    from bot.runtime import Sarah, SarahFailed, SlackStartError
+    from bot.runtime import Sarah, SarahFailed
 
     sarah = Sarah(settings, redis_url)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(sarah.stop()))
-    try:
-        await sarah.start()
-    except SlackStartError as error:
-        print(error, file=sys.stderr)
-        await sarah.stop()
-        return 2
+    await sarah.start()  # a StartupError stops what was started, then reaches `main`
     try:
         await sarah.wait()
     except SarahFailed as failure:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TextIO
 
 import aiohttp
+from openai import APIConnectionError
 from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
@@ -123,7 +124,11 @@ async def _model(settings: Settings, today: date) -> list[str]:
     try:
         if client is None:
             return [f"warning: {closing}"] if closing else []
-        notices = await check_model_retirement(client, settings.model.sarah_model, today)
+        try:
+            notices = await check_model_retirement(client, settings.model.sarah_model, today)
+        except APIConnectionError:
+            where = settings.model.openai_base_url or "https://api.openai.com/v1"
+            return [f"the model cannot be reached at {where}: check OPENAI_BASE_URL and that the server runs"]
         return [f"warning: {n}" if "no longer answers" not in n else n for n in notices] + (
             [f"warning: {closing}"] if closing else []
         )

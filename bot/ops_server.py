@@ -9,7 +9,8 @@
 - `/metrics`: Prometheus text; the queue gauges are read from Redis at scrape time.
 
 In HTTP mode these routes sit beside /slack/events on SARAH_PORT; in Socket Mode and for workers a
-small server of their own listens on SARAH_HEALTH_PORT (default SARAH_PORT), so the image's
+small server of their own listens on SARAH_HEALTH_PORT (default SARAH_PORT; SARAH_PORT + 1 for a
+worker, bot/ports.py), so the image's
 HEALTHCHECK and Kubernetes probes work for every role.
 """
 
@@ -100,7 +101,11 @@ async def start_ops_server(health: Health, host: str, port: int) -> tuple[web.Ap
     add_ops_routes(app, health)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
     bound = runner.addresses[0][1]
     log.info("health and metrics on http://%s:%s/healthz, /readyz, /metrics", host, bound)
     return runner, int(bound)

@@ -38,7 +38,8 @@ class SlackSettings(BaseSettings):
     sarah_host: str = "0.0.0.0"
     sarah_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     slack_rate_limit_retries: int = Field(default=5, ge=0, le=20)
-    # /healthz, /readyz and /metrics in every role; None: SARAH_PORT (the same server in HTTP mode)
+    # /healthz, /readyz and /metrics in every role; None: SARAH_PORT (the same server in HTTP mode),
+    # SARAH_PORT + 1 for a worker (bot/ports.py)
     sarah_health_port: int | None = Field(default=None, ge=0, le=65535)
     # The workspace and app Sarah serves: learnt at start (auth.test, bots.info) when unset.
     slack_team_id: str | None = None

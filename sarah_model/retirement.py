@@ -75,7 +75,9 @@ def base_of(model: str) -> str | None:
 
 
 async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -> list[str]:
-    """Notices for `model` and, for an `ft:` model, its base; lookups that fail give no notice."""
+    """Notices for `model` and, for an `ft:` model, its base; lookups that fail give no notice.
+
+    Raises `openai.APIConnectionError` when the model's server cannot be reached at all."""
     lookups: list[tuple[str, str | None]] = [(model, None)]
     base = base_of(model)
     if base:
@@ -84,7 +86,7 @@ async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -
     for name, used_by in lookups:
         try:
             info = await client.models.retrieve(name)
-        except (openai.APIStatusError, openai.APIConnectionError):
+        except openai.APIStatusError:
             continue  # no models endpoint, no such model, or no access: nothing to say
         notice = retirement_notice(info, today, used_by=used_by)
         if notice:
