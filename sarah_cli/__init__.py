@@ -20,9 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["train"]:
         try:
+            from bot.cli import invoked_as
             from training.cli import main as train_main
 
-            return train_main(args[1:])
+            return train_main(args[1:], prog=f"{invoked_as()} train")
         except ModuleNotFoundError as error:  # an extra is missing (scripts/sarah installs [train])
             root = (error.name or "").split(".")[0]
             extra = "local" if root in LOCAL_EXTRA_MODULES else "train"
