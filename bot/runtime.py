@@ -281,18 +281,18 @@ class Sarah:
             tracing=self.tracing,
             outbox=self.outbox,
         )
-        auth = None
         if s.slack.mode is not SlackMode.LOCAL:
-            auth = await self._auth_test()
             await self._refuse_an_unsafe_support_team()
         worker = self.parts.worker
         if worker is not None:
             self._supervise(asyncio.create_task(worker.run(self._stop), name="worker"))
             self._supervise(asyncio.create_task(self._remind_forever(), name="reminders"))
         self.parts.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
-        if s.worker.sarah_role in ("all", "ingress") and auth is not None:
-            self.parts.health.needs_identity = True
-            await self._start_ingress(auth)
+        if s.slack.mode is not SlackMode.LOCAL:
+            auth = await self._auth_test()  # a worker checks its token too, though only the ingress needs who it is
+            if s.worker.sarah_role in ("all", "ingress"):
+                self.parts.health.needs_identity = True
+                await self._start_ingress(auth)
         await self._start_ops()
 
     async def _auth_test(self) -> Any:
