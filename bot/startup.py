@@ -56,11 +56,20 @@ def redis_failed(settings: RedisSettings, url: str, error: BaseException) -> Sta
         where = f"the embedded Redis at {_address(url)}"
         fix = "set REDIS_URL to a Redis server, or check SARAH_DATA_DIR"
     if refused:
+        text = str(error)
+        why = (
+            "a password is required"
+            if any(sign in text for sign in ("NOAUTH", "Authentication required", "HELLO must be called"))
+            else "wrong user or password"
+        )
         return StartupError(
-            f"{where[0].upper()}{where[1:]} refused Sarah's credentials ({reason(error)}): put the right user "
+            f"{where[0].upper()}{where[1:]} refused Sarah's credentials ({why}): put the right user "
             "and password in REDIS_URL, as redis://USER:PASSWORD@host:6379/0."
         )
-    return StartupError(f"Sarah cannot reach {where} ({reason(error)}): {fix}.")
+    why = reason(error)
+    if settings.redis_sentinels and type(error).__name__ == "MasterNotFoundError":
+        why = "no Sentinel answered" if "ConnectionError" in str(error) else "the Sentinels do not know this master"
+    return StartupError(f"Sarah cannot reach {where} ({why}): {fix}.")
 
 
 def slack_unreachable(settings: SlackSettings, error: BaseException) -> SlackStartError:
