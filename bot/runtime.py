@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -207,8 +208,8 @@ async def _warn_if_retiring(client: AsyncOpenAI, model: str, base_url: str | Non
             log.warning("model retirement: %s", notice)
     except APIConnectionError as error:
         log.warning(
-            "the model could not be reached at %s (%s): Sarah queues messages and answers them once it "
-            "answers; check OPENAI_BASE_URL",
+            "the model could not be reached at %s (%s): Sarah takes messages and answers them once it is "
+            "back; check OPENAI_BASE_URL",
             base_url or "https://api.openai.com/v1 (OPENAI_BASE_URL unset)",
             "timed out" if "timed out" in str(error).lower() else "connection failed",
         )
@@ -305,7 +306,7 @@ class Sarah:
                 "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
             ) from None
 
-    async def _slack_call(self, call: Any) -> Any:
+    async def _slack_call(self, call: Awaitable[Any]) -> Any:
         """A Slack call made while starting: an unreachable Slack becomes a sentence naming SLACK_API_URL."""
         try:
             return await call

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from openai import AsyncOpenAI
+import pytest
+from openai import APIConnectionError, AsyncOpenAI
 
 from sarah_model.retirement import check_model_retirement, retirement_notice
 from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
@@ -70,8 +71,12 @@ async def test_a_server_without_the_field_or_the_endpoint_gives_no_notice() -> N
             assert await check_model_retirement(client, "sarah", TODAY) == []  # 404: a vLLM adapter name
         finally:
             await client.close()
+
+
+async def test_a_server_that_cannot_be_reached_is_raised_for_the_caller_to_report() -> None:
     unreachable = AsyncOpenAI(api_key=API_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=2)
     try:
-        assert await check_model_retirement(unreachable, FT_MODEL, TODAY) == []
+        with pytest.raises(APIConnectionError):  # Sarah warns at start, the doctor names OPENAI_BASE_URL
+            await check_model_retirement(unreachable, FT_MODEL, TODAY)
     finally:
         await unreachable.close()
