@@ -29,9 +29,26 @@ _ID = re.compile(r"\d+-\d+")
 LIST_LIMIT = 1_000
 
 
-def main(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None, prog: str = "sarah dead-letters"
+) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    parser = argparse.ArgumentParser(prog="sarah dead-letters", description="Messages Sarah could not answer.")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "The messages Sarah could not answer after DEAD_LETTER_AFTER_PASSES tries, set aside so\n"
+            "the inbox keeps moving. Replay them once the fault is gone: each becomes a new inbox entry."
+        ),
+        epilog=(
+            "actions:\n"
+            "  list            one line each: id, when, thread, error (no customer text)\n"
+            "  show ID         everything, the customer's message included\n"
+            "  replay ID       back to the inbox, answered like a new message (--all: every one)\n"
+            "  drop ID         forget it\n\n"
+            f"example:\n  {prog} list\n  {prog} replay 1764455301234-0"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=["list", "show", "replay", "drop"])
     parser.add_argument("id", nargs="?", help="a dead letter's id, as `list` prints it")
     parser.add_argument("--all", action="store_true", help="replay: every dead letter")
@@ -41,7 +58,7 @@ def main(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None
         if options.id:
             parser.error("give an ID or --all, not both")
     elif options.action != "list" and not options.id:
-        parser.error(f"{options.action} needs the ID of a dead letter (`sarah dead-letters list` shows them)")
+        parser.error(f"{options.action} needs the ID of a dead letter (`{prog} list` shows them)")
     if options.id and not _ID.fullmatch(options.id):
         parser.error(f"{options.id!r} is not a dead letter id; they look like 1764455301234-0")
     try:

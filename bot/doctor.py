@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TextIO
 
 import aiohttp
+from openai import APIConnectionError
 from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
@@ -20,7 +21,7 @@ from bot.runtime import build_model, build_slack_client
 from bot.support_team import channel_facts
 from config import Settings, SlackMode
 from sarah_model.deadline import closing_notice
-from sarah_model.retirement import check_model_retirement
+from sarah_model.retirement import check_model_retirement, published_notices
 
 Check = Callable[[], Awaitable[list[str]]]  # returns problems; an empty list means fine
 
@@ -128,7 +129,17 @@ async def _model(settings: Settings, today: date) -> list[str]:
     try:
         if client is None:
             return [f"warning: {closing}"] if closing else []
-        notices = await check_model_retirement(client, settings.model.sarah_model, today)
+        try:
+            notices = await check_model_retirement(client, settings.model.sarah_model, today)
+        except APIConnectionError:
+            where = settings.model.openai_base_url or "https://api.openai.com/v1"
+            unreachable = f"the model cannot be reached at {where}: check OPENAI_BASE_URL and that the server runs"
+            notices = published_notices(settings.model.sarah_model, today)  # the dates alone still speak
+            return (
+                [unreachable]
+                + [f"warning: {n}" if "no longer answers" not in n else n for n in notices]
+                + ([f"warning: {closing}"] if closing else [])
+            )
         return [f"warning: {n}" if "no longer answers" not in n else n for n in notices] + (
             [f"warning: {closing}"] if closing else []
         )

@@ -3,7 +3,8 @@
 Each line goes onto the same Redis stream a Slack message would, the worker answers it with the
 same pipeline (memory, model, failure counting, hand-off), and a terminal `Outbox` prints what
 Slack would show, including what the support team would see when Sarah hands the conversation over.
-The conversation is found again after a restart; `/reset` starts a fresh one.
+The conversation is found again after a restart; `/reset` starts a fresh one and ends the earlier
+one's hand-off, which no agent could answer here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.runtime import Sarah
@@ -100,12 +102,20 @@ class TerminalOutbox:
 
 
 async def run_local_chat(
-    settings: Settings, redis_url: str, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+    settings: Settings,
+    redis_url: str,
+    *,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    log_file: Path | None = None,
 ) -> int:
+    """The chat; `log_file` is where Sarah's log goes meanwhile, said in the first line."""
     outbox = TerminalOutbox(stdout)
     sarah = Sarah(settings, redis_url, outbox=outbox)
     await sarah.start()
     try:
+        if log_file is not None:
+            stdout.write(f"(Sarah's log for this chat: {_shown(log_file)})\n")
         thread_ts = await sarah.parts.inbox.latest_thread(CHANNEL, USER)
         if thread_ts:
             turns = await sarah.parts.store.episode(ThreadRef(CHANNEL, thread_ts))
@@ -140,6 +150,7 @@ async def _chat(sarah: Sarah, outbox: TerminalOutbox, thread: ThreadRef, stdin: 
             stdout.write(HELP + "\n")
             continue
         if text == "/reset":
+            await sarah.parts.handoff.withdraw(thread, USER)
             thread = ThreadRef(CHANNEL, _now())
             stdout.write("Fresh start: Sarah has set the earlier conversation aside.\n")
             stdout.flush()
@@ -160,6 +171,14 @@ async def _chat(sarah: Sarah, outbox: TerminalOutbox, thread: ThreadRef, stdin: 
             await asyncio.wait_for(outbox.said.wait(), REPLY_WAIT_SECONDS)
         except TimeoutError:
             stdout.write("(Sarah did not answer in time; your message is kept and will be answered.)\n")
+
+
+def _shown(path: Path) -> str:
+    """The path relative to here when it is below here (as SARAH_DATA_DIR usually is), else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _now() -> str:

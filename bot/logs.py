@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
@@ -45,8 +46,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, fmt: str = "text", stream: IO[str] | None = None) -> None:
-    handler = logging.StreamHandler(stream)
+def configure_logging(
+    level: str, fmt: str = "text", stream: IO[str] | None = None, file: Path | None = None
+) -> Path | None:
+    """Log to `stream` (stderr by default), or to `file` when given (the terminal chat: its screen is
+    the conversation). Returns the file logged to; None when it cannot be written, and then only
+    warnings and errors go to stderr."""
+    written: Path | None = None
+    handler: logging.Handler
+    if file is not None:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(file, encoding="utf-8")
+            written = file.resolve()
+        except OSError:
+            handler = logging.StreamHandler(stream)
+            level = max(level, "WARNING", key=logging.getLevelName)
+    else:
+        handler = logging.StreamHandler(stream)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -56,3 +73,4 @@ def configure_logging(level: str, fmt: str = "text", stream: IO[str] | None = No
     root.setLevel(level)
     for noisy in ("slack_bolt", "slack_sdk", "httpx", "openai", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+    return written

@@ -12,7 +12,8 @@
 In HTTP mode /healthz and /readyz sit beside /slack/events on SARAH_PORT unless SARAH_HEALTH_PORT
 names another port; /metrics is not served on the port Slack reaches (anyone who can reach Slack's
 endpoint could read the counts) unless SARAH_METRICS_ON_SLACK_PORT=true. In Socket Mode and for
-workers a small server of their own listens on SARAH_HEALTH_PORT (default SARAH_PORT), so the
+workers a small server of their own listens on SARAH_HEALTH_PORT (default SARAH_PORT; SARAH_PORT + 1 for a
+worker, bot/ports.py), so the
 image's HEALTHCHECK and Kubernetes probes work for every role.
 """
 
@@ -108,7 +109,11 @@ async def start_ops_server(health: Health, host: str, port: int) -> tuple[web.Ap
     add_ops_routes(app, health)
     runner = build_runner(app)  # slow clients are cut off here too
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
     bound = runner.addresses[0][1]
     log.info("health and metrics on http://%s:%s/healthz, /readyz, /metrics", host, bound)
     return runner, int(bound)

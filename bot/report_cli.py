@@ -35,16 +35,23 @@ def parse_since(text: str) -> float:
     return int(match.group(1)) * _UNIT[match.group(2)]
 
 
-def main(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: list[str], *, prog: str = "sarah report", stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    parser = argparse.ArgumentParser(prog="sarah report", description="The support team's numbers for a period.")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="The support team's numbers for a period: conversations, the share Sarah solved alone, "
+        "hand-offs by reason, first response and resolution times against the targets, ratings.",
+        epilog=f"example: {prog} --since 7d",
+    )
     parser.add_argument("--since", default="7d", help="how far back: 24h, 7d, 4w (default 7d)")
     parser.add_argument("--env-file", default=".env", help="settings file read besides the environment")
     options = parser.parse_args(argv)
     try:
         span = parse_since(options.since)
     except ValueError as error:
-        print(f"sarah report: {error}", file=err)
+        print(f"{prog}: {error}", file=err)
         return 2
     try:
         settings = load_settings(options.env_file)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -23,6 +24,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
@@ -46,7 +48,9 @@ from bot.metrics import Metrics, SlackCallCounter
 from bot.ops_server import add_ops_routes, start_ops_server
 from bot.outage import Outage, is_redis_trouble
 from bot.parts import Parts, build_parts
+from bot.ports import health_port
 from bot.ratings import register_ratings
+from bot.startup import SlackStartError, cannot_listen, redis_failed, slack_unreachable
 from bot.stopping import sleep_or_stop
 from bot.tracing import Tracing, build_tracing
 from bot.worker import LoopEnded
@@ -55,7 +59,7 @@ from config.settings import ModelSettings, RedisSettings, SlackSettings
 from handlers.forget import Forgetter
 from handlers.model import Model
 from handlers.outbox import Outbox
-from sarah_model.retirement import check_model_retirement
+from sarah_model.retirement import check_model_retirement, published_notices
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -191,20 +195,28 @@ def build_model(settings: ModelSettings) -> Model:
     )
 
 
-class SlackStartError(Exception):
-    """Sarah cannot connect to Slack with her settings; the message says what to do."""
-
-
 class SarahFailed(Exception):
     """A loop Sarah cannot work without ended; the process must exit non-zero so it is restarted."""
 
 
-async def _warn_if_retiring(client: AsyncOpenAI, model: str) -> None:
-    """Log, without delaying the start, when the model (or its base) is about to be shut down."""
+async def _warn_if_retiring(client: AsyncOpenAI, model: str, base_url: str | None) -> None:
+    """Log, without delaying the start, when the model (or its base) is about to be shut down, or
+    cannot be reached: Sarah still takes messages then, and answers them once the model is back."""
+    from openai import APIConnectionError
+
     try:
         for notice in await check_model_retirement(client, model, datetime.now(UTC).date()):
             log.warning("model retirement: %s", notice)
-    except Exception:  # a lookup that fails says nothing about the model
+    except APIConnectionError as error:
+        log.warning(
+            "the model could not be reached at %s (%s): Sarah takes messages and answers them once it is "
+            "back; check OPENAI_BASE_URL",
+            base_url or "https://api.openai.com/v1 (OPENAI_BASE_URL unset)",
+            "timed out" if "timed out" in str(error).lower() else "connection failed",
+        )
+        for notice in published_notices(model, datetime.now(UTC).date()):
+            log.warning("model retirement: %s", notice)
+    except Exception:  # a lookup that fails otherwise says nothing about the model
         log.debug("could not look up the model's shutdown date", exc_info=True)
 
 
@@ -233,10 +245,23 @@ class Sarah:
     _failure: str | None = None
 
     async def start(self) -> None:
-        """Connect, build the parts, refuse an unsafe support team, then start what SARAH_ROLE asks for."""
+        """Connect, build the parts, refuse an unsafe support team, then start what SARAH_ROLE asks for.
+
+        Raises `StartupError` (one sentence naming the setting to change) when Redis or Slack cannot
+        be reached, a token is refused or a port is taken; whatever was started is stopped first."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         s = self.settings
         self.redis = build_redis(s.redis, self.redis_url)
-        await self.redis.ping()
+        try:
+            await self.redis.ping()
+        except (RedisError, RedisClusterException, OSError) as error:
+            raise redis_failed(s.redis, self.redis_url, error) from error
         self._session = aiohttp.ClientSession()
         self.slack = build_slack_client(s.slack, self._session, self.metrics)
         self.tracing = self.tracing or build_tracing(s.log.otel_exporter_otlp_endpoint)
@@ -248,7 +273,9 @@ class Sarah:
                 self._closers.append(closer)
             client = getattr(self.model, "client", None)
             if client is not None:
-                self._tasks.append(asyncio.create_task(_warn_if_retiring(client, s.model.sarah_model)))
+                self._tasks.append(
+                    asyncio.create_task(_warn_if_retiring(client, s.model.sarah_model, s.model.openai_base_url))
+                )
         self.parts = build_parts(
             s,
             redis=self.redis,
@@ -267,15 +294,34 @@ class Sarah:
             if self.parts.webhooks is not None:
                 self._tasks.append(asyncio.create_task(self.parts.webhooks.run(self._stop), name="webhooks"))
         self.parts.health.loops = [t for t in self._tasks if t.get_name() in ("worker", "reminders")]
-        if s.worker.sarah_role in ("all", "ingress") and s.slack.mode is not SlackMode.LOCAL:
-            self.parts.health.needs_identity = True
-            await self._start_ingress()
+        if s.slack.mode is not SlackMode.LOCAL:
+            auth = await self._auth_test()  # a worker checks its token too, though only the ingress needs who it is
+            if s.worker.sarah_role in ("all", "ingress"):
+                self.parts.health.needs_identity = True
+                await self._start_ingress(auth)
         await self._start_ops()
+
+    async def _auth_test(self) -> Any:
+        """Who SLACK_BOT_TOKEN is (auth.test); a refused token or an unreachable Slack stops the start."""
+        try:
+            return await self._slack_call(self.slack.auth_test())  # retried on 429, 5xx and connection errors
+        except SlackApiError as error:
+            raise SlackStartError(
+                f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error', 'unknown error')}): "
+                "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
+            ) from None
+
+    async def _slack_call(self, call: Awaitable[Any]) -> Any:
+        """A Slack call made while starting: an unreachable Slack becomes a sentence naming SLACK_API_URL."""
+        try:
+            return await call
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise slack_unreachable(self.settings.slack, error) from error
 
     async def _refuse_an_unsafe_support_team(self) -> None:
         """Only the support team speaks for ZenNest: never start with a team anyone could join."""
         try:
-            problem = await self.parts.team.why_unsafe()
+            problem = await self._slack_call(self.parts.team.why_unsafe())
         except SlackApiError as error:
             code = error.response.get("error", "unknown error")
             if code in ("invalid_auth", "not_authed", "token_revoked", "account_inactive"):
@@ -284,19 +330,11 @@ class Sarah:
                 f"Sarah cannot read SUPPORT_CHANNEL {self.settings.handoff.support_channel} ({code}): invite her to it"
             )
         if problem:
-            await self.stop()
             raise SlackStartError(problem)
 
-    async def _start_ingress(self) -> None:
+    async def _start_ingress(self, auth: Any) -> None:
         s, parts = self.settings.slack, self.parts
         secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
-        try:
-            auth = await self.slack.auth_test()  # retried by the client on 429, 5xx and connection errors
-        except SlackApiError as error:
-            raise SlackStartError(
-                f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error', 'unknown error')}): "
-                "copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
-            ) from None
         identity = AuthorizeResult.from_auth_test_response(auth_test_response=auth, bot_token=self.slack.token)
         home = await self._home(auth)
         parts.health.identity_resolved = True
@@ -338,7 +376,18 @@ class Sarah:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             assert s.slack_app_token is not None
-            handler = AsyncSocketModeHandler(bolt, s.slack_app_token.get_secret_value())
+            app_token = s.slack_app_token.get_secret_value()
+            # slack_sdk retries a failed connect forever, logging a traceback each time: ask for the
+            # socket's URL here, once, so a refused SLACK_APP_TOKEN stops the start with one sentence.
+            try:
+                opened = await self._slack_call(self.slack.apps_connections_open(app_token=app_token))
+            except SlackApiError as error:
+                raise SlackStartError(
+                    f"Slack refused SLACK_APP_TOKEN ({error.response.get('error', 'unknown error')}): copy the "
+                    "app-level token (scope connections:write) again from the app's Basic Information page"
+                ) from None
+            handler = AsyncSocketModeHandler(bolt, app_token)
+            handler.client.wss_uri = str(opened["url"])
             await handler.connect_async()  # type: ignore[no-untyped-call]
             self._cleanups.append(handler.close_async)
             log.info("connected to Slack in Socket Mode")
@@ -351,9 +400,11 @@ class Sarah:
             add_ops_routes(app, parts.health, healthz=False, metrics=s.sarah_metrics_on_slack_port)
         runner = build_runner(app, read_timeout=s.http_read_timeout_seconds)
         await runner.setup()
-        site = web.TCPSite(runner, s.sarah_host, s.sarah_port)
-        await site.start()
         self._cleanups.append(runner.cleanup)
+        try:
+            await web.TCPSite(runner, s.sarah_host, s.sarah_port).start()
+        except OSError as error:
+            raise cannot_listen(s, self.settings.worker, s.sarah_port, "SARAH_PORT", error) from error
         self.http_port = runner.addresses[0][1]
         log.info("listening for Slack on http://%s:%s/slack/events", s.sarah_host, self.http_port)
 
@@ -370,8 +421,12 @@ class Sarah:
         if self.http_port is not None and self._health_on_slack_port():
             self.health_port = self.http_port
             return
-        port = s.sarah_health_port if s.sarah_health_port is not None else s.sarah_port
-        runner, self.health_port = await start_ops_server(self.parts.health, s.sarah_host, port)
+        port = health_port(self.settings.worker.sarah_role, s.sarah_port, s.sarah_health_port)
+        setting = "SARAH_HEALTH_PORT" if s.sarah_health_port is not None or port != s.sarah_port else "SARAH_PORT"
+        try:
+            runner, self.health_port = await start_ops_server(self.parts.health, s.sarah_host, port)
+        except OSError as error:
+            raise cannot_listen(s, self.settings.worker, port, setting, error) from error
         self._closers.append(runner.cleanup)  # probes keep answering while threads in progress finish
 
     async def _shutdown_tracing(self) -> None:
@@ -467,5 +522,7 @@ class Sarah:
             with contextlib.suppress(Exception):
                 await closer()
         self._closers.clear()
-        await self._session.close()
-        await self.redis.aclose()
+        if hasattr(self, "_session"):  # not there when the start failed before Slack
+            await self._session.close()
+        if hasattr(self, "redis"):
+            await self.redis.aclose()

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import SettingsError, describe_validation_error
@@ -65,7 +65,8 @@ class SlackSettings(BaseSettings):
         le=65535,
         description=(
             "/healthz, /readyz and /metrics in every role (Socket Mode and workers too). Unset: SARAH_PORT "
-            "(in HTTP mode the same server as /slack/events, without /metrics). 0: a free port of its own."
+            "(in HTTP mode the same server as /slack/events, without /metrics), SARAH_PORT + 1 for a worker. "
+            "0: a free port of its own."
         ),
     )
     sarah_metrics_on_slack_port: bool = Field(
@@ -154,13 +155,14 @@ class SlackSettings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
-    @model_validator(mode="after")
-    def _mode_is_complete(self) -> SlackSettings:
+    def dependent_problems(self) -> list[str]:
+        """Rules between Slack settings (see `Settings.dependent_problems`)."""
+        problems = []
         if self.slack_app_token is not None and self.slack_bot_token is None:
-            raise ValueError("SLACK_BOT_TOKEN: is required when SLACK_APP_TOKEN is set (Socket Mode)")
+            problems.append("SLACK_BOT_TOKEN: is required when SLACK_APP_TOKEN is set (Socket Mode)")
         if self.mode is SlackMode.HTTP and self.slack_signing_secret is None:
-            raise ValueError("SLACK_SIGNING_SECRET: is required in HTTP mode (SLACK_BOT_TOKEN set, no SLACK_APP_TOKEN)")
-        return self
+            problems.append("SLACK_SIGNING_SECRET: is required in HTTP mode (SLACK_BOT_TOKEN set, no SLACK_APP_TOKEN)")
+        return problems
 
     @property
     def mode(self) -> SlackMode:
@@ -272,13 +274,14 @@ class RedisSettings(BaseSettings):
                 )
         return value
 
-    @model_validator(mode="after")
-    def _one_topology(self) -> RedisSettings:
+    def dependent_problems(self) -> list[str]:
+        """Rules between Redis settings: one topology, and a cluster needs a node to start from."""
+        problems = []
         if self.redis_cluster and self.redis_sentinels:
-            raise ValueError("REDIS_CLUSTER: cannot be combined with REDIS_SENTINELS (a cluster has no Sentinels)")
+            problems.append("REDIS_CLUSTER: cannot be combined with REDIS_SENTINELS (a cluster has no Sentinels)")
         if self.redis_cluster and not (self.redis_url or "").startswith(("redis://", "rediss://")):
-            raise ValueError("REDIS_CLUSTER: needs REDIS_URL, a redis:// or rediss:// URL of any node of the cluster")
-        return self
+            problems.append("REDIS_CLUSTER: needs REDIS_URL, a redis:// or rediss:// URL of any node of the cluster")
+        return problems
 
     @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:
@@ -594,20 +597,20 @@ class WebhookSettings(BaseSettings):
             raise ValueError("must be a URL such as https://tickets.example.com/sarah")
         return value
 
-    @model_validator(mode="after")
-    def _complete(self) -> WebhookSettings:
-        url = self.handoff_webhook_url
+    def dependent_problems(self) -> list[str]:
+        """The rules between the webhook's settings (checked with every other rule, in one round)."""
+        url, problems = self.handoff_webhook_url, []
         if url and url.startswith("http://") and not self.handoff_webhook_allow_http:
-            raise ValueError(
+            problems.append(
                 "HANDOFF_WEBHOOK_URL: must be https:// (set HANDOFF_WEBHOOK_ALLOW_HTTP=true only for a receiver "
                 "on this machine or a private network)"
             )
         if url and self.handoff_webhook_secret is None:
-            raise ValueError(
+            problems.append(
                 "HANDOFF_WEBHOOK_SECRET: is required with HANDOFF_WEBHOOK_URL (the receiver checks "
                 "each event's signature with it)"
             )
-        return self
+        return problems
 
 
 class LimitSettings(BaseSettings):
@@ -872,23 +875,36 @@ class Settings:
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
     def __post_init__(self) -> None:
-        problems = self.cross_field_problems()
+        problems = self.dependent_problems()
         if problems:
             raise SettingsError(problems)
 
-    def cross_field_problems(self) -> list[str]:
-        """Every rule that spans two groups, checked together so an admin fixes them in one round."""
-        problems: list[str] = []
-        if self.slack.mode is not SlackMode.LOCAL and self.handoff.support_channel is None:
-            problems.append("SUPPORT_CHANNEL: is required with Slack: the channel id where Sarah posts hand-off cards")
-        if "{agent}" not in self.texts.text_agent_joined:
-            problems.append("TEXT_AGENT_JOINED: must contain {agent}, where the agent's name goes")
-        if self.worker.reclaim_idle_seconds <= self.worker.thread_lease_seconds:
-            problems.append(
-                "RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS, or a crashed "
-                "worker's messages are taken over while its lease still blocks their thread"
-            )
-        return problems
+    def dependent_problems(self) -> list[str]:
+        """Every rule that spans two settings, checked together so an admin fixes them in one round."""
+        return dependent_problems(self.slack, self.redis, self.worker, self.handoff, self.texts, self.webhook)
+
+
+def dependent_problems(
+    slack: SlackSettings,
+    redis: RedisSettings,
+    worker: WorkerSettings,
+    handoff: HandoffSettings,
+    texts: TextSettings,
+    webhook: WebhookSettings,
+) -> list[str]:
+    """The rules between settings. `load_settings` runs them even when some values were refused,
+    on groups where the default stands in for each refused value."""
+    problems = [*slack.dependent_problems(), *redis.dependent_problems(), *webhook.dependent_problems()]
+    if slack.mode is not SlackMode.LOCAL and handoff.support_channel is None:
+        problems.append("SUPPORT_CHANNEL: is required with Slack: the channel id where Sarah posts hand-off cards")
+    if "{agent}" not in texts.text_agent_joined:
+        problems.append("TEXT_AGENT_JOINED: must contain {agent}, where the agent's name goes")
+    if worker.reclaim_idle_seconds <= worker.thread_lease_seconds:
+        problems.append(
+            "RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS, or a crashed "
+            "worker's messages are taken over while its lease still blocks their thread"
+        )
+    return problems
 
 
 SETTINGS_GROUPS: dict[str, type[BaseSettings]] = {
@@ -916,10 +932,22 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
     groups: dict[str, BaseSettings] = {}
     problems: list[str] = []
     for name, group in SETTINGS_GROUPS.items():
+        values = overrides.get(name, {})
         try:
-            groups[name] = group(_env_file=env_file, **overrides.get(name, {}))
+            groups[name] = group(_env_file=env_file, **values)
         except ValidationError as error:
             problems.extend(describe_validation_error(error))
-    if problems:
-        raise SettingsError(problems)
-    return Settings(**groups)  # type: ignore[arg-type]
+            # The group again with each refused value at its default, so the rules between
+            # settings can still be checked in this round.
+            refused = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+            defaults = {f: group.model_fields[f].get_default(call_default_factory=True) for f in refused}
+            groups[name] = group(_env_file=env_file, **{**values, **defaults})
+    if not problems:
+        return Settings(**groups)  # type: ignore[arg-type]
+    refused_names = {p.split(":", 1)[0] for p in problems}
+    g: dict[str, Any] = groups
+    for problem in dependent_problems(g["slack"], g["redis"], g["worker"], g["handoff"], g["texts"], g["webhook"]):
+        # a rule that names a refused variable was judged on that variable's default: not reported
+        if not any(re.search(rf"\b{name}\b", problem) for name in refused_names):
+            problems.append(problem)
+    raise SettingsError(problems)

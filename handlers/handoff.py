@@ -150,6 +150,19 @@ class Handoff:
             await self.after_resolve(thread)
         return None
 
+    async def withdraw(self, thread: ThreadRef, customer: str) -> bool:
+        """The customer set the conversation aside (the terminal chat's /reset): its hand-off ends
+        as resolved, silently, so asking for a person later opens a new one. False if none was open."""
+        moved = await self._ownership.transition(
+            thread, allowed=(Owner.WAITING, Owner.HUMAN), to=Owner.RESOLVED, by=customer, now=self._clock()
+        )
+        if not moved.changed:
+            return False
+        await self._ownership.cancel_reminder(thread)
+        await self._release_slot(thread)
+        await self._refresh_card(thread)
+        return True
+
     async def hand_back(self, thread: ThreadRef, agent: str) -> str | None:
         """waiting/human → bot, with a fresh failure count and a new episode for the model."""
         moved = await self._ownership.transition(

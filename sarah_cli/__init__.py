@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 
 NEEDS_EXTRA = (
-    "sarah train needs the {extra} extra (missing module: {module}): pip install -e '.[{extra}]' "
-    "(`scripts/sarah train …` installs the train extra itself)"
+    "sarah train needs {module}, which is not installed: run it as `scripts/sarah train …`, which installs "
+    "{lock} (the locked set)"
 )
 TRAIN_EXTRA_MODULES = frozenset({"rich", "wandb", "matplotlib"})
 LOCAL_EXTRA_MODULES = frozenset({"torch", "transformers", "peft", "trl", "datasets", "accelerate", "tokenizers"})
@@ -20,15 +20,20 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["train"]:
         try:
+            from bot.cli import invoked_as
             from training.cli import main as train_main
 
-            return train_main(args[1:])
-        except ModuleNotFoundError as error:  # an extra is missing (scripts/sarah installs [train])
+            return train_main(args[1:], prog=f"{invoked_as()} train")
+        except ModuleNotFoundError as error:  # a training package is missing (scripts/sarah installs them)
             root = (error.name or "").split(".")[0]
-            extra = "local" if root in LOCAL_EXTRA_MODULES else "train"
+            lock = (
+                "requirements/test.txt and requirements/torch.txt"
+                if root in LOCAL_EXTRA_MODULES
+                else "requirements/train.txt"
+            )
             if root not in LOCAL_EXTRA_MODULES | TRAIN_EXTRA_MODULES:
                 raise
-            print(NEEDS_EXTRA.format(module=root, extra=extra), file=sys.stderr)
+            print(NEEDS_EXTRA.format(module=root, lock=lock), file=sys.stderr)
             return 2
     from bot.cli import main as bot_main
 

@@ -111,9 +111,10 @@ def _published_notice(name: str, today: date, *, used_by: str | None) -> str | N
 async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -> list[str]:
     """Notices for `model` and, for an `ft:` model, its base.
 
-    The endpoint's `shutdown_date` wins; without one (no field, a failed lookup) OpenAI's published
-    date for the snapshot is used.
-    """
+    The endpoint's `shutdown_date` wins; without one (no field, or no models endpoint, no such model,
+    no access) OpenAI's published date for the snapshot is used. Raises `openai.APIConnectionError`
+    when the model's server cannot be reached at all (Sarah warns at start, the doctor names
+    OPENAI_BASE_URL): `published_notices` then still says what the dates alone say."""
     lookups: list[tuple[str, str | None]] = [(model, None)]
     base = base_of(model)
     if base:
@@ -121,8 +122,7 @@ async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -
     notices: list[str] = []
     for name, used_by in lookups:
         info: object = None
-        # no models endpoint, no such model, or no access: only the published date speaks
-        with contextlib.suppress(openai.APIStatusError, openai.APIConnectionError):
+        with contextlib.suppress(openai.APIStatusError):
             info = await client.models.retrieve(name)
         if info is not None and shutdown_date_of(info) is not None:
             notice = retirement_notice(info, today, used_by=used_by)
@@ -131,3 +131,10 @@ async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -
         if notice:
             notices.append(notice)
     return notices
+
+
+def published_notices(model: str, today: date) -> list[str]:
+    """What OpenAI's published dates alone say of `model` (and its base), with no lookup."""
+    base = base_of(model)
+    lookups: list[tuple[str, str | None]] = [(model, None)] + ([(base, model)] if base else [])
+    return [n for name, used_by in lookups if (n := _published_notice(name, today, used_by=used_by))]

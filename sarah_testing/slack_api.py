@@ -71,6 +71,7 @@ class FakeSlack(LocalServer):
         self.channel_members: dict[str, list[str]] = {}
         self.token_valid = True
         self.token_revoked = False  # every method answers token_revoked (the app was uninstalled)
+        self.app_token_valid = True  # apps.connections.open (Socket Mode's app-level token)
         self.usergroups: dict[str, list[str]] = {}
         # conversations.info fields per channel, over the defaults (private, not shared)
         self.channel_info: dict[str, dict[str, Any]] = {}
@@ -229,6 +230,8 @@ class FakeSlack(LocalServer):
         return envelope_id
 
     def _apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
+        if not self.app_token_valid:
+            return {"ok": False, "error": "invalid_auth"}
         return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link"}
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:

@@ -220,8 +220,8 @@ class SarahProcess:
         env = {k: v for k, v in os.environ.items() if not _is_sarah_setting(k)}
         env.update(self.env)
         env["PYTHONPATH"] = str(ROOT)
-        if self.port is not None:
-            env["SARAH_PORT"] = str(self.port)
+        if self.port is not None:  # /healthz on this port in every role (a worker's default is the next one)
+            env["SARAH_PORT"] = env["SARAH_HEALTH_PORT"] = str(self.port)
         log = self.log_path.open("ab")
         log.write(f"--- start {self.starts + 1} ---\n".encode())
         log.flush()

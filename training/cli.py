@@ -17,11 +17,32 @@ from typing import Any
 from training.paths import CANDIDATES_DIR, CONVERSATIONS_DIR, EVAL_FILE, RUNS_DIR, TRAIN_FILE, VALID_FILE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sarah train", description="Make Sarah's model: check, split, tune, compare.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def build_parser(prog: str = "sarah train") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Make Sarah's model: check, split, tune, compare.",
+        epilog=(
+            f"example:\n  {prog} validate && {prog} split && {prog} finetune --backend local\n\n"
+            f"`{prog} COMMAND --help` says more about each command."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check training files against OpenAI's guidance and ours")
+    def command(name: str, summary: str, example: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog=f"example:\n  {prog} {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    validate = command(
+        "validate",
+        "check training files against OpenAI's guidance and ours",
+        "validate --strict training/data/train.jsonl",
+    )
     validate.add_argument(
         "files",
         nargs="*",
@@ -43,14 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="an example over the token limit is an error, not a warning (what CI runs)",
     )
 
-    split = commands.add_parser("split", help="seeded, stratified 80/20 split of the conversations")
+    split = command("split", "seeded, stratified 80/20 split of the conversations", "split --seed 7")
     split.add_argument("--input-dir", type=Path, default=CONVERSATIONS_DIR)
     split.add_argument("--train-out", type=Path, default=TRAIN_FILE)
     split.add_argument("--valid-out", type=Path, default=VALID_FILE)
     split.add_argument("--seed", type=int, default=None, help="default FINETUNE_SEED (42)")
     split.add_argument("--valid-share", type=float, default=0.2)
 
-    finetune = commands.add_parser("finetune", help="fine-tune Sarah's model and record its id for the bot")
+    finetune = command(
+        "finetune", "fine-tune Sarah's model and record its id for the bot", "finetune --backend local --epochs 3"
+    )
     finetune.add_argument(
         "--backend", choices=["openai", "azure", "local"], default=None, help="default FINETUNE_BACKEND (openai)"
     )
@@ -95,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--gate-tries", type=int, default=3, help="tries of each scenario per model in the promotion gate (default 3)"
     )
 
-    evaluate = commands.add_parser("evaluate", help="compare two models on the held-out set")
+    evaluate = command(
+        "evaluate", "compare two models on the held-out set", "evaluate --a offline --b openai:gpt-4.1-mini --limit 20"
+    )
     evaluate.add_argument(
         "--a",
         required=True,
@@ -137,10 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for any tool whose reader went away
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "sarah train") -> int:
     """Run one subcommand; a reader that goes away (`sarah train split | head`) ends it quietly."""
     try:
-        code = _main(argv)
+        code = _main(argv, prog)
         sys.stdout.flush()  # a pipe's buffered output fails here, inside the try, not at exit
         return code
     except BrokenPipeError:
@@ -150,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
-def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+def _main(argv: list[str] | None, prog: str) -> int:
+    args = build_parser(prog).parse_args(argv)
     from config.errors import SettingsError
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -69,3 +70,34 @@ async def test_with_nothing_configured_sarah_chats_offline_on_an_embedded_redis_
     assert "Sarah: " in out and "4.99" in out  # the offline model answers from the knowledge base
     again = await chat(["/quit"], env, tmp_path)
     assert "Welcome back: continuing your conversation (2 earlier messages)" in again
+
+
+async def test_reset_ends_the_hand_off_so_asking_for_a_person_again_opens_a_new_one(tmp_path: Path) -> None:
+    env = {"SARAH_DATA_DIR": str(tmp_path / "data"), "COALESCE_SECONDS": "0"}
+    out = await chat(["/human", "/reset", "/human", "/quit"], env, tmp_path)
+    assert out.count("[hand-off] In Slack, Sarah would now hand this conversation") == 2
+    assert "already with our support team" not in out
+
+
+async def test_the_terminal_chat_shows_only_the_conversation_and_says_where_the_log_went(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "chat",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "SARAH_DATA_DIR": "data"},  # LOG_LEVEL INFO
+    )
+    out, err = await asyncio.wait_for(process.communicate(b"How much does Zen Plus cost per month?\n/quit\n"), 90)
+    assert process.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert lines[0] == f"(Sarah's log for this chat: {Path('data') / 'chat.log'})"
+    assert lines[1].startswith("Hi, I'm Sarah from ZenNest support")
+    assert any(line.startswith("Sarah: ") for line in lines[2:])
+    assert not [line for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ", line)]  # no log line
+    assert err.decode() == ""
+    log = (tmp_path / "data" / "chat.log").read_text()
+    assert " INFO bot.worker: worker " in log and "Zen Plus" not in log  # the log has no customer text

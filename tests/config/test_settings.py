@@ -62,6 +62,34 @@ def test_every_rule_that_spans_two_groups_is_reported_in_one_round(monkeypatch: 
     assert "RECLAIM_IDLE_SECONDS: must be longer than THREAD_LEASE_SECONDS" in message
 
 
+def test_problems_of_every_group_and_the_rules_between_them_come_in_one_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = problems(
+        monkeypatch,
+        SLACK_BOT_TOKEN="xoxb-1",  # HTTP mode: needs SLACK_SIGNING_SECRET and SUPPORT_CHANNEL, has neither
+        SARAH_PORT="99999",  # a wrong value in the same group as the missing secret
+        MODEL_TIMEOUT_SECONDS="soon",
+        REDIS_CLUSTER="true",  # a cluster with no REDIS_URL
+        TEXT_AGENT_JOINED="An agent joined.",
+    )
+    for expected in (
+        "SLACK_SIGNING_SECRET: is required in HTTP mode",
+        "SUPPORT_CHANNEL: is required with Slack",
+        "SARAH_PORT: Input should be less than or equal to 65535",
+        "MODEL_TIMEOUT_SECONDS: Input should be a valid number",
+        "REDIS_CLUSTER: needs REDIS_URL",
+        "TEXT_AGENT_JOINED: must contain {agent}",
+    ):
+        assert expected in message
+
+
+def test_a_rule_is_not_judged_on_a_value_that_was_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = problems(monkeypatch, THREAD_LEASE_SECONDS="long", RECLAIM_IDLE_SECONDS="10")
+    assert "THREAD_LEASE_SECONDS: Input should be a valid number" in message
+    assert "must be longer than THREAD_LEASE_SECONDS" not in message  # 10 s against the default lease
+
+
 def test_the_mode_follows_the_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(None).slack.mode is SlackMode.LOCAL
     monkeypatch.setenv("SUPPORT_CHANNEL", "C0SUPPORT")

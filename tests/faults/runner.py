@@ -118,7 +118,7 @@ class Deployment:
         counts: dict[str, int] = {}
         for role in roles:
             counts[role] = counts.get(role, 0) + 1
-            # Every role serves /healthz on SARAH_PORT (a worker without the Slack endpoint beside it).
+            # Every role serves /healthz on its port (SARAH_PORT and SARAH_HEALTH_PORT: tests/processes.py).
             self.processes.append(
                 SarahProcess(f"{role}{counts[role]}", self._env(role), self.workdir / "sarah", port=free_port())
             )

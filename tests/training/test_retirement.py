@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from openai import AsyncOpenAI
+from openai import APIConnectionError, AsyncOpenAI
 
-from sarah_model.retirement import GONE, check_model_retirement, published_shutdown, retirement_notice
+from sarah_model.retirement import (
+    GONE,
+    check_model_retirement,
+    published_notices,
+    published_shutdown,
+    retirement_notice,
+)
 from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
 from training.finetune.availability import base_model_verdict, deadline_refusal
 
@@ -72,10 +78,15 @@ async def test_a_server_without_the_field_or_the_endpoint_gives_no_notice_beyond
             assert await check_model_retirement(client, "sarah", TODAY) == []  # 404: a vLLM adapter name
         finally:
             await client.close()
+
+
+async def test_a_server_that_cannot_be_reached_is_raised_for_the_caller_to_report() -> None:
     unreachable = AsyncOpenAI(api_key=API_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=2)
     try:
-        assert await check_model_retirement(unreachable, FT_MODEL, long_before) == []
-        (notice,) = await check_model_retirement(unreachable, FT_MODEL, TODAY)
+        with pytest.raises(APIConnectionError):  # Sarah warns at start, the doctor names OPENAI_BASE_URL
+            await check_model_retirement(unreachable, FT_MODEL, TODAY)
+        assert published_notices(FT_MODEL, date(2026, 9, 1)) == []  # what the dates alone say: nothing yet
+        (notice,) = published_notices(FT_MODEL, TODAY)
         assert "gpt-4o-mini-2024-07-18" in notice and "2027-01-14, in 50 days" in notice
     finally:
         await unreachable.close()
