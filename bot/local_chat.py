@@ -19,7 +19,7 @@ from typing import TextIO
 from bot.runtime import Sarah
 from config import Settings
 from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.outbox import Card, CardRef, PartsRecorder
+from handlers.outbox import Card, CardRef, OffSlackOutbox, PartsRecorder
 from handlers.ownership import Owner
 
 CHANNEL = "DLOCALCHAT"  # a DM-like thread: the same rules as a Slack DM
@@ -28,7 +28,7 @@ HELP = "Type your question. Commands: /reset (fresh conversation), /human (ask f
 REPLY_WAIT_SECONDS = 120
 
 
-class TerminalOutbox:
+class TerminalOutbox(OffSlackOutbox):
     """Prints what Sarah says; `said` is set whenever Sarah finished saying something."""
 
     def __init__(self, out: TextIO) -> None:
@@ -38,9 +38,6 @@ class TerminalOutbox:
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
-
-    async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
-        return None
 
     async def send(
         self,
@@ -57,32 +54,11 @@ class TerminalOutbox:
         self.said.set()
         return f"{time.time():.6f}"
 
-    async def withdraw(self, thread: ThreadRef, handle: str) -> None:
-        return None
-
-    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
-        return {}  # a terminal cannot lose a line: nothing to find again
-
     async def post_card(self, card: Card) -> CardRef | None:
         self._print(
             f"[hand-off] In Slack, Sarah would now hand this conversation to the ZenNest support team "
             f"(reason: {card.reason or 'hand-off'}; failures: {card.failures}). Summary: {card.summary}"
         )
-        return None
-
-    async def update_card(self, ref: CardRef, card: Card) -> None:
-        return None
-
-    async def remind(self, ref: CardRef, card: Card) -> None:
-        return None
-
-    async def support_note(self, ref: CardRef, text: str) -> None:
-        return None
-
-    async def alert_team(self, ref: CardRef, text: str, *, usergroup: str = "") -> None:
-        return None
-
-    async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
         return None
 
     async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:
@@ -91,14 +67,8 @@ class TerminalOutbox:
     async def display_name(self, user: str) -> str:
         return "You" if user == USER else "Support"
 
-    async def customer_said(self, ref: CardRef, customer: str, text: str, *, has_files: bool = False) -> None:
-        return None
-
     async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
         await self.to_customer(thread, await self.display_name(agent), text)
-
-    async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
-        return None
 
 
 async def run_local_chat(

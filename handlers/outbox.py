@@ -133,6 +133,46 @@ class Outbox(Protocol):
     async def display_name(self, user: str) -> str: ...
 
 
+class OffSlackOutbox:
+    """The support-channel half of an Outbox that lives off Slack (the terminal chat, the scenario
+    episodes): nothing to show agents, nothing to find again after a crash. Such an outbox inherits
+    these no-ops and writes only what its customer sees (`thinking`, `send`, `post_card`,
+    `to_customer`, `display_name`), so a method added to Outbox is added here once."""
+
+    async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
+        return None
+
+    async def withdraw(self, thread: ThreadRef, handle: str) -> None:
+        return None
+
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
+        return {}  # nothing off Slack is lost in a crash: nothing to find again
+
+    async def update_card(self, ref: CardRef, card: Card) -> None:
+        return None
+
+    async def remind(self, ref: CardRef, card: Card) -> None:
+        return None
+
+    async def support_note(self, ref: CardRef, text: str) -> None:
+        return None
+
+    async def alert_team(self, ref: CardRef, text: str, *, usergroup: str = "") -> None:
+        return None
+
+    async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
+        return None
+
+    async def customer_said(self, ref: CardRef, customer: str, text: str, *, has_files: bool = False) -> None:
+        return None
+
+    async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
+        return None
+
+    async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
+        return None
+
+
 class AnswerStream(Protocol):
     """One answer being streamed into one message (see `Streams`)."""
 

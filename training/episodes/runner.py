@@ -20,7 +20,7 @@ from config.settings import TextSettings
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Conversation, Model, Reply
-from handlers.outbox import Card, CardRef, PartsRecorder
+from handlers.outbox import Card, CardRef, OffSlackOutbox, PartsRecorder
 from handlers.ownership import Owner, OwnershipStore
 from handlers.pipeline import Pipeline, Policy, Texts
 from handlers.thread_store import ThreadStore
@@ -71,16 +71,13 @@ class RecordingModel:
         return reply
 
 
-class RecordingOutbox:
+class RecordingOutbox(OffSlackOutbox):
     """What the customer sees in their thread; a hand-off card is noted, not posted."""
 
     def __init__(self) -> None:
         self.said: list[str] = []
         self.cards: list[Card] = []
         self._ids = itertools.count(1)
-
-    async def thinking(self, thread: ThreadRef, *, tag: str = "") -> str | None:
-        return None
 
     async def send(
         self,
@@ -96,29 +93,8 @@ class RecordingOutbox:
         self.said.append(text)
         return f"{START:.0f}.{next(self._ids):06d}"
 
-    async def withdraw(self, thread: ThreadRef, handle: str) -> None:
-        return None
-
-    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
-        return {}
-
     async def post_card(self, card: Card) -> CardRef | None:
         self.cards.append(card)
-        return None
-
-    async def update_card(self, ref: CardRef, card: Card) -> None:
-        return None
-
-    async def remind(self, ref: CardRef, card: Card) -> None:
-        return None
-
-    async def support_note(self, ref: CardRef, text: str) -> None:
-        return None
-
-    async def alert_team(self, ref: CardRef, text: str, *, usergroup: str = "") -> None:
-        return None
-
-    async def asked_again(self, ref: CardRef, customer: str, latest: str) -> None:
         return None
 
     async def to_customer(self, thread: ThreadRef, agent: str, text: str) -> None:
@@ -126,15 +102,6 @@ class RecordingOutbox:
 
     async def display_name(self, user: str) -> str:
         return user
-
-    async def customer_said(self, ref: CardRef, customer: str, text: str, *, has_files: bool = False) -> None:
-        return None
-
-    async def relay_to_customer(self, thread: ThreadRef, ref: CardRef, agent: str, text: str) -> None:
-        return None
-
-    async def tell_agent(self, ref: CardRef, agent: str, text: str) -> None:
-        return None
 
 
 class Clock:
