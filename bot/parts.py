@@ -72,6 +72,7 @@ class Parts:
     digest: WeeklyDigest | None = None  # WEEKLY_DIGEST set, with Slack: posted by the reminders loop
     webhooks: WebhookDelivery | None = None  # HANDOFF_WEBHOOK_URL set: the runtime runs its delivery loop
     ratings: Ratings | None = None  # with Slack: the question after a resolve and its buttons
+    stats: ServiceStats | None = None  # the support team's numbers: flushed by the reminders loop and at stop
 
 
 def build_parts(
@@ -249,6 +250,7 @@ def build_parts(
         digest=_digest(s, redis, slack, stats) if in_slack else None,
         webhooks=webhooks,
         ratings=ratings,
+        stats=stats,
     )
 
 

@@ -473,6 +473,8 @@ class Sarah:
             if await sleep_or_stop(self._stop, interval):
                 return
             try:
+                if self.parts.stats is not None:
+                    await self.parts.stats.flush()  # the conversations counted in memory since the last beat
                 await self.parts.handoff.remind_due()
                 if self.parts.breaches is not None:
                     await self.parts.breaches.check_due()
@@ -518,6 +520,10 @@ class Sarah:
         self._down.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        stats = getattr(getattr(self, "parts", None), "stats", None)
+        if stats is not None:
+            with contextlib.suppress(Exception):  # Redis gone: those counts are lost, nothing else
+                await stats.flush()
         for closer in self._closers:
             with contextlib.suppress(Exception):
                 await closer()

@@ -82,9 +82,29 @@ class ServiceStats:
     def __init__(self, redis: Redis, *, clock: Callable[[], float]) -> None:
         self._redis = redis
         self._clock = clock
+        self._conversations = 0  # counted, not written yet: see `conversation_started`
 
     async def conversation_started(self) -> None:
-        await self._count("conversations")
+        """Counted in memory and written by `flush` (on the reminders loop's beat, 30 s at most, and
+        when Sarah stops): a conversation's first message costs no Redis round trip, so the hot path
+        keeps its round trips per message. A killed process loses at most one beat's count."""
+        self._conversations += 1
+
+    @property
+    def unwritten(self) -> int:
+        """Conversations counted since the last successful flush."""
+        return self._conversations
+
+    async def flush(self) -> None:
+        """Write the conversations counted since the last flush (kept for the next one on failure)."""
+        pending, self._conversations = self._conversations, 0
+        if not pending:
+            return
+        try:
+            await self._count("conversations", pending)
+        except BaseException:
+            self._conversations += pending
+            raise
 
     async def conversation_unsolved(self) -> None:
         """Counted once per conversation: its first hand-off, or the first answer that did not help."""
@@ -128,10 +148,10 @@ class ServiceStats:
         result.closed = [ClosedHandoff.from_json(as_text(m)) for m in replies[-1]]
         return result
 
-    async def _count(self, name: str) -> None:
+    async def _count(self, name: str, amount: int = 1) -> None:
         key = stats_day_key(_day(self._clock()))
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(key, name, 1)
+            pipe.hincrby(key, name, amount)
             pipe.expire(key, KEEP_DAYS * 86_400)
             await pipe.execute()
 

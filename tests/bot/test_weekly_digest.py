@@ -6,7 +6,9 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.digest import WeeklyDigest
@@ -35,6 +37,7 @@ async def test_several_workers_post_the_digest_once_at_its_time(redis: Redis, fa
     stats = ServiceStats(redis, clock=lambda: MONDAY_9 - 2 * 86_400)
     for _ in range(4):
         await stats.conversation_started()
+    await stats.flush()
     await stats.handed_off("customer_asked")
     await stats.conversation_unsolved()
     await stats.closed(
@@ -63,3 +66,22 @@ async def test_a_digest_missed_by_more_than_a_day_waits_for_the_next_week(redis:
     now = [MONDAY_9 + 2 * 86_400]
     assert not await digest(redis, fake_slack, now).post_if_due()
     assert not [m for m in fake_slack.messages if m.channel == SUPPORT_CHANNEL]
+
+
+async def test_conversations_counted_in_memory_reach_redis_with_the_next_flush_and_a_failed_flush_keeps_them(
+    redis: Redis,
+) -> None:
+    stats = ServiceStats(redis, clock=lambda: MONDAY_9)
+    for _ in range(3):
+        await stats.conversation_started()
+    assert (await stats.period(MONDAY_9 - 60, MONDAY_9 + 60)).conversations == 0  # no round trip per conversation
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0")
+    broken = ServiceStats(unreachable, clock=lambda: MONDAY_9)
+    await broken.conversation_started()
+    with pytest.raises(RedisError):
+        await broken.flush()
+    assert broken.unwritten == 1  # kept for the next beat
+    await unreachable.aclose()
+    await stats.flush()
+    await stats.flush()  # nothing new: nothing written twice
+    assert (await stats.period(MONDAY_9 - 60, MONDAY_9 + 60)).conversations == 3
