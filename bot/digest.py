@@ -42,8 +42,11 @@ class WeeklyDigest:
         targets: Targets,
         stats: ServiceStats,
         clock: Callable[[], float],
+        topic_title: Callable[[str], str] = lambda topic: topic,
     ) -> None:
+        """`topic_title` shows a hand-off's topic (a knowledge-base section id) by its title."""
         self._redis = redis
+        self._topic_title = topic_title
         self._slack = slack
         self._channel = channel
         self._weekday, self._minute = schedule
@@ -83,6 +86,6 @@ class WeeklyDigest:
     async def text(self, since: float, until: float) -> str:
         period = await self._stats.period(since, until)
         open_now = int(await self._redis.zcard(OPEN_HANDOFFS))
-        lines = report_lines(period, self._targets, open_handoffs=open_now)
+        lines = report_lines(period, self._targets, open_handoffs=open_now, topic_title=self._topic_title)
         title, *rest = (plain_mrkdwn(line) for line in lines)
         return "\n".join([f":bar_chart: *Weekly support digest* — {title}", *rest])

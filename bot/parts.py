@@ -8,6 +8,7 @@ connects the clients before and starts the loops after.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -38,6 +39,7 @@ from config import Settings, SlackMode
 from config.support_hours import parse_weekly
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.limits import Limits
+from handlers.messages import ThreadRef
 from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.ownership import OwnershipStore
@@ -47,6 +49,8 @@ from handlers.service_stats import ServiceStats
 from handlers.stream_budget import StreamBudget
 from handlers.thread_store import ThreadStore
 from handlers.tokens import encoder_for
+from sarah_model.knowledge import load_knowledge_base
+from sarah_model.sections import SectionFinder
 
 PASS_MARGIN_SECONDS = 60.0
 
@@ -101,7 +105,8 @@ def build_parts(
     stats = ServiceStats(redis, clock=time.time)
     targets = Targets.from_settings(s.service)
     webhooks, events = _webhooks(s, redis, store)
-    service = ServiceWatch(metrics, targets, stats, events)
+    topics = SectionFinder(load_knowledge_base())
+    service = ServiceWatch(metrics, targets, stats, events, topic_of=_topic_of(store, topics))
     store.on_card = lambda thread: service.card_posted(thread, time.time())
     ownership = WatchedOwnership(
         redis,
@@ -247,11 +252,22 @@ def build_parts(
         app_home=app_home,
         health=health,
         breaches=service.breaches,
-        digest=_digest(s, redis, slack, stats) if in_slack else None,
+        digest=_digest(s, redis, slack, stats, topics) if in_slack else None,
         webhooks=webhooks,
         ratings=ratings,
         stats=stats,
     )
+
+
+def _topic_of(store: ThreadStore, topics: SectionFinder) -> Callable[[ThreadRef], Awaitable[str]]:
+    """What a handed-off thread's customer asked about, as a knowledge-base section id: one read of
+    the thread at hand-off time, and only the section's id is kept."""
+
+    async def topic_of(thread: ThreadRef) -> str:
+        turns = await store.episode(thread)
+        return topics.topic(" ".join(t.content for t in turns if t.role == "user"))
+
+    return topic_of
 
 
 def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDelivery | None, HandoffEvents | None]:
@@ -276,7 +292,9 @@ def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDel
     return delivery, events
 
 
-def _digest(s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats) -> WeeklyDigest | None:
+def _digest(
+    s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats, topics: SectionFinder
+) -> WeeklyDigest | None:
     schedule = parse_weekly(s.service.weekly_digest)
     if schedule is None or not s.handoff.support_channel:
         return None
@@ -288,4 +306,5 @@ def _digest(s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStat
         targets=Targets.from_settings(s.service),
         stats=stats,
         clock=time.time,
+        topic_title=topics.title,
     )

@@ -75,5 +75,9 @@ async def print_report(redis_url: str, targets: Targets, span: float, out: TextI
         return 2
     finally:
         await redis.aclose()
-    print("\n".join(report_lines(period, targets, open_handoffs=open_now)), file=out)
+    from sarah_model.knowledge import load_knowledge_base
+    from sarah_model.sections import SectionFinder
+
+    title = SectionFinder(load_knowledge_base()).title
+    print("\n".join(report_lines(period, targets, open_handoffs=open_now, topic_title=title)), file=out)
     return 0

@@ -8,6 +8,7 @@ logs and carries on.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.breaches import Breaches
@@ -31,11 +32,14 @@ class ServiceWatch:
         targets: Targets,
         stats: ServiceStats | None = None,
         events: EventSink | None = None,
+        topic_of: Callable[[ThreadRef], Awaitable[str]] | None = None,
     ) -> None:
+        """`topic_of`: the knowledge-base section a thread's customer asked about (read at hand-off only)."""
         self._metrics = metrics
         self._targets = targets
         self._stats = stats
         self._events = events
+        self._topic_of = topic_of
         self.breaches: Breaches | None = None  # set once the outbox exists (bot/parts.py)
 
     async def unsolved(self) -> None:
@@ -48,7 +52,8 @@ class ServiceWatch:
         if times is not None and times.first_unsolved:
             await self.unsolved()
         if self._stats is not None:
-            await self._stats.handed_off(reason)
+            topic = await self._topic_of(thread) if self._topic_of is not None else ""
+            await self._stats.handed_off(reason, topic)
         if self.breaches is not None and times is not None and times.escalated_at:
             await self.breaches.watch(thread, times.escalated_at)
 

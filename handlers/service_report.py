@@ -7,6 +7,7 @@ Never a customer's words: only counts, reasons and times.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from handlers.service_levels import Target, Targets, short_duration
@@ -31,7 +32,17 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def report_lines(period: Period, targets: Targets, *, open_handoffs: int | None = None) -> list[str]:
+TOP_TOPICS = 5
+
+
+def report_lines(
+    period: Period,
+    targets: Targets,
+    *,
+    open_handoffs: int | None = None,
+    topic_title: Callable[[str], str] = lambda topic: topic,
+) -> list[str]:
+    """`topic_title` shows a topic (a knowledge-base section id) by its title (bot/: sarah_model's)."""
     since = datetime.fromtimestamp(period.since, UTC).strftime("%Y-%m-%d %H:%M")
     until = datetime.fromtimestamp(period.until, UTC).strftime("%Y-%m-%d %H:%M")
     lines = [f"Support numbers from {since} to {until} UTC"]
@@ -47,6 +58,10 @@ def report_lines(period: Period, targets: Targets, *, open_handoffs: int | None 
             lines.append(f"  {count} × {REASON_NAMES.get(reason, reason.replace('_', ' '))}")
     else:
         lines.append("Handed to the team: none")
+    if period.topics:
+        lines.append("Topics that most often ended in a hand-off (what to write next in the knowledge base):")
+        ranked = sorted(period.topics.items(), key=lambda item: (-item[1], item[0]))[:TOP_TOPICS]
+        lines += [f"  {count} × {topic_title(topic)}" for topic, count in ranked]
     if open_handoffs is not None:
         lines.append(f"Open hand-offs now: {open_handoffs}")
     first = [c.first_response_seconds for c in period.closed if c.first_response_seconds is not None]

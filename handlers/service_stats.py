@@ -65,6 +65,7 @@ class Period:
     conversations: int = 0
     unsolved: int = 0  # conversations handed off, or where an answer did not help
     handoffs: dict[str, int] = field(default_factory=dict)  # reason → count
+    topics: dict[str, int] = field(default_factory=dict)  # knowledge-base section id → hand-offs about it
     ratings: dict[int, int] = field(default_factory=dict)  # 1…5 → count
     closed: list[ClosedHandoff] = field(default_factory=list)
 
@@ -110,8 +111,11 @@ class ServiceStats:
         """Counted once per conversation: its first hand-off, or the first answer that did not help."""
         await self._count("unsolved")
 
-    async def handed_off(self, reason: str) -> None:
+    async def handed_off(self, reason: str, topic: str = "") -> None:
+        """A hand-off, by reason, and by topic when known (a knowledge-base section id: no customer words)."""
         await self._count(f"handoff:{reason or 'other'}")
+        if topic:
+            await self._count(f"topic:{topic}")
 
     async def rated(self, score: int) -> None:
         await self._count(f"rating:{score}")
@@ -142,6 +146,9 @@ class ServiceStats:
                 elif name.startswith("handoff:"):
                     reason = name.removeprefix("handoff:")
                     result.handoffs[reason] = result.handoffs.get(reason, 0) + value
+                elif name.startswith("topic:"):
+                    topic = name.removeprefix("topic:")
+                    result.topics[topic] = result.topics.get(topic, 0) + value
                 elif name.startswith("rating:") and name.removeprefix("rating:").isdigit():
                     score = int(name.removeprefix("rating:"))
                     result.ratings[score] = result.ratings.get(score, 0) + value

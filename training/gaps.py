@@ -9,15 +9,11 @@ the knowledge base", which is often the most useful line: what to write next.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sarah_model.knowledge import Passage
-from sarah_model.retrieval import BM25, terms
+from sarah_model.sections import NOT_IN_KB, SectionFinder
 from training.handoff_records import ThreadRecord
-
-NOT_IN_KB = "(not in the knowledge base)"
-MIN_SCORE = 4.0  # below it the best section shares only a word or two with the question
 
 
 @dataclass(slots=True)
@@ -31,23 +27,6 @@ class Gap:
     @property
     def total(self) -> int:
         return self.handoffs + self.not_helped
-
-
-class SectionFinder:
-    """Maps a customer's text to the knowledge-base section it is about (or NOT_IN_KB)."""
-
-    def __init__(self, passages: Sequence[Passage], min_score: float = MIN_SCORE) -> None:
-        self._passages = list(passages)
-        self._index = BM25(
-            [terms(p.title + " " + p.text) for p in self._passages],
-            headings=[terms(f"{p.area} {p.title}") for p in self._passages],
-        )
-        self._min_score = min_score
-
-    def section(self, text: str) -> Passage | None:
-        query = Counter(terms(text))
-        hits = self._index.rank({t: float(n) for t, n in query.items()}, limit=1)
-        return self._passages[hits[0].index] if hits and hits[0].score >= self._min_score else None
 
 
 def knowledge_gaps(threads: Iterable[ThreadRecord], finder: SectionFinder) -> list[Gap]:

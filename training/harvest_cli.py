@@ -74,7 +74,8 @@ def run_harvest(args: argparse.Namespace, redis_url: str, *, now: datetime | Non
 
 def run_gaps(args: argparse.Namespace, redis_url: str) -> int:
     from sarah_model.knowledge import load_knowledge_base
-    from training.gaps import SectionFinder, knowledge_gaps
+    from sarah_model.sections import SectionFinder
+    from training.gaps import knowledge_gaps
 
     reading = _reading_or_none(redis_url)
     if reading is None:

@@ -70,6 +70,7 @@ async def test_a_hand_off_records_its_claim_first_answer_and_resolution_and_coun
     assert "Conversations: 1; solved by Sarah without a person: 0 (0%)" in report
     assert "1 × the customer asked for a person" in report
     assert "1 of 1 within target" in report and "Open hand-offs now: 0" in report
+    assert "Topics that most often ended in a hand-off" in report  # filed by knowledge-base section
     assert "real person" not in report  # counts and times only, never the customer's words
 
 

@@ -85,3 +85,13 @@ async def test_conversations_counted_in_memory_reach_redis_with_the_next_flush_a
     await stats.flush()
     await stats.flush()  # nothing new: nothing written twice
     assert (await stats.period(MONDAY_9 - 60, MONDAY_9 + 60)).conversations == 3
+
+
+def test_a_customers_words_are_filed_under_the_knowledge_base_section_they_are_about() -> None:
+    from sarah_model.knowledge import load_knowledge_base
+    from sarah_model.sections import NOT_IN_KB, SectionFinder
+
+    finder = SectionFinder(load_knowledge_base())
+    topic = finder.topic("my ZenHub shows offline in the app, how do I get it back online")
+    assert topic.startswith("hub/") and finder.title(topic).startswith("Hub")
+    assert finder.topic("what is the capital of France") == NOT_IN_KB

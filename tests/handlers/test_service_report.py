@@ -52,3 +52,15 @@ def test_a_period_that_does_not_parse_is_refused_with_how_to_write_it(bad: str) 
 
     with pytest.raises(ValueError, match="like 7d, 24h or 2w"):
         parse_since(bad)
+
+
+def test_the_report_names_the_topics_that_most_often_ended_in_a_hand_off_by_their_titles() -> None:
+    topics = {f"area/t{n}": n for n in range(1, 8)} | {"(not in the knowledge base)": 7}
+    period = Period(since=0.0, until=1.0, conversations=30, unsolved=35, handoffs={"steps_failed": 35}, topics=topics)
+    text = "\n".join(report_lines(period, TARGETS, topic_title=lambda topic: topic.upper()))
+    assert (
+        "Topics that most often ended in a hand-off (what to write next in the knowledge base):\n"
+        "  7 × (NOT IN THE KNOWLEDGE BASE)\n  7 × AREA/T7\n  6 × AREA/T6\n  5 × AREA/T5\n  4 × AREA/T4\n"
+    ) in text + "\n"
+    assert "AREA/T3" not in text  # the five that matter most
+    assert "Topics" not in "\n".join(report_lines(Period(since=0.0, until=1.0), TARGETS))

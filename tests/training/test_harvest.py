@@ -138,7 +138,8 @@ async def test_the_gap_report_counts_hand_offs_by_knowledge_base_section(
 
 async def test_answers_that_did_not_help_are_counted_and_questions_outside_the_knowledge_base_stand_out() -> None:
     from sarah_model.knowledge import load_knowledge_base
-    from training.gaps import NOT_IN_KB, SectionFinder, knowledge_gaps
+    from sarah_model.sections import NOT_IN_KB, SectionFinder
+    from training.gaps import knowledge_gaps
 
     redis = FakeAsyncRedis()
     for n, (question, failed) in enumerate(
