@@ -22,9 +22,9 @@ class HeaderRecordingOpenAI(FakeOpenAI):
         super().__init__()
         self.authorizations: list[str | None] = []
 
-    async def _completions(self, request: web.Request) -> web.Response:
+    async def completions(self, request: web.Request) -> web.StreamResponse:
         self.authorizations.append(request.headers.get("Authorization"))
-        return await super()._completions(request)
+        return await super().completions(request)
 
 
 @pytest.fixture
