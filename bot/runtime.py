@@ -398,7 +398,7 @@ class Sarah:
         )
         if self._health_on_slack_port():  # build_web_app has its /healthz
             add_ops_routes(app, parts.health, healthz=False, metrics=s.sarah_metrics_on_slack_port)
-        runner = build_runner(app, read_timeout=s.http_read_timeout_seconds)
+        runner = build_runner(app, idle_timeout=s.http_idle_timeout_seconds)
         await runner.setup()
         self._cleanups.append(runner.cleanup)
         try:

@@ -76,12 +76,23 @@ class SlackSettings(BaseSettings):
             "/slack/events could read it)."
         ),
     )
+    http_idle_timeout_seconds: float = Field(
+        default=75.0,
+        ge=1,
+        le=600,
+        description=(
+            "HTTP mode: a connection with no request in flight is closed after this, and a new one must send "
+            "its headers within it. Keep it longer than the idle timeout of whatever sends to Sarah (load "
+            "balancers: 60 s; HTTP clients: 15 s), or they send on a connection Sarah is closing."
+        ),
+    )
     http_read_timeout_seconds: float = Field(
         default=5.0,
         ge=0.5,
         le=60,
         description=(
-            "HTTP mode: a request's headers, and then its body, must arrive within this; slower clients are cut off."
+            "HTTP mode: once a request's headers have arrived, its body must arrive within this, or it is answered "
+            "408 and the connection closed."
         ),
     )
     slack_team_id: str | None = Field(

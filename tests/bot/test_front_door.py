@@ -55,7 +55,9 @@ async def post(port: int | None, body: bytes, headers: dict[str, str]) -> int:
 async def test_a_request_without_fresh_signature_headers_is_refused_before_its_body_is_read(
     start_sarah: StartSarah,
 ) -> None:
-    sarah, _ = await start_sarah(slack={"http_read_timeout_seconds": READ_TIMEOUT})
+    sarah, _ = await start_sarah(
+        slack={"http_read_timeout_seconds": READ_TIMEOUT, "http_idle_timeout_seconds": READ_TIMEOUT}
+    )
     for headers in (
         {},
         {"X-Slack-Request-Timestamp": str(int(time.time()))},  # no signature
@@ -77,7 +79,9 @@ async def test_a_request_without_fresh_signature_headers_is_refused_before_its_b
 
 
 async def test_a_body_over_the_limit_is_refused_from_its_length_alone(start_sarah: StartSarah) -> None:
-    sarah, _ = await start_sarah(slack={"http_read_timeout_seconds": READ_TIMEOUT})
+    sarah, _ = await start_sarah(
+        slack={"http_read_timeout_seconds": READ_TIMEOUT, "http_idle_timeout_seconds": READ_TIMEOUT}
+    )
     reader, writer = await asyncio.open_connection("127.0.0.1", sarah.http_port)
     stamp = str(int(time.time()))
     writer.write(
@@ -92,7 +96,9 @@ async def test_a_body_over_the_limit_is_refused_from_its_length_alone(start_sara
 
 
 async def test_slack_is_still_answered_within_the_read_timeout(start_sarah: StartSarah) -> None:
-    sarah, _ = await start_sarah(slack={"http_read_timeout_seconds": READ_TIMEOUT})
+    sarah, _ = await start_sarah(
+        slack={"http_read_timeout_seconds": READ_TIMEOUT, "http_idle_timeout_seconds": READ_TIMEOUT}
+    )
     body = json.dumps(envelope(dm("hello"))).encode()
     assert await post(sarah.http_port, body, signed_headers(body.decode())) == 200
 
@@ -100,7 +106,9 @@ async def test_slack_is_still_answered_within_the_read_timeout(start_sarah: Star
 async def test_slow_clients_are_closed_within_the_read_timeout_and_do_not_grow_the_process(
     start_sarah: StartSarah,
 ) -> None:
-    sarah, _ = await start_sarah(slack={"http_read_timeout_seconds": READ_TIMEOUT})
+    sarah, _ = await start_sarah(
+        slack={"http_read_timeout_seconds": READ_TIMEOUT, "http_idle_timeout_seconds": READ_TIMEOUT}
+    )
     await slow_clients(sarah.http_port or 0, 5, 5, 10_000, 5)  # warm up: the first connections' own cost
     before = rss_mb()
     result = await slow_clients(sarah.http_port or 0, 300, 300, 900_000, 4 * READ_TIMEOUT + 4)
