@@ -129,20 +129,15 @@ async def _model(settings: Settings, today: date) -> list[str]:
     try:
         if client is None:
             return [f"warning: {closing}"] if closing else []
+        found: list[str] = []
         try:
             notices = await check_model_retirement(client, settings.model.sarah_model, today)
         except APIConnectionError:
             where = settings.model.openai_base_url or "https://api.openai.com/v1"
-            unreachable = f"the model cannot be reached at {where}: check OPENAI_BASE_URL and that the server runs"
+            found.append(f"the model cannot be reached at {where}: check OPENAI_BASE_URL and that the server runs")
             notices = published_notices(settings.model.sarah_model, today)  # the dates alone still speak
-            return (
-                [unreachable]
-                + [f"warning: {n}" if "no longer answers" not in n else n for n in notices]
-                + ([f"warning: {closing}"] if closing else [])
-            )
-        return [f"warning: {n}" if "no longer answers" not in n else n for n in notices] + (
-            [f"warning: {closing}"] if closing else []
-        )
+        found += [f"warning: {n}" if "no longer answers" not in n else n for n in notices]
+        return found + ([f"warning: {closing}"] if closing else [])
     finally:
         closer = getattr(model, "aclose", None)
         if closer is not None:
