@@ -115,12 +115,8 @@ async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -
     no access) OpenAI's published date for the snapshot is used. Raises `openai.APIConnectionError`
     when the model's server cannot be reached at all (Sarah warns at start, the doctor names
     OPENAI_BASE_URL): `published_notices` then still says what the dates alone say."""
-    lookups: list[tuple[str, str | None]] = [(model, None)]
-    base = base_of(model)
-    if base:
-        lookups.append((base, model))
     notices: list[str] = []
-    for name, used_by in lookups:
+    for name, used_by in _lookups(model):
         info: object = None
         with contextlib.suppress(openai.APIStatusError):
             info = await client.models.retrieve(name)
@@ -135,6 +131,10 @@ async def check_model_retirement(client: AsyncOpenAI, model: str, today: date) -
 
 def published_notices(model: str, today: date) -> list[str]:
     """What OpenAI's published dates alone say of `model` (and its base), with no lookup."""
+    return [n for name, used_by in _lookups(model) if (n := _published_notice(name, today, used_by=used_by))]
+
+
+def _lookups(model: str) -> list[tuple[str, str | None]]:
+    """`model`, and for an `ft:` model its base (used by the fine-tune)."""
     base = base_of(model)
-    lookups: list[tuple[str, str | None]] = [(model, None)] + ([(base, model)] if base else [])
-    return [n for name, used_by in lookups if (n := _published_notice(name, today, used_by=used_by))]
+    return [(model, None)] + ([(base, model)] if base else [])
