@@ -74,7 +74,7 @@ def _sarah_process(groups: dict[str, dict[str, Any]], redis_url: str, log_level:
     for group in SETTINGS_GROUPS.values():  # only the settings given here count, none of this machine's
         for name in group.model_fields:
             os.environ.pop(name.upper(), None)
-    from bot.logs import configure_logging
+    from bot.ops.logs import configure_logging
     from bot.runtime import Sarah
     from config import load_settings
 

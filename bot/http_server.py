@@ -14,7 +14,7 @@ bytes for all requests together (503 beyond it, which Slack retries), since a si
 be checked once the whole body is in memory: slow or forged requests cannot grow the process.
 
 `/healthz` answers 200 only when Redis answers a PING and, in a process that runs the worker, the
-worker's read loop, reclaim loop and lease renewals are recent (see bot/liveness.py); otherwise 503
+worker's read loop, reclaim loop and lease renewals are recent (see bot/ops/liveness.py); otherwise 503
 with a JSON body that says which part is stale, so a stuck worker gets restarted.
 """
 

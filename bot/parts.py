@@ -14,40 +14,41 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alarms import Alarms
-from bot.app_home import AppHome
-from bot.breaches import Breaches
-from bot.dead_letters import DeadLetters
-from bot.digest import WeeklyDigest
-from bot.inbox import GROUP, Inbox
-from bot.metrics import Metrics, refresh_stream_gauges
-from bot.observed_model import ObservedModel, provider_name
-from bot.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
-from bot.open_handoffs import CardWatchingStore, OpenHandoffs, WatchedOwnership, refresh_queue_gauges
-from bot.ops_server import Health
-from bot.ratings import Ratings
-from bot.service_watch import ServiceWatch
-from bot.slack_outbox import SlackOutbox
-from bot.slack_stream import SlackStreams
-from bot.slack_text import LinkPolicy
-from bot.support_team import SupportTeam
-from bot.thread_history import SlackThreadReader
-from bot.tracing import Tracing
-from bot.webhooks import HandoffEvents, WebhookDelivery, workspace_url_from
+from bot.ops.alarms import Alarms
+from bot.ops.breaches import Breaches
+from bot.ops.digest import WeeklyDigest
+from bot.ops.handoff_watch import CardWatchingStore, WatchedOwnership, refresh_queue_gauges
+from bot.ops.metrics import Metrics, refresh_stream_gauges
+from bot.ops.observed_model import ObservedModel, provider_name
+from bot.ops.observed_pipeline import CountingDeadLetters, CountingInbox, ObservedPipeline
+from bot.ops.server import Health
+from bot.ops.service_watch import ServiceWatch
+from bot.ops.tracing import Tracing
+from bot.ops.webhooks import HandoffEvents, WebhookDelivery, workspace_url_from
+from bot.slack.app_home import AppHome
+from bot.slack.outbox import SlackOutbox
+from bot.slack.ratings import Ratings
+from bot.slack.stream import SlackStreams
+from bot.slack.support_team import SupportTeam
+from bot.slack.text import LinkPolicy
+from bot.slack.thread_history import SlackThreadReader
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.support_hours import parse_weekly
 from handlers.handoff import Handoff, HandoffTexts
-from handlers.limits import Limits
 from handlers.messages import ThreadRef
 from handlers.model import Model
 from handlers.outbox import Outbox
-from handlers.ownership import OwnershipStore
 from handlers.pipeline import Policy, Texts, nobody_is_support
 from handlers.service_levels import Targets
-from handlers.service_stats import ServiceStats
-from handlers.stream_budget import StreamBudget
-from handlers.thread_store import ThreadStore
+from handlers.store.dead_letters import DeadLetters
+from handlers.store.inbox import GROUP, Inbox
+from handlers.store.limits import Limits
+from handlers.store.open_handoffs import OpenHandoffs
+from handlers.store.ownership import OwnershipStore
+from handlers.store.service_stats import ServiceStats
+from handlers.store.stream_budget import StreamBudget
+from handlers.store.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 from sarah_model.knowledge import load_knowledge_base
 from sarah_model.sections import SectionFinder

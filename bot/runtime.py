@@ -35,30 +35,30 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import SupportActions
-from bot.alarms import together
-from bot.app_home import register_app_home
-from bot.assistant import register_assistant
-from bot.boundaries import Home, boundary_filter
-from bot.door import Door
-from bot.gate import Notices
 from bot.http_server import build_runner, build_web_app
-from bot.ingress import build_bolt_app
-from bot.metrics import Metrics, SlackCallCounter
-from bot.ops_server import add_ops_routes, start_ops_server
-from bot.outage import Outage, is_redis_trouble
+from bot.ops.alarms import together
+from bot.ops.metrics import Metrics, SlackCallCounter
+from bot.ops.outage import Outage, is_redis_trouble
+from bot.ops.server import add_ops_routes, start_ops_server
+from bot.ops.tracing import Tracing, build_tracing
 from bot.parts import Parts, build_parts
 from bot.ports import health_port
-from bot.ratings import register_ratings
+from bot.slack.actions import SupportActions
+from bot.slack.app_home import register_app_home
+from bot.slack.assistant import register_assistant
+from bot.slack.boundaries import Home, boundary_filter
+from bot.slack.front_door import build_bolt_app
+from bot.slack.message_limits import Notices
+from bot.slack.ratings import register_ratings
 from bot.startup import SlackStartError, cannot_listen, redis_failed, slack_unreachable
 from bot.stopping import sleep_or_stop
-from bot.tracing import Tracing, build_tracing
 from bot.worker import LoopEnded
 from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
-from handlers.forget import Forgetter
 from handlers.model import Model
 from handlers.outbox import Outbox
+from handlers.store.forget import Forgetter
+from handlers.store.front_door import Door
 from sarah_model.retirement import check_model_retirement, published_notices
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 # Retrying connection errors and timeouts (on a fresh connection, after a short backoff) keeps that
 # from reaching a caller, e.g. as a 500 to Slack; a PING before reusing a connection idle for
 # REDIS_HEALTH_CHECK_SECONDS finds a dead one before a command is sent on it. A longer outage still
-# raises after the retries: the worker's loops wait it out (bot/outage.py), the ingress answers 500
+# raises after the retries: the worker's loops wait it out (bot/ops/outage.py), the ingress answers 500
 # and Slack retries. Retried commands are safe to repeat: the ingress script drops a message it has
 # already queued, acknowledgements and lease renewals are idempotent.
 REDIS_RETRIES = 3
@@ -158,7 +158,7 @@ def build_slack_client(
 
 
 def _slack_logger() -> logging.Logger:
-    """slack_sdk's logger with its own level set (to the level it has now, from bot/logs.py).
+    """slack_sdk's logger with its own level set (to the level it has now, from bot/ops/logs.py).
 
     slack_sdk formats a debug line of every request and response (headers, the whole body) whenever
     its logger's own level is unset, before the logger drops it: about 30 µs per call."""

@@ -28,16 +28,16 @@ from typing import Literal
 
 from redis.exceptions import OutOfMemoryError
 
-from bot.alarms import Alarms, token_refused
-from bot.dead_letters import DeadLetters
-from bot.inbox import Entry, Inbox
-from bot.liveness import Limits, Liveness
-from bot.outage import Backoff, Outage, is_outage, is_redis_trouble
+from bot.ops.alarms import Alarms, token_refused
+from bot.ops.liveness import Limits, Liveness
+from bot.ops.outage import Backoff, Outage, is_outage, is_redis_trouble
 from bot.stopping import sleep_or_stop
 from handlers.messages import ThreadRef
 from handlers.outbox import PostsUnknown
 from handlers.pipeline import Pipeline
-from handlers.thread_store import Accepted, Pending, Release, Snapshot, ThreadStore
+from handlers.store.dead_letters import DeadLetters
+from handlers.store.inbox import Entry, Inbox
+from handlers.store.thread_store import Accepted, Pending, Release, Snapshot, ThreadStore
 
 log = logging.getLogger(__name__)
 

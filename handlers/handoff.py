@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from config.settings import TextSettings
-from handlers.limits import TEXT_HANDOFF_JOINED, Limits
 from handlers.messages import ThreadRef
 from handlers.model import Conversation, Model, Outcome, Turn
 from handlers.outbox import Card, Outbox
-from handlers.ownership import Owner, OwnershipStore
-from handlers.thread_store import StoredTurn, ThreadStore, parse_thread_key
+from handlers.store.limits import TEXT_HANDOFF_JOINED, Limits
+from handlers.store.ownership import Owner, OwnershipStore
+from handlers.store.thread_store import StoredTurn, ThreadStore, parse_thread_key
 
 log = logging.getLogger(__name__)
 

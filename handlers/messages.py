@@ -27,7 +27,7 @@ class ThreadRef:
     """A conversation and the Slack thread Sarah posts its answers in.
 
     Usually both are one thread. In a DM, one conversation spans several top-level messages (see
-    bot/ingress.py): `thread_ts` is then the thread of the message being answered (Sarah replies
+    bot/slack/front_door.py): `thread_ts` is then the thread of the message being answered (Sarah replies
     under it) and `conversation_ts` the ts of the conversation's first message, which keys Redis.
     """
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from handlers.messages import SharedFile, ThreadRef
-from handlers.thread_state import CardRef as CardRef  # re-exported: what an outbox posts to
-from handlers.thread_state import Owner
-from handlers.thread_store import StoredTurn
+from handlers.store.thread_state import CardRef as CardRef  # re-exported: what an outbox posts to
+from handlers.store.thread_state import Owner
+from handlers.store.thread_store import StoredTurn
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from config.settings import TextSettings
-from handlers import keys
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff
@@ -30,13 +29,13 @@ from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, StreamingModel, Turn
 from handlers.notes import is_internal
 from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
-from handlers.ownership import Owner, OwnershipStore
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.speaker_labels import AGENT_LABEL as AGENT_LABEL
 from handlers.speaker_labels import OTHER_LABEL as OTHER_LABEL
 from handlers.speaker_labels import defused
-from handlers.streaming import Live, ready_text
-from handlers.thread_store import (
+from handlers.store import keys
+from handlers.store.ownership import Owner, OwnershipStore
+from handlers.store.thread_store import (
     Committed,
     Pending,
     Release,
@@ -48,6 +47,7 @@ from handlers.thread_store import (
     episode_of,
     located,
 )
+from handlers.streaming import Live, ready_text
 from handlers.tokens import Encoder
 
 log = logging.getLogger(__name__)
@@ -336,7 +336,7 @@ class Pipeline:
 
     async def conversation_started(self, thread: ThreadRef) -> None:
         """A customer's first message of a conversation (or of a fresh episode) is being answered:
-        a hook for whoever counts conversations (bot/observed_pipeline.py)."""
+        a hook for whoever counts conversations (bot/ops/observed_pipeline.py)."""
 
     async def _ask_model(
         self,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from handlers.service_levels import Target, Targets, short_duration
-from handlers.service_stats import Period
+from handlers.store.service_stats import Period
 
 REASON_NAMES = {
     "customer_asked": "the customer asked for a person",

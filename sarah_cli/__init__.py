@@ -1,7 +1,7 @@
 """The `sarah` command's entry: `sarah train …` goes to the model pipeline, everything else to the bot.
 
 The dispatch lives above both `bot/` and `training/` so neither imports the other: the bot's commands
-stay in `bot.cli`, the pipeline's in `training.cli`, and only this module knows both.
+stay in `bot.cli.main`, the pipeline's in `training.cli`, and only this module knows both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["train"]:
         try:
-            from bot.cli import invoked_as
+            from bot.cli.main import invoked_as
             from training.cli import main as train_main
 
             return train_main(args[1:], prog=f"{invoked_as()} train")
@@ -35,6 +35,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(NEEDS_EXTRA.format(module=root, lock=lock), file=sys.stderr)
             return 2
-    from bot.cli import main as bot_main
+    from bot.cli.main import main as bot_main
 
     return bot_main(args)

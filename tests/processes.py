@@ -1,7 +1,7 @@
 """Real processes for the fault suite: redis-server (alone, as a Cluster, behind a Sentinel) and Sarah.
 
 Everything listens on 127.0.0.1 on free ports and lives in a temporary directory. Sarah runs as
-`python -m bot.cli` with only the settings given here (none of this machine's, no `.env`: her working
+`python -m bot.cli.main` with only the settings given here (none of this machine's, no `.env`: her working
 directory is the temporary one) and PYTHONPATH set to this checkout, so a subprocess imports the code
 under test, not whatever `pip install -e` points at. `Supervisor` plays systemd/Kubernetes: it starts
 again a process that exited non-zero and counts those restarts.
@@ -196,7 +196,7 @@ class RedisSentinel:
 
 @dataclass
 class SarahProcess:
-    """`python -m bot.cli` with exactly `env` as her settings; `port` is her SARAH_PORT (/slack/events for
+    """`python -m bot.cli.main` with exactly `env` as her settings; `port` is her SARAH_PORT (/slack/events for
     an ingress, /healthz for every role)."""
 
     name: str
@@ -226,7 +226,7 @@ class SarahProcess:
         log.write(f"--- start {self.starts + 1} ---\n".encode())
         log.flush()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli"],
+            [sys.executable, "-m", "bot.cli.main"],
             cwd=self.workdir,
             env=env,
             stdout=log,

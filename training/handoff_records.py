@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from handlers.forget import person_digest
 from handlers.handoff import REOPENED_MARKER
-from handlers.keys import FORGOTTEN_PEOPLE, thread_keys
-from handlers.thread_state import Owner, ThreadState
-from handlers.thread_store import StoredTurn, as_text, parse_thread_key
+from handlers.store.forget import person_digest
+from handlers.store.keys import FORGOTTEN_PEOPLE, thread_keys
+from handlers.store.thread_state import Owner, ThreadState
+from handlers.store.thread_store import StoredTurn, as_text, parse_thread_key
 
 STATE_PATTERN = "sarah:{*}:state"
 

@@ -9,8 +9,8 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.inbox import GROUP, Inbox
 from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.store.inbox import GROUP, Inbox
 from sarah_testing.redis_process import RedisProcess
 
 STREAM = "sarah:{inbox-test}:stream"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.boundaries import Home
-from bot.slack_events import classify
+from bot.slack.boundaries import Home
+from bot.slack.events import classify
 from config import SettingsError, load_settings
 from handlers.messages import InboundMessage
 from sarah_testing.slack_api import BOT_USER_ID, TEAM_ID

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
-from handlers.thread_store import ThreadStore
+from handlers.store.keys import thread_keys
+from handlers.store.thread_store import ThreadStore
 from sarah_testing.openai_chat import FakeOpenAI, user_lines
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import dm, new_ts

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.cli import main as sarah_command
-from bot.dead_letters import DEAD
-from bot.dead_letters_cli import main as dead_letters
-from bot.inbox import GROUP, STREAM, Inbox
+from bot.cli.dead_letters import main as dead_letters
+from bot.cli.main import main as sarah_command
 from config.settings import TextSettings
 from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.store.dead_letters import DEAD
+from handlers.store.inbox import GROUP, STREAM, Inbox
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.doctor import run_doctor
+from bot.cli.doctor import run_doctor
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import BOT_USER_ID, FakeSlack

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.door import Admitted, Counting, Door
-from bot.inbox import Inbox
-from bot.slack_events import classify
-from handlers.keys import rate_key
-from handlers.limits import Limits, Verdict
+from bot.slack.events import classify
 from handlers.messages import InboundMessage, ThreadRef
-from handlers.thread_store import ThreadStore
+from handlers.store.front_door import Admitted, Counting, Door
+from handlers.store.inbox import Inbox
+from handlers.store.keys import rate_key
+from handlers.store.limits import Limits, Verdict
+from handlers.store.thread_store import ThreadStore
 from sarah_testing.slack_api import BOT_USER_ID
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
 from tests.processes import RedisServer

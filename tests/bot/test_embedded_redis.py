@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aredis
 
-from bot.embedded_redis import OWNER_FILE, EmbeddedRedis, EmbeddedRedisError, find_redis_server, start_embedded_redis
+from bot.cli.embedded_redis import (
+    OWNER_FILE,
+    EmbeddedRedis,
+    EmbeddedRedisError,
+    find_redis_server,
+    start_embedded_redis,
+)
 
 try:
     find_redis_server()

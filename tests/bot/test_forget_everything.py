@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.dead_letters import DeadLetters
-from bot.dead_letters_cli import main as dead_letters
-from handlers import keys
+from bot.cli.dead_letters import main as dead_letters
 from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.thread_store import Pending
+from handlers.store import keys
+from handlers.store.dead_letters import DeadLetters
+from handlers.store.thread_store import Pending
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command
@@ -29,7 +29,7 @@ SECRET = "my alarm code is 4711"
 
 
 def schema_families() -> set[str]:
-    """Every key family `handlers/keys.py` can build, by the name that builds it."""
+    """Every key family `handlers/store/keys.py` can build, by the name that builds it."""
     found: set[str] = set()
     for name, value in vars(keys).items():
         if isinstance(value, str) and value.startswith("sarah:"):

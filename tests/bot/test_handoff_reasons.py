@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cards import REASONS
+from bot.slack.cards import REASONS
 from handlers.prompt import HANDOFF_TOOL, HandoffReason
 
 

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
-from bot.liveness import Liveness
+from bot.ops.liveness import Liveness
 from bot.worker import Worker
 from config.settings import WorkerSettings
 from sarah_testing.openai_chat import FakeOpenAI

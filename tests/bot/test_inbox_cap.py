@@ -12,9 +12,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
-from bot.dead_letters import DeadLetters
-from bot.door import Door
-from bot.inbox import STREAM, InboxFull
+from handlers.store.dead_letters import DeadLetters
+from handlers.store.front_door import Door
+from handlers.store.inbox import STREAM, InboxFull
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import SUPPORT_CHANNEL, StartSarah

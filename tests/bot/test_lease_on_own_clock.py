@@ -8,12 +8,12 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from bot.liveness import Limits, Liveness
-from bot.outage import Outage
+from bot.ops.liveness import Limits, Liveness
+from bot.ops.outage import Outage
 from bot.worker import _Lease
-from handlers.keys import thread_keys
 from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.thread_store import Release, StoredTurn, ThreadStore
+from handlers.store.keys import thread_keys
+from handlers.store.thread_store import Release, StoredTurn, ThreadStore
 
 THREAD = ThreadRef("D0CUSTOMER", "1800000000.000100")
 

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from bot.liveness import Limits, Liveness
-from bot.outage import Outage
+from bot.ops.liveness import Limits, Liveness
+from bot.ops.outage import Outage
 from bot.worker import _Lease
 from handlers.messages import ThreadRef
 

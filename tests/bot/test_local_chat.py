@@ -18,7 +18,7 @@ async def chat(lines: list[str], env: dict[str, str], cwd: Path) -> str:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.cli.main",
         "chat",  # piped input: `sarah` alone would refuse, as in a container with no terminal
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -83,7 +83,7 @@ async def test_the_terminal_chat_shows_only_the_conversation_and_says_where_the_
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.cli.main",
         "chat",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.inbox import STREAM
+from handlers.store.inbox import STREAM
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.server import eventually_async, stream_is_empty
 from sarah_testing.slack_api import FakeSlack
@@ -88,7 +88,7 @@ async def test_a_retried_accept_keeps_the_lease_it_took(redis: Redis) -> None:
     """redis-py retries a command whose reply was lost; the retry must not turn "leased" into
     "queued", or nobody would answer the thread until its lease lapsed."""
     from handlers.messages import InboundMessage, Kind, ThreadRef
-    from handlers.thread_store import Accepted, ThreadStore
+    from handlers.store.thread_store import Accepted, ThreadStore
 
     store = ThreadStore(redis, ttl_seconds=60, max_turns=10, lease_seconds=15)
     ts = new_ts()

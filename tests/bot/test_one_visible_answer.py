@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack_outbox import SlackOutbox
+from bot.slack.outbox import SlackOutbox
 from handlers.messages import ThreadRef
 from handlers.outbox import PartsRecorder
 from sarah_testing.openai_chat import FakeOpenAI

@@ -1,5 +1,5 @@
 """One way out: every text Sarah posts, in a customer's thread, the support channel, a card, a relay,
-an agent's private note or the App Home, passes through `bot.slack_text`, whatever it holds.
+an agent's private note or the App Home, passes through `bot.slack.text`, whatever it holds.
 
 Every Outbox method and every Block Kit builder is found by introspection and fed the hostile-text
 matrix; a new method or builder without a row here fails `test_every_outbox_method_and_builder_is_covered`.
@@ -20,11 +20,11 @@ import pytest
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
-import bot.app_home
-import bot.cards
-import bot.slack_format
-from bot.app_home import queue_view, visitor_view
-from bot.cards import (
+import bot.slack.app_home
+import bot.slack.cards
+import bot.slack.markdown
+from bot.slack.app_home import queue_view, visitor_view
+from bot.slack.cards import (
     asked_again_line,
     card_message,
     customer_line,
@@ -34,16 +34,16 @@ from bot.cards import (
     quoted,
     reminder_text,
 )
-from bot.open_handoffs import OpenHandoff
-from bot.slack_format import markdown_message, safe_pieces
-from bot.slack_outbox import SlackOutbox
-from bot.slack_stream import SlackStreams
-from bot.slack_text import LinkPolicy, browser_host, from_slack, rich_text_elements
+from bot.slack.markdown import markdown_message, safe_pieces
+from bot.slack.outbox import SlackOutbox
+from bot.slack.stream import SlackStreams
+from bot.slack.text import LinkPolicy, browser_host, from_slack, rich_text_elements
 from handlers.messages import SharedFile, ThreadRef
 from handlers.outbox import Card, CardRef, Outbox
-from handlers.ownership import Owner
-from handlers.stream_budget import StreamBudget
-from handlers.thread_store import StoredTurn
+from handlers.store.open_handoffs import OpenHandoff
+from handlers.store.ownership import Owner
+from handlers.store.stream_budget import StreamBudget
+from handlers.store.thread_store import StoredTurn
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, mention, new_ts
 from tests.bot.test_handoff import escalated_dm, said
@@ -226,36 +226,39 @@ def _open_handoff(text: str, owner: Owner) -> OpenHandoff:
 
 
 BUILDER_ROWS: dict[str, Callable[[str], Any]] = {
-    "bot.cards.feedback_actions": lambda text: feedback_actions(text),
-    "bot.cards.native_feedback": lambda text: native_feedback(text),
-    "bot.cards.feedback_given": lambda text: feedback_given(markdown_message(text, ZENNEST)["blocks"], False),
-    "bot.cards.quoted": lambda text: quoted(text, rich_text_elements(from_slack(text)), "sarah_x"),
-    "bot.cards.customer_line": lambda text: customer_line(text, has_files=True),
-    "bot.cards.asked_again_line": lambda text: [asked_again_line("UCUSTOMER", text), asked_again_line(text, text)],
-    "bot.cards.card_message": lambda text: [
+    "bot.slack.cards.feedback_actions": lambda text: feedback_actions(text),
+    "bot.slack.cards.native_feedback": lambda text: native_feedback(text),
+    "bot.slack.cards.feedback_given": lambda text: feedback_given(markdown_message(text, ZENNEST)["blocks"], False),
+    "bot.slack.cards.quoted": lambda text: quoted(text, rich_text_elements(from_slack(text)), "sarah_x"),
+    "bot.slack.cards.customer_line": lambda text: customer_line(text, has_files=True),
+    "bot.slack.cards.asked_again_line": lambda text: [
+        asked_again_line("UCUSTOMER", text),
+        asked_again_line(text, text),
+    ],
+    "bot.slack.cards.card_message": lambda text: [
         card_message(hostile_card(text, status=status), permalink=link, now=1_800_000_600.0)
         for status in Owner
         for link in (text, "https://zennest.slack.com/archives/D0CUSTOMER/p1800000000000100", None)
     ],
-    "bot.cards.reminder_text": lambda text: {"text": reminder_text(hostile_card(text), now=1_800_000_600.0)},
-    "bot.slack_format.markdown_message": lambda text: [
+    "bot.slack.cards.reminder_text": lambda text: {"text": reminder_text(hostile_card(text), now=1_800_000_600.0)},
+    "bot.slack.markdown.markdown_message": lambda text: [
         markdown_message(piece, ZENNEST) for piece in safe_pieces(text, ZENNEST)
     ],
-    "bot.app_home.queue_view": lambda text: [
+    "bot.slack.app_home.queue_view": lambda text: [
         queue_view([_open_handoff(text, Owner.WAITING), _open_handoff(text, Owner.HUMAN)], 3.0, url)
         for url in (text, "https://zennest.slack.com")
     ],
-    "bot.app_home.visitor_view": lambda text: visitor_view(),
+    "bot.slack.app_home.visitor_view": lambda text: visitor_view(),
 }
 NOT_BUILDERS = {  # public functions of those modules that build no Block Kit, and why
-    "bot.cards.slack_file_link": "a yes/no on a URL (tested in tests/bot/test_slack_text.py)",
-    "bot.slack_format.split_for_slack": "cuts text; what it returns is rendered by markdown_message",
-    "bot.slack_format.safe_pieces": "cuts text; what it returns is rendered by markdown_message",
-    "bot.app_home.card_link": "a URL, used as queue_view's button (checked there)",
-    "bot.app_home.register_app_home": "registers listeners",
-    "bot.app_home.time_left": "a number of seconds",
+    "bot.slack.cards.slack_file_link": "a yes/no on a URL (tested in tests/bot/test_slack_text.py)",
+    "bot.slack.markdown.split_for_slack": "cuts text; what it returns is rendered by markdown_message",
+    "bot.slack.markdown.safe_pieces": "cuts text; what it returns is rendered by markdown_message",
+    "bot.slack.app_home.card_link": "a URL, used as queue_view's button (checked there)",
+    "bot.slack.app_home.register_app_home": "registers listeners",
+    "bot.slack.app_home.time_left": "a number of seconds",
 }
-BUILDER_MODULES = (bot.cards, bot.slack_format, bot.app_home)
+BUILDER_MODULES = (bot.slack.cards, bot.slack.markdown, bot.slack.app_home)
 
 
 def _public_methods(cls: type) -> set[str]:

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.logs import configure_logging
+from bot.ops.logs import configure_logging
 from bot.runtime import Sarah
 from sarah_testing.openai_chat import FakeOpenAI, HttpError, echo_responder
 from sarah_testing.server import eventually_async, stream_is_empty

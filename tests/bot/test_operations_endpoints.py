@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.runtime import Sarah
 from handlers.messages import ThreadRef
-from handlers.ownership import Owner
+from handlers.store.ownership import Owner
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.redis_process import RedisProcess
 from sarah_testing.slack_api import FakeSlack

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.doctor import run_doctor, summary_line
-from bot.observed_model import ObservedModel
-from bot.observed_pipeline import ObservedPipeline
+from bot.cli.doctor import run_doctor, summary_line
+from bot.ops.observed_model import ObservedModel
+from bot.ops.observed_pipeline import ObservedPipeline
+from bot.ops.tracing import Tracing, build_tracing
 from bot.runtime import Sarah
-from bot.tracing import Tracing, build_tracing
 from config import load_settings
 from handlers.model import Conversation, Outcome, Reply, Turn
 from sarah_testing.openai_chat import FakeOpenAI, ToolCall
@@ -32,7 +32,7 @@ ROOT = Path(__file__).parents[2]
 
 def sarah_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path) -> Any:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.cli.main", *args],
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
@@ -126,7 +126,7 @@ async def test_the_image_probe_exits_0_on_a_healthy_process_and_1_otherwise(tmp_
 
 def test_tracing_is_off_and_imports_nothing_when_no_endpoint_is_set() -> None:
     code = (
-        "import sys; from bot.tracing import build_tracing; t = build_tracing(None)\n"
+        "import sys; from bot.ops.tracing import build_tracing; t = build_tracing(None)\n"
         "import bot.runtime\n"
         # redis-py imports OpenTelemetry's API for its own metrics when it is installed; the SDK's
         # tracing and the exporter are ours, and stay out
@@ -204,7 +204,7 @@ async def test_an_unavailable_model_call_is_an_error_span(spans: Any) -> None:
         async def reply(self, conversation: Conversation) -> Reply:
             return Reply("", Outcome.UNAVAILABLE, reason="timeout")
 
-    from bot.metrics import Metrics, sample
+    from bot.ops.metrics import Metrics, sample
 
     metrics = Metrics()
     model = ObservedModel(Down(), metrics, tracing, provider="openai")

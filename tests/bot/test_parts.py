@@ -13,11 +13,11 @@ import pytest
 from fakeredis import FakeAsyncRedis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.metrics import Metrics
-from bot.open_handoffs import CardWatchingStore, WatchedOwnership
+from bot.ops.handoff_watch import CardWatchingStore, WatchedOwnership
+from bot.ops.metrics import Metrics
+from bot.ops.tracing import NO_TRACING
 from bot.parts import Parts, build_parts
-from bot.slack_outbox import SlackOutbox
-from bot.tracing import NO_TRACING
+from bot.slack.outbox import SlackOutbox
 from config import Settings, SlackMode, load_settings
 from handlers.model import Conversation, Reply
 from handlers.outbox import Outbox

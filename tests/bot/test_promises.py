@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.inbox import GROUP, STREAM
-from handlers.keys import thread_keys
 from handlers.messages import InboundMessage, ThreadRef
+from handlers.store.inbox import GROUP, STREAM
+from handlers.store.keys import thread_keys
 from sarah_testing.openai_chat import FakeOpenAI, Hold, HttpError, echo_responder, user_lines
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from bot.app_home import queue_view
-from bot.open_handoffs import OpenHandoff
+from bot.slack.app_home import queue_view
 from handlers.business_hours import BusinessHours
 from handlers.messages import ThreadRef
-from handlers.ownership import Owner
 from handlers.service_levels import Targets
+from handlers.store.open_handoffs import OpenHandoff
+from handlers.store.ownership import Owner
 
 TARGETS = Targets(BusinessHours.always(), first_response_seconds=3600, resolution_seconds=8 * 3600)
 NOW = 1_765_000_000.0

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.cli import main as sarah_cli
-from bot.embedded_redis import start_embedded_redis
+from bot.cli.embedded_redis import start_embedded_redis
+from bot.cli.main import main as sarah_cli
 from bot.runtime import Sarah, SlackStartError
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.slack_api import TEAM_ID, FakeSlack

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.doctor import run_doctor
+from bot.cli.doctor import run_doctor
 from bot.runtime import Sarah, SlackStartError
 from handlers.pipeline import AGENT_LABEL, KEPT_INTERNAL, NOT_SUPPORT, OTHER_LABEL
 from sarah_testing.openai_chat import FakeOpenAI, echo_responder, user_lines

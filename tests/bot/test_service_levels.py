@@ -8,7 +8,7 @@ import io
 
 from redis.asyncio import Redis
 
-from bot.report_cli import print_report
+from bot.cli.report import print_report
 from bot.runtime import Sarah
 from config.settings import ServiceLevelSettings
 from handlers.service_levels import Targets

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.metrics import Metrics, sample
-from bot.service_watch import ServiceWatch
+from bot.ops.metrics import Metrics, sample
+from bot.ops.service_watch import ServiceWatch
 from config.support_hours import parse_days
 from handlers.business_hours import BusinessHours
 from handlers.messages import ThreadRef
-from handlers.ownership import ServiceTimes
 from handlers.service_levels import Targets
+from handlers.store.ownership import ServiceTimes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TARGETS = Targets(BusinessHours(9 * 60, 17 * 60, parse_days("mon-fri"), BERLIN), 3600, 8 * 3600)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack_events import Ignored, classify
+from bot.slack.events import Ignored, classify
 from handlers.messages import InboundMessage, Kind
 from sarah_testing.slack_api import BOT_USER_ID
 from sarah_testing.slack_payloads import channel_message, dm, mention, sarahs_own

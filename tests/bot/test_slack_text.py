@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cards import slack_file_link
-from bot.slack_text import (
+from bot.slack.cards import slack_file_link
+from bot.slack.text import (
     WORD_JOINER,
     LinkPolicy,
     from_slack,

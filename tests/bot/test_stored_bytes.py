@@ -7,7 +7,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from handlers.limits import Limits, Verdict
+from handlers.store.limits import Limits, Verdict
 from sarah_testing.openai_chat import FakeOpenAI, user_lines
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, mention, new_ts, slash_command

@@ -19,10 +19,10 @@ from typing import Any
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.cards import FEEDBACK
-from bot.slack_stream import STREAM_MAX_AGE_SECONDS, SlackStreams
+from bot.slack.cards import FEEDBACK
+from bot.slack.stream import STREAM_MAX_AGE_SECONDS, SlackStreams
 from handlers.messages import ThreadRef
-from handlers.stream_budget import StreamBudget
+from handlers.store.stream_budget import StreamBudget
 from sarah_testing.openai_chat import FakeOpenAI, HttpError, Streamed, ToolCall
 from sarah_testing.slack_api import TEAM_ID, FakeSlack, Posted
 from sarah_testing.slack_payloads import SIGNING_SECRET, channel_message, dm, mention, new_ts

@@ -8,7 +8,7 @@ import io
 import pytest
 from redis.asyncio import Redis
 
-from bot.doctor import run_doctor
+from bot.cli.doctor import run_doctor
 from bot.runtime import Sarah, SlackStartError
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.slack_api import FakeSlack

@@ -8,8 +8,8 @@ import logging
 import pytest
 from redis.asyncio import Redis
 
-from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
+from handlers.store.keys import thread_keys
 from sarah_testing.openai_chat import FakeOpenAI, user_lines
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
@@ -79,7 +79,7 @@ async def test_a_reply_held_too_long_is_dropped_and_logged_when_the_thread_goes_
     _, slack = await start_sarah(worker={"hold_unknown_thread_seconds": 0.3})
     root, first, second = new_ts(), new_ts(), new_ts()
     held = thread_keys(ThreadRef("C0GENERAL", root)).held
-    with caplog.at_level(logging.INFO, logger="handlers.thread_store"):
+    with caplog.at_level(logging.INFO, logger="handlers.store.thread_store"):
         await slack.event(channel_message("colleagues chatting", thread_ts=root, ts=first))
         await _until_held(redis, held)
         await asyncio.sleep(0.4)  # longer than the hold

@@ -18,10 +18,10 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.webhooks import sign
+from bot.ops.webhooks import sign
 from config import SettingsError, load_settings
-from handlers.forget import Forgetter
-from handlers.keys import WEBHOOK_ATTEMPTS, WEBHOOK_DEAD, WEBHOOK_DUE, WEBHOOK_STREAM
+from handlers.store.forget import Forgetter
+from handlers.store.keys import WEBHOOK_ATTEMPTS, WEBHOOK_DEAD, WEBHOOK_DUE, WEBHOOK_STREAM
 from sarah_testing.server import eventually, eventually_async
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message

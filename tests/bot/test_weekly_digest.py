@@ -11,11 +11,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.digest import WeeklyDigest
+from bot.ops.digest import WeeklyDigest
 from config.support_hours import parse_days
 from handlers.business_hours import BusinessHours
 from handlers.service_levels import Targets
-from handlers.service_stats import ClosedHandoff, ServiceStats
+from handlers.store.service_stats import ClosedHandoff, ServiceStats
 from sarah_testing.slack_api import FakeSlack
 from tests.conftest import SUPPORT_CHANNEL
 

@@ -9,7 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_outbox import SlackOutbox
+from bot.slack.outbox import SlackOutbox
 from sarah_testing.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command

@@ -13,10 +13,10 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot.cli import _serve
-from bot.inbox import GROUP, STREAM
+from bot.cli.main import _serve
 from bot.runtime import Sarah, SarahFailed
 from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.store.inbox import GROUP, STREAM
 from sarah_testing.openai_chat import Delay, FakeOpenAI, echo_responder, user_lines
 from sarah_testing.redis_process import RedisProcess
 from sarah_testing.server import eventually, eventually_async
@@ -86,7 +86,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     fake_openai: FakeOpenAI,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.outage")
+    caplog.set_level(logging.WARNING, logger="bot.ops.outage")
     fake_openai.responder = lambda request: (
         Delay(1.5, echo_responder(request)) if "slow" in user_lines(request)[-1] else echo_responder(request)
     )
@@ -137,7 +137,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     assert {ts: answers(fake_slack, ts) for ts in expected} == {ts: [text] for ts, text in expected.items()}
     assert (await healthz(sarah))[0] == 200
     assert not any(task.done() for task in sarah.parts.worker.loops.values())
-    outage_lines = [r.getMessage() for r in caplog.records if r.name == "bot.outage"]
+    outage_lines = [r.getMessage() for r in caplog.records if r.name == "bot.ops.outage"]
     assert sum("Redis unavailable" in line and "worker" in line for line in outage_lines) == 1
     assert sum("Redis is back" in line and "worker" in line for line in outage_lines) == 1
 

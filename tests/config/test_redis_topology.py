@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redis_url import redis_url_for
+from bot.cli.redis_url import redis_url_for
 from config import SettingsError, load_settings
 
 

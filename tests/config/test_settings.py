@@ -110,7 +110,7 @@ def test_a_dotenv_file_is_read(tmp_path: Path) -> None:
 
 def test_the_sarah_command_exits_2_naming_the_variable(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli"],
+        [sys.executable, "-m", "bot.cli.main"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.metrics import Metrics
+from bot.ops.metrics import Metrics
 
 ROOT = Path(__file__).parents[2]
 KUBE = ROOT / "deploy" / "kubernetes"
@@ -150,7 +150,7 @@ def test_every_kubernetes_manifest_validates_offline_against_the_kubernetes_sche
 
 
 def test_keda_scales_workers_on_the_inbox_pending_entries() -> None:
-    from bot.inbox import GROUP, STREAM
+    from handlers.store.inbox import GROUP, STREAM
 
     docs = {doc["kind"]: doc for _, doc in kube_documents()}
     scaled = docs["ScaledObject"]

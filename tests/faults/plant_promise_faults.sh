@@ -19,7 +19,7 @@ for fault in dedupe owner lease xack maxchars total readage; do
 import sys
 root, fault = sys.argv[1], sys.argv[2]
 path, old, new = {
-    "dedupe": ("bot/inbox.py", "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n", ""),
+    "dedupe": ("handlers/store/inbox.py", "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n", ""),
     "owner": (
         "handlers/pipeline.py",
         "if not still_ours() or (owner or await self._ownership.owner(thread)) is not Owner.BOT:",
@@ -30,14 +30,14 @@ path, old, new = {
         "renewed = await self._store.renew_lease(self.thread, self.token)",
         "renewed = True",
     ),
-    "xack": ("bot/inbox.py", "        pipe.xack(self._stream, GROUP, *entry_ids)\n", ""),
+    "xack": ("handlers/store/inbox.py", "        pipe.xack(self._stream, GROUP, *entry_ids)\n", ""),
     "maxchars": ("bot/runtime.py", "            max_message_chars=s.max_message_chars,\n", ""),
     "total": (
         "handlers/pipeline.py",
         "if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:",
         "if failure_key is None and reply.outcome is Outcome.ANSWERED:",
     ),
-    "readage": ("bot/liveness.py", 'ages = {"read": now - self._last["read"],', 'ages = {"read": now - self._last["reclaim"],'),
+    "readage": ("bot/ops/liveness.py", 'ages = {"read": now - self._last["read"],', 'ages = {"read": now - self._last["reclaim"],'),
 }[fault]
 text = open(f"{root}/{path}").read()
 assert old in text, f"{fault}: the code to change is not in {path} any more"

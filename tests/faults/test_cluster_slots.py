@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from redis.crc import key_slot
 
-from bot.inbox import LATEST_PREFIX, SEEN_PREFIX, STREAM
-from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
+from handlers.store.inbox import LATEST_PREFIX, SEEN_PREFIX, STREAM
+from handlers.store.keys import thread_keys
 
 
 def slots(*keys: str) -> set[int]:
@@ -24,6 +24,6 @@ def test_every_key_of_one_thread_shares_a_slot() -> None:
 
 
 def test_the_inbox_script_keys_share_the_stream_slot() -> None:
-    # bot.inbox._PUT: seen, stream, latest in one script
+    # handlers.store.inbox._PUT: seen, stream, latest in one script
     assert len(slots(STREAM, f"{SEEN_PREFIX}D0CUSTOMER:1.2", f"{LATEST_PREFIX}UCUSTOMER")) == 1
     assert len(slots(STREAM, "sarah:{inbox}:dead")) == 1  # the dead letters move entries out of the stream

@@ -2,7 +2,7 @@
 0 doubled, order kept per thread, no "typing…" left behind, every process healthy at the end (the
 harness restarts one that exited non-zero, as a supervisor would), plus the row's own promise.
 
-The rows run once per session, in real processes (`python -m bot.cli`) against redis-servers the
+The rows run once per session, in real processes (`python -m bot.cli.main`) against redis-servers the
 harness starts on free ports (never the shared Redis). Only the selected rows run (`-k sigterm` runs
 one). The Redis outage lasts FAULTS_OUTAGE_SECONDS (5 here to keep CI short; `scripts/faults` uses 30).
 """

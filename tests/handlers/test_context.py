@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack_format import split_for_slack
+from bot.slack.markdown import split_for_slack
 from handlers.context import CUT_MARKER, fit_to_budget
 from handlers.model import Turn
 from handlers.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, base_model, encoder_for, encoding_name

@@ -6,9 +6,9 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from handlers.keys import thread_keys
 from handlers.messages import ThreadRef
-from handlers.thread_store import ThreadStore
+from handlers.store.keys import thread_keys
+from handlers.store.thread_store import ThreadStore
 
 DM = "D0CUSTOMER"
 HOUR = 3600.0

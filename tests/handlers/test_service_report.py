@@ -7,7 +7,7 @@ import pytest
 from handlers.business_hours import BusinessHours
 from handlers.service_levels import Targets
 from handlers.service_report import percentile, report_lines
-from handlers.service_stats import ClosedHandoff, Period
+from handlers.store.service_stats import ClosedHandoff, Period
 
 TARGETS = Targets(BusinessHours.always(), first_response_seconds=3600, resolution_seconds=8 * 3600)
 
@@ -48,7 +48,7 @@ def test_a_quiet_period_says_so_instead_of_dividing_by_zero() -> None:
 
 @pytest.mark.parametrize("bad", ["7", "seven days", "0d", "-1d", "7y"])
 def test_a_period_that_does_not_parse_is_refused_with_how_to_write_it(bad: str) -> None:
-    from bot.report_cli import parse_since
+    from bot.cli.report import parse_since
 
     with pytest.raises(ValueError, match="like 7d, 24h or 2w"):
         parse_since(bad)

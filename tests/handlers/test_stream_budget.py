@@ -6,7 +6,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from handlers.stream_budget import StreamBudget
+from handlers.store.stream_budget import StreamBudget
 from handlers.streaming import MIN_APPEND_CHARS, ready_text
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from handlers.keys import thread_keys
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.pipeline import Answered
-from handlers.scripts import run_together
-from handlers.thread_store import Accepted, Release, StoredTurn, ThreadStore
+from handlers.store.keys import thread_keys
+from handlers.store.scripts import run_together
+from handlers.store.thread_store import Accepted, Release, StoredTurn, ThreadStore
 
 THREAD = ThreadRef("C0HELP", "1800000000.000100", "TZEN")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.doctor import run_doctor
+from bot.cli.doctor import run_doctor
 from sarah_model.deadline import deadline_refusal, deadline_warning
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer

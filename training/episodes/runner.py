@@ -21,9 +21,9 @@ from handlers.handoff import Handoff, HandoffTexts
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Conversation, Model, Reply
 from handlers.outbox import Card, CardRef, OffSlackOutbox, PartsRecorder
-from handlers.ownership import Owner, OwnershipStore
 from handlers.pipeline import Pipeline, Policy, Texts
-from handlers.thread_store import ThreadStore
+from handlers.store.ownership import Owner, OwnershipStore
+from handlers.store.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 from training.episodes.refusals import Refusal, classify
 from training.episodes.scenarios import Scenario, Stage

@@ -1,0 +1,286 @@
+"""Buttons and the `/sarah` command: the support team's Claim / Resolve / Hand back, the customer's
+Helped / Didn't help, and `/sarah human`, `/sarah reset` and `/sarah forget`.
+
+Card buttons change ownership at once (atomic in Redis; only support-team members from Sarah's own
+organisation may press them). Everything that touches the conversation itself (feedback,
+`/sarah human`) is queued into the thread like a message, so it is handled in order with the
+thread's other messages.
+
+A command acts on the caller's own conversation only: the thread they opened (they are its
+customer) in the channel or DM where they typed it, the one they wrote in last. Slack does not say
+in which thread a command was typed, so "last written in" is the best guess it leaves us. A replayed
+command or button press (same trigger_id / action_ts within Slack's 5-minute signature window)
+does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.ops.metrics import Metrics
+from bot.slack.boundaries import Home
+from bot.slack.cards import CLAIM, FEEDBACK, HAND_BACK, HELPED, NOT_HELPED, RESOLVE, feedback_given
+from bot.slack.support_team import SupportTeam
+from bot.slack.text import sarah_mrkdwn
+from handlers.handoff import Handoff
+from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.store.forget import Forgetter
+from handlers.store.inbox import Inbox
+from handlers.store.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Limits, Verdict
+from handlers.store.ownership import Owner, OwnershipStore
+from handlers.store.thread_store import StoredTurn, ThreadStore
+
+log = logging.getLogger(__name__)
+
+HELP = (
+    "Try `/sarah human` to reach our support team, `/sarah reset` to start a fresh conversation, or "
+    "`/sarah forget` to delete your conversations with me."
+)
+NOT_SUPPORT = "Only the support team can claim, resolve or hand back conversations."
+ELSEWHERE = "send me a direct message and type `/sarah human` there, and I'll hand you to our support team."
+# What Slack answers when Sarah cannot post where a command was typed, and what the person is told.
+CANNOT_POST = {
+    "not_in_channel": "I'm not in this channel, so I can't open a conversation here. Invite me with "
+    "`/invite @Sarah`, or " + ELSEWHERE,
+    "is_archived": "This channel is archived, so I can't write here: " + ELSEWHERE,
+}
+CANNOT_POST_ANYWHERE_ELSE = "I can't write in this conversation, so I couldn't do that here: " + ELSEWHERE
+GONE_FOR_AGENT = (
+    "This conversation is no longer stored (the customer deleted it, or it expired), so nothing was changed."
+)
+GONE_FOR_CUSTOMER = (
+    "This conversation is no longer stored (it was deleted, or it expired), so your answer wasn't recorded. "
+    "Write to me to start a new one."
+)
+
+
+class SupportActions:
+    """The listeners of the card buttons, the feedback buttons and `/sarah`, one method each."""
+
+    def __init__(
+        self,
+        *,
+        inbox: Inbox,
+        store: ThreadStore,
+        handoff: Handoff,
+        ownership: OwnershipStore,
+        team: SupportTeam,
+        limits: Limits | None = None,
+        forgetter: Forgetter | None = None,
+        home: Home | None = None,
+        retention_days: float = 30,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._inbox = inbox
+        self._store = store
+        self._handoff = handoff
+        self._ownership = ownership
+        self._team = team
+        self._limits = limits
+        self._forgetter = forgetter
+        self._home = home
+        self._retention_days = retention_days
+        self._metrics = metrics
+
+    def register(self, app: AsyncApp) -> None:
+        app.action(CLAIM)(self.claim)
+        app.action(RESOLVE)(self.resolve)
+        app.action(HAND_BACK)(self.hand_back)
+        app.action(HELPED)(self.feedback)
+        app.action(NOT_HELPED)(self.feedback)
+        app.action(FEEDBACK)(self.feedback)
+        app.command("/sarah")(self.sarah_command)
+
+    # -- the card's buttons (support team) -------------------------------------------------------------
+
+    async def claim(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._card_button(ack, body, client, self._handoff.claim)
+
+    async def resolve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._card_button(ack, body, client, self._handoff.resolve)
+
+    async def hand_back(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await self._card_button(ack, body, client, self._handoff.hand_back)
+
+    async def _card_button(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        change: Callable[[ThreadRef, str], Awaitable[str | None]],
+    ) -> None:
+        await ack()
+        action = body["actions"][0]
+        if await self._replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
+            log.info("a replayed button press was ignored")
+            return
+        agent = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id", "")
+        if (self._home is not None and self._home.presser_is_external(body)) or not await self._team.is_member(agent):
+            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(NOT_SUPPORT))
+            return
+        thread = _thread(action.get("value", ""))
+        if thread is None:
+            log.warning("a card button without a thread was ignored")
+            return
+        if not await self._store.exists(thread):  # forgotten or expired: a button must not bring it back
+            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(GONE_FOR_AGENT))
+            return
+        thread = await self._store.locate(thread)  # a DM conversation: tell the customer where they wrote last
+        why_not = await change(thread, agent)
+        if why_not:
+            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(why_not))
+
+    # -- the customer's feedback buttons ---------------------------------------------------------------
+
+    async def feedback(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        action = body["actions"][0]
+        if await self._replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
+            log.info("a replayed button press was ignored")
+            return
+        native = action["action_id"] == FEEDBACK  # Slack's feedback_buttons: "helped:<thread>" or "not_helped:…"
+        verdict, _, where = str(action.get("value", "")).partition(":") if native else ("", "", "")
+        thread = _thread(where if native else action.get("value", ""))
+        message = body.get("message") or {}
+        if thread is None or not message.get("ts") or (native and verdict not in ("helped", "not_helped")):
+            return
+        helped = verdict == "helped" if native else action["action_id"] == HELPED
+        customer = (await self._store.state(thread)).customer
+        if not customer and not await self._store.exists(thread):  # forgotten or expired: nobody's to rate
+            await client.chat_postEphemeral(
+                channel=thread.channel, user=body["user"]["id"], text=sarah_mrkdwn(GONE_FOR_CUSTOMER)
+            )
+            return
+        if customer and body["user"]["id"] != customer:
+            await client.chat_postEphemeral(
+                channel=thread.channel,
+                user=body["user"]["id"],
+                text=sarah_mrkdwn("Only the person who asked can rate this answer."),
+            )
+            return
+        if self._metrics is not None:  # counted once the presser is known to be the one who asked
+            self._metrics.feedback.labels("helped" if helped else "not_helped").inc()
+        await self._inbox.put(
+            InboundMessage(
+                thread=thread,
+                ts=str(action.get("action_ts") or f"{time.time():.6f}"),
+                user=body["user"]["id"],
+                text="helped" if helped else "not_helped",
+                kind=Kind.FEEDBACK,
+                ref=str(message["ts"]),
+            )
+        )
+        if native:
+            return  # Slack shows which of its buttons was pressed; the message stays as it is
+        blocks = message.get("blocks") or []
+        await client.chat_update(
+            channel=thread.channel,
+            ts=message["ts"],
+            text=message.get("text") or " ",
+            blocks=feedback_given(blocks, helped),
+        )
+
+    # -- /sarah human | reset | forget ---------------------------------------------------------------
+
+    async def sarah_command(self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        words = (command.get("text") or "").strip().lower().split()
+        channel, user = command.get("channel_id", ""), command.get("user_id", "")
+        if await self._replayed("command:" + str(command.get("trigger_id") or "")):
+            log.info("a replayed /sarah command was ignored")
+            await ack()
+            return
+        if words[:1] == ["human"]:
+            try:
+                answer = await self.human(channel, user, client)
+            except SlackApiError as error:  # Sarah cannot post here: say so, not Slack's "dispatch_failed"
+                code = str(error.response.get("error", ""))
+                log.info("/sarah human where Sarah cannot post", extra={"slack_error": code})
+                answer = CANNOT_POST.get(code, CANNOT_POST_ANYWHERE_ELSE)
+            await ack(answer)
+        elif words[:1] == ["reset"]:
+            await ack(await self.reset(channel, user))
+        elif words[:1] == ["forget"]:
+            if self._forgetter is None:
+                await ack("I can't delete conversations here.")
+                return
+            forgotten = await self._forgetter.forget(user)
+            log.info("forgot a person's conversations", extra={"threads": forgotten.threads, "keys": forgotten.keys})
+            await ack(forgotten.sentence())
+        else:
+            await ack(HELP)
+
+    async def human(self, channel: str, user: str, client: AsyncWebClient) -> str:
+        """Queue "/sarah human" into the caller's own thread (opening one if they have none here)."""
+        thread = await self._own_thread(channel, user)
+        opened = thread is None
+        if thread is None:  # nothing to hand over yet: open a thread for it
+            posted = await client.chat_postMessage(
+                channel=channel, text=sarah_mrkdwn("You asked to talk to our support team.")
+            )
+            thread = ThreadRef(channel, str(posted["ts"]))
+            if thread.is_dm:  # the DM's current conversation from now on: what they write next joins it
+                conversation = await self._store.dm_conversation(user, channel, thread.thread_ts, time.time())
+                if conversation != thread.thread_ts:
+                    thread = ThreadRef(channel, thread.thread_ts, conversation_ts=conversation)
+        if self._limits is not None:
+            verdict = await self._limits.check_message(user, thread.key, opens_thread=opened, now=time.time())
+            if verdict is not Verdict.OK:
+                if opened:
+                    await client.chat_delete(channel=channel, ts=thread.thread_ts)
+                if verdict is Verdict.TOO_MANY_THREADS:
+                    return TEXT_TOO_MANY_THREADS.format(n=self._limits.max_open_threads)
+                return TEXT_TOO_FAST
+        await self._inbox.put(
+            InboundMessage(thread=thread, ts=f"{time.time():.6f}", user=user, text="/sarah human", kind=Kind.COMMAND)
+        )
+        return "Okay, I'm handing you to our support team."
+
+    async def reset(self, channel: str, user: str) -> str:
+        thread = await self._own_thread(channel, user)
+        if thread is None:
+            return "You have no conversation with me here to reset: just write to me."
+        moved = await self._ownership.transition(
+            thread,
+            allowed=(Owner.BOT, Owner.RESOLVED),
+            to=Owner.BOT,
+            by=user,
+            now=time.time(),
+            reset_failures=True,
+            turns=(StoredTurn("marker", "The customer reset the conversation."),),
+        )
+        if not moved.changed:
+            return "Our support team has that conversation; they'll reply in the thread."
+        return (
+            "Fresh start: I've set our earlier conversation aside and won't use it in my answers. I still "
+            f"keep its messages for {self._retention_days:g} days after the last one, then they're deleted; "
+            "`/sarah forget` deletes all your conversations with me now."
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    async def _replayed(self, request_id: str) -> bool:
+        return self._limits is not None and not await self._limits.first_time(request_id)
+
+    async def _own_thread(self, channel: str, user: str) -> ThreadRef | None:
+        """The caller's conversation in `channel`: the latest thread they opened there."""
+        candidates = await self._store.own_threads(user, channel)
+        latest = await self._inbox.latest_thread(channel, user)  # threads from before the index existed
+        if latest:
+            candidates.append(ThreadRef(channel, latest))
+        for thread in candidates:
+            if (await self._store.state(thread)).customer == user:
+                return thread
+        return None
+
+
+def _thread(value: str) -> ThreadRef | None:
+    channel, _, thread_ts = value.partition(":")
+    return ThreadRef(channel, thread_ts) if channel and thread_ts else None

@@ -1,0 +1,230 @@
+"""The customer's rating after every resolve: one question under their latest message, 1 to 5.
+
+Plain buttons (Slack's native `feedback_buttons` are thumbs only; five steps say more and read the
+same in every client). Only the thread's customer may answer, once: the score is set with HSETNX in
+the thread's state, so a double tap or a second person changes nothing. The score shows on the
+card ("rated 4/5"), is counted in /metrics and the stored numbers, and goes out as a
+`handoff.rated` event. RATING_AFTER_RESOLVE=false turns the question off.
+
+After rating, the customer may add one comment in a modal ("Add a comment"): it is kept with the
+hand-off (in the thread's state, so `sarah forget` deletes it with the conversation) and shown to
+the team in the card's thread, escaped like any customer line. Never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.ops.metrics import Metrics
+from bot.ops.service_watch import EventSink
+from handlers.handoff import Handoff
+from handlers.messages import ThreadRef
+from handlers.outbox import Outbox
+from handlers.store.keys import thread_keys
+from handlers.store.service_stats import ServiceStats
+from handlers.store.thread_store import ThreadStore, as_text, located, parse_thread_key
+
+log = logging.getLogger(__name__)
+
+RATE = re.compile(r"^sarah_rate_([1-5])$")
+COMMENT = "sarah_rating_comment"  # the thank-you's button and the modal's callback id
+COMMENT_CHARS = 1_000
+QUESTION = "How did our support team do? 1 = poor, 5 = great."
+NOT_YOURS = "Only the person who asked can rate this conversation."
+ALREADY = "You have already rated this conversation. Thank you!"
+
+_RATE = """
+-- KEYS: state   ARGV: user, score, now
+if redis.call('HGET', KEYS[1], 'customer') ~= ARGV[1] then return 'not_customer' end
+if redis.call('HGET', KEYS[1], 'rating_asked') ~= '1' then return 'not_asked' end
+if redis.call('HSETNX', KEYS[1], 'rating', ARGV[2]) == 0 then return 'already' end
+redis.call('HSET', KEYS[1], 'rated_at', ARGV[3])
+return 'ok'
+"""
+
+
+_COMMENT = """
+-- KEYS: state   ARGV: user, comment
+if redis.call('HGET', KEYS[1], 'customer') ~= ARGV[1] then return 'not_customer' end
+if not redis.call('HGET', KEYS[1], 'rating') then return 'not_rated' end
+if redis.call('HSETNX', KEYS[1], 'rating_comment', ARGV[2]) == 0 then return 'already' end
+return 'ok'
+"""
+
+
+def rating_message(thread: ThreadRef) -> dict[str, Any]:
+    buttons = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": str(n)},
+            "action_id": f"sarah_rate_{n}",
+            "value": thread.key,
+        }
+        for n in range(1, 6)
+    ]
+    return {
+        "text": QUESTION,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": QUESTION}},
+            {"type": "actions", "block_id": "sarah_rating", "elements": buttons},
+        ],
+    }
+
+
+def thanks_message(score: int, thread: ThreadRef) -> dict[str, Any]:
+    text = f"Thank you! You rated our support {score}/5."
+    button = {"type": "button", "text": {"type": "plain_text", "text": "Add a comment"}, "action_id": COMMENT}
+    return {
+        "text": text,
+        "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]},
+            {"type": "actions", "block_id": "sarah_rating", "elements": [button | {"value": thread.key}]},
+        ],
+    }
+
+
+def comment_modal(thread: ThreadRef) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": COMMENT,
+        "private_metadata": thread.key,
+        "title": {"type": "plain_text", "text": "Your comment"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "comment",
+                "label": {"type": "plain_text", "text": "Anything you'd like our support team to know?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "max_length": COMMENT_CHARS,
+                },
+            }
+        ],
+    }
+
+
+class Ratings:
+    def __init__(
+        self,
+        redis: Redis,
+        slack: AsyncWebClient,
+        store: ThreadStore,
+        handoff: Handoff,
+        outbox: Outbox,
+        *,
+        metrics: Metrics,
+        stats: ServiceStats | None,
+        events: EventSink | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self._redis = redis
+        self._slack = slack
+        self._store = store
+        self._handoff = handoff
+        self._outbox = outbox
+        self._metrics = metrics
+        self._stats = stats
+        self._events = events
+        self._clock = clock
+        self._rate = redis.register_script(_RATE)
+        self._comment = redis.register_script(_COMMENT)
+
+    async def ask(self, thread: ThreadRef) -> None:
+        """The hand-off was resolved: ask its customer, under their latest message."""
+        state = await self._store.state(thread)
+        if not state.customer:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(thread_keys(thread).state, "rating", "rated_at", "rating_comment")
+            pipe.hset(thread_keys(thread).state, "rating_asked", "1")
+            await pipe.execute()
+        where = located(thread, state.reply_ts)
+        try:
+            await self._slack.chat_postMessage(
+                channel=where.channel, thread_ts=where.thread_ts, **rating_message(thread)
+            )
+        except SlackApiError as error:  # the resolve stands; only the question is missing
+            log.warning("could not ask for a rating: %s", error.response.get("error"))
+
+    async def pressed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        action = body["actions"][0]
+        match = RATE.match(str(action.get("action_id", "")))
+        user = str(body.get("user", {}).get("id", ""))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        message_ts = str((body.get("message") or {}).get("ts", ""))
+        if match is None or ":" not in str(action.get("value", "")) or not user:
+            return
+        thread = parse_thread_key(str(action["value"]))
+        score = int(match.group(1))
+        now = self._clock()
+        verdict = as_text(await self._rate(keys=[thread_keys(thread).state], args=[user, score, now]))
+        if verdict != "ok":
+            text = ALREADY if verdict == "already" else NOT_YOURS
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        log.info("a customer rated a resolved hand-off", extra={"thread_key": thread.key, "rating": score})
+        if message_ts:
+            await client.chat_update(channel=channel, ts=message_ts, **thanks_message(score, thread))
+        self._metrics.ratings.labels(str(score)).inc()
+        if self._stats is not None:
+            await self._stats.rated(score)
+        if self._events is not None:
+            await self._events.emit("handoff.rated", thread, by=user, at=now, extra={"rating": score})
+        card = (await self._store.state(thread)).card
+        if card is not None:
+            await self._outbox.update_card(card, await self._handoff.card(thread))
+
+    async def comment_pressed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The thank-you's "Add a comment" button: the modal, for the customer who rated, once."""
+        await ack()
+        action = body["actions"][0]
+        user = str(body.get("user", {}).get("id", ""))
+        thread = parse_thread_key(str(action.get("value", "")))
+        raw = await self._redis.hmget(thread_keys(thread).state, ["customer", "rating", "rating_comment"])
+        customer, rating, comment = (as_text(v) if v is not None else "" for v in raw)
+        if not user or user != customer or not rating or comment:
+            text = NOT_YOURS if user != customer else ALREADY
+            await client.chat_postEphemeral(
+                channel=str((body.get("channel") or {}).get("id", "")), user=user, text=text
+            )
+            return
+        await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=comment_modal(thread))
+
+    async def comment_sent(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """The modal was submitted: keep the comment once, and show it to the team on the card."""
+        view = body.get("view") or {}
+        text = str(
+            (((view.get("state") or {}).get("values") or {}).get("comment") or {}).get("text", {}).get("value") or ""
+        )
+        if not text.strip():
+            await ack(response_action="errors", errors={"comment": "Write a few words, or press Cancel."})
+            return
+        await ack()
+        user = str(body.get("user", {}).get("id", ""))
+        thread = parse_thread_key(str(view.get("private_metadata", "")))
+        verdict = as_text(await self._comment(keys=[thread_keys(thread).state], args=[user, text[:COMMENT_CHARS]]))
+        if verdict != "ok":
+            return  # not theirs, not rated, or commented already: nothing changes
+        log.info("a customer commented on their rating", extra={"thread_key": thread.key})
+        card = (await self._store.state(thread)).card
+        if card is not None:
+            await self._outbox.customer_said(card, user, text[:COMMENT_CHARS])
+
+
+def register_ratings(app: AsyncApp, ratings: Ratings) -> None:
+    app.action(RATE)(ratings.pressed)
+    app.action(COMMENT)(ratings.comment_pressed)
+    app.view(COMMENT)(ratings.comment_sent)
