@@ -29,44 +29,15 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from handlers.messages import InboundMessage, ThreadRef
-from handlers.store.inbox import FAILED_PASSES, FULL_CHECK, GROUP, STREAM, InboxFull, is_inbox_full
+from handlers.store.inbox import FAILED_PASSES, GROUP, STREAM, InboxFull, is_inbox_full
 from handlers.store.keys import DEAD_LETTERS as DEAD
 from handlers.store.keys import thread_keys
+from handlers.store.scripts import Script
 from handlers.store.thread_store import Pending, as_text
 
 DETAIL_LIMIT = 500
 DEFAULT_RETENTION_SECONDS = 14 * 86_400  # DEAD_LETTER_RETENTION_DAYS
 _SECRETS = re.compile(r"(xox[a-z]-|xapp-|sk-|Bearer\s+)[\w.\-]+", re.I)
-
-_BURY = """
--- KEYS: inbox stream, failed passes, dead stream
--- ARGV: group, maxlen, at, error, detail, passes, thread, (entry id, payload)…, then the oldest id
--- kept and the retention in ms are the last two
-local oldest, keep_ms = ARGV[#ARGV - 1], ARGV[#ARGV]
-for i = 8, #ARGV - 2, 2 do
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'entry', ARGV[i], 'm', ARGV[i + 1],
-             'thread', ARGV[7], 'error', ARGV[4], 'detail', ARGV[5], 'passes', ARGV[6], 'at', ARGV[3])
-  redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
-  redis.call('XDEL', KEYS[1], ARGV[i])
-  redis.call('HDEL', KEYS[2], ARGV[i])
-end
-redis.call('XTRIM', KEYS[3], 'MINID', oldest)
-redis.call('PEXPIRE', KEYS[3], keep_ms)
-return (#ARGV - 9) / 2
-"""
-
-_REPLAY = """
--- KEYS: dead stream, inbox stream   ARGV: dead id, maxlen
-local rows = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
-if #rows == 0 then return false end
-local fields, payload = rows[1][2], nil
-for i = 1, #fields, 2 do if fields[i] == 'm' then payload = fields[i + 1] end end
-if not payload then return false end
-inbox_full(KEYS[2], ARGV[2])  -- never trimmed: a full inbox refuses the replay (handlers/store/inbox.py)
-local id = redis.call('XADD', KEYS[2], '*', 'm', payload)
-redis.call('XDEL', KEYS[1], ARGV[1])
-return id
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +74,8 @@ class DeadLetters:
         self._max_length = max_length
         self._retention_ms = int(retention_seconds * 1000)
         self._clock = clock
-        self._bury = redis.register_script(_BURY)
-        self._replay = redis.register_script(FULL_CHECK + _REPLAY)
+        self._bury = Script(redis, "dead_letters_bury")
+        self._replay = Script(redis, "dead_letters_replay")
 
     @property
     def stream(self) -> str:
@@ -125,9 +96,9 @@ class DeadLetters:
                 scrub(str(error)),
                 passes,
                 thread_key,
-                *pairs,
                 self._oldest_kept(),
                 self._retention_ms,
+                *pairs,
             ],
         )
         return int(moved)

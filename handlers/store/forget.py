@@ -32,48 +32,15 @@ from redis.asyncio import Redis
 
 from handlers.messages import ThreadRef
 from handlers.store import keys
+from handlers.store.scripts import Script
 from handlers.store.thread_store import as_text, parse_thread_key
 
 _PAGE = 500  # stream entries read per round trip when looking for the person's
-
-_FORGET_THREAD = """
--- KEYS: the thread's keys, state first   ARGV: customer
-if redis.call('HGET', KEYS[1], 'customer') ~= ARGV[1] then return {-1, '', ''} end
-local card = redis.call('HMGET', KEYS[1], 'card_channel', 'card_ts')
-return {redis.call('DEL', unpack(KEYS)), card[1] or '', card[2] or ''}
-"""
-
-_FORGET_CARD = """
--- KEYS: the card thread's keys, state first   ARGV: customer thread key
-if redis.call('HGET', KEYS[1], 'relay_to') ~= ARGV[1] then return 0 end
-return redis.call('DEL', unpack(KEYS))
-"""
 
 
 def person_digest(user: str) -> str:
     """The one-way digest by which a forgotten person is recognised without keeping their id."""
     return hashlib.sha256(user.encode("utf-8")).hexdigest()
-
-
-_FORGET_EVENTS = """
--- KEYS: webhook stream, due, attempts, dead letters   ARGV: customer
--- Hand-off events about the person not delivered yet (or set aside): they name the person.
-local n = 0
-for _, key in ipairs({KEYS[1], KEYS[4]}) do
-  for _, entry in ipairs(redis.call('XRANGE', key, '-', '+')) do
-    local fields = entry[2]
-    for i = 1, #fields, 2 do
-      if fields[i] == 'customer' and fields[i + 1] == ARGV[1] then
-        redis.call('XDEL', key, entry[1])
-        redis.call('ZREM', KEYS[2], entry[1])
-        redis.call('HDEL', KEYS[3], entry[1])
-        n = n + 1
-      end
-    end
-  end
-end
-return n
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +60,9 @@ class Forgetter:
     def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
-        self._thread = redis.register_script(_FORGET_THREAD)
-        self._card = redis.register_script(_FORGET_CARD)
-        self._events = redis.register_script(_FORGET_EVENTS)
+        self._thread = Script(redis, "forget_thread")
+        self._card = Script(redis, "forget_card")
+        self._events = Script(redis, "forget_events")
 
     async def forget(self, user: str) -> Forgotten:
         """Delete every conversation `user` is the customer of, their own keys and their entries."""

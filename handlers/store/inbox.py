@@ -31,7 +31,7 @@ from redis.exceptions import ResponseError
 
 from handlers.messages import InboundMessage
 from handlers.store import keys
-from handlers.store.scripts import ScriptCall
+from handlers.store.scripts import Script, ScriptCall
 from handlers.store.thread_store import as_text
 
 log = logging.getLogger(__name__)
@@ -44,54 +44,14 @@ GROUP = "sarah-workers"
 _STREAM_GONE = ("NOGROUP", "no longer exists")  # deleted stream: later calls, a blocked XREADGROUP
 FULL = "INBOXFULL"  # the start of the error `put` raises at the cap
 
-# Refuses a new message when the stream holds `maxlen` entries (in the ingress's one script, before
-# anything is counted; alone in `put`).
+# Refuses a new message when the stream holds `maxlen` entries: lua/include/inbox_full.lua, as the
+# front door's one script still takes it.
 FULL_CHECK = """
 local function inbox_full(stream, maxlen)
   if redis.call('XLEN', stream) >= tonumber(maxlen) then
     error({err = 'INBOXFULL the inbox stream holds STREAM_MAX_LENGTH (' .. maxlen .. ') unanswered messages'})
   end
 end
-"""
-
-_PUT = """
--- KEYS: seen, stream, the sender's latest   ARGV: ttl, maxlen, payload, thread_ts, channel
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-inbox_full(KEYS[2], ARGV[2])
-local id = redis.call('XADD', KEYS[2], '*', 'm', ARGV[3])
-redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[5], ARGV[4])
-redis.call('EXPIRE', KEYS[3], ARGV[1])
-return id
-"""
-
-_COUNT_FAILED_PASS = """
--- KEYS: failed passes   ARGV: ttl, entry id…   Returns the highest count among the entries.
-local most = 0
-for i = 2, #ARGV do
-  local n = redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
-  if n > most then most = n end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return most
-"""
-
-_REMOVE_IDLE_CONSUMERS = """
--- KEYS: stream   ARGV: group, min idle ms, consumer to keep
--- A consumer is removed only if it has nothing pending, checked in the same atomic step:
--- XGROUP DELCONSUMER drops the consumer's pending entries, which would strand them.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-local removed = {}
-for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
-  local fields = {}
-  for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
-  if fields['name'] ~= ARGV[3] and tonumber(fields['pending']) == 0
-     and tonumber(fields['idle']) >= tonumber(ARGV[2]) then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], fields['name'])
-    removed[#removed + 1] = fields['name']
-  end
-end
-return removed
 """
 
 
@@ -115,9 +75,9 @@ class Inbox:
         self._stream = stream
         self._ttl = dedupe_ttl_seconds
         self._max_length = max_length
-        self._put = redis.register_script(FULL_CHECK + _PUT)
-        self._count_failed_pass = redis.register_script(_COUNT_FAILED_PASS)
-        self._remove_idle_consumers = redis.register_script(_REMOVE_IDLE_CONSUMERS)
+        self._put = Script(redis, "inbox_put")
+        self._count_failed_pass = Script(redis, "inbox_count_failed_pass")
+        self._remove_idle_consumers = Script(redis, "inbox_remove_idle_consumers")
         self._unacknowledged: list[str] = []  # answered entries, acknowledged with the next read
 
     @property
@@ -139,8 +99,7 @@ class Inbox:
     def put_call(self, message: InboundMessage) -> ScriptCall:
         """`put` as a call to send in a pipeline; `put_reply` reads its reply."""
         seen = f"{SEEN_PREFIX}{message.thread.channel}:{message.ts}"
-        return ScriptCall(
-            self._put,
+        return self._put.call(
             [seen, self._stream, keys.latest_key(message.user)],
             [self._ttl, self._max_length, message.to_json(), message.thread.thread_ts, message.thread.channel],
         )

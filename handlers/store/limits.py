@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 
 from handlers.messages import InboundMessage
 from handlers.store.keys import handoff_key, rate_key, replay_key, stored_bytes_key, user_threads_key
-from handlers.store.scripts import ScriptCall
+from handlers.store.scripts import Script, ScriptCall
 from handlers.store.thread_store import as_text
 
 # Replays of a signed request are possible for 5 minutes (Slack's signature window); keep the id longer.
@@ -66,74 +66,6 @@ TEXT_HANDOFF_JOINED = (
     "will reply in that conversation; you don't need to ask again."
 )
 
-_CHECK_MESSAGE = """
--- KEYS: rate, threads, stored
--- ARGV: per_minute, member, opens ('1'|'0'), now, open_since, max_open, index_ttl, size (bytes, 0:
---       not counted), max_thread_bytes, max_stored_bytes
-local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-if n == 1 then redis.call('EXPIRE', KEYS[1], 120) end
-if n > tonumber(ARGV[1]) then
-  if redis.call('HSETNX', KEYS[1], 'told', 1) == 1 then return {'too_fast', 0} end
-  return {'quiet', 0}
-end
-local size, now = tonumber(ARGV[8]), tonumber(ARGV[4])
-local in_thread, total = 0, 0
-if size > 0 then
-  in_thread = tonumber(string.match(redis.call('HGET', KEYS[3], ARGV[2]) or '0', '^(%d+)')) or 0
-  total = tonumber(redis.call('HGET', KEYS[3], 'total') or '0') or 0
-  local full = nil
-  if in_thread + size > tonumber(ARGV[9]) then full = 'thread_full' end
-  if not full and total + size > tonumber(ARGV[10]) then
-    -- conversations whose retention ran out since the person last wrote in them are gone: uncount them
-    total = 0
-    local items = redis.call('HGETALL', KEYS[3])
-    for i = 1, #items, 2 do
-      if items[i] ~= 'total' then
-        local bytes, last = string.match(items[i + 1], '^(%d+) (%S+)$')
-        if not last or tonumber(last) + tonumber(ARGV[7]) < now then
-          redis.call('HDEL', KEYS[3], items[i])
-        else
-          total = total + tonumber(bytes)
-        end
-      end
-    end
-    redis.call('HSET', KEYS[3], 'total', total)
-    if total + size > tonumber(ARGV[10]) then full = 'stored_full' end
-  end
-  if full then
-    if redis.call('HSETNX', KEYS[1], 'told_full', 1) == 1 then return {full, 0} end
-    return {'quiet', 0}
-  end
-end
-if ARGV[3] == '1' and not redis.call('ZSCORE', KEYS[2], ARGV[2]) then
-  local open = redis.call('ZCOUNT', KEYS[2], ARGV[5], '+inf')
-  if open >= tonumber(ARGV[6]) then return {'too_many_threads', open} end
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
-else
-  redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[2])
-end
-redis.call('EXPIRE', KEYS[2], ARGV[7])  -- nothing when the person has no index
-if size > 0 then
-  redis.call('HSET', KEYS[3], ARGV[2], (in_thread + size) .. ' ' .. ARGV[4], 'total', total + size)
-  redis.call('EXPIRE', KEYS[3], ARGV[7])
-end
-return {'ok', 0}
-"""
-
-_RESERVE_HANDOFF = """
--- KEYS: slot   ARGV: thread, ttl, replaceable (a stale holder, or '')
-local held = redis.call('GET', KEYS[1])
-if held and held ~= ARGV[1] and held ~= ARGV[3] then return held end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return false
-"""
-
-_RELEASE_HANDOFF = """
--- KEYS: slot   ARGV: thread
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 class Verdict(StrEnum):
     OK = "ok"
@@ -165,9 +97,9 @@ class Limits:
         self._index_ttl = index_ttl_seconds
         self._max_thread_bytes = max_thread_bytes
         self._max_stored_bytes = max_stored_bytes
-        self._check = redis.register_script(_CHECK_MESSAGE)
-        self._reserve = redis.register_script(_RESERVE_HANDOFF)
-        self._release = redis.register_script(_RELEASE_HANDOFF)
+        self._check = Script(redis, "limits_check")
+        self._reserve = Script(redis, "handoff_reserve")
+        self._release = Script(redis, "handoff_release")
 
     @property
     def max_open_threads(self) -> int:
@@ -185,8 +117,7 @@ class Limits:
     def check_call(self, user: str, thread_key: str, *, opens_thread: bool, now: float, size: int = 0) -> ScriptCall:
         """`check_message` as a call (the ingress runs it as one with the message's other steps).
         Its third argument is whether the message opens a thread ('1' or '0')."""
-        return ScriptCall(
-            self._check,
+        return self._check.call(
             [rate_key(user, math.floor(now / 60)), user_threads_key(user), stored_bytes_key(user)],
             [
                 self._per_minute,

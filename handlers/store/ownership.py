@@ -21,83 +21,9 @@ from redis.asyncio import Redis
 
 from handlers.messages import ThreadRef
 from handlers.store.keys import REMINDERS, thread_keys
+from handlers.store.scripts import Script
 from handlers.store.thread_state import Owner as Owner  # re-exported: where ownership is decided
 from handlers.store.thread_store import StoredTurn, as_text
-
-_TRANSITION = """
--- KEYS: state, turns, failed
--- ARGV: from (comma list), to, by, now, reset_failures, ttl, max_turns, n_turns, turn json…, field, value…
-local owner = redis.call('HGET', KEYS[1], 'owner') or 'bot'
-local allowed = false
-for s in string.gmatch(ARGV[1], '[^,]+') do if s == owner then allowed = true end end
-if not allowed then return {0, owner} end
-redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'owner_by', ARGV[3], 'owner_at', ARGV[4])
-if ARGV[5] == '1' then
-  redis.call('HSET', KEYS[1], 'failures', 0)
-  redis.call('DEL', KEYS[3])
-end
-local n = tonumber(ARGV[8])
-for i = 9, 8 + n do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-if n > 0 then redis.call('LTRIM', KEYS[2], -tonumber(ARGV[7]), -1) end
-for i = 9 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-for i = 1, 3 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], ARGV[6]) end
-end
-return {1, owner}
-"""
-
-_RECORD_FAILURE = """
--- KEYS: state, failed   ARGV: key, ttl
--- Returns {counted, failures, first time the customer said an answer did not help in this thread}.
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
-  return {0, tonumber(redis.call('HGET', KEYS[1], 'failures') or '0'), 0}
-end
-local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-local unsolved = 0
-if string.sub(ARGV[1], 1, 7) == 'answer:' then unsolved = redis.call('HSETNX', KEYS[1], 'not_solved', '1') end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-return {1, n, unsolved}
-"""
-
-_POP_DUE = """
--- KEYS: reminders   ARGV: now, limit
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
-return due
-"""
-
-
-_SERVICE_EVENT = """
--- KEYS: state   ARGV: event (opened | claimed | answered | closed), by, now, resolved (1/0)
--- Returns {escalated_at, first_response_at, reason[, first hand-off of the thread]} when the event was
--- recorded, {} when it was not. A thread handed off (or whose customer said an answer did not help,
--- see _RECORD_FAILURE) is marked not_solved once: it does not count as solved by Sarah.
-local open = redis.call('HGET', KEYS[1], 'sla_open')
-local event = ARGV[1]
-if event == 'opened' then
-  local unsolved = redis.call('HSETNX', KEYS[1], 'not_solved', '1')
-  redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_at', 'first_response_at', 'first_response_by', 'resolved_at',
-    'warned_first_response', 'warned_resolution', 'breached_first_response', 'breached_resolution')
-  redis.call('HSET', KEYS[1], 'sla_open', '1')
-  local reason = redis.call('HGET', KEYS[1], 'handoff_reason') or ''
-  return {redis.call('HGET', KEYS[1], 'escalated_at') or '0', '0', reason, unsolved}
-end
-if open ~= '1' then return {} end
-local at = redis.call('HGET', KEYS[1], 'escalated_at') or '0'
-if event == 'claimed' then
-  if redis.call('HSETNX', KEYS[1], 'claimed_by', ARGV[2]) == 0 then return {} end
-  redis.call('HSET', KEYS[1], 'claimed_at', ARGV[3])
-elseif event == 'answered' then
-  if redis.call('HSETNX', KEYS[1], 'first_response_at', ARGV[3]) == 0 then return {} end
-  redis.call('HSET', KEYS[1], 'first_response_by', ARGV[2])
-else
-  redis.call('HDEL', KEYS[1], 'sla_open')
-  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'resolved_at', ARGV[3]) end
-end
-local reason = redis.call('HGET', KEYS[1], 'handoff_reason') or ''
-return {at, redis.call('HGET', KEYS[1], 'first_response_at') or '0', reason}
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +47,10 @@ class OwnershipStore:
         self._redis = redis
         self._ttl = ttl_seconds
         self._max_turns = max_turns
-        self._transition = redis.register_script(_TRANSITION)
-        self._record_failure = redis.register_script(_RECORD_FAILURE)
-        self._pop_due = redis.register_script(_POP_DUE)
-        self._service_event = redis.register_script(_SERVICE_EVENT)
+        self._transition = Script(redis, "ownership_transition")
+        self._record_failure = Script(redis, "ownership_record_failure")
+        self._pop_due = Script(redis, "reminders_pop_due")
+        self._service_event = Script(redis, "ownership_service_event")
 
     async def owner(self, thread: ThreadRef) -> Owner:
         value = await self._redis.hget(thread_keys(thread).state, "owner")

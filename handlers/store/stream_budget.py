@@ -17,34 +17,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from handlers.store.keys import stream_budget_key
-
-# KEYS[1]: the workspace's sorted set of stream starts (score: ms). ARGV: now ms, window ms, limit, member.
-# Returns {1, '0'} when taken, {0, the oldest start's ms} when the budget is spent.
-_TAKE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  return {0, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or '0'}
-end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, '0'}
-"""
-
-# ARGV: the ms until which the budget is spent, window ms, limit, member prefix, ms from now until then.
-_EXHAUST = """
-redis.call('DEL', KEYS[1])
-for i = 1, tonumber(ARGV[3]) do
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) - tonumber(ARGV[2]), ARGV[4] .. i)
-end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
-return 1
-"""
-
-# ARGV: the window's start (ms, exclusive). Returns {starts in the window, the oldest one's ms or 0}.
-_LEFT = """
-local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-return {redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'), oldest[2] or '0'}
-"""
+from handlers.store.scripts import Script
 
 WINDOW_SECONDS = 60.0
 RECOUNT_SECONDS = 1.0  # how long `left` trusts its own count of the passes it let through
@@ -55,9 +28,9 @@ class StreamBudget:
         self._redis = redis
         self._per_minute = per_minute
         self._clock = clock
-        self._take = redis.register_script(_TAKE)
-        self._exhaust = redis.register_script(_EXHAUST)
-        self._left = redis.register_script(_LEFT)
+        self._take = Script(redis, "stream_budget_take")
+        self._exhaust = Script(redis, "stream_budget_exhaust")
+        self._left = Script(redis, "stream_budget_left")
         # workspace → until when its budget is known to be spent: no start can leave the window
         # before its oldest one does, so until then nobody needs to ask Redis
         self._spent_until: dict[str, float] = {}

@@ -149,6 +149,21 @@ def test_the_built_image_runs_sarah_from_its_own_files_not_from_this_checkout(im
     assert "chat" in helped.stdout and "doctor" in helped.stdout
 
 
+def test_every_file_of_a_shipped_package_is_in_the_image(image: Path) -> None:
+    """What a package reads at run time beside its code (the Redis scripts, the training data) must
+    be package data, or the image has the code without it."""
+    rules = dockerignore_rules()
+    files = [
+        path.relative_to(ROOT).as_posix()
+        for package in shipped_packages()
+        for path in sorted((ROOT / package).rglob("*"))
+        if path.is_file() and not ignored(path.relative_to(ROOT).as_posix(), rules)
+    ]
+    assert any(f.startswith("handlers/store/lua/") for f in files)
+    missing = [f for f in files if not (image / f).is_file()]
+    assert not missing, f"files the image lacks (list them as package data in pyproject.toml): {missing}"
+
+
 async def test_the_built_image_starts_and_its_health_probe_answers(
     image: Path, tmp_path: Path, fake_slack: FakeSlack, redis: Redis
 ) -> None:
