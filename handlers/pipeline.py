@@ -236,7 +236,8 @@ class Pipeline:
         if await self._read_thread_so_far(thread, state, messages, turns):
             turns = await self._store.history(thread)
         episode = episode_of(turns)
-        last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
+        previous = next((t for t in reversed(episode) if t.role == "assistant"), None)
+        last_answer = previous.ts if previous is not None else ""
         failure_key = await self._judge_feedback(thread, feedback, state.customer)
         own = _customers_own(thread, messages, state.customer)  # only these can move the thread
 
@@ -252,7 +253,12 @@ class Pipeline:
             if failure_key and await self._over_threshold(thread, failure_key, batch, None, lease=lease) is None:
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered.of(batch)
-        if last_answer and any(says_it_did_not_work(p.message.text) for p in own):
+        # "nope, nothing" reports failed steps, but not when it answers "anything else?": the answer decides
+        if (
+            previous is not None
+            and last_answer
+            and any(says_it_did_not_work(p.message.text, previous.content) for p in own)
+        ):
             failure_key = failure_key or keys.failure_key("answer", last_answer)
         if all(p.message.files_only for p in messages):
             return await self._deliver(
