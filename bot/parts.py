@@ -199,7 +199,7 @@ def build_parts(
         retention_seconds=s.retention.dead_letter_retention_days * 86_400,
         metrics=metrics,
     )
-    alarms = Alarms()
+    alarms = Alarms(redis=redis)  # the team is told once across the processes sharing this Redis
     worker = None
     pass_seconds = None  # the offline model answers in milliseconds: no deadline to watch
     if not s.model.offline:

@@ -262,7 +262,7 @@ class Worker:
                         await self._check_lease(lease)  # another worker may have it after a long outage
                         continue
                     failures += 1
-                    verdict = await self._after_failed_pass(thread, error, failures, lambda: lease.held)
+                    verdict = await self._after_failed_pass(thread, error, failures, lambda: lease.held, token)
                     if verdict == "give up":
                         return  # entries stay pending: XAUTOCLAIM brings them back later
                     if verdict == "dead-lettered":
@@ -271,9 +271,10 @@ class Worker:
                         await asyncio.sleep(RETRY_DELAYS[failures - 1])
 
     async def _after_failed_pass(
-        self, thread: ThreadRef, error: Exception, failures: int, still_ours: Callable[[], bool]
+        self, thread: ThreadRef, error: Exception, failures: int, still_ours: Callable[[], bool], token: str = ""
     ) -> Literal["retry", "dead-lettered", "give up"]:
-        """Count the failed pass on the thread's entries; dead-letter them at the limit.
+        """Count the failed pass on the thread's entries; dead-letter them at the limit (`token`: the
+        thread's lease, checked by the hand-off that may follow).
 
         "give up": this worker leaves the thread for now (XAUTOCLAIM brings it back later).
         """
@@ -303,7 +304,7 @@ class Worker:
         )
         if batch and passes >= self._dead_after:
             try:
-                await self._dead_letter(thread, batch, error, passes, still_ours)
+                await self._dead_letter(thread, batch, error, passes, still_ours, token)
             except Exception as moving:  # the entries stay pending, their count too: moved next time
                 log.warning("could not dead-letter thread %s (%s)", thread.key, type(moving).__name__)
                 return "give up"
@@ -321,6 +322,7 @@ class Worker:
         error: Exception,
         passes: int,
         still_ours: Callable[[], bool],
+        token: str = "",
     ) -> None:
         # Out of the thread's queue first: a crash before the move leaves the entries pending in the
         # stream, so they come back, fail again and are moved then. Never the other way round.
@@ -335,7 +337,7 @@ class Worker:
             type(error).__name__,
         )
         try:
-            await self._pipeline.dead_lettered(thread, batch, still_ours)
+            await self._pipeline.dead_lettered(thread, batch, still_ours, lease=token)
         except Exception as apology_error:  # even then the messages stay dead-lettered: never loop
             log.warning("could not apologise in thread %s (%s)", thread.key, type(apology_error).__name__)
 

@@ -170,9 +170,11 @@ class Pipeline:
 
         When new messages arrive while the model drafts, the pass starts over with all of them
         (at most `max_redrafts` times), so a hand-off request or an agent's line is seen before
-        Sarah's draft is sent. With `lease` (its token), an answer's commit also gives the lease up
-        when nothing else waits (`Answered.release`). `first` is the first attempt's read when the
-        worker made it already, with the lease (`ThreadStore.accept_and_begin`).
+        Sarah's draft is sent. With `lease` (its token), every commit of the pass checks that the
+        lease is still its own and writes nothing when it is not (`Release.LOST`), and an answer's
+        commit also gives the lease up when nothing else waits (`Answered.release`). `first` is the
+        first attempt's read when the worker made it already, with the lease
+        (`ThreadStore.accept_and_begin`).
         """
         for attempt in range(self._max_redrafts + 1):
             snapshot = (
@@ -198,14 +200,14 @@ class Pipeline:
             if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
                 await self._end_crashed_stream(thread, state)
             if state.relay_to:
-                return await self._relay_from_support(thread, state.relay_to, batch)
+                return await self._relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
             agents = await self._support_members(thread, batch, state.customer)
             owner = state.owner
             if agents or owner in (Owner.WAITING, Owner.HUMAN):
                 await self._clear_placeholder(thread, state)
                 if agents:
-                    return await self._agents_wrote(thread, batch, agents)
-                return await self._hold_for_people(thread, state, batch)
+                    return await self._agents_wrote(thread, batch, agents, lease=lease)
+                return await self._hold_for_people(thread, state, batch, still_ours, lease=lease)
             if owner is Owner.RESOLVED:
                 await self._handoff.reopen(thread)
             answered = await self._answer(
@@ -234,21 +236,29 @@ class Pipeline:
         if await self._read_thread_so_far(thread, state, messages, turns):
             turns = await self._store.history(thread)
         episode = episode_of(turns)
-        last_answer = next((t.ts for t in reversed(episode) if t.role == "assistant"), "")
+        previous = next((t for t in reversed(episode) if t.role == "assistant"), None)
+        last_answer = previous.ts if previous is not None else ""
         failure_key = await self._judge_feedback(thread, feedback, state.customer)
         own = _customers_own(thread, messages, state.customer)  # only these can move the thread
 
         if messages and not episode:
             await self.conversation_started(thread)
         if any(wants_human(p.message.text) for p in own):
-            return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None)
+            return await self._escalate(
+                thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None, lease=lease
+            )
         if not messages:  # only button presses
             if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
                 return Answered([], release=Release.LOST)
-            if failure_key and not await self._over_threshold(thread, failure_key, batch, None):
+            if failure_key and await self._over_threshold(thread, failure_key, batch, None, lease=lease) is None:
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered.of(batch)
-        if last_answer and any(says_it_did_not_work(p.message.text) for p in own):
+        # "nope, nothing" reports failed steps, but not when it answers "anything else?": the answer decides
+        if (
+            previous is not None
+            and last_answer
+            and any(says_it_did_not_work(p.message.text, previous.content) for p in own)
+        ):
             failure_key = failure_key or keys.failure_key("answer", last_answer)
         if all(p.message.files_only for p in messages):
             return await self._deliver(
@@ -312,7 +322,9 @@ class Pipeline:
 
         moves = bool(own)  # bystanders alone are answered, but count no failure and hand nothing off
         if moves and reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
-            return await self._escalate(thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary)
+            return await self._escalate(
+                thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary, lease=lease
+            )
         if moves and reply.outcome is Outcome.HANDOFF:
             failure_key = failure_key or (
                 keys.failure_key("answer", last_answer)
@@ -325,8 +337,13 @@ class Pipeline:
         if failure_key and stream is not None:
             await stream.stop()  # a hand-off may replace the message: end the stream first
             stream = None
-        if failure_key and await self._over_threshold(thread, failure_key, batch, placeholder, reply):
-            return Answered.of(batch, reply)
+        handed = (
+            await self._over_threshold(thread, failure_key, batch, placeholder, reply, lease=lease)
+            if failure_key
+            else None
+        )
+        if handed is not None:
+            return replace(handed, reply=reply)
         if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:
             await self._ownership.reset_failures(thread)
         fresh = check if failure_key is None else None  # a counted failure may have changed hands: read again
@@ -479,12 +496,15 @@ class Pipeline:
         batch: list[Pending],
         placeholder: str | None,
         reply: Reply | None = None,
-    ) -> bool:
-        """Count the failure; hand off (and return True) once the thread has failed often enough."""
+        *,
+        lease: str = "",
+    ) -> Answered | None:
+        """Count the failure; hand off once the thread has failed often enough, returning what the
+        hand-off's commit recorded (None: not handed off)."""
         failures = await self._ownership.record_failure(thread, failure_key)
         log.info("failure counted", extra={"thread_key": thread.key, "failures": failures, "key": failure_key})
         if failures < self._policy.handoff_after_failures:
-            return False
+            return None
         if reply and reply.outcome is Outcome.HANDOFF:
             reason = reply.reason
         elif reply and reply.outcome is Outcome.UNAVAILABLE:
@@ -493,15 +513,22 @@ class Pipeline:
             reason = HandoffReason.CLAIMED_ACTION
         else:
             reason = HandoffReason.STEPS_FAILED
-        await self._escalate(thread, batch, reason, placeholder, reply.summary if reply else "", failures)
-        return True
+        return await self._escalate(
+            thread, batch, reason, placeholder, reply.summary if reply else "", failures, lease=lease
+        )
 
     async def dead_lettered(
-        self, thread: ThreadRef, batch: list[Pending], still_ours: Callable[[], bool] = lambda: True
+        self,
+        thread: ThreadRef,
+        batch: list[Pending],
+        still_ours: Callable[[], bool] = lambda: True,
+        *,
+        lease: str = "",
     ) -> None:
         """`batch` could not be answered (its passes kept failing) and was set aside for an operator:
         count it as a failure (handing off at the threshold) or apologise, replacing "typing…".
-        Only the customer's own messages count; a bystander's get the apology alone."""
+        Only the customer's own messages count; a bystander's get the apology alone. With `lease`
+        (the worker's token), a hand-off happens only while the lease is still its own."""
         state = await self._store.state(thread)
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
         placeholder = state.placeholder or None
@@ -511,8 +538,12 @@ class Pipeline:
             return
         own = _customers_own(thread, messages, state.customer)
         failed = Reply("", Outcome.UNAVAILABLE)
-        if own and await self._over_threshold(
-            thread, keys.failure_key("message", own[0].message.ts), [], placeholder, failed
+        if (
+            own
+            and await self._over_threshold(
+                thread, keys.failure_key("message", own[0].message.ts), [], placeholder, failed, lease=lease
+            )
+            is not None
         ):
             return
         sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
@@ -531,8 +562,15 @@ class Pipeline:
         placeholder: str | None,
         summary: str = "",
         failures: int | None = None,
+        *,
+        lease: str = "",
     ) -> Answered:
-        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        """Record the batch and hand the thread to people; under a lease that is no longer the
+        pass's own (`lease`), neither: the lease's new holder decides."""
+        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock(), lease=lease)
+        if committed.release is Release.LOST:
+            log.info("not handing off: the thread's lease moved on", extra={"thread_key": thread.key})
+            return Answered.of(batch, committed=committed)
         if failures is None:
             failures = (await self._store.state(thread)).failures
         await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
@@ -540,21 +578,34 @@ class Pipeline:
 
     # -- people have the thread ------------------------------------------------------------------------
 
-    async def _hold_for_people(self, thread: ThreadRef, state: ThreadState, batch: list[Pending]) -> Answered:
-        """Sarah stays silent; in a DM she passes the customer's lines to the card's thread."""
+    async def _hold_for_people(
+        self,
+        thread: ThreadRef,
+        state: ThreadState,
+        batch: list[Pending],
+        still_ours: Callable[[], bool] = lambda: True,
+        *,
+        lease: str = "",
+    ) -> Answered:
+        """Sarah stays silent; in a DM she passes the customer's lines to the card's thread (while the
+        lease is the pass's own: its next holder passes them on otherwise, once)."""
         ref = state.card
         if thread.is_dm and ref is not None:
             for pending in batch:
                 message = pending.message
                 if message.kind is Kind.FEEDBACK or not (message.text.strip() or message.has_files):
                     continue
+                if not await self._lease_held(thread, still_ours, lease):
+                    return Answered([], release=Release.LOST)
                 await self._outbox.customer_said(
                     ref, state.customer or message.user, message.text, has_files=message.has_files
                 )
-        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock())
+        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock(), lease=lease)
         return Answered.of(batch, committed=committed)
 
-    async def _agents_wrote(self, thread: ThreadRef, batch: list[Pending], agents: set[str]) -> Answered:
+    async def _agents_wrote(
+        self, thread: ThreadRef, batch: list[Pending], agents: set[str], *, lease: str = ""
+    ) -> Answered:
         """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
         for agent in sorted(agents):
             await self._handoff.take_over(thread, agent)
@@ -565,16 +616,26 @@ class Pipeline:
             for p in batch
             if p.message.kind is not Kind.FEEDBACK
         ]
-        committed = await self._store.commit(thread, batch, turns, self._clock())
+        committed = await self._store.commit(thread, batch, turns, self._clock(), lease=lease)
         return Answered.of(batch, committed=committed)
 
-    async def _relay_from_support(self, card_thread: ThreadRef, relay_to: str, batch: list[Pending]) -> Answered:
+    async def _relay_from_support(
+        self,
+        card_thread: ThreadRef,
+        relay_to: str,
+        batch: list[Pending],
+        still_ours: Callable[[], bool] = lambda: True,
+        *,
+        lease: str = "",
+    ) -> Answered:
         """Agents write in the card's thread; Sarah passes their lines to the customer's DM.
 
         Only support-team members speak for ZenNest: anyone else is told so privately and takes
         nothing over. A message with a note line anywhere (handlers/notes.py) stays internal, whole.
         The agent gets a private copy of what the customer received; a file is announced to the
-        agent, never dropped silently.
+        agent, never dropped silently. Each line goes out only while the card thread's lease is the
+        pass's own (`lease`); once it is not, nothing more is posted or recorded: the lease's new
+        holder relays the batch and stores its lines, once.
         """
         channel, _, thread_ts = relay_to.partition(":")
         customer_thread = await self._store.locate(ThreadRef(channel, thread_ts))
@@ -584,6 +645,12 @@ class Pipeline:
             message = pending.message
             if message.kind is Kind.FEEDBACK:
                 continue
+            if not await self._lease_held(card_thread, still_ours, lease):
+                log.warning(
+                    "the card thread's lease moved on while relaying; its new holder relays the rest",
+                    extra={"thread_key": card_thread.key},
+                )
+                return Answered([], release=Release.LOST)
             if not await self._is_support(message.user):
                 log.warning(
                     "a line in a card's thread from outside the support team was not relayed",
@@ -609,7 +676,9 @@ class Pipeline:
                 await self._outbox.support_note(
                     ref, "I can't pass files on to the customer. Please describe what it shows, or share a link."
                 )
-        await self._store.commit(card_thread, batch, [], self._clock())
+        committed = await self._store.commit(card_thread, batch, [], self._clock(), lease=lease)
+        if committed.release is Release.LOST:
+            return Answered.of(batch, committed=committed)  # the agents' lines are stored by the new holder
         if relayed:
             await self._ownership.transition(
                 customer_thread,
@@ -620,7 +689,7 @@ class Pipeline:
                 turns=tuple(relayed),
             )
             await self._ownership.person_answered(customer_thread, relayed[0].user, self._clock())
-        return Answered.of(batch)
+        return Answered.of(batch, committed=committed)
 
     # -- a first mention halfway down a thread ---------------------------------------------------------
 
@@ -646,6 +715,11 @@ class Pipeline:
         if state.placeholder:
             await self._outbox.withdraw(thread, state.placeholder)
             await self._store.set_fields(thread, placeholder="")
+
+    async def _lease_held(self, thread: ThreadRef, still_ours: Callable[[], bool], lease: str) -> bool:
+        """Checked right before a post to people: is the lease still the pass's own, on this
+        worker's clock (`still_ours`) and, with the pass's token, in Redis?"""
+        return still_ours() and (not lease or await self._store.holds_lease(thread, lease))
 
     async def _show_thinking(self, thread: ThreadRef, state: ThreadState) -> str | None:
         """Slack's loading status, or a "typing…" placeholder (recorded: the answer replaces it)."""

@@ -7,7 +7,9 @@ failure becomes `Outcome.UNAVAILABLE` with a short reason. The key is never logg
 Each call has one deadline of its own (`deadline_seconds`): the SDK's timeout bounds each read, not
 the call, so a gateway that sends keep-alive bytes (whitespace, SSE comments) while it waits would
 otherwise hold the thread for ever. An answer the server cut short (`finish_reason` "length", or a
-stream that ends without its finish) is a failed call, never posted as if it were whole.
+stream that ends without its finish) is a failed call, never posted as if it were whole; so is one
+the provider's content filter stopped (`finish_reason` "content_filter": whatever text came is a
+fragment, and it is not logged).
 """
 
 from __future__ import annotations
@@ -131,6 +133,8 @@ class OpenAIChatModel:
             return await self.reply(conversation)
         except openai.APIError as error:
             return _failed(error)
+        if finish == "content_filter":  # the provider withheld the rest: what came is not an answer
+            return _unavailable("filtered")
         if finish in ("", "length"):  # cut at the token limit, or the stream ended without its finish
             return _unavailable("truncated")
         for gathered in calls.values():
@@ -183,6 +187,8 @@ def _reply_from(completion: object) -> Reply:
         return _unavailable("no_choices")
     if choices[0].get("finish_reason") == "length":
         return _unavailable("truncated")
+    if choices[0].get("finish_reason") == "content_filter":
+        return _unavailable("filtered")
     message = choices[0].get("message")
     message = message if isinstance(message, dict) else {}
     content = message.get("content")

@@ -81,6 +81,14 @@ class Truncated:
 
 
 @dataclass(frozen=True)
+class Filtered:
+    """An answer the provider's content filter stopped: `finish_reason` "content_filter", with the
+    text that came before it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Unfinished:
     """A stream that ends without its end (no `finish_reason`, no `[DONE]`): the text deltas, then
     the connection closes."""
@@ -160,6 +168,8 @@ class FakeOpenAI(LocalServer):
         finish = "stop"
         if isinstance(result, Truncated):
             result, finish = result.text, "length"
+        if isinstance(result, Filtered):
+            result, finish = result.text, "content_filter"
         if isinstance(result, ToolCall):
             finish = "tool_calls"
             message["tool_calls"] = [
@@ -203,6 +213,8 @@ class FakeOpenAI(LocalServer):
         finish = "stop"
         if isinstance(result, Truncated):
             result, finish = result.text, "length"
+        if isinstance(result, Filtered):
+            result, finish = result.text, "content_filter"
         unfinished = isinstance(result, Unfinished)
         parts = result.parts if isinstance(result, Streamed | Unfinished) else _words(result)
         if response is None:

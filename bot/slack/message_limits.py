@@ -86,21 +86,26 @@ class Notices:
         log.error("Redis is full (maxmemory): a message was not queued; the sender was told")
         self._tell(client, message, TEXT_STORE_FULL)
         if self._alarms.raise_alarm("redis_refuses_writes", "Redis refused a write (maxmemory reached)"):
-            self._alert(client, ALERT_STORE_FULL)
+            self._alert(client, "redis_refuses_writes", ALERT_STORE_FULL)
 
     def inbox_full(self, client: AsyncWebClient, message: InboundMessage, *, cap: int, retried: bool) -> None:
         log.error("the inbox holds STREAM_MAX_LENGTH (%d) unanswered messages: a message was refused", cap)
         if not retried:
             self._tell(client, message, TEXT_INBOX_FULL)
         if self._alarms.raise_alarm("inbox_full", f"the inbox holds STREAM_MAX_LENGTH ({cap}) unanswered messages"):
-            self._alert(client, ALERT_INBOX_FULL.format(cap=f"{cap:,}"))
+            self._alert(client, "inbox_full", ALERT_INBOX_FULL.format(cap=f"{cap:,}"))
 
-    def _alert(self, client: AsyncWebClient, text: str) -> None:
+    def _alert(self, client: AsyncWebClient, alarm: str, text: str) -> None:
+        """Tell the team of `alarm` in SUPPORT_CHANNEL, unless another process told it lately."""
         if not self._support_channel:
             return  # the log line above is the alert
-        task = asyncio.create_task(_alert(client, self._support_channel, text))
+        task = asyncio.create_task(self._alert_once(client, self._support_channel, alarm, text))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+
+    async def _alert_once(self, client: AsyncWebClient, channel: str, alarm: str, text: str) -> None:
+        if await self._alarms.first_to_tell(alarm):
+            await _alert(client, channel, text)
 
     def _tell(self, client: AsyncWebClient, message: InboundMessage, text: str) -> None:
         task = asyncio.create_task(_tell(client, message, text))

@@ -21,7 +21,8 @@ Per person (hash tag `{user:U…}`):
 
 Global (each its own hash tag): the inbox stream and its helpers (`{inbox}`: one slot for the ingress
 script), the dead letters, the open hand-offs, the reminders, the App Home, replay guards, the
-per-workspace stream budget and the digests of the people who asked to be forgotten.
+per-workspace stream budget, the digests of the people who asked to be forgotten, and which alarms
+the support team was told of lately (`sarah:{alarms}:told:<name>`, SET NX: once across processes).
 
 `FORGET` says, for every key family above, what `sarah forget` does with it (handlers/store/forget.py):
 a family that holds a person's words or ids is deleted or has their entries removed. A new family
@@ -127,6 +128,12 @@ def digest_key(week: str) -> str:
     return "sarah:{stats}:digest:" + week
 
 
+def alarm_told_key(name: str) -> str:
+    """Taken (SET NX, with the alarm's repeat window as its TTL) by the one process that tells the
+    support team of alarm `name` (bot/ops/alarms.py), so N ingress replicas do not alert N times."""
+    return "sarah:{alarms}:told:" + name
+
+
 def replay_key(request_id: str) -> str:
     """Set once per slash command or button press, so Slack's retry of it is dropped."""
     return "sarah:{replay:" + request_id + "}"
@@ -184,6 +191,7 @@ FORGET: dict[str, Forget] = {
     "STATS_HANDOFFS": Forget.NOTHING_PERSONAL,  # closed hand-offs' times, no person and no thread
     "stats_day_key": Forget.NOTHING_PERSONAL,  # the day's counters
     "digest_key": Forget.NOTHING_PERSONAL,  # the weekly digest was posted
+    "alarm_told_key": Forget.NOTHING_PERSONAL,  # an alarm's name: the team was told of it lately
 }
 
 

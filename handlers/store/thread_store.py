@@ -644,6 +644,10 @@ class ThreadStore:
         prefix = channel + ":"
         return [parse_thread_key(as_text(m)) for m in members if as_text(m).startswith(prefix)]
 
+    async def holds_lease(self, thread: ThreadRef, token: str) -> bool:
+        """Is the thread's lease `token` right now (checked before a post that no commit precedes)?"""
+        return as_text(await self._redis.get(thread_keys(thread).lease) or b"") == token
+
     async def renew_lease(self, thread: ThreadRef, token: str) -> bool:
         return bool(await self._renew(keys=[thread_keys(thread).lease], args=[token, self._lease_ms]))
 

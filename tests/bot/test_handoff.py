@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError, ToolCall, echo_responder, user_lines
@@ -153,6 +154,38 @@ async def test_didnt_help_and_it_did_not_work_about_one_answer_count_once(
     assert state[b"failures"] == b"1" and cards(fake_slack) == []
     await slack.event(dm("still not working", thread_ts=root))  # about the newer answer: counts
     await fake_slack.wait_for(lambda: cards(fake_slack))
+
+
+STEPS = "Unplug the hub for 10 seconds, then plug it back in. Tell me what you see now."
+ANYTHING_ELSE = "The ZenHub costs $129. Anything else about your ZenNest home I can help with?"
+
+
+@pytest.mark.parametrize(
+    ("first_answer", "counts"), [(STEPS, True), (ANYTHING_ELSE, False)], ids=["after-steps", "after-anything-else"]
+)
+async def test_nope_nothing_is_a_failure_after_steps_and_not_after_anything_else(
+    start_sarah: StartSarah,
+    fake_slack: FakeSlack,
+    fake_openai: FakeOpenAI,
+    redis: Redis,
+    first_answer: str,
+    counts: bool,
+) -> None:
+    fake_openai.responder = lambda request: first_answer if len(user_lines(request)) == 1 else echo_responder(request)
+    _, slack = await start_sarah(handoff={"handoff_after_failures": 1})
+    root = new_ts()
+    await slack.event(dm("my ZenHub light is red", ts=root))
+    await said(fake_slack, CUSTOMER_DM, root, first_answer[:20])
+    await committed(redis, CUSTOMER_DM, root)
+    await slack.event(dm("nope, nothing", thread_ts=root))
+    if counts:  # the steps did not work: the one failure allowed hands the thread to people
+        await fake_slack.wait_for(lambda: cards(fake_slack))
+        await said(fake_slack, CUSTOMER_DM, root, "handing this conversation")
+    else:  # "nothing else": Sarah answers it, and nothing was counted against her
+        await said(fake_slack, CUSTOMER_DM, root, "Answering:")
+        await committed(redis, CUSTOMER_DM, root)
+        assert cards(fake_slack) == []
+        assert await redis.hget(f"sarah:{{{CUSTOMER_DM}:{root}}}:state", "failures") in (None, b"0")
 
 
 async def test_an_answer_in_flight_when_the_customer_asks_for_a_person_is_never_posted(

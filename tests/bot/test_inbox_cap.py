@@ -5,6 +5,7 @@ new messages with a 5xx (Slack retries them), tells the sender once, alerts the 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import aiohttp
@@ -12,9 +13,11 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
+from bot.ops.alarms import Alarms
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.front_door import Door
 from handlers.store.inbox import STREAM, InboxFull
+from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
@@ -65,6 +68,53 @@ async def test_a_full_inbox_refuses_new_messages_and_loses_none_it_holds(
     await redis.xdel(STREAM, *waiting[:10])  # the workers are back and answered some
     assert await slack.event(sent[0], event_id="EvFULL0", retry_num=1) == 200  # Slack's retry gets in
     assert await redis.xlen(STREAM) == CAP - 10 + 1
+
+
+async def test_two_ingress_replicas_tell_the_team_of_a_full_inbox_once(
+    start_sarah: StartSarah, redis: Redis, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.ops.alarms")
+    replicas = [await start_sarah(worker={"sarah_role": "ingress"}, redis={"stream_max_length": CAP}) for _ in "ab"]
+    async with redis.pipeline(transaction=False) as pipe:
+        for _ in range(CAP):
+            pipe.xadd(STREAM, {"m": "{}"})
+        await pipe.execute()
+
+    for i in range(3):
+        for r, (_, slack) in enumerate(replicas):
+            assert await slack.event(dm(f"question {i}", ts=new_ts()), event_id=f"EvTWO{r}{i}") == 500
+
+    await fake_slack.wait_for(lambda: alerts(fake_slack, "STREAM_MAX_LENGTH"))
+    # both replicas decided: one told the team, the other found it told
+    await eventually(lambda: "told of inbox_full by another process already" in caplog.text)
+    assert len(alerts(fake_slack, "STREAM_MAX_LENGTH")) == 1
+    for sarah, _ in replicas:  # each replica's own health check still says why
+        status, body = await health(sarah.http_port)
+        assert status == 503 and "inbox_full" in str(body)
+
+
+class RefusingRedis:
+    """A Redis at maxmemory (policy noeviction): every write is refused."""
+
+    async def set(self, *args: Any, **kwargs: Any) -> Any:
+        raise OutOfMemoryError("command not allowed when used memory > 'maxmemory'.")
+
+
+async def test_alarms_sharing_a_redis_tell_the_team_once_and_once_per_process_when_it_refuses_writes(
+    redis: Redis,
+) -> None:
+    shared = [Alarms(redis=redis), Alarms(redis=redis)]
+    told = [a.raise_alarm("inbox_full", "full") and await a.first_to_tell("inbox_full") for a in shared]
+    assert sorted(told) == [False, True]
+
+    refusing = [Alarms(redis=RefusingRedis()), Alarms(redis=RefusingRedis())]  # type: ignore[arg-type]
+    told = [
+        a.raise_alarm("redis_refuses_writes", "full") and await a.first_to_tell("redis_refuses_writes")
+        for a in refusing
+    ]
+    assert told == [True, True]  # Redis cannot record who told: each process tells once
+    again = [a.raise_alarm("redis_refuses_writes", "full") for a in refusing]
+    assert again == [False, False]  # ... and only once
 
 
 async def test_a_redis_that_refuses_writes_tells_the_sender_the_team_and_the_health_check(

@@ -1,17 +1,18 @@
 """One deadline per model call: a gateway that keeps the connection alive with whitespace or SSE
-comments cannot hold a thread for ever, and an answer cut short by the server is never posted as if
-it were whole."""
+comments cannot hold a thread for ever, and an answer cut short by the server (or stopped by its
+content filter) is never posted as if it were whole."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from handlers.model import Conversation, Outcome, Turn
 from sarah_model.openai_chat import OpenAIChatModel
-from sarah_testing.openai_chat import FakeOpenAI, KeepAlive, Truncated, Unfinished
+from sarah_testing.openai_chat import FakeOpenAI, Filtered, KeepAlive, Truncated, Unfinished
 
 CONVERSATION = Conversation(system="You are Sarah.", turns=(Turn("user", "my hub is offline"),))
 
@@ -72,3 +73,20 @@ async def test_an_answer_cut_short_by_the_server_is_not_taken_as_whole(
     finally:
         await model.aclose()
     assert (reply.outcome, reply.reason) == (Outcome.UNAVAILABLE, "truncated")
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+async def test_an_answer_stopped_by_the_content_filter_is_a_failed_call_and_its_text_is_not_logged(
+    fake_openai: FakeOpenAI, streamed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    fragment = "To open the front door without the app, first"
+    fake_openai.responder = lambda request: Filtered(fragment)
+    model = _model(fake_openai.base_url, timeout=5)
+    caplog.set_level(logging.DEBUG)
+    try:
+        reply = await (model.reply_streaming(CONVERSATION, _shown) if streamed else model.reply(CONVERSATION))
+    finally:
+        await model.aclose()
+    assert (reply.outcome, reply.reason, reply.text) == (Outcome.UNAVAILABLE, "filtered", "")
+    assert [r.__dict__.get("reason") for r in caplog.records if r.getMessage() == "model call failed"] == ["filtered"]
+    assert not [r for r in caplog.records if "front door" in str(r.__dict__)]
