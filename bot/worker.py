@@ -37,7 +37,8 @@ from handlers.outbox import PostsUnknown
 from handlers.pipeline import Pipeline
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.inbox import Entry, Inbox
-from handlers.store.thread_store import Accepted, Pending, Release, Snapshot, ThreadStore
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import Accepted, Pending, Release, Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from handlers.model import Conversation, Model, Outcome, Turn
 from handlers.outbox import Card, Outbox
 from handlers.store.limits import TEXT_HANDOFF_JOINED, Limits
 from handlers.store.ownership import Owner, OwnershipStore
-from handlers.store.thread_store import StoredTurn, ThreadStore, parse_thread_key
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import StoredTurn, parse_thread_key
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from handlers.messages import ThreadRef
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 
 
 class ThreadReader(Protocol):

@@ -23,7 +23,7 @@ from typing import Protocol
 from handlers.messages import SharedFile, ThreadRef
 from handlers.store.thread_state import CardRef as CardRef  # re-exported: what an outbox posts to
 from handlers.store.thread_state import Owner
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 
 
 @dataclass(frozen=True, slots=True)

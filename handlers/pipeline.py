@@ -35,18 +35,9 @@ from handlers.speaker_labels import OTHER_LABEL as OTHER_LABEL
 from handlers.speaker_labels import defused
 from handlers.store import keys
 from handlers.store.ownership import Owner, OwnershipStore
-from handlers.store.thread_store import (
-    Committed,
-    Pending,
-    Release,
-    SendCheck,
-    Snapshot,
-    StoredTurn,
-    ThreadState,
-    ThreadStore,
-    episode_of,
-    located,
-)
+from handlers.store.thread_state import ThreadState
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import Committed, Pending, Release, SendCheck, Snapshot, StoredTurn, episode_of, located
 from handlers.streaming import Live, ready_text
 from handlers.tokens import Encoder
 

@@ -15,7 +15,7 @@ from handlers.handoff import REOPENED_MARKER
 from handlers.store.forget import person_digest
 from handlers.store.keys import FORGOTTEN_PEOPLE, thread_keys
 from handlers.store.thread_state import Owner, ThreadState
-from handlers.store.thread_store import StoredTurn, as_text, parse_thread_key
+from handlers.store.values import StoredTurn, as_text, parse_thread_key
 
 STATE_PATTERN = "sarah:{*}:state"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.prompt import HANDOFF_TOOL, SYSTEM_PROMPT
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 from training.handoff_records import ThreadRecord
 from training.redaction import redact
 

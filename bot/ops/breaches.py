@@ -20,7 +20,8 @@ from handlers.outbox import Outbox
 from handlers.service_levels import Target, Targets, short_duration
 from handlers.store.keys import BREACH_CHECKS, thread_keys
 from handlers.store.ownership import Owner
-from handlers.store.thread_store import ThreadStore, as_text, parse_thread_key
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import as_text, parse_thread_key
 
 log = logging.getLogger(__name__)
 

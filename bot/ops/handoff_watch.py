@@ -20,7 +20,8 @@ from bot.ops.service_watch import ServiceWatch
 from handlers.messages import ThreadRef
 from handlers.store.open_handoffs import OpenHandoffs
 from handlers.store.ownership import Owner, OwnershipStore, ServiceTimes, Transition
-from handlers.store.thread_store import StoredTurn, ThreadStore
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import StoredTurn
 
 log = logging.getLogger(__name__)
 

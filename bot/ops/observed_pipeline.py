@@ -18,7 +18,7 @@ from handlers.pipeline import Answered, Pipeline
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.inbox import Inbox
 from handlers.store.service_stats import ServiceStats
-from handlers.store.thread_store import Pending, Snapshot
+from handlers.store.values import Pending, Snapshot
 
 
 class ObservedPipeline(Pipeline):

@@ -30,7 +30,8 @@ from redis.asyncio import Redis
 
 from handlers.messages import ThreadRef
 from handlers.store.keys import HOME_WORKSPACE_URL, WEBHOOK_ATTEMPTS, WEBHOOK_DEAD, WEBHOOK_DUE, WEBHOOK_STREAM
-from handlers.store.thread_store import ThreadStore, as_text
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import as_text
 
 log = logging.getLogger(__name__)
 

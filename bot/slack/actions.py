@@ -35,7 +35,8 @@ from handlers.store.forget import Forgetter
 from handlers.store.inbox import Inbox
 from handlers.store.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Limits, Verdict
 from handlers.store.ownership import Owner, OwnershipStore
-from handlers.store.thread_store import StoredTurn, ThreadStore
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import StoredTurn
 
 log = logging.getLogger(__name__)
 

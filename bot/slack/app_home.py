@@ -26,7 +26,7 @@ from handlers.service_levels import Target, Targets, short_duration
 from handlers.store import keys
 from handlers.store.open_handoffs import OpenHandoff, OpenHandoffs
 from handlers.store.ownership import Owner
-from handlers.store.thread_store import as_text
+from handlers.store.values import as_text
 
 log = logging.getLogger(__name__)
 

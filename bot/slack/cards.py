@@ -16,7 +16,7 @@ from handlers.messages import SharedFile
 from handlers.outbox import Card
 from handlers.prompt import HandoffReason
 from handlers.store.ownership import Owner
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 
 __all__ = [
     "asked_again_line",

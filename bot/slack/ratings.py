@@ -30,7 +30,8 @@ from handlers.messages import ThreadRef
 from handlers.outbox import Outbox
 from handlers.store.keys import thread_keys
 from handlers.store.service_stats import ServiceStats
-from handlers.store.thread_store import ThreadStore, as_text, located, parse_thread_key
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import as_text, located, parse_thread_key
 
 log = logging.getLogger(__name__)
 

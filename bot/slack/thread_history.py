@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.events import DEFAULT_MAX_MESSAGE_CHARS
 from handlers.messages import ThreadRef
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 from handlers.text_clean import clean_and_cap
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from handlers.store.inbox import FAILED_PASSES, GROUP, STREAM, InboxFull, is_inb
 from handlers.store.keys import DEAD_LETTERS as DEAD
 from handlers.store.keys import thread_keys
 from handlers.store.scripts import Script
-from handlers.store.thread_store import Pending, as_text
+from handlers.store.values import Pending, as_text
 
 DETAIL_LIMIT = 500
 DEFAULT_RETENTION_SECONDS = 14 * 86_400  # DEAD_LETTER_RETENTION_DAYS

@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 from handlers.messages import ThreadRef
 from handlers.store import keys
 from handlers.store.scripts import Script
-from handlers.store.thread_store import as_text, parse_thread_key
+from handlers.store.values import as_text, parse_thread_key
 
 _PAGE = 500  # stream entries read per round trip when looking for the person's
 

@@ -2,11 +2,12 @@
 
 Before Slack is acknowledged, a message must, in this order: find the DM conversation it belongs to,
 count against its sender's limits (handlers/store/limits.py), join the inbox stream unless it was seen
-(handlers/store/inbox.py), and be queued in its thread (handlers/store/thread_store.py). Each step is a Lua script of
-its own in its own cluster slot (`{user:U}`, `{inbox}`, the thread's). On one Redis server slots do
-not matter, and the door runs the four as one script: the same Lua, each script a local function of
-its own KEYS and ARGV (`as_function`), called in order by the short driver below. In a Redis Cluster
-the steps keep their own round trips, as before (dm, limits, then the stream and the thread together).
+(handlers/store/inbox.py), and be queued in its thread (handlers/store/thread_store.py). Each step is a Lua
+script of its own in its own cluster slot (`{user:U}`, `{inbox}`, the thread's). On one Redis server
+slots do not matter, and the door runs the four as one script, lua/front_door.lua: the same four
+files as its pieces, each a local function of its own KEYS and ARGV, which the loader cuts out of the
+whole by their declared counts (handlers/store/scripts.py). In a Redis Cluster the steps keep their
+own round trips, as before (dm, limits, then the stream and the thread together).
 
 A top-level DM's conversation is known only once its step ran, but the step's keys must be named
 first. So the door guesses: the conversation this process last saw the person in, or a new one
@@ -29,13 +30,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.commands.core import AsyncScript
 
 from handlers.messages import InboundMessage, Kind
-from handlers.store.inbox import FULL_CHECK, Inbox
+from handlers.store.inbox import Inbox
 from handlers.store.limits import Limits, Verdict, stored_size
-from handlers.store.scripts import ScriptCall, as_function, lua_slice, run_together
-from handlers.store.thread_store import ThreadStore, as_text
+from handlers.store.scripts import Script, ScriptCall, run_together
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import as_text
 
 log = logging.getLogger(__name__)
 
@@ -56,34 +57,6 @@ class Admitted:
     message: InboundMessage  # as queued: with its DM conversation
     verdict: Verdict  # not OK: over a limit, so not queued
     queued: bool  # joined the stream now (False: seen before, a Slack retry or a duplicate)
-
-
-_DRIVER = """
--- KEYS: dm | rate, threads, stored | seen, stream, latest | state, queue, answered, lease, held
--- ARGV: dm step ('' | 'top' | 'thread'), the conversation guessed ('' for the thread's own),
---       counting (see Counting), then the steps' own arguments: dm 7, limits 10, put 5, queue 11
-local dm_args, limit_args = slice(ARGV, 4, 7), slice(ARGV, 11, 10)
-if ARGV[1] == 'top' then
-  local found = dm({KEYS[1]}, dm_args)
-  if found[1] == 'idle' or found[2] ~= ARGV[2] then return {'moved', found[1], found[2]} end
-elseif ARGV[1] == 'thread' then
-  local known = redis.call('HGET', KEYS[1], 't:' .. dm_args[1] .. ':' .. dm_args[2]) or ''
-  if known == dm_args[2] then known = '' end  -- the thread of the message that opened it: its own
-  if known ~= ARGV[2] then return {'moved', 'joined', known} end
-end
--- put's stream and cap: at the cap nothing is counted or queued, and Slack's retry comes back
-inbox_full(KEYS[6], ARGV[22])
-if ARGV[3] ~= 'skip' then
-  local ours = ARGV[3] ~= 'count' and redis.call('EXISTS', KEYS[8]) == 1  -- only where it matters
-  if ARGV[3] == 'opens_unless_ours' then limit_args[3] = ours and '0' or '1' end
-  if ARGV[3] ~= 'if_ours' or ours then
-    local verdict = limits(slice(KEYS, 2, 3), limit_args)
-    if verdict[1] ~= 'ok' then return verdict end
-  end
-end
-local id = put(slice(KEYS, 5, 3), slice(ARGV, 21, 5))
-return {'ok', 0, id, queue(slice(KEYS, 8, 5), slice(ARGV, 26, 11))}
-"""
 
 
 class Door:
@@ -109,7 +82,7 @@ class Door:
         self._remembered = remembered
         self._threads: dict[tuple[str, str, str], str] = {}  # (user, channel, thread ts) → conversation
         self._current: dict[tuple[str, str], str] = {}  # (user, channel) → the conversation last seen
-        self._as_one: AsyncScript | None = None
+        self._as_one = Script(redis, "front_door")
 
     @property
     def inbox_cap(self) -> int:
@@ -160,21 +133,7 @@ class Door:
         )
         put = self._inbox.put_call(message)
         queue = self._store.accept_call(message, "", "", now, take_lease=False)
-        if self._as_one is None:
-            self._as_one = self._redis.register_script(
-                lua_slice()
-                + FULL_CHECK
-                + as_function("dm", dm.script)
-                + as_function("limits", limits.script)
-                + as_function("put", put.script)
-                + as_function("queue", queue.script)
-                + _DRIVER
-            )
-        calls = (dm, limits, put, queue)
-        return await self._as_one(
-            keys=[key for call in calls for key in call.keys],
-            args=[step, guess, counting.value, *(arg for call in calls for arg in call.args)],
-        )
+        return await self._as_one.with_pieces([step, guess, counting.value], [dm, limits, put, queue]).run()
 
     # -- Redis Cluster: a round trip per slot -----------------------------------------------------------
 

@@ -32,7 +32,7 @@ from redis.exceptions import ResponseError
 from handlers.messages import InboundMessage
 from handlers.store import keys
 from handlers.store.scripts import Script, ScriptCall
-from handlers.store.thread_store import as_text
+from handlers.store.values import as_text
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,6 @@ FAILED_PASSES = keys.INBOX_FAILED_PASSES
 GROUP = "sarah-workers"
 _STREAM_GONE = ("NOGROUP", "no longer exists")  # deleted stream: later calls, a blocked XREADGROUP
 FULL = "INBOXFULL"  # the start of the error `put` raises at the cap
-
-# Refuses a new message when the stream holds `maxlen` entries: lua/include/inbox_full.lua, as the
-# front door's one script still takes it.
-FULL_CHECK = """
-local function inbox_full(stream, maxlen)
-  if redis.call('XLEN', stream) >= tonumber(maxlen) then
-    error({err = 'INBOXFULL the inbox stream holds STREAM_MAX_LENGTH (' .. maxlen .. ') unanswered messages'})
-  end
-end
-"""
 
 
 class InboxFull(Exception):

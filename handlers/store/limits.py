@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from handlers.messages import InboundMessage
 from handlers.store.keys import handoff_key, rate_key, replay_key, stored_bytes_key, user_threads_key
 from handlers.store.scripts import Script, ScriptCall
-from handlers.store.thread_store import as_text
+from handlers.store.values import as_text
 
 # Replays of a signed request are possible for 5 minutes (Slack's signature window); keep the id longer.
 REPLAY_TTL_SECONDS = 15 * 60

@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from handlers.messages import ThreadRef
 from handlers.store import keys
 from handlers.store.ownership import Owner
-from handlers.store.thread_store import ThreadStore, as_text
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import as_text
 
 log = logging.getLogger(__name__)
 

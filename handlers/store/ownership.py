@@ -23,7 +23,7 @@ from handlers.messages import ThreadRef
 from handlers.store.keys import REMINDERS, thread_keys
 from handlers.store.scripts import Script
 from handlers.store.thread_state import Owner as Owner  # re-exported: where ownership is decided
-from handlers.store.thread_store import StoredTurn, as_text
+from handlers.store.values import StoredTurn, as_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,6 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, ResponseError
 
 _HEADER = re.compile(r"^-- (KEYS|ARGV): (.+)$", re.M)
@@ -258,7 +257,7 @@ class Script:
     def with_pieces(self, args: Sequence[Any], pieces: Sequence[ScriptCall]) -> ScriptCall:
         """This script's call with its own `args` (it declares no keys of its own) and its pieces'
         own calls, in the order its `--- @piece` lines name them."""
-        names = tuple(piece.script.name if isinstance(piece.script, Script) else "" for piece in pieces)
+        names = tuple(piece.script.name for piece in pieces)
         if names != self.lua.pieces:
             raise CallMismatch(f"{self.name}.lua runs the pieces {self.lua.pieces}; this call gives {names}")
         if len(args) != self.lua.own_args or self.lua.own_keys:
@@ -274,38 +273,16 @@ class Script:
 class ScriptCall:
     """One call of a registered script: what it runs on and with (checked when it is made)."""
 
-    script: Script | AsyncScript
+    script: Script
     keys: list[Any]
     args: list[Any]
 
     def __post_init__(self) -> None:
-        if isinstance(self.script, Script):
-            self.script.lua.check(self.keys, self.args)
+        self.script.lua.check(self.keys, self.args)
 
     async def run(self) -> Any:
         """Alone: one round trip (two the first time, when the script is loaded)."""
-        if isinstance(self.script, Script):
-            return await self.script._run(self.keys, self.args)
-        return await self.script(keys=self.keys, args=self.args)
-
-
-def as_function(name: str, script: Script | AsyncScript) -> str:
-    """`script`'s Lua as a local function of its own KEYS and ARGV (until every script is a file)."""
-    if isinstance(script, Script):
-        return f"local function {name}(KEYS, ARGV)\n{script.lua.source}\nend\n"
-    source = script.script if isinstance(script.script, str) else bytes(script.script).decode()
-    return f"local function {name}(KEYS, ARGV)\n{source}\nend\n"
-
-
-def lua_slice(name: str = "slice") -> str:
-    """A Lua helper that cuts a script's own KEYS or ARGV out of one script's whole list."""
-    return (
-        f"local function {name}(list, first, count)\n"
-        "  local out = {}\n"
-        "  for i = first, first + count - 1 do out[#out + 1] = list[i] end\n"
-        "  return out\n"
-        "end\n"
-    )
+        return await self.script._run(self.keys, self.args)
 
 
 async def run_together(

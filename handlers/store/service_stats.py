@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from handlers.store.keys import STATS_HANDOFFS, stats_day_key
-from handlers.store.thread_store import as_text
+from handlers.store.values import as_text
 
 KEEP_DAYS = 400  # a year of weekly digests and reports, and a little more
 

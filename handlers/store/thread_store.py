@@ -31,352 +31,31 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
 
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
-from handlers.store.keys import ThreadKeys, dm_conversations_key, thread_keys, user_threads_key
-from handlers.store.scripts import ScriptCall, as_function, run_together
-from handlers.store.thread_state import Owner, ThreadState, shared_files
-from handlers.text_clean import clean
+from handlers.store.keys import dm_conversations_key, thread_keys, user_threads_key
+from handlers.store.scripts import Script, ScriptCall, run_together
+from handlers.store.thread_state import Owner, ThreadState
+from handlers.store.values import (
+    Accepted,
+    Committed,
+    Pending,
+    Release,
+    SendCheck,
+    Snapshot,
+    StoredTurn,
+    as_text,
+    episode_of,
+    located,
+    parse_thread_key,
+)
 
 log = logging.getLogger(__name__)
 
-_ACCEPT = """
--- KEYS: state, queue, answered, lease, held
--- ARGV: ts, payload, kind, token, lease_ms, ttl, now, customer, hold_ms, now_ms, reply_ts
--- customer '': the message never opens a thread (a feedback press): with no state it is not ours.
--- A thread reply in a thread with no state yet may have overtaken the thread's opening message
--- (Slack retrying the @mention): it is held, and moved into the queue by the opening message if
--- that comes within hold_ms and the reply is newer than it. Returns {status, promoted, dropped}.
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return {'done', 0, 0} end
-local hold_ms = tonumber(ARGV[9])
-local now_ms = tonumber(ARGV[10])
-if ARGV[3] == 'thread_reply' then
-  if redis.call('EXISTS', KEYS[1]) == 0 then
-    if hold_ms <= 0 then return {'not_ours', 0, 0} end
-    local earlier = redis.call('HGET', KEYS[5], ARGV[1])
-    if earlier then
-      -- held before (a redelivery): past its time it is not ours after all
-      if tonumber(string.match(earlier, '^(%d+) ')) + hold_ms < now_ms then
-        redis.call('HDEL', KEYS[5], ARGV[1])
-        return {'not_ours', 0, 1}
-      end
-      return {'held', 0, 0}
-    end
-    -- replies held too long are dropped here (and counted, so the drop is logged); the key lives
-    -- twice the hold so that they are still there to count, then expires with whatever is left
-    local dropped = 0
-    local items = redis.call('HGETALL', KEYS[5])
-    for i = 1, #items, 2 do
-      if tonumber(string.match(items[i + 1], '^(%d+) ')) + hold_ms < now_ms then
-        redis.call('HDEL', KEYS[5], items[i])
-        dropped = dropped + 1
-      end
-    end
-    redis.call('HSET', KEYS[5], ARGV[1], ARGV[10] .. ' ' .. ARGV[2])
-    if redis.call('PTTL', KEYS[5]) < 2 * hold_ms then redis.call('PEXPIRE', KEYS[5], 2 * hold_ms) end
-    return {'held', 0, dropped}
-  end
-else
-  if ARGV[8] == '' and redis.call('EXISTS', KEYS[1]) == 0 then return {'not_ours', 0, 0} end
-  if redis.call('HSETNX', KEYS[1], 'created_at', ARGV[7]) == 1 then
-    redis.call('HSET', KEYS[1], 'owner', 'bot', 'customer', ARGV[8], 'kind', ARGV[3])
-  end
-  -- a DM conversation is answered in the thread of the customer's latest message
-  if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'reply_ts', ARGV[11]) end
-end
-local promoted, dropped = 0, 0
-if ARGV[3] ~= 'thread_reply' and redis.call('EXISTS', KEYS[5]) == 1 then
-  local sec, frac = string.match(ARGV[1], '^(%d+)%.?(%d*)$')
-  sec, frac = tonumber(sec) or 0, tonumber(frac) or 0
-  local items = redis.call('HGETALL', KEYS[5])
-  for i = 1, #items, 2 do
-    local rsec, rfrac = string.match(items[i], '^(%d+)%.?(%d*)$')
-    rsec, rfrac = tonumber(rsec) or 0, tonumber(rfrac) or 0
-    local held_at, payload = string.match(items[i + 1], '^(%d+) (.*)$')
-    local newer = rsec > sec or (rsec == sec and rfrac > frac)
-    if newer and tonumber(held_at) + hold_ms >= now_ms then
-      redis.call('HSET', KEYS[2], items[i], payload)
-      promoted = promoted + 1
-    else
-      dropped = dropped + 1
-    end
-  end
-  redis.call('DEL', KEYS[5])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('EXPIRE', KEYS[2], ARGV[6])
--- lease_ms 0: queue only (the ingress, so that a message is in its thread's queue before Slack's
--- acknowledgement; the worker that reads its stream entry takes the lease). The ingress does not
--- know the stream entry id yet (the XADD goes in the same round trip): it never overwrites the
--- message as a worker queued it, with its entry id.
-if ARGV[5] == '0' then
-  redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
-  return {'queued', promoted, dropped}
-end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-if redis.call('SET', KEYS[4], ARGV[4], 'NX', 'PX', ARGV[5]) then return {'leased', promoted, dropped} end
--- the lease is already this call's own: a retry of this script after its reply was lost
-if redis.call('GET', KEYS[4]) == ARGV[4] then return {'leased', promoted, dropped} end
-return {'queued', promoted, dropped}
-"""
-
-_RENEW = """
--- KEYS: lease   ARGV: token, lease_ms
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_RELEASE_IF_IDLE = """
--- KEYS: queue, lease   ARGV: token
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'lost' end
-if redis.call('HLEN', KEYS[1]) > 0 then return 'more' end
-redis.call('DEL', KEYS[2])
-return 'released'
-"""
-
-_COMMIT = """
--- KEYS: state, turns, queue, answered, lease
--- ARGV: ttl, max_turns, now, lease token ('': not checked), release ('1': give the lease up),
---       next tag, n_answered, ts…, turn json…
--- With a token, the lease is checked first: a commit under a lease that is not ours any more (it
--- expired while this worker was cut off, and another may have answered) writes nothing: {'lost'}.
--- With release, the lease is given up in the same step when nothing else waits (the answer was the
--- pass's last act): returns 'released' or 'more' (messages arrived: keep answering). With 'more'
--- comes the next pass's read (`begin`, recording the next tag), saving it a round trip.
--- Every reply is {status, entry ids[, next read]}: the stream entries of the answered messages as the
--- queue holds them now (a worker may have read the entry of a message the pass took from the
--- ingress's copy, which has none): the pass acknowledges them too, so none waits for XAUTOCLAIM.
-if ARGV[4] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[4] then return {'lost', {}} end
-local n = tonumber(ARGV[7])
-local entries = {}
-for i = 8, 7 + n do
-  local queued = redis.call('HGET', KEYS[3], ARGV[i])
-  local entry = queued and string.match(string.sub(queued, -64), '"e":"([^"]+)"}$')
-  if entry then entries[#entries + 1] = entry end
-  redis.call('HDEL', KEYS[3], ARGV[i])
-  redis.call('SADD', KEYS[4], ARGV[i])
-end
-for i = 8 + n, #ARGV do
-  redis.call('RPUSH', KEYS[2], ARGV[i])
-end
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('HDEL', KEYS[1], 'placeholder', 'reply_pass', 'reply_since', 'reply_parts', 'reply_at')
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end  -- a key that does not exist stays so
-if ARGV[5] ~= '1' then return {'', entries} end
-if redis.call('HLEN', KEYS[3]) > 0 then
-  return {'more', entries, begin({KEYS[1], KEYS[3], KEYS[2], KEYS[5]}, {ARGV[6], ARGV[3], ARGV[1], ARGV[4]})}
-end
-redis.call('DEL', KEYS[5])
-return {'released', entries}
-"""
-
-_BEGIN = """
--- KEYS: state, queue, turns, lease   ARGV: tag, now, ttl, lease token ('': no lease to check)
--- A pass's one read: the state as it was, the queue and the stored turns. When messages wait, no
--- answer is being posted yet and the lease is the pass's own, the pass's reply tag is recorded
--- here, before anything is posted with it (handlers/outbox.py: one visible answer across a crash),
--- with the thread the answer goes to (reply_at: a DM conversation's latest message moves on).
--- Returns {state, queue, turns, tagged}.
-local state = redis.call('HGETALL', KEYS[1])
-local queue = redis.call('HGETALL', KEYS[2])
-local turns = redis.call('LRANGE', KEYS[3], 0, -1)
-local tagged = 0
-local ours = ARGV[4] == '' or redis.call('GET', KEYS[4]) == ARGV[4]
-if ours and #queue > 0 and redis.call('HEXISTS', KEYS[1], 'reply_pass') == 0 then
-  local at = redis.call('HGET', KEYS[1], 'reply_ts') or ''
-  redis.call('HSET', KEYS[1], 'reply_pass', ARGV[1], 'reply_since', ARGV[2], 'reply_at', at)
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  tagged = 1
-end
-return {state, queue, turns, tagged}
-"""
-
-_SEND_CHECK = """
--- KEYS: state, queue, lease   ARGV: lease token ('': not checked), the ts of the messages being answered
--- What is checked right before a send: the owner, whether the lease is still the pass's own, how
--- many messages wait in the queue, and those of them that arrived since (ts, value, ...). The ones
--- being answered are not sent back: they are read already, and parsing them again was most of the
--- check's cost in the client.
-local answering = {}
-for i = 2, #ARGV do answering[ARGV[i]] = true end
-local ours = (ARGV[1] == '' or redis.call('GET', KEYS[3]) == ARGV[1]) and 1 or 0
-local waiting = redis.call('HKEYS', KEYS[2])
-local reply = {redis.call('HGET', KEYS[1], 'owner') or '', ours, #waiting}
-for _, ts in ipairs(waiting) do
-    if not answering[ts] then
-        reply[#reply + 1] = ts
-        reply[#reply + 1] = redis.call('HGET', KEYS[2], ts)
-    end
-end
-return reply
-"""
-
-
-_DM_CONVERSATION = """
--- KEYS: the person's dm hash
--- ARGV: channel, ts, now, idle_seconds, ttl, mode ('check' | 'keep' | 'replace'), anchor judged idle
--- Returns {status, conversation ts}: 'joined' (continues), 'new' (this message opens one), or
--- 'idle' (mode 'check' only: the caller decides between 'keep' and 'replace' for that anchor).
-local field, alias = 'c:' .. ARGV[1], 't:' .. ARGV[1] .. ':' .. ARGV[2]
-local known = redis.call('HGET', KEYS[1], alias)
-if known then return {'joined', known} end  -- mapped before: the gate, then the listener; Slack's retries
-local now = tonumber(ARGV[3])
-local raw = redis.call('HGET', KEYS[1], field)
-if raw then
-  local anchor, last = string.match(raw, '^(%S+) (%S+)$')
-  last = tonumber(last) or 0
-  local idle = now - last > tonumber(ARGV[4])
-  if anchor and (not idle or (ARGV[6] == 'keep' and anchor == ARGV[7])) then
-    if now > last then last = now end
-    redis.call('HSET', KEYS[1], field, anchor .. ' ' .. last, alias, anchor)
-    redis.call('EXPIRE', KEYS[1], ARGV[5])
-    return {'joined', anchor}
-  end
-  if anchor and ARGV[6] == 'check' then return {'idle', anchor} end
-end
-redis.call('HSET', KEYS[1], field, ARGV[2] .. ' ' .. ARGV[3], alias, ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return {'new', ARGV[2]}
-"""
-
-
-_ADD_HISTORY = """
--- KEYS: state, turns   ARGV: ttl, max_turns, turn json…
--- The thread's earlier messages, read once before Sarah's first answer in it (history_read marks it).
-if redis.call('HSETNX', KEYS[1], 'history_read', 1) == 0 then return -1 end
-for i = 3, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-if #ARGV > 2 then
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-  redis.call('EXPIRE', KEYS[2], ARGV[1])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return #ARGV - 2
-"""
-
-
-_ADD_FILES = """
--- KEYS: state   ARGV: ttl, max_files, file json…
--- Files the customer shared (name and permalink, never their content), for the hand-off card.
-local files = cjson.decode(redis.call('HGET', KEYS[1], 'files') or '[]')
-local seen = {}
-for _, f in ipairs(files) do seen[f.permalink .. '|' .. f.name] = true end
-for i = 3, #ARGV do
-  local f = cjson.decode(ARGV[i])
-  if not seen[f.permalink .. '|' .. f.name] then
-    seen[f.permalink .. '|' .. f.name] = true
-    table.insert(files, f)
-  end
-end
-while #files > tonumber(ARGV[2]) do table.remove(files, 1) end
-redis.call('HSET', KEYS[1], 'files', cjson.encode(files))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return #files
-"""
 MAX_FILES_PER_THREAD = 20  # the newest are kept for the card
-
-
-class Accepted(StrEnum):
-    LEASED = "leased"  # queued, and this worker now answers the thread
-    QUEUED = "queued"  # queued; the worker holding the lease will answer it
-    DONE = "done"  # already answered (a redelivery): acknowledge it
-    NOT_OURS = "not_ours"  # a reply in a channel thread Sarah is not part of, or a press on one that is gone
-    HELD = "held"  # a reply in a thread not known yet, kept for its opening message: acknowledge it
-
-
-class Release(StrEnum):
-    RELEASED = "released"
-    MORE = "more"  # new messages arrived: keep answering
-    LOST = "lost"  # the lease expired and may be someone else's now
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A queued message and the stream entry to acknowledge once it is answered."""
-
-    message: InboundMessage
-    entry_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What a pass reads in its one round trip (`ThreadStore.begin`): the state as it was before the
-    pass, the messages waiting, the stored turns, and the reply tag when the pass recorded it."""
-
-    state: ThreadState
-    pending: list[Pending]
-    turns: list[StoredTurn]
-    tag: str = ""  # "": an earlier pass's tag is still recorded in `state.reply_pass` (or nothing waits)
-    tagged_at: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Committed:
-    """What `ThreadStore.commit` did with the lease (None: it was asked to keep it), and when messages
-    wait, the next pass's read."""
-
-    release: Release | None
-    next: Snapshot | None = None
-    entry_ids: tuple[str, ...] = ()  # the answered messages' stream entries, as the queue held them
-
-
-@dataclass(frozen=True, slots=True)
-class SendCheck:
-    """Read right before a send: who owns the thread, how many messages wait in its queue, and
-    those of them that arrived after the ones being answered (oldest first)."""
-
-    owner: Owner
-    waiting: int
-    arrived: list[Pending]
-    ours: bool = True  # the pass's lease is still its own (always True when no token was checked)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTurn:
-    role: str  # "user" | "assistant" | "agent" (a support person) | "marker" (a new episode starts)
-    content: str
-    ts: str = ""
-    user: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"role": self.role, "content": self.content, "ts": self.ts, "user": self.user},
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> StoredTurn:
-        data = json.loads(raw)
-        # cleaned on read too: a turn stored before the ingress cleaned texts must not poison every pass
-        return cls(data["role"], clean(data["content"]), data.get("ts", ""), data.get("user", ""))
-
-
-def episode_of(turns: list[StoredTurn]) -> list[StoredTurn]:
-    """The customer's and Sarah's turns since the last episode marker (a hand-back or a reset)."""
-    starts = [i for i, turn in enumerate(turns) if turn.role == "marker"]
-    current = turns[starts[-1] + 1 :] if starts else turns
-    return [turn for turn in current if turn.role in ("user", "assistant")]
-
-
-def located(thread: ThreadRef, reply_ts: str) -> ThreadRef:
-    """`thread` pointing at where Sarah answers now: in a DM conversation, the thread of the
-    customer's latest message (`reply_ts`, recorded by `accept`); elsewhere the thread itself."""
-    if not thread.is_dm or not reply_ts or reply_ts == thread.thread_ts:
-        return thread
-    conversation = thread.conversation_ts or thread.thread_ts
-    return ThreadRef(thread.channel, reply_ts, thread.team, "" if reply_ts == conversation else conversation)
-
-
-def parse_thread_key(key: str) -> ThreadRef:
-    channel, _, thread_ts = key.partition(":")
-    return ThreadRef(channel, thread_ts)
 
 
 class ThreadStore:
@@ -394,19 +73,19 @@ class ThreadStore:
     ) -> None:
         self._redis = redis
         self._dm_idle = dm_idle_seconds
-        self._dm = redis.register_script(_DM_CONVERSATION)
+        self._dm = Script(redis, "dm_conversation")
         self._hold_ms = int(hold_unknown_thread_seconds * 1000)
         self._ttl = ttl_seconds
         self._max_turns = max_turns
         self._lease_ms = int(lease_seconds * 1000)
-        self._accept = redis.register_script(_ACCEPT)
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE_IF_IDLE)
-        self._begin = redis.register_script(_BEGIN)
-        self._commit = redis.register_script(as_function("begin", self._begin) + _COMMIT)
-        self._send_check = redis.register_script(_SEND_CHECK)
-        self._add_history = redis.register_script(_ADD_HISTORY)
-        self._add_files = redis.register_script(_ADD_FILES)
+        self._accept = Script(redis, "thread_accept")
+        self._renew = Script(redis, "thread_renew_lease")
+        self._release = Script(redis, "thread_release_if_idle")
+        self._begin = Script(redis, "thread_begin")
+        self._commit = Script(redis, "thread_commit")
+        self._send_check = Script(redis, "thread_send_check")
+        self._add_history = Script(redis, "thread_add_history")
+        self._add_files = Script(redis, "thread_add_files")
 
     async def accept(
         self, message: InboundMessage, entry_id: str, token: str, now: float, *, take_lease: bool = True
@@ -424,8 +103,7 @@ class ThreadStore:
         `accepted` reads its reply."""
         keys = thread_keys(message.thread)
         payload = json.dumps({"m": message.to_json(), "e": entry_id}, separators=(",", ":"))
-        return ScriptCall(
-            self._accept,
+        return self._accept.call(
             [keys.state, keys.queue, keys.answered, keys.lease, keys.held],
             [
                 message.ts,
@@ -491,7 +169,7 @@ class ThreadStore:
         status is 'joined', 'new' or 'idle' (then `dm_conversation` decides 'keep' or 'replace' for
         `anchor`, the conversation judged idle)."""
         args: list[Any] = [channel, ts, now, self._dm_idle, self._ttl, mode, anchor]
-        return ScriptCall(self._dm, [dm_conversations_key(user)], args)
+        return self._dm.call([dm_conversations_key(user)], args)
 
     async def dm_thread_conversation(self, user: str, channel: str, thread_ts: str) -> str | None:
         """The conversation a DM thread belongs to: the thread of a top-level message that joined one
@@ -525,9 +203,7 @@ class ThreadStore:
 
     def _begin_call(self, thread: ThreadRef, tag: str, now: float, lease: str) -> ScriptCall:
         keys = thread_keys(thread)
-        return ScriptCall(
-            self._begin, [keys.state, keys.queue, keys.turns, keys.lease], [tag, f"{now:.3f}", self._ttl, lease]
-        )
+        return self._begin.call([keys.state, keys.queue, keys.turns, keys.lease], [tag, f"{now:.3f}", self._ttl, lease])
 
     @staticmethod
     def _snapshot(reply: Any, tag: str, now: float) -> Snapshot:
@@ -670,11 +346,6 @@ def _pending(queue: dict[str, str]) -> list[Pending]:
     return [pending for _, pending in sorted(items, key=lambda item: _ts_order(item[0]))]
 
 
-def as_text(value: Any) -> str:
-    """Redis replies are bytes unless the client decodes them: one place turns them into text."""
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _ts_order(ts: str) -> tuple[int, int]:
     """Slack's ts in time order; a malformed one (queued before the ingress checked them) sorts
     first instead of failing every pass of its thread."""
@@ -682,25 +353,3 @@ def _ts_order(ts: str) -> tuple[int, int]:
     if not (seconds.isdigit() and (micros.isdigit() or not micros)):
         return (0, 0)
     return (int(seconds), int(micros or 0))
-
-
-__all__ = [
-    "Accepted",
-    "Kind",
-    "Pending",
-    "Release",
-    "SendCheck",
-    "Snapshot",
-    "StoredTurn",
-    "ThreadKeys",
-    "ThreadState",
-    "ThreadStore",
-    "as_text",
-    "dm_conversations_key",
-    "episode_of",
-    "located",
-    "parse_thread_key",
-    "shared_files",
-    "thread_keys",
-    "user_threads_key",
-]

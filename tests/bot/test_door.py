@@ -17,6 +17,7 @@ from handlers.store.front_door import Admitted, Counting, Door
 from handlers.store.inbox import Inbox
 from handlers.store.keys import rate_key
 from handlers.store.limits import Limits, Verdict
+from handlers.store.scripts import CallMismatch, ScriptCall
 from handlers.store.thread_store import ThreadStore
 from sarah_testing.slack_api import BOT_USER_ID
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
@@ -169,6 +170,29 @@ async def test_replies_in_threads_sarah_is_not_part_of_are_never_counted(redis: 
     assert (await door.admit(thread, Counting.COUNT)).verdict is Verdict.OK  # the person's first counted
     reply = message(channel_message("it blinks", thread_ts=thread.ts, channel="C0GENERAL"))
     assert (await door.admit(reply, Counting.IF_OURS)).verdict is Verdict.TOO_FAST  # Sarah's thread: counted
+
+
+class LimitsOneArgumentOver(Limits):
+    """Limits whose call gives its script one argument more than the script's header declares."""
+
+    def check_call(self, user: str, thread_key: str, *, opens_thread: bool, now: float, size: int = 0) -> ScriptCall:
+        call = super().check_call(user, thread_key, opens_thread=opens_thread, now=now, size=size)
+        return ScriptCall(call.script, call.keys, [*call.args, "0"])
+
+
+@pytest.mark.parametrize("one_script", [True, False], ids=["one server", "cluster's way"])
+async def test_a_step_whose_call_disagrees_with_its_script_is_refused_before_anything_is_written(
+    redis: Redis, one_script: bool
+) -> None:
+    """The door's one script finds each step's KEYS and ARGV by the counts the steps' scripts
+    declare: a call that gives a step more than that would shift every step after it."""
+    store = ThreadStore(redis, ttl_seconds=86_400, max_turns=50, lease_seconds=5)
+    inbox = Inbox(redis, dedupe_ttl_seconds=3_600, max_length=10_000)
+    limits = LimitsOneArgumentOver(redis, messages_per_minute=100, max_open_threads=5, index_ttl_seconds=86_400)
+    door = Door(redis, inbox=inbox, store=store, limits=limits, clock=Clock(), one_script=one_script)
+    with pytest.raises(CallMismatch, match=r"limits_check\.lua takes .* this call gives 3 KEYS and 11 ARGV"):
+        await door.admit(message(mention("is the hub down?")), Counting.COUNT)
+    assert await redis.dbsize() == 0
 
 
 async def test_a_dm_thread_the_process_forgot_is_still_found(private_redis: Redis) -> None:

@@ -16,7 +16,7 @@ from bot.cli.dead_letters import main as dead_letters
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.store import keys
 from handlers.store.dead_letters import DeadLetters
-from handlers.store.thread_store import Pending
+from handlers.store.values import Pending
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command

@@ -13,7 +13,8 @@ from bot.ops.outage import Outage
 from bot.worker import _Lease
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.store.keys import thread_keys
-from handlers.store.thread_store import Release, StoredTurn, ThreadStore
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import Release, StoredTurn
 
 THREAD = ThreadRef("D0CUSTOMER", "1800000000.000100")
 

@@ -88,7 +88,8 @@ async def test_a_retried_accept_keeps_the_lease_it_took(redis: Redis) -> None:
     """redis-py retries a command whose reply was lost; the retry must not turn "leased" into
     "queued", or nobody would answer the thread until its lease lapsed."""
     from handlers.messages import InboundMessage, Kind, ThreadRef
-    from handlers.store.thread_store import Accepted, ThreadStore
+    from handlers.store.thread_store import ThreadStore
+    from handlers.store.values import Accepted
 
     store = ThreadStore(redis, ttl_seconds=60, max_turns=10, lease_seconds=15)
     ts = new_ts()

@@ -43,7 +43,7 @@ from handlers.outbox import Card, CardRef, Outbox
 from handlers.store.open_handoffs import OpenHandoff
 from handlers.store.ownership import Owner
 from handlers.store.stream_budget import StreamBudget
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, mention, new_ts
 from tests.bot.test_handoff import escalated_dm, said

@@ -57,9 +57,11 @@ return {run_piece(p), run_piece(s), s.key.only, p.arg.b}
 
 def test_every_script_of_the_store_is_a_file_that_loads_with_its_declaration() -> None:
     names = sorted(path.stem for path in LUA.glob("*.lua"))
-    assert len(names) >= 18
+    assert len(names) >= 28
     for name in names:
         assert "--- @" not in SCRIPTS[name].source, f"{name}: a directive was left in"
+    glued = [path.name for path in LUA.parent.glob("*.py") if "redis.call(" in path.read_text()]
+    assert not glued, f"Lua glued from Python strings (make it a file in lua/): {glued}"
 
 
 def test_a_script_that_reads_a_position_by_number_is_refused(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from handlers.outbox import Card, CardRef, OffSlackOutbox
 from handlers.pipeline import Pipeline, Texts
 from handlers.store.keys import thread_keys
 from handlers.store.ownership import OwnershipStore
-from handlers.store.thread_store import Release, ThreadStore
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import Release
 from handlers.tokens import encoder_for
 
 CUSTOMER, AGENT = "UCUSTOMER", "UAGENT"

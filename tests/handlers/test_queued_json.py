@@ -6,7 +6,7 @@ import json
 from dataclasses import fields
 
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 
 
 def test_a_queued_message_comes_back_exactly_as_it_was_put() -> None:

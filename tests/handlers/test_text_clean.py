@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.slack.events import classify
 from handlers.messages import InboundMessage
-from handlers.store.thread_store import StoredTurn
+from handlers.store.values import StoredTurn
 from handlers.text_clean import CUT_MARKER, clean, clean_and_cap
 from sarah_testing.slack_api import BOT_USER_ID
 from sarah_testing.slack_payloads import dm, mention

@@ -10,7 +10,8 @@ from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.pipeline import Answered
 from handlers.store.keys import thread_keys
 from handlers.store.scripts import run_together
-from handlers.store.thread_store import Accepted, Release, StoredTurn, ThreadStore
+from handlers.store.thread_store import ThreadStore
+from handlers.store.values import Accepted, Release, StoredTurn
 
 THREAD = ThreadRef("C0HELP", "1800000000.000100", "TZEN")
 
