@@ -9,7 +9,8 @@ COPY requirements/pip.txt requirements/run.txt requirements/
 RUN pip install --require-hashes -r requirements/pip.txt \
  && pip install --require-hashes --no-deps -r requirements/run.txt
 # Then Sarah herself, built from the whole build context as .dockerignore leaves it: a new package
-# is in the image without anyone listing it here.
+# is in the image without anyone listing it here. Files a package reads beside its code (the Redis
+# scripts in handlers/store/lua/, the training data) come as its package data in pyproject.toml.
 COPY . /tmp/sarah-src
 RUN pip install --no-deps --no-build-isolation /tmp/sarah-src && rm -rf /tmp/sarah-src \
  && useradd --create-home sarah

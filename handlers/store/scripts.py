@@ -135,6 +135,8 @@ class Library:
         text = self._text(f"{name}.lua")
         keys, args = _declared(name, text)
         _check_body(name, text)
+        if (keys.more or args.more) and "--- @include rest\n" not in text:
+            raise ScriptError(f"{name}.lua takes any number more but has no `--- @include rest` for them")
         pieces: list[tuple[str, Lua]] = []
         total_keys, total_args = len(keys.names), len(args.names)
 

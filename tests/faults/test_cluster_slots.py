@@ -24,6 +24,6 @@ def test_every_key_of_one_thread_shares_a_slot() -> None:
 
 
 def test_the_inbox_script_keys_share_the_stream_slot() -> None:
-    # handlers.store.inbox._PUT: seen, stream, latest in one script
+    # handlers/store/lua/inbox_put.lua: seen, stream, latest in one script
     assert len(slots(STREAM, f"{SEEN_PREFIX}D0CUSTOMER:1.2", f"{LATEST_PREFIX}UCUSTOMER")) == 1
     assert len(slots(STREAM, "sarah:{inbox}:dead")) == 1  # the dead letters move entries out of the stream
