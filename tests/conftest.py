@@ -99,7 +99,7 @@ async def start_sarah(redis: Redis, fake_slack: FakeSlack, fake_openai: FakeOpen
         settings = sarah_settings(fake_slack, fake_openai, **groups)
         sarah = Sarah(settings, REDIS_TEST_URL)
         await sarah.start()
-        sender = SlackSender(f"http://127.0.0.1:{sarah.http_port or 9}/slack/events")
+        sender = SlackSender(f"http://127.0.0.1:{sarah.http_port or 9}/slack/events", hooks=fake_slack.hooks_url)
         running.append((sarah, sender))
         return sarah, sender
 

@@ -333,8 +333,10 @@ async def test_slash_sarah_human_hands_off_the_latest_thread(start_sarah: StartS
     root = new_ts()
     await slack.event(dm("my thermostat shows E4", ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering")
-    status, body = await slack.command(slash_command("human"))
-    assert status == 200 and "handing you to our support team" in body
+    human = slash_command("human")
+    status, body = await slack.command(human)
+    assert status == 200 and "One moment" in body
+    assert "handing you to our support team" in await fake_slack.answer_to(human)
     await said(fake_slack, CUSTOMER_DM, root, "handing this conversation to our support team")
     card: Any = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
     assert "my thermostat shows E4" in card.body

@@ -72,8 +72,9 @@ async def test_commands_in_a_channel_never_touch_someone_elses_thread(
 
     status, body = await slack.command(slash_command("reset", user=BYSTANDER, channel="C0GENERAL"))
     assert status == 200 and "no conversation with me here to reset" in body
-    status, body = await slack.command(slash_command("human", user=BYSTANDER, channel="C0GENERAL"))
-    assert status == 200 and "handing you to our support team" in body
+    human = slash_command("human", user=BYSTANDER, channel="C0GENERAL")
+    status, _ = await slack.command(human)
+    assert status == 200 and "handing you to our support team" in await fake_slack.answer_to(human)
     card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
     assert f"<@{BYSTANDER}>" in card.body and "<@UCUSTOMER>" not in card.body  # the bystander's own thread
     assert not any("handing this conversation" in b for b in in_thread(fake_slack, "C0GENERAL", root))
@@ -88,8 +89,9 @@ async def test_reset_in_a_thread_sarah_was_never_part_of_resets_nothing(
     await slack.event(channel_message("lunch anyone?", thread_ts=new_ts(), user=BYSTANDER))
     status, body = await slack.command(slash_command("reset", user=BYSTANDER, channel="C0GENERAL"))
     assert status == 200 and "no conversation with me here to reset" in body
-    status, body = await slack.command(slash_command("forget", user=BYSTANDER, channel="C0GENERAL"))
-    assert "no conversations of yours to delete" in body
+    forget = slash_command("forget", user=BYSTANDER, channel="C0GENERAL")
+    await slack.command(forget)
+    assert "no conversations of yours to delete" in await fake_slack.answer_to(forget)
 
 
 async def test_reset_says_what_it_keeps_and_how_to_delete_it(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
@@ -329,8 +331,9 @@ async def test_sarah_forget_deletes_the_callers_conversations_and_only_theirs(
     await slack.event(dm("someone else's question", ts=theirs, user=BYSTANDER, channel="D0BYSTANDER"))
     await said(fake_slack, "D0BYSTANDER", theirs, "Answering")
 
-    status, body = await slack.command(slash_command("forget"))
-    assert status == 200 and "deleted 2 conversations" in body
+    forget = slash_command("forget")
+    status, _ = await slack.command(forget)
+    assert status == 200 and "deleted 2 conversations" in await fake_slack.answer_to(forget)
     for ts in (root, other):
         assert not await redis.exists(state_key(CUSTOMER_DM, ts), state_key(CUSTOMER_DM, ts, "turns"))
     assert not await redis.exists(state_key(SUPPORT_CHANNEL, card.ts))  # the card's relay state
@@ -338,8 +341,9 @@ async def test_sarah_forget_deletes_the_callers_conversations_and_only_theirs(
         "sarah:{user:UCUSTOMER}:threads", "sarah:{user:UCUSTOMER}:handoff", "sarah:{user:UCUSTOMER}:dm"
     )
     assert await redis.exists(state_key("D0BYSTANDER", theirs, "turns"))
-    _, again = await slack.command(slash_command("forget"))
-    assert "no conversations of yours to delete" in again
+    again = slash_command("forget")
+    await slack.command(again)
+    assert "no conversations of yours to delete" in await fake_slack.answer_to(again)
 
 
 async def test_an_admin_forgets_a_user_from_the_command_line(
@@ -365,7 +369,9 @@ async def test_after_forget_a_new_message_starts_a_conversation_with_no_memory(
     await slack.event(dm("my door code is 4711", ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering")
     await committed(redis, CUSTOMER_DM, root)
-    await slack.command(slash_command("forget"))
+    forget = slash_command("forget")
+    await slack.command(forget)
+    await fake_slack.answer_to(forget)  # deleted by then
     await slack.event(dm("what did I tell you?", thread_ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering: what did I tell you?")
     assert "4711" not in str(fake_openai.requests[-1]["messages"])
