@@ -212,7 +212,7 @@ async def test_app_home_shows_support_the_live_queue_and_everyone_else_how_to_re
     view = fake_slack.home_views[AGENT]
     section = next(b for b in view["blocks"] if b["type"] == "section" and "fields" in b)
     fields = " ".join(f["text"] for f in section["fields"])
-    assert "Customer asked for a person" in fields and "a DM" in fields
+    assert "The customer asked for a person" in fields and "a DM" in fields
     assert (
         section["accessory"]["url"]
         == f"https://zennest.slack.com/archives/{SUPPORT_CHANNEL}/p{card.ts.replace('.', '')}"
