@@ -16,12 +16,18 @@ from sarah_testing.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"
 _counter = itertools.count(1)
+_earlier = itertools.count(1)
 
 
 def new_ts() -> str:
     """A fresh ts for a message a person writes: even microseconds (the fake Slack stamps its own
     messages with odd ones, so the two can never collide, whatever ran before)."""
     return f"{int(time.time())}.{2 * next(_counter) % 1_000_000:06d}"
+
+
+def earlier_ts() -> str:
+    """A ts a minute ago: before the mention, and never one the fake gives Sarah's own messages."""
+    return f"{int(time.time()) - 60}.{next(_earlier):06d}"
 
 
 def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from handlers.store.forget import Forgetter
 from handlers.store.inbox import Inbox
 from handlers.store.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Limits, Verdict
 from handlers.store.ownership import Owner, OwnershipStore
-from handlers.store.thread_store import StoredTurn, ThreadStore
+from handlers.store.thread_store import StoredTurn, ThreadStore, parse_thread_key
 
 log = logging.getLogger(__name__)
 
@@ -346,5 +346,5 @@ def _answer(respond: AsyncRespond) -> Tell:
 
 
 def _thread(value: str) -> ThreadRef | None:
-    channel, _, thread_ts = value.partition(":")
-    return ThreadRef(channel, thread_ts) if channel and thread_ts else None
+    thread = parse_thread_key(value)
+    return thread if thread.channel and thread.thread_ts else None

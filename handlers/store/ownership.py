@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from handlers.messages import ThreadRef
 from handlers.store.keys import REMINDERS, thread_keys
 from handlers.store.thread_state import Owner as Owner  # re-exported: where ownership is decided
-from handlers.store.thread_store import StoredTurn, as_text
+from handlers.store.thread_store import StoredTurn, as_text, parse_thread_key
 
 _TRANSITION = """
 -- KEYS: state, turns, failed
@@ -207,8 +207,4 @@ class OwnershipStore:
     async def pop_due_reminders(self, now: float, limit: int = 100) -> list[ThreadRef]:
         """Due reminders, each handed to exactly one caller (popping is atomic)."""
         due = await self._pop_due(keys=[REMINDERS], args=[now, limit])
-        threads = []
-        for member in due:
-            channel, _, thread_ts = as_text(member).partition(":")
-            threads.append(ThreadRef(channel=channel, thread_ts=thread_ts))
-        return threads
+        return [parse_thread_key(as_text(member)) for member in due]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from sarah_testing.handoff_steps import AGENT, cards, press, relay_ready
 from sarah_testing.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, new_ts, slash_command
-from tests.bot.test_handoff import AGENT, cards, press, relay_ready
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 CUSTOMER_DM = "D0CUSTOMER"

@@ -17,12 +17,12 @@ from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.store import keys
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.thread_store import Pending
+from sarah_testing.handoff_steps import CUSTOMER_DM, escalated_dm, said
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_checks import refuse_posts_in
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command
-from tests.bot.test_dead_letters import dead_count, refuse_posts_in
-from tests.bot.test_handoff import CUSTOMER_DM, escalated_dm, said
-from tests.conftest import REDIS_TEST_URL, StartSarah
+from tests.conftest import REDIS_TEST_URL, StartSarah, dead_count
 
 USER = "UCUSTOMER"
 SECRET = "my alarm code is 4711"

@@ -7,7 +7,6 @@ workspace or app, Slack Connect outsiders, replays, floods past each limit, and 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -16,8 +15,10 @@ from redis.asyncio import Redis
 from bot.cli.embedded_redis import start_embedded_redis
 from bot.cli.main import main as sarah_cli
 from bot.runtime import Sarah, SlackStartError
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.slack_api import TEAM_ID, FakeSlack
+from sarah_testing.slack_checks import ephemerals, model_saw, settle, start_of_a_minute
 from sarah_testing.slack_payloads import (
     SlackSender,
     button_press,
@@ -28,34 +29,14 @@ from sarah_testing.slack_payloads import (
     new_ts,
     slash_command,
 )
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
 
 OUTSIDER = "UEXT"  # a member of the support channel from another organisation (Slack Connect)
 BYSTANDER = "UBYSTANDER"
 
 
-def ephemerals(fake_slack: FakeSlack, fragment: str = "") -> list[dict[str, Any]]:
-    return [c for c in fake_slack.calls_to("chat.postEphemeral") if fragment in str(c.get("text"))]
-
-
-def model_saw(fake_openai: FakeOpenAI, text: str) -> bool:
-    return any(text in str(request["messages"]) for request in fake_openai.requests)
-
-
 def state_key(channel: str, ts: str, name: str = "state") -> str:
     return f"sarah:{{{channel}:{ts}}}:{name}"
-
-
-async def settle() -> None:
-    """Give Sarah time to act on something she should ignore (then the test checks she did not)."""
-    await asyncio.sleep(0.5)
-
-
-async def start_of_a_minute() -> None:
-    """The per-minute counters are per calendar minute: keep a burst inside one of them."""
-    if time.time() % 60 > 50:
-        await asyncio.sleep(61 - time.time() % 60)
 
 
 # -- commands act on the caller's own thread ----------------------------------------------------------

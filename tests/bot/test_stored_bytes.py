@@ -8,10 +8,10 @@ import asyncio
 from redis.asyncio import Redis
 
 from handlers.store.limits import Limits, Verdict
+from sarah_testing.handoff_steps import CUSTOMER_DM, cards, said
 from sarah_testing.openai_chat import FakeOpenAI, user_lines
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, mention, new_ts, slash_command
-from tests.bot.test_handoff import CUSTOMER_DM, cards, said
 from tests.conftest import StartSarah
 
 LONG = "My ZenHub log: " + "x" * 6_900  # about 7 KB, under MAX_MESSAGE_CHARS

@@ -10,11 +10,10 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.outbox import SlackOutbox
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
 from sarah_testing.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
 from sarah_testing.slack_api import FakeSlack, Posted
-from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
-from tests.bot.test_thread_history import earlier_ts
+from sarah_testing.slack_payloads import channel_message, dm, earlier_ts, mention, new_ts, slash_command
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 CHANNEL = "C0GENERAL"
