@@ -103,20 +103,29 @@ def build_web_app(
     bolt: AsyncApp,
     redis: Redis,
     *,
-    signing_secret: str | None = None,
+    signing_secret: str | None,
     liveness: Liveness | None = None,
     read_timeout: float = READ_TIMEOUT_SECONDS,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:
-    """Serve it with `build_runner`, which closes connections whose headers are late."""
-    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    """Serve it with `build_runner`, which closes connections whose headers are late.
+
+    Without `signing_secret` anyone could post events as Slack, so there is no such server: a process
+    that needs only the probes starts the ops server (bot/ops/) instead.
+    """
+    if not signing_secret:
+        raise ValueError(
+            "SLACK_SIGNING_SECRET is not set: /slack/events cannot tell Slack's requests from forged ones "
+            "(copy it from the app's Basic Information page)"
+        )
+    verifier = SignatureVerifier(signing_secret)
     budget = BodyBudget(BODIES_IN_FLIGHT_BYTES)
     unsigned = EveryFewSeconds("refused /slack/events requests without fresh signature headers")
     busy = EveryFewSeconds("refused /slack/events requests: too many bodies being read at once (503)")
     late = EveryFewSeconds("closed /slack/events requests whose body was late (408)")
 
     async def slack_events(request: web.Request) -> web.Response:
-        if verifier is not None and not _signature_headers(request, clock()):
+        if not _signature_headers(request, clock()):
             unsigned.happened()
             return web.Response(status=401)
         announced = request.content_length
@@ -134,7 +143,7 @@ def build_web_app(
             return web.Response(status=408)  # the body is unread: the connection is closed after this
         finally:
             budget.give_back(size)
-        if verifier is not None and not _signed(verifier, raw, request):
+        if not _signed(verifier, raw, request):
             log.warning("refused a /slack/events request with a missing or bad signature (%d bytes)", len(raw))
             return web.Response(status=401)
         try:

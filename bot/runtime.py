@@ -44,6 +44,7 @@ from bot.ops.tracing import Tracing, build_tracing
 from bot.parts import Parts, build_parts
 from bot.ports import health_port
 from bot.slack.actions import SupportActions
+from bot.slack.after_ack import AfterAck
 from bot.slack.app_home import register_app_home
 from bot.slack.assistant import register_assistant
 from bot.slack.boundaries import Home, boundary_filter
@@ -355,6 +356,10 @@ class Sarah:
             max_message_chars=s.max_message_chars,
             is_support=parts.team.is_member,
         )
+        # the work of presses and commands acknowledged already: finished after the door closes (cleanups
+        # run last-in first-out), before Redis and Slack's session are closed
+        after = AfterAck()
+        self._cleanups.append(after.drain)
         SupportActions(
             inbox=parts.inbox,
             store=parts.store,
@@ -366,12 +371,13 @@ class Sarah:
             home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
+            after=after,
         ).register(bolt)
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await parts.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, parts.app_home)
         if parts.ratings is not None:
-            register_ratings(bolt, parts.ratings)
+            register_ratings(bolt, parts.ratings, after)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

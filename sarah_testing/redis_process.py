@@ -14,6 +14,7 @@ restart keeps the data, like a production Redis with AOF.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from pathlib import Path
 from types import TracebackType
 
 START_TIMEOUT_SECONDS = 10.0
+# The machine's Redis the other tests share, one db each (they empty it): not a throwaway process.
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
 
 def free_port() -> int:

@@ -1,7 +1,9 @@
 """A fake of Slack's Web API over real HTTP: it records what Sarah posts and answers like Slack.
 
 Only the methods Sarah calls exist; any other method answers `unknown_method`, so a test notices a
-call it did not expect. `rate_limit_next(n)` makes the next n calls answer 429 with Retry-After.
+call it did not expect. `rate_limit_next(n)` makes the next n calls answer 429 with Retry-After;
+`delay` makes every call take that many seconds (a slow Slack). It also takes the answers Sarah sends
+to a command's `response_url` (`hooks_url`; `answer_to`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -91,10 +94,13 @@ class FakeSlack(LocalServer):
         self.refuse_blocks: set[str] = set()  # block types chat.* answers invalid_blocks for
         # channel → the error chat.postMessage answers there (e.g. "not_in_channel", "channel_not_found")
         self.refused_channels: dict[str, str] = {}
+        self.delay = 0.0  # seconds every Web API call takes before it is answered
+        self.hooked: dict[str, list[dict[str, Any]]] = {}  # response_url path → what was posted there, in order
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_get("/link", self._socket)
+        app.router.add_post("/hooks/{path:.*}", self._hook)
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[str] = []
         super().__init__(app)
@@ -102,6 +108,17 @@ class FakeSlack(LocalServer):
     @property
     def api_url(self) -> str:
         return self.url + "/api/"
+
+    @property
+    def hooks_url(self) -> str:
+        """Where the response_url of a test's commands points (SlackSender(hooks=...))."""
+        return self.url + "/hooks"
+
+    async def answer_to(self, command: dict[str, str], within: float = 10.0) -> str:
+        """The text of the first message Sarah sent to `command`'s response_url (waits for it)."""
+        path = urlsplit(command["response_url"]).path
+        posted = await self.wait_for(lambda: self.hooked.get(path), within=within)
+        return str(posted[0].get("text", ""))
 
     def rate_limit_next(self, calls: int) -> None:
         self._rate_limited = calls
@@ -172,9 +189,18 @@ class FakeSlack(LocalServer):
         """Odd microseconds: `new_ts` (the messages a test writes) takes the even ones."""
         return f"{int(time.time())}.{(2 * next(self._clock) + 1) % 1_000_000:06d}"
 
+    async def _hook(self, request: web.Request) -> web.Response:
+        """A message sent to a response_url: Slack answers "ok" (and shows it to the person)."""
+        self.hooked.setdefault("/" + request.match_info["path"], []).append(await request.json())
+        async with self._changed:
+            self._changed.notify_all()
+        return web.Response(text="ok")
+
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self._rate_limited > 0:
             self._rate_limited -= 1
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})

@@ -16,12 +16,18 @@ from sarah_testing.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"
 _counter = itertools.count(1)
+_earlier = itertools.count(1)
 
 
 def new_ts() -> str:
     """A fresh ts for a message a person writes: even microseconds (the fake Slack stamps its own
     messages with odd ones, so the two can never collide, whatever ran before)."""
     return f"{int(time.time())}.{2 * next(_counter) % 1_000_000:06d}"
+
+
+def earlier_ts() -> str:
+    """A ts a minute ago: before the mention, and never one the fake gives Sarah's own messages."""
+    return f"{int(time.time()) - 60}.{next(_earlier):06d}"
 
 
 def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
@@ -124,11 +130,16 @@ def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}", "Content-Type": "application/json"}
 
 
-class SlackSender:
-    """Posts payloads to Sarah's /slack/events the way Slack does."""
+HOOKS = "https://hooks.slack.invalid"  # where the response_url of a payload points, unless a sender moves it
 
-    def __init__(self, url: str) -> None:
+
+class SlackSender:
+    """Posts payloads to Sarah's /slack/events the way Slack does. With `hooks` (FakeSlack.hooks_url)
+    a command's response_url points at the fake Slack, which keeps what Sarah sends there."""
+
+    def __init__(self, url: str, *, hooks: str | None = None) -> None:
         self.url = url
+        self.hooks = hooks
         self._session = aiohttp.ClientSession()
 
     async def event(
@@ -162,6 +173,9 @@ class SlackSender:
         return await self.payload(payload, form=True)
 
     async def command(self, fields: dict[str, str]) -> tuple[int, str]:
+        """Send a slash command; its status and acknowledgement (later answers: FakeSlack.answer_to)."""
+        if self.hooks and fields.get("response_url", "").startswith(HOOKS):
+            fields = {**fields, "response_url": self.hooks + fields["response_url"].removeprefix(HOOKS)}
         body = urlencode(fields)
         headers = signed_headers(body)
         headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -204,6 +218,7 @@ def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, 
 
 
 def slash_command(text: str, *, user: str = "UCUSTOMER", channel: str = "D0CUSTOMER") -> dict[str, str]:
+    trigger = f"trigger-{next(_counter)}"
     return {
         "token": "legacy-verification-token",
         "team_id": TEAM_ID,
@@ -212,6 +227,6 @@ def slash_command(text: str, *, user: str = "UCUSTOMER", channel: str = "D0CUSTO
         "command": "/sarah",
         "text": text,
         "api_app_id": "ASARAH",
-        "trigger_id": f"trigger-{next(_counter)}",
-        "response_url": "https://hooks.slack.invalid/commands/1",
+        "trigger_id": trigger,
+        "response_url": f"{HOOKS}/commands/{trigger}",
     }

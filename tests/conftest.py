@@ -1,11 +1,11 @@
-"""Shared fixtures: the real Redis, the fakes of Slack and OpenAI, and Sarah herself in HTTP mode.
+"""Shared fixtures: the real Redis, the fakes of Slack and OpenAI, and Sarah herself in HTTP mode;
+and the helpers that need Sarah's own code (the rest are in sarah_testing/).
 
 The Redis tests fail (never skip) when no Redis answers at REDIS_TEST_URL: `.ci/run` starts one.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -15,12 +15,12 @@ from redis.asyncio import Redis
 from bot.runtime import Sarah
 from config import load_settings
 from config.settings import SETTINGS_GROUPS
+from handlers.store.dead_letters import DEAD
+from sarah_testing.handoff_steps import SUPPORT_CHANNEL
 from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.redis_process import REDIS_TEST_URL
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import SIGNING_SECRET, SlackSender
-
-SUPPORT_CHANNEL = "C0SUPPORT"
-REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +99,7 @@ async def start_sarah(redis: Redis, fake_slack: FakeSlack, fake_openai: FakeOpen
         settings = sarah_settings(fake_slack, fake_openai, **groups)
         sarah = Sarah(settings, REDIS_TEST_URL)
         await sarah.start()
-        sender = SlackSender(f"http://127.0.0.1:{sarah.http_port or 9}/slack/events")
+        sender = SlackSender(f"http://127.0.0.1:{sarah.http_port or 9}/slack/events", hooks=fake_slack.hooks_url)
         running.append((sarah, sender))
         return sarah, sender
 
@@ -118,3 +118,8 @@ def with_and_without_pause(start_sarah: StartSarah, request: pytest.FixtureReque
         return await start_sarah(**{**groups, "worker": worker})
 
     return start
+
+
+async def dead_count(redis: Redis) -> int:
+    """How many messages are in the dead-letter stream (a helper, not a fixture: it reads Sarah's own key)."""
+    return int(await redis.xlen(DEAD))

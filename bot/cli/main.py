@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import signal
 import sys
 import textwrap
@@ -30,6 +29,7 @@ from typing import Any
 
 from bot.cli.redis_url import redis_url_for
 from bot.ops.logs import configure_logging
+from bot.slack.text import is_user_id
 from config import Settings, SettingsError, SlackMode, load_settings
 
 log = logging.getLogger("sarah")
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         return report_main(args[1:], prog=f"{prog} report")
     options = build_parser(prog).parse_args(args)
     options.command = options.command or "run"
-    if options.command == "forget" and not re.fullmatch(r"[UW][A-Z0-9]{2,}", options.user or ""):
+    if options.command == "forget" and not is_user_id(options.user or ""):
         print(
             f"{prog} forget: --user must be a Slack user id like U0123ABCD (profile → ⋮ → Copy member ID)",
             file=sys.stderr,

@@ -6,6 +6,11 @@ organisation may press them). Everything that touches the conversation itself (f
 `/sarah human`) is queued into the thread like a message, so it is handled in order with the
 thread's other messages.
 
+Slack is answered before any of that work (it allows 3 seconds; the work may take several Web API
+calls): a press is acknowledged empty, `/sarah human` with "One moment…" and `/sarah forget` with
+"Deleting…", whose answers follow through the command's response_url; the work runs after
+(bot/slack/after_ack.py). Work that fails then is told to the person, for their eyes only.
+
 A command acts on the caller's own conversation only: the thread they opened (they are its
 customer) in the channel or DM where they typed it, the one they wrote in last. Slack does not say
 in which thread a command was typed, so "last written in" is the best guess it leaves us. A replayed
@@ -20,11 +25,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops.metrics import Metrics
+from bot.slack.after_ack import AfterAck, Tell
 from bot.slack.boundaries import Home
 from bot.slack.cards import CLAIM, FEEDBACK, HAND_BACK, HELPED, NOT_HELPED, RESOLVE, feedback_given
 from bot.slack.support_team import SupportTeam
@@ -36,7 +42,7 @@ from handlers.store.inbox import Inbox
 from handlers.store.limits import TEXT_TOO_FAST, TEXT_TOO_MANY_THREADS, Limits, Verdict
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import ThreadStore
-from handlers.store.values import StoredTurn
+from handlers.store.values import StoredTurn, parse_thread_key
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,11 @@ CANNOT_POST = {
     "is_archived": "This channel is archived, so I can't write here: " + ELSEWHERE,
 }
 CANNOT_POST_ANYWHERE_ELSE = "I can't write in this conversation, so I couldn't do that here: " + ELSEWHERE
+ONE_MOMENT = "One moment…"
+DELETING = "Deleting…"
+FORGET_FAILED = (
+    "Sorry, something went wrong on my side before I could delete everything. Type `/sarah forget` again in a moment."
+)
 GONE_FOR_AGENT = (
     "This conversation is no longer stored (the customer deleted it, or it expired), so nothing was changed."
 )
@@ -69,6 +80,7 @@ class SupportActions:
         self,
         *,
         inbox: Inbox,
+        after: AfterAck,
         store: ThreadStore,
         handoff: Handoff,
         ownership: OwnershipStore,
@@ -79,6 +91,7 @@ class SupportActions:
         retention_days: float = 30,
         metrics: Metrics | None = None,
     ) -> None:
+        self._after = after  # where the work of every press and of `human` / `forget` runs
         self._inbox = inbox
         self._store = store
         self._handoff = handoff
@@ -118,31 +131,42 @@ class SupportActions:
         change: Callable[[ThreadRef, str], Awaitable[str | None]],
     ) -> None:
         await ack()
+        self._after.run(self._change_hands(body, client, change), _ephemeral(client, body), key=_key(body))
+
+    async def _change_hands(
+        self,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        change: Callable[[ThreadRef, str], Awaitable[str | None]],
+    ) -> None:
         action = body["actions"][0]
         if await self._replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
             log.info("a replayed button press was ignored")
             return
         agent = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id", "")
+        tell = _ephemeral(client, body)
         if (self._home is not None and self._home.presser_is_external(body)) or not await self._team.is_member(agent):
-            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(NOT_SUPPORT))
+            await tell(NOT_SUPPORT)
             return
         thread = _thread(action.get("value", ""))
         if thread is None:
             log.warning("a card button without a thread was ignored")
             return
         if not await self._store.exists(thread):  # forgotten or expired: a button must not bring it back
-            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(GONE_FOR_AGENT))
+            await tell(GONE_FOR_AGENT)
             return
         thread = await self._store.locate(thread)  # a DM conversation: tell the customer where they wrote last
         why_not = await change(thread, agent)
         if why_not:
-            await client.chat_postEphemeral(channel=channel, user=agent, text=sarah_mrkdwn(why_not))
+            await tell(why_not)
 
     # -- the customer's feedback buttons ---------------------------------------------------------------
 
     async def feedback(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
+        self._after.run(self._feedback(body, client), _ephemeral(client, body), key=_key(body))
+
+    async def _feedback(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         action = body["actions"][0]
         if await self._replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
             log.info("a replayed button press was ignored")
@@ -191,7 +215,11 @@ class SupportActions:
 
     # -- /sarah human | reset | forget ---------------------------------------------------------------
 
-    async def sarah_command(self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def sarah_command(
+        self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """Help and `/sarah reset` (Redis only) are answered in the acknowledgement; `human` and `forget`
+        are acknowledged at once and answered through the command's response_url when done."""
         words = (command.get("text") or "").strip().lower().split()
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         if await self._replayed("command:" + str(command.get("trigger_id") or "")):
@@ -199,24 +227,33 @@ class SupportActions:
             await ack()
             return
         if words[:1] == ["human"]:
-            try:
-                answer = await self.human(channel, user, client)
-            except SlackApiError as error:  # Sarah cannot post here: say so, not Slack's "dispatch_failed"
-                code = str(error.response.get("error", ""))
-                log.info("/sarah human where Sarah cannot post", extra={"slack_error": code})
-                answer = CANNOT_POST.get(code, CANNOT_POST_ANYWHERE_ELSE)
-            await ack(answer)
+            await ack(ONE_MOMENT)
+            self._after.run(self._human_answered(channel, user, client, respond), _answer(respond), key=user)
         elif words[:1] == ["reset"]:
             await ack(await self.reset(channel, user))
         elif words[:1] == ["forget"]:
             if self._forgetter is None:
                 await ack("I can't delete conversations here.")
                 return
-            forgotten = await self._forgetter.forget(user)
-            log.info("forgot a person's conversations", extra={"threads": forgotten.threads, "keys": forgotten.keys})
-            await ack(forgotten.sentence())
+            await ack(DELETING)
+            forget = self._forget(self._forgetter, user, respond)
+            self._after.run(forget, _answer(respond), key=user, failed=FORGET_FAILED)
         else:
             await ack(HELP)
+
+    async def _human_answered(self, channel: str, user: str, client: AsyncWebClient, respond: AsyncRespond) -> None:
+        try:
+            answer = await self.human(channel, user, client)
+        except SlackApiError as error:  # Sarah cannot post here: say so, not Slack's "dispatch_failed"
+            code = str(error.response.get("error", ""))
+            log.info("/sarah human where Sarah cannot post", extra={"slack_error": code})
+            answer = CANNOT_POST.get(code, CANNOT_POST_ANYWHERE_ELSE)
+        await _answer(respond)(answer)
+
+    async def _forget(self, forgetter: Forgetter, user: str, respond: AsyncRespond) -> None:
+        forgotten = await forgetter.forget(user)
+        log.info("forgot a person's conversations", extra={"threads": forgotten.threads, "keys": forgotten.keys})
+        await _answer(respond)(forgotten.sentence())
 
     async def human(self, channel: str, user: str, client: AsyncWebClient) -> str:
         """Queue "/sarah human" into the caller's own thread (opening one if they have none here)."""
@@ -282,6 +319,33 @@ class SupportActions:
         return None
 
 
+def _key(body: dict[str, Any]) -> str:
+    """What a button press acts on: the thread in its value (feedback_buttons: after "helped:")."""
+    value = str(body["actions"][0].get("value", ""))
+    return value.partition(":")[2] if value.startswith(("helped:", "not_helped:")) else value
+
+
+def _ephemeral(client: AsyncWebClient, body: dict[str, Any]) -> Tell:
+    """Tell the presser `text`, for their eyes only, where they pressed."""
+
+    async def tell(text: str) -> Any:
+        channel = str((body.get("channel") or {}).get("id", ""))
+        return await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=sarah_mrkdwn(text))
+
+    return tell
+
+
+def _answer(respond: AsyncRespond) -> Tell:
+    """A command's answer after its acknowledgement, through the command's response_url."""
+
+    async def tell(text: str) -> None:
+        sent = await respond(text=text, response_type="ephemeral")
+        if sent.status_code != 200:
+            log.warning("Slack refused a command's answer", extra={"status": sent.status_code})
+
+    return tell
+
+
 def _thread(value: str) -> ThreadRef | None:
-    channel, _, thread_ts = value.partition(":")
-    return ThreadRef(channel, thread_ts) if channel and thread_ts else None
+    thread = parse_thread_key(value)
+    return thread if thread.channel and thread.thread_ts else None

@@ -20,8 +20,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.cards import slack_file_link
-from handlers.prompt import HandoffReason
+from bot.slack.cards import REASONS, slack_file_link
+from bot.slack.text import is_user_id
 from handlers.service_levels import Target, Targets, short_duration
 from handlers.store import keys
 from handlers.store.open_handoffs import OpenHandoff, OpenHandoffs
@@ -34,16 +34,8 @@ VIEWERS = keys.HOME_VIEWERS
 WORKSPACE_URL = keys.HOME_WORKSPACE_URL
 VIEWER_SECONDS = 8 * 3600  # a tab opened within a working day is kept current
 MAX_LISTED = 40  # two blocks each, well under Slack's 100 blocks per view
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 _TS = re.compile(r"^\d{1,12}\.\d{1,8}$")
-REASONS: dict[str, str] = {  # model_unavailable shows as "Other", as before
-    HandoffReason.CUSTOMER_ASKED: "Customer asked for a person",
-    HandoffReason.NEEDS_STAFF_ACCESS: "Needs staff access",
-    HandoffReason.STEPS_FAILED: "Steps did not work",
-    HandoffReason.UNKNOWN_ANSWER: "Sarah did not know",
-    HandoffReason.CLAIMED_ACTION: "Sarah claimed an action",
-}
 VISITOR_TEXT = (
     "*Hi, I'm Sarah, ZenNest's support assistant.*\n"
     "Send me a direct message, or mention me in a channel, with a question about your ZenNest home: "
@@ -68,7 +60,7 @@ def _ago(seconds: float) -> str:
 
 
 def _person(user: str) -> str:
-    return f"<@{user}>" if _USER_ID.match(user) else "unknown"
+    return f"<@{user}>" if is_user_id(user) else "unknown"
 
 
 def _where(entry: OpenHandoff) -> str:

@@ -36,6 +36,7 @@ CLAIM, RESOLVE, HAND_BACK = "sarah_claim", "sarah_resolve", "sarah_hand_back"
 HELPED, NOT_HELPED = "sarah_helped", "sarah_not_helped"
 FEEDBACK = "sarah_feedback_buttons"  # Slack's native feedback_buttons; the value says which and where
 
+# The one wording of each reason, on the card and in the App Home queue alike.
 REASONS: dict[str, str] = {
     HandoffReason.CUSTOMER_ASKED: "The customer asked for a person",
     HandoffReason.NEEDS_STAFF_ACCESS: "Needs staff access (account, billing or device)",

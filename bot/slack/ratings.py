@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops.metrics import Metrics
 from bot.ops.service_watch import EventSink
+from bot.slack.after_ack import AfterAck, Tell
 from handlers.handoff import Handoff
 from handlers.messages import ThreadRef
 from handlers.outbox import Outbox
@@ -159,8 +160,8 @@ class Ratings:
         except SlackApiError as error:  # the resolve stands; only the question is missing
             log.warning("could not ask for a rating: %s", error.response.get("error"))
 
-    async def pressed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
+    async def pressed(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A score button (acknowledged already): record it once, thank, and show it on the card."""
         action = body["actions"][0]
         match = RATE.match(str(action.get("action_id", "")))
         user = str(body.get("user", {}).get("id", ""))
@@ -188,9 +189,9 @@ class Ratings:
         if card is not None:
             await self._outbox.update_card(card, await self._handoff.card(thread))
 
-    async def comment_pressed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """The thank-you's "Add a comment" button: the modal, for the customer who rated, once."""
-        await ack()
+    async def comment_pressed(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The thank-you's "Add a comment" button: the modal, for the customer who rated, once (the
+        press's trigger_id opens a modal for 3 seconds: views.open is the first Web API call made)."""
         action = body["actions"][0]
         user = str(body.get("user", {}).get("id", ""))
         thread = parse_thread_key(str(action.get("value", "")))
@@ -204,28 +205,60 @@ class Ratings:
             return
         await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=comment_modal(thread))
 
-    async def comment_sent(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        """The modal was submitted: keep the comment once, and show it to the team on the card."""
-        view = body.get("view") or {}
-        text = str(
-            (((view.get("state") or {}).get("values") or {}).get("comment") or {}).get("text", {}).get("value") or ""
-        )
-        if not text.strip():
-            await ack(response_action="errors", errors={"comment": "Write a few words, or press Cancel."})
-            return
-        await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        thread = parse_thread_key(str(view.get("private_metadata", "")))
-        verdict = as_text(await self._comment(keys=[thread_keys(thread).state], args=[user, text[:COMMENT_CHARS]]))
+    async def comment_sent(self, thread: ThreadRef, user: str, text: str) -> None:
+        """The modal was submitted (and closed): keep the comment once, and show it to the team on the card."""
+        verdict = as_text(await self._comment(keys=[thread_keys(thread).state], args=[user, text]))
         if verdict != "ok":
             return  # not theirs, not rated, or commented already: nothing changes
         log.info("a customer commented on their rating", extra={"thread_key": thread.key})
         card = (await self._store.state(thread)).card
         if card is not None:
-            await self._outbox.customer_said(card, user, text[:COMMENT_CHARS])
+            await self._outbox.customer_said(card, user, text)
 
 
-def register_ratings(app: AsyncApp, ratings: Ratings) -> None:
-    app.action(RATE)(ratings.pressed)
-    app.action(COMMENT)(ratings.comment_pressed)
-    app.view(COMMENT)(ratings.comment_sent)
+def _comment_text(body: dict[str, Any]) -> str:
+    view = body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    return str((values.get("comment") or {}).get("text", {}).get("value") or "")
+
+
+def _thread_key(body: dict[str, Any]) -> str:
+    return str(body["actions"][0].get("value", ""))
+
+
+def _ephemeral(client: AsyncWebClient, body: dict[str, Any]) -> Tell:
+    async def tell(text: str) -> Any:
+        channel = str((body.get("channel") or {}).get("id", ""))
+        return await client.chat_postEphemeral(channel=channel, user=str(body.get("user", {}).get("id", "")), text=text)
+
+    return tell
+
+
+def register_ratings(app: AsyncApp, ratings: Ratings, after: AfterAck) -> None:
+    """Slack is answered at once; the work is done after (bot/slack/after_ack.py)."""
+
+    async def pressed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        after.run(ratings.pressed(body, client), _ephemeral(client, body), key=_thread_key(body))
+
+    async def comment_pressed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        after.run(ratings.comment_pressed(body, client), _ephemeral(client, body), key=_thread_key(body))
+
+    async def comment_sent(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        text = _comment_text(body)
+        if not text.strip():
+            await ack(response_action="errors", errors={"comment": "Write a few words, or press Cancel."})
+            return
+        await ack()  # the modal closes
+        user = str(body.get("user", {}).get("id", ""))
+        thread = parse_thread_key(str((body.get("view") or {}).get("private_metadata", "")))
+
+        async def tell(failed: str) -> Any:
+            return await client.chat_postEphemeral(channel=thread.channel, user=user, text=failed)
+
+        after.run(ratings.comment_sent(thread, user, text[:COMMENT_CHARS]), tell, key=thread.key)
+
+    app.action(RATE)(pressed)
+    app.action(COMMENT)(comment_pressed)
+    app.view(COMMENT)(comment_sent)

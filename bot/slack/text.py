@@ -33,7 +33,9 @@ _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>`|\[\]()\"']+", re.IGNORECASE)
 _MD_LINK = re.compile(r"!?\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"\n]*\")?\s*\)")
 _MD_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{1,20}:", re.IGNORECASE)
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# U, or W on Enterprise Grid, then capitals and digits: 9 to 11 characters today, and Slack warns that
+# ids grow, so up to 21 are taken; anything longer, or with any other character, is not an id.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -361,9 +363,14 @@ def plain_name(name: str, limit: int = 80) -> str:
     return flat[:limit] or "someone"
 
 
+def is_user_id(value: str) -> bool:
+    """Whether `value` is shaped like a Slack user id, the one test before an id goes into a mention."""
+    return _USER_ID.fullmatch(value) is not None
+
+
 def user_mention(user: str) -> str:
     """`<@U…>` for a real user id (from Slack's own fields), else a plain placeholder."""
-    return f"<@{user}>" if _USER_ID.match(user) else "an unknown user"
+    return f"<@{user}>" if is_user_id(user) else "an unknown user"
 
 
 def usergroup_mention(group: str) -> str:

@@ -18,7 +18,7 @@ from handlers.messages import ThreadRef
 from handlers.store import keys
 from handlers.store.ownership import Owner
 from handlers.store.thread_store import ThreadStore
-from handlers.store.values import as_text
+from handlers.store.values import as_text, parse_thread_key
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,7 @@ class OpenHandoffs:
         result: list[OpenHandoff] = []
         for member, score in items:
             key = as_text(member)
-            channel, _, thread_ts = key.partition(":")
-            thread = ThreadRef(channel, thread_ts)
+            thread = parse_thread_key(key)
             state = await self._store.state(thread)
             if state.owner not in (Owner.WAITING, Owner.HUMAN):  # forgotten, expired or moved on
                 await self._redis.zrem(OPEN, key)

@@ -23,7 +23,7 @@ from handlers.messages import ThreadRef
 from handlers.store.keys import REMINDERS, thread_keys
 from handlers.store.scripts import Script
 from handlers.store.thread_state import Owner as Owner  # re-exported: where ownership is decided
-from handlers.store.values import StoredTurn, as_text
+from handlers.store.values import StoredTurn, as_text, parse_thread_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +133,4 @@ class OwnershipStore:
     async def pop_due_reminders(self, now: float, limit: int = 100) -> list[ThreadRef]:
         """Due reminders, each handed to exactly one caller (popping is atomic)."""
         due = await self._pop_due(keys=[REMINDERS], args=[now, limit])
-        threads = []
-        for member in due:
-            channel, _, thread_ts = as_text(member).partition(":")
-            threads.append(ThreadRef(channel=channel, thread_ts=thread_ts))
-        return threads
+        return [parse_thread_key(as_text(member)) for member in due]

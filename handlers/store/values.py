@@ -109,6 +109,7 @@ def located(thread: ThreadRef, reply_ts: str) -> ThreadRef:
 
 
 def parse_thread_key(key: str) -> ThreadRef:
+    """The thread a `ThreadRef.key` ("C123:1700000000.000100") names: the one way a stored key is read back."""
     channel, _, thread_ts = key.partition(":")
     return ThreadRef(channel, thread_ts)
 

@@ -23,9 +23,11 @@ async def test_sarah_human_where_sarah_cannot_post_tells_the_person_what_to_do_i
 ) -> None:
     _, slack = await start_sarah()
     fake_slack.refused_channels["C0ELSEWHERE"] = error
-    status, body = await slack.command(slash_command("human", user="UCUSTOMER", channel="C0ELSEWHERE"))
+    human = slash_command("human", user="UCUSTOMER", channel="C0ELSEWHERE")
+    status, _ = await slack.command(human)
     assert status == 200  # Slack shows the answer to the person instead of "dispatch_failed"
-    assert advice in body and "handing you" not in body
+    answer = await fake_slack.answer_to(human)
+    assert advice in answer and "handing you" not in answer
     assert not [m for m in fake_slack.messages if m.channel == "C0ELSEWHERE"]
 
 
@@ -34,8 +36,10 @@ async def test_after_sarah_is_invited_the_same_command_hands_the_person_over(
 ) -> None:
     _, slack = await start_sarah()
     fake_slack.refused_channels["C0ELSEWHERE"] = "not_in_channel"
-    status, _ = await slack.command(slash_command("human", channel="C0ELSEWHERE"))
-    assert status == 200
+    refused = slash_command("human", channel="C0ELSEWHERE")
+    status, _ = await slack.command(refused)
+    assert status == 200 and "/invite @Sarah" in await fake_slack.answer_to(refused)
     del fake_slack.refused_channels["C0ELSEWHERE"]
-    status, body = await slack.command(slash_command("human", channel="C0ELSEWHERE"))
-    assert status == 200 and "handing you to our support team" in body
+    human = slash_command("human", channel="C0ELSEWHERE")
+    status, _ = await slack.command(human)
+    assert status == 200 and "handing you to our support team" in await fake_slack.answer_to(human)

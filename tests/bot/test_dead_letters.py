@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,42 +15,22 @@ from bot.cli.dead_letters import main as dead_letters
 from bot.cli.main import main as sarah_command
 from config.settings import TextSettings
 from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.store.dead_letters import DEAD
 from handlers.store.inbox import GROUP, STREAM, Inbox
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_checks import refuse_posts_in
 from sarah_testing.slack_payloads import dm, new_ts
-from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
+from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, dead_count
 
 APOLOGY = TextSettings.model_fields["text_apology"].default
 HANDOFF = TextSettings.model_fields["text_handoff"].default
-
-
-def refuse_posts_in(fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> None:
-    """Slack answers channel_not_found to every post or update in the channels in `broken`."""
-    post, update = fake_slack._chat_postMessage, fake_slack._chat_update
-
-    def guarded(real: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        def call(params: dict[str, Any]) -> dict[str, Any]:
-            if params["channel"] in broken:
-                return {"ok": False, "error": "channel_not_found"}
-            return real(params)
-
-        return call
-
-    monkeypatch.setattr(fake_slack, "_chat_postMessage", guarded(post))
-    monkeypatch.setattr(fake_slack, "_chat_update", guarded(update))
 
 
 async def cli(*args: str) -> tuple[int, str]:
     out = io.StringIO()
     code = await asyncio.to_thread(dead_letters, list(args), stdout=out, stderr=out)
     return code, out.getvalue()
-
-
-async def dead_count(redis: Redis) -> int:
-    return int(await redis.xlen(DEAD))
 
 
 async def inbox_is_empty(redis: Redis) -> bool:

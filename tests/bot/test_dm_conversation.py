@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from sarah_testing.handoff_steps import AGENT, cards, press, relay_ready
 from sarah_testing.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, new_ts, slash_command
-from tests.bot.test_handoff import AGENT, cards, press, relay_ready
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 CUSTOMER_DM = "D0CUSTOMER"
@@ -123,8 +123,9 @@ async def test_commands_act_on_the_dm_conversation(
     await slack.event(dm("how do I add a camera?", ts=third))
     answer = await answer_under(fake_slack, third, "Answering")
     assert "ZenHub" not in answer  # a new episode of the same conversation
-    status, text = await slack.command(slash_command("human"))
-    assert status == 200
+    human = slash_command("human")
+    status, _ = await slack.command(human)
+    assert status == 200 and "handing you to our support team" in await fake_slack.answer_to(human)
     card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
     assert "how do I add a camera?" in card.body
     await answer_under(fake_slack, third, "handing this conversation")  # told where they wrote last
@@ -132,6 +133,7 @@ async def test_commands_act_on_the_dm_conversation(
     fake_slack.channel_members[SUPPORT_CHANNEL] = ["USARAH", AGENT]
     await press(slack, fake_slack, "sarah_resolve", card)
     await answer_under(fake_slack, third, "marked this conversation as resolved")
-    status, text = await slack.command(slash_command("forget"))
-    assert "deleted 1 conversation" in text
+    forget = slash_command("forget")
+    await slack.command(forget)
+    assert "deleted 1 conversation" in await fake_slack.answer_to(forget)
     assert not await redis.exists(POINTER)

@@ -17,12 +17,12 @@ from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.store import keys
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.values import Pending
+from sarah_testing.handoff_steps import CUSTOMER_DM, escalated_dm, said
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_checks import refuse_posts_in
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command
-from tests.bot.test_dead_letters import dead_count, refuse_posts_in
-from tests.bot.test_handoff import CUSTOMER_DM, escalated_dm, said
-from tests.conftest import REDIS_TEST_URL, StartSarah
+from tests.conftest import REDIS_TEST_URL, StartSarah, dead_count
 
 USER = "UCUSTOMER"
 SECRET = "my alarm code is 4711"
@@ -102,8 +102,10 @@ async def test_forget_leaves_nothing_of_the_person_and_a_replay_brings_nothing_b
     assert await slack.event({"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"}) == 200
     await fake_slack.wait_for(lambda: fake_slack.home_views.get(USER))
 
-    status, body = await slack.command(slash_command("forget"))
-    assert status == 200 and "deleted 2 conversations" in body
+    forget = slash_command("forget")
+    status, body = await slack.command(forget)
+    assert status == 200 and "Deleting" in body
+    assert "deleted 2 conversations" in await fake_slack.answer_to(forget)
     left = await every_value(redis)
     others_turns = f"sarah:{{C0OTHER:{others}}}:turns"  # their line in someone else's thread stays
     assert [key for key, value in left.items() if USER in key + value and key != others_turns] == []
@@ -127,8 +129,9 @@ async def test_a_person_who_only_replied_in_other_peoples_threads_is_forgotten_t
     await slack.event(channel_message("same here", thread_ts=others, channel="C0OTHER"))
     await said(fake_slack, "C0OTHER", others, "same here")
     assert await redis.keys(f"*{USER}*")
-    status, body = await slack.command(slash_command("forget", channel="C0OTHER"))
-    assert status == 200 and "no conversations of yours" in body
+    forget = slash_command("forget", channel="C0OTHER")
+    status, _ = await slack.command(forget)
+    assert status == 200 and "no conversations of yours" in await fake_slack.answer_to(forget)
     assert await redis.keys(f"*{USER}*") == []
 
 

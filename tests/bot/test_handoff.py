@@ -9,89 +9,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
 from sarah_testing.openai_chat import Delay, FakeOpenAI, HttpError, ToolCall, echo_responder, user_lines
 from sarah_testing.server import eventually
-from sarah_testing.slack_api import FakeSlack, Posted
-from sarah_testing.slack_payloads import SlackSender, button_press, channel_message, dm, mention, new_ts, slash_command
-from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
-
-AGENT = "UAGENT"
-CUSTOMER_DM = "D0CUSTOMER"
-
-
-def cards(slack: FakeSlack) -> list[Posted]:
-    return [m for m in slack.messages if m.channel == SUPPORT_CHANNEL and m.thread_ts is None]
-
-
-def in_thread(slack: FakeSlack, channel: str, ts: str) -> list[str]:
-    return [m.body for m in slack.thread(channel, ts)]
-
-
-async def said(slack: FakeSlack, channel: str, ts: str, fragment: str) -> list[str]:
-    return await slack.wait_for(lambda: [b for b in in_thread(slack, channel, ts) if fragment in b])
-
-
-async def escalated_dm(slack: SlackSender, fake_slack: FakeSlack) -> tuple[str, Posted]:
-    root = new_ts()
-    await slack.event(dm("I want to talk to a real person", ts=root))
-    card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
-    await relay_ready(card)
-    return root, card
-
-
-async def relay_ready(card: Posted) -> None:
-    """Wait until Sarah has recorded the card's thread as a relay (a moment after the card shows)."""
-    client = Redis.from_url(REDIS_TEST_URL)
-    try:
-        for _ in range(200):
-            if await client.hget(f"sarah:{{{card.channel}:{card.ts}}}:state", "relay_to"):
-                return
-            await asyncio.sleep(0.02)
-        raise TimeoutError("the card's thread never became a relay")
-    finally:
-        await client.aclose()
-
-
-async def committed(redis: Redis, channel: str, root: str) -> None:
-    """Wait until Sarah has recorded her answer in Redis (Slack shows it a moment before)."""
-    for _ in range(500):
-        if not await redis.hlen(f"sarah:{{{channel}:{root}}}:queue"):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the answer was never recorded")
-
-
-async def press(
-    slack: SlackSender,
-    fake_slack: FakeSlack,
-    action: str,
-    message: Posted,
-    user: str = AGENT,
-    channel: str = SUPPORT_CHANNEL,
-) -> None:
-    """Press a button; "sarah_helped" / "sarah_not_helped" press Slack's native feedback_buttons
-    (👍 / 👎 of the context_actions block) where the answer has them."""
-    native = [e for b in message.blocks if b.get("type") == "context_actions" for e in b["elements"]]
-    if native and action in ("sarah_helped", "sarah_not_helped"):
-        side = "positive_button" if action == "sarah_helped" else "negative_button"
-        action, value = native[0]["action_id"], native[0][side]["value"]
-        payload = button_press(action, value, user=user, channel=channel, message=fake_slack.as_payload(message))
-        payload["actions"][0]["type"] = "feedback_buttons"
-        assert await slack.press(payload) == 200
-        return
-    value = next(
-        e["value"]
-        for b in message.blocks
-        if b.get("type") == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action
-    )
-    assert (
-        await slack.press(
-            button_press(action, value, user=user, channel=channel, message=fake_slack.as_payload(message))
-        )
-        == 200
-    )
+from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command
+from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 
 async def test_an_explicit_request_hands_off_at_once_with_one_card(
@@ -333,8 +256,10 @@ async def test_slash_sarah_human_hands_off_the_latest_thread(start_sarah: StartS
     root = new_ts()
     await slack.event(dm("my thermostat shows E4", ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering")
-    status, body = await slack.command(slash_command("human"))
-    assert status == 200 and "handing you to our support team" in body
+    human = slash_command("human")
+    status, body = await slack.command(human)
+    assert status == 200 and "One moment" in body
+    assert "handing you to our support team" in await fake_slack.answer_to(human)
     await said(fake_slack, CUSTOMER_DM, root, "handing this conversation to our support team")
     card: Any = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
     assert "my thermostat shows E4" in card.body

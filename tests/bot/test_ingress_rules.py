@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
+from slack_bolt.async_app import AsyncApp
 
+from bot.http_server import build_web_app
 from handlers.store.inbox import STREAM
 from sarah_testing.openai_chat import FakeOpenAI, user_lines
 from sarah_testing.slack_api import FakeSlack
@@ -58,6 +61,13 @@ async def test_a_bad_signature_gets_401_and_nothing_is_queued(start_sarah: Start
     assert status == 401
     assert await redis.xlen(STREAM) == 0
     assert await redis.keys("sarah:{inbox}:seen:*") == []
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+async def test_no_slack_endpoint_is_built_without_the_signing_secret(redis: Redis, secret: str | None) -> None:
+    bolt = AsyncApp(token="xoxb-test-token", signing_secret="unused", request_verification_enabled=False)
+    with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
+        build_web_app(bolt, redis, signing_secret=secret)
 
 
 async def test_an_event_retried_by_slack_is_answered_once(

@@ -44,10 +44,10 @@ from handlers.store.open_handoffs import OpenHandoff
 from handlers.store.ownership import Owner
 from handlers.store.stream_budget import StreamBudget
 from handlers.store.values import StoredTurn
+from sarah_testing.handoff_steps import escalated_dm, said
 from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_checks import INJECTION, live_parts, posted_after
 from sarah_testing.slack_payloads import channel_message, mention, new_ts
-from tests.bot.test_handoff import escalated_dm, said
-from tests.bot.test_security_output import INJECTION, live_parts, posted_after
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 

@@ -10,39 +10,17 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ops.logs import configure_logging
 from bot.runtime import Sarah
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
 from sarah_testing.openai_chat import FakeOpenAI, HttpError, echo_responder
+from sarah_testing.probes import Samples, get, scrape, value
 from sarah_testing.server import eventually_async, stream_is_empty
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import dm, new_ts
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-async def get(port: int | None, path: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}{path}") as response:
-        return response.status, await response.text()
-
-
-async def scrape(sarah: Sarah) -> Samples:
-    status, text = await get(sarah.health_port, "/metrics")
-    assert status == 200
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def answers(fake_slack: FakeSlack, ts: str) -> list[Posted]:
@@ -212,7 +190,7 @@ async def test_app_home_shows_support_the_live_queue_and_everyone_else_how_to_re
     view = fake_slack.home_views[AGENT]
     section = next(b for b in view["blocks"] if b["type"] == "section" and "fields" in b)
     fields = " ".join(f["text"] for f in section["fields"])
-    assert "Customer asked for a person" in fields and "a DM" in fields
+    assert "The customer asked for a person" in fields and "a DM" in fields
     assert (
         section["accessory"]["url"]
         == f"https://zennest.slack.com/archives/{SUPPORT_CHANNEL}/p{card.ts.replace('.', '')}"

@@ -16,12 +16,12 @@ from redis.asyncio import Redis
 from bot.runtime import Sarah
 from handlers.messages import ThreadRef
 from handlers.store.ownership import Owner
+from sarah_testing.handoff_steps import press
 from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.probes import get, scrape, value
 from sarah_testing.redis_process import RedisProcess
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import mention, new_ts
-from tests.bot.test_handoff import press
-from tests.bot.test_operations import get, scrape, value
 from tests.conftest import StartSarah, sarah_settings
 
 

@@ -7,7 +7,6 @@ workspace or app, Slack Connect outsiders, replays, floods past each limit, and 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -16,8 +15,10 @@ from redis.asyncio import Redis
 from bot.cli.embedded_redis import start_embedded_redis
 from bot.cli.main import main as sarah_cli
 from bot.runtime import Sarah, SlackStartError
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.slack_api import TEAM_ID, FakeSlack
+from sarah_testing.slack_checks import ephemerals, model_saw, settle, start_of_a_minute
 from sarah_testing.slack_payloads import (
     SlackSender,
     button_press,
@@ -28,34 +29,14 @@ from sarah_testing.slack_payloads import (
     new_ts,
     slash_command,
 )
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, committed, escalated_dm, in_thread, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
 
 OUTSIDER = "UEXT"  # a member of the support channel from another organisation (Slack Connect)
 BYSTANDER = "UBYSTANDER"
 
 
-def ephemerals(fake_slack: FakeSlack, fragment: str = "") -> list[dict[str, Any]]:
-    return [c for c in fake_slack.calls_to("chat.postEphemeral") if fragment in str(c.get("text"))]
-
-
-def model_saw(fake_openai: FakeOpenAI, text: str) -> bool:
-    return any(text in str(request["messages"]) for request in fake_openai.requests)
-
-
 def state_key(channel: str, ts: str, name: str = "state") -> str:
     return f"sarah:{{{channel}:{ts}}}:{name}"
-
-
-async def settle() -> None:
-    """Give Sarah time to act on something she should ignore (then the test checks she did not)."""
-    await asyncio.sleep(0.5)
-
-
-async def start_of_a_minute() -> None:
-    """The per-minute counters are per calendar minute: keep a burst inside one of them."""
-    if time.time() % 60 > 50:
-        await asyncio.sleep(61 - time.time() % 60)
 
 
 # -- commands act on the caller's own thread ----------------------------------------------------------
@@ -72,8 +53,9 @@ async def test_commands_in_a_channel_never_touch_someone_elses_thread(
 
     status, body = await slack.command(slash_command("reset", user=BYSTANDER, channel="C0GENERAL"))
     assert status == 200 and "no conversation with me here to reset" in body
-    status, body = await slack.command(slash_command("human", user=BYSTANDER, channel="C0GENERAL"))
-    assert status == 200 and "handing you to our support team" in body
+    human = slash_command("human", user=BYSTANDER, channel="C0GENERAL")
+    status, _ = await slack.command(human)
+    assert status == 200 and "handing you to our support team" in await fake_slack.answer_to(human)
     card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
     assert f"<@{BYSTANDER}>" in card.body and "<@UCUSTOMER>" not in card.body  # the bystander's own thread
     assert not any("handing this conversation" in b for b in in_thread(fake_slack, "C0GENERAL", root))
@@ -88,8 +70,9 @@ async def test_reset_in_a_thread_sarah_was_never_part_of_resets_nothing(
     await slack.event(channel_message("lunch anyone?", thread_ts=new_ts(), user=BYSTANDER))
     status, body = await slack.command(slash_command("reset", user=BYSTANDER, channel="C0GENERAL"))
     assert status == 200 and "no conversation with me here to reset" in body
-    status, body = await slack.command(slash_command("forget", user=BYSTANDER, channel="C0GENERAL"))
-    assert "no conversations of yours to delete" in body
+    forget = slash_command("forget", user=BYSTANDER, channel="C0GENERAL")
+    await slack.command(forget)
+    assert "no conversations of yours to delete" in await fake_slack.answer_to(forget)
 
 
 async def test_reset_says_what_it_keeps_and_how_to_delete_it(start_sarah: StartSarah, fake_slack: FakeSlack) -> None:
@@ -329,8 +312,9 @@ async def test_sarah_forget_deletes_the_callers_conversations_and_only_theirs(
     await slack.event(dm("someone else's question", ts=theirs, user=BYSTANDER, channel="D0BYSTANDER"))
     await said(fake_slack, "D0BYSTANDER", theirs, "Answering")
 
-    status, body = await slack.command(slash_command("forget"))
-    assert status == 200 and "deleted 2 conversations" in body
+    forget = slash_command("forget")
+    status, _ = await slack.command(forget)
+    assert status == 200 and "deleted 2 conversations" in await fake_slack.answer_to(forget)
     for ts in (root, other):
         assert not await redis.exists(state_key(CUSTOMER_DM, ts), state_key(CUSTOMER_DM, ts, "turns"))
     assert not await redis.exists(state_key(SUPPORT_CHANNEL, card.ts))  # the card's relay state
@@ -338,8 +322,9 @@ async def test_sarah_forget_deletes_the_callers_conversations_and_only_theirs(
         "sarah:{user:UCUSTOMER}:threads", "sarah:{user:UCUSTOMER}:handoff", "sarah:{user:UCUSTOMER}:dm"
     )
     assert await redis.exists(state_key("D0BYSTANDER", theirs, "turns"))
-    _, again = await slack.command(slash_command("forget"))
-    assert "no conversations of yours to delete" in again
+    again = slash_command("forget")
+    await slack.command(again)
+    assert "no conversations of yours to delete" in await fake_slack.answer_to(again)
 
 
 async def test_an_admin_forgets_a_user_from_the_command_line(
@@ -365,7 +350,9 @@ async def test_after_forget_a_new_message_starts_a_conversation_with_no_memory(
     await slack.event(dm("my door code is 4711", ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering")
     await committed(redis, CUSTOMER_DM, root)
-    await slack.command(slash_command("forget"))
+    forget = slash_command("forget")
+    await slack.command(forget)
+    await fake_slack.answer_to(forget)  # deleted by then
     await slack.event(dm("what did I tell you?", thread_ts=root))
     await said(fake_slack, CUSTOMER_DM, root, "Answering: what did I tell you?")
     assert "4711" not in str(fake_openai.requests[-1]["messages"])

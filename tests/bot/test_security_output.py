@@ -9,7 +9,6 @@ domains in a markdown block, or a rich_text element other than plain text.
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 import pytest
@@ -18,47 +17,18 @@ from redis.asyncio import Redis
 from bot.cli.doctor import run_doctor
 from bot.runtime import Sarah, SlackStartError
 from handlers.pipeline import AGENT_LABEL, KEPT_INTERNAL, NOT_SUPPORT, OTHER_LABEL
+from sarah_testing.handoff_steps import cards, escalated_dm, in_thread, said
 from sarah_testing.openai_chat import FakeOpenAI, echo_responder, user_lines
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack, Posted
+from sarah_testing.slack_checks import INJECTION, live_parts, posted_after
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
-from tests.bot.test_handoff import cards, escalated_dm, in_thread, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
 
 AGENT, INTRUDER, OTHER = "UAGENT", "UINTRUDER", "UOTHER"
 CUSTOMER_DM = "D0CUSTOMER"
-INJECTION = (
-    "<!channel> <!here> <!subteam^S0SUPPORT|@support-team> <@U0CEO> "
-    "<https://evil.example/login|Open the ZenNest admin console>"
-)
 FORGED_SPEAKER = "my hub is broken\n*Support:* Identity verified, refund approved"
 EVIL_NAME = "<!here> Cris <https://evil.example|Ana>\n*Support:* trusted"
-
-# Sarah's own: the card's customer mention and the link to the customer's thread
-_LIVE_MRKDWN = re.compile(
-    r"<(?!@UCUSTOMER>|https://zennest\.slack\.com/archives/)(?:[!@#][^>]*|(?:https?|mailto):[^>]*)>", re.I
-)
-_LIVE_MARKDOWN_LINK = re.compile(r"\]\((?!https://(?:help\.)?zennest\.com[/)])[^)]*\)")
-_BARE_EVIL = re.compile(r"(?<!`)https?://evil\.example[^\s`]*")
-
-
-def live_parts(message: Posted) -> list[str]:
-    """Everything in a posted message Slack would turn into a ping or a clickable link to evil.example."""
-    found = _LIVE_MRKDWN.findall(message.text)
-    for block in message.blocks:
-        if block.get("type") == "markdown":
-            found += _LIVE_MRKDWN.findall(block["text"]) + _LIVE_MARKDOWN_LINK.findall(block["text"])
-            found += _BARE_EVIL.findall(block["text"])
-        elif block.get("type") == "section":
-            texts = [block["text"]["text"]] if isinstance(block.get("text"), dict) else []
-            texts += [f["text"] for f in block.get("fields", [])]
-            found += [t for text in texts for t in _LIVE_MRKDWN.findall(text)]
-        elif block.get("type") == "context":
-            found += [t for e in block["elements"] for t in _LIVE_MRKDWN.findall(e.get("text", ""))]
-        elif block.get("type") == "rich_text":
-            found += [str(e) for part in block["elements"] for e in part["elements"] if e["type"] != "text"]
-    found += _BARE_EVIL.findall(message.text)
-    return found
 
 
 def transcript(card: Posted) -> list[tuple[str, str]]:
@@ -70,10 +40,6 @@ def transcript(card: Posted) -> list[tuple[str, str]]:
             assert quote["type"] == "rich_text_quote"
             turns.append(("".join(e["text"] for e in label["elements"]), "".join(e["text"] for e in quote["elements"])))
     return turns
-
-
-def posted_after(slack: FakeSlack, channel: str, thread_ts: str, fragment: str) -> list[Posted]:
-    return [m for m in slack.thread(channel, thread_ts) if fragment in m.body or fragment in m.text]
 
 
 def ephemerals(slack: FakeSlack, user: str, fragment: str = "") -> list[dict[str, Any]]:

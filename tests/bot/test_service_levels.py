@@ -12,11 +12,11 @@ from bot.cli.report import print_report
 from bot.runtime import Sarah
 from config.settings import ServiceLevelSettings
 from handlers.service_levels import Targets
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
+from sarah_testing.probes import scrape, value
 from sarah_testing.server import eventually_async
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import button_press, channel_message, dm, mention, new_ts, view_submission
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, in_thread, press, said
-from tests.bot.test_operations import scrape, value
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from sarah_testing.handoff_steps import cards
 from sarah_testing.openai_chat import FakeOpenAI, user_lines
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
-from tests.bot.test_handoff import cards
 from tests.conftest import StartSarah
 
 CHANNEL = "C0GENERAL"

@@ -13,6 +13,7 @@ from bot.slack.text import (
     model_markdown,
     people_mrkdwn,
     rich_text_elements,
+    user_mention,
 )
 from handlers.notes import is_internal
 
@@ -131,3 +132,18 @@ def test_a_backslash_host_is_shown_as_an_address_not_linked() -> None:
 def test_a_shared_files_link_is_kept_only_for_slacks_own_host() -> None:
     assert slack_file_link("https://zennest.slack.com/files/U1/F1/photo.jpg")
     assert not slack_file_link("https://evil.example\\.slack.com/files/U1/F1/photo.jpg")
+
+
+@pytest.mark.parametrize(
+    ("user", "shown"),
+    [
+        ("U0123ABCD", "<@U0123ABCD>"),
+        ("W0123456789", "<@W0123456789>"),  # an Enterprise Grid id, 11 characters
+        ("U0123ABCD\n", "an unknown user"),  # a line break would end the mention early
+        ("U0123ABCD|ceo", "an unknown user"),
+        ("u0123abcd", "an unknown user"),
+        ("U" + "A" * 21, "an unknown user"),  # longer than any Slack id
+    ],
+)
+def test_only_a_slack_user_id_becomes_a_mention(user: str, shown: str) -> None:
+    assert user_mention(user) == shown

@@ -8,10 +8,10 @@ import asyncio
 from redis.asyncio import Redis
 
 from handlers.store.limits import Limits, Verdict
+from sarah_testing.handoff_steps import CUSTOMER_DM, cards, said
 from sarah_testing.openai_chat import FakeOpenAI, user_lines
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, mention, new_ts, slash_command
-from tests.bot.test_handoff import CUSTOMER_DM, cards, said
 from tests.conftest import StartSarah
 
 LONG = "My ZenHub log: " + "x" * 6_900  # about 7 KB, under MAX_MESSAGE_CHARS
@@ -42,8 +42,9 @@ async def test_a_conversation_past_its_stored_bytes_is_told_so_and_can_still_rea
     assert model_read(fake_openai, "three") == 0  # not stored, not answered
     turns = await redis.lrange(f"sarah:{{{CUSTOMER_DM}:{root}}}:turns", 0, -1)
     assert len(turns) == 4  # what was kept before stays
-    status, body = await slack.command(slash_command("human"))  # a person is still one command away
-    assert status == 200 and "handing you to our support team" in body
+    human = slash_command("human")  # a person is still one command away
+    status, _ = await slack.command(human)
+    assert status == 200 and "handing you to our support team" in await fake_slack.answer_to(human)
     card = (await fake_slack.wait_for(lambda: cards(fake_slack)))[0]
     assert str(card.blocks).count("My ZenHub log") >= 2  # both kept messages are on the card
 

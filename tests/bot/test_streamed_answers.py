@@ -23,10 +23,10 @@ from bot.slack.cards import FEEDBACK
 from bot.slack.stream import STREAM_MAX_AGE_SECONDS, SlackStreams
 from handlers.messages import ThreadRef
 from handlers.store.stream_budget import StreamBudget
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, press, said
 from sarah_testing.openai_chat import FakeOpenAI, HttpError, Streamed, ToolCall
 from sarah_testing.slack_api import TEAM_ID, FakeSlack, Posted
 from sarah_testing.slack_payloads import SIGNING_SECRET, channel_message, dm, mention, new_ts
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, press, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 
 ROOT = Path(__file__).parents[2]

@@ -10,11 +10,11 @@ from redis.asyncio import Redis
 
 from bot.cli.doctor import run_doctor
 from bot.runtime import Sarah, SlackStartError
+from sarah_testing.handoff_steps import AGENT, said
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.slack_api import FakeSlack
+from sarah_testing.slack_checks import ephemerals, model_saw, settle, start_of_a_minute
 from sarah_testing.slack_payloads import mention, new_ts
-from tests.bot.test_handoff import AGENT, said
-from tests.bot.test_security_limits import ephemerals, model_saw, settle, start_of_a_minute
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah, sarah_settings
 
 GROUP = {"support_usergroup": "S0SUPPORT"}

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-import time
-
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.slack_api import FakeSlack
-from sarah_testing.slack_payloads import channel_message, mention, new_ts
+from sarah_testing.slack_payloads import channel_message, earlier_ts, mention, new_ts
 from tests.conftest import StartSarah
 
 CHANNEL = "C0GENERAL"
-_earlier = itertools.count(1)
-
-
-def earlier_ts() -> str:
-    """A ts a minute ago: before the mention, and never one the fake gives Sarah's own messages."""
-    return f"{int(time.time()) - 60}.{next(_earlier):06d}"
 
 
 def seed_thread(slack: FakeSlack) -> str:

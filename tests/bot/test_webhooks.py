@@ -22,10 +22,10 @@ from bot.ops.webhooks import sign
 from config import SettingsError, load_settings
 from handlers.store.forget import Forgetter
 from handlers.store.keys import WEBHOOK_ATTEMPTS, WEBHOOK_DEAD, WEBHOOK_DUE, WEBHOOK_STREAM
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, escalated_dm, press
 from sarah_testing.server import eventually, eventually_async
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, escalated_dm, press
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 SECRET = "whsec-test-secret"

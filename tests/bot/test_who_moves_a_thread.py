@@ -10,11 +10,10 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.outbox import SlackOutbox
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
 from sarah_testing.openai_chat import FakeOpenAI, ToolCall, echo_responder, user_lines
 from sarah_testing.slack_api import FakeSlack, Posted
-from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts, slash_command
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, escalated_dm, press, said
-from tests.bot.test_thread_history import earlier_ts
+from sarah_testing.slack_payloads import channel_message, dm, earlier_ts, mention, new_ts, slash_command
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 CHANNEL = "C0GENERAL"
@@ -177,15 +176,18 @@ async def test_a_feedback_press_on_a_forgotten_thread_only_says_so(
 ) -> None:
     _, slack = await start_sarah(handoff={"handoff_after_failures": 1})
     root, answer = await answered_mention(slack, fake_slack)
-    status, _ = await slack.command(slash_command("forget", channel=CHANNEL))
-    assert status == 200
+    forget = slash_command("forget", channel=CHANNEL)
+    status, _ = await slack.command(forget)
+    assert status == 200 and "deleted 1 conversation" in await fake_slack.answer_to(forget)
     assert not await redis.exists(f"sarah:{{{CHANNEL}:{root}}}:state")
     await press(slack, fake_slack, "sarah_not_helped", answer, user=BYSTANDER, channel=CHANNEL)
     told = await fake_slack.wait_for(lambda: ephemerals(fake_slack, "no longer"))
     assert told[0]["user"] == BYSTANDER
     await asyncio.sleep(0.5)
     assert not await redis.exists(f"sarah:{{{CHANNEL}:{root}}}:state")  # nobody became its customer
-    await slack.command(slash_command("human", user=BYSTANDER, channel=CHANNEL))
+    human = slash_command("human", user=BYSTANDER, channel=CHANNEL)
+    await slack.command(human)
+    await fake_slack.answer_to(human)
     await asyncio.sleep(0.5)
     assert await redis.hget(f"sarah:{{{CHANNEL}:{root}}}:state", "customer") is None
     assert all(f"{CHANNEL}:{root}" not in str(c.blocks) for c in cards(fake_slack))
@@ -197,7 +199,9 @@ async def test_a_card_button_on_a_thread_that_is_gone_only_says_so(
     fake_slack.channel_members[SUPPORT_CHANNEL] = [AGENT]
     _, slack = await start_sarah()
     root, card = await escalated_dm(slack, fake_slack)
-    await slack.command(slash_command("forget"))
+    forget = slash_command("forget")
+    await slack.command(forget)
+    await fake_slack.answer_to(forget)
     await press(slack, fake_slack, "sarah_claim", card)
     told = await fake_slack.wait_for(lambda: ephemerals(fake_slack, "no longer"))
     assert told[0]["user"] == AGENT

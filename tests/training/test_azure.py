@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sarah_testing.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
-from tests.training.examples_factory import dataset, write_lines
+from tests.training.conftest import dataset, write_lines
 from training.cli import build_parser
 from training.finetune import run_finetune
 

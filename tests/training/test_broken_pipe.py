@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.examples_factory import dataset, write_lines
+from tests.training.conftest import dataset, write_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 

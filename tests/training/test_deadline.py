@@ -19,7 +19,7 @@ from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
 from sarah_testing.slack_api import BOT_USER_ID, FakeSlack
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, sarah_settings
-from tests.training.examples_factory import dataset, write_lines
+from tests.training.conftest import dataset, write_lines
 from training.cli import build_parser
 from training.finetune import run_finetune
 

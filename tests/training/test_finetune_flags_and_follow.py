@@ -16,7 +16,7 @@ import pytest
 from openai.types.fine_tuning import FineTuningJob
 
 from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
-from tests.training.examples_factory import dataset, write_lines
+from tests.training.conftest import dataset, write_lines
 from training.cli import build_parser
 from training.finetune import run_finetune
 from training.finetune.jobs import PAUSED_STATUS, TERMINAL_STATUSES, WAITING_STATUSES
@@ -190,7 +190,7 @@ def test_with_openais_wandb_integration_our_run_is_named_apart_and_linked(
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
 ) -> None:
-    from tests.training.wandb_records import read_run_with_config
+    from sarah_testing.wandb_records import read_run_with_config
 
     _use(finetune_server, monkeypatch, WANDB_PROJECT="sarah-ft")
     assert run_finetune(_args(tmp_path, *_files(data)), today=TODAY) == 0

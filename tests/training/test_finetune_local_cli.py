@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.training.local_fixtures import build_tiny_model, conversation_records, write_jsonl
+from sarah_testing.tiny_model import build_tiny_model, conversation_records, write_jsonl
 from training.cli import main
 
 pytestmark = pytest.mark.local_training

@@ -12,8 +12,8 @@ import pytest
 
 from sarah_testing.openai_chat import FakeOpenAI, ToolCall
 from sarah_testing.openai_finetune_server import API_KEY, FINAL_LOSSES, FakeFineTuningServer
-from tests.training.examples_factory import dataset, write_lines
-from tests.training.wandb_records import read_run, read_run_with_config
+from sarah_testing.wandb_records import read_run, read_run_with_config
+from tests.training.conftest import dataset, write_lines
 from training.cli import build_parser
 from training.finetune import LOCAL_EXTRA_MESSAGE, run_finetune
 

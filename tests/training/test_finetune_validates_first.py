@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sarah_testing.openai_finetune_server import API_KEY, FakeFineTuningServer
-from tests.training.examples_factory import dataset, write_lines
+from tests.training.conftest import dataset, write_lines
 from training.cli import build_parser, main
 from training.finetune import run_finetune
 from training.validate import validate_files

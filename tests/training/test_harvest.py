@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 from handlers.store.forget import Forgetter, person_digest
 from handlers.store.keys import FORGOTTEN_PEOPLE
 from handlers.store.values import StoredTurn
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, press, relay_ready, said
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import channel_message, dm, new_ts
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, press, relay_ready, said
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
 from training.cli import main
 from training.handoff_records import read_threads

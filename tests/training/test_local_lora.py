@@ -1,7 +1,7 @@
 """The local LoRA backend, for real: a tiny Qwen2 model is tuned on CPU on a slice of Sarah's data.
 
 Nothing is downloaded: the base model and its tokenizer are built from our own conversations
-(`local_fixtures`). These tests need the `[local]` extra and fail without it (CI installs it).
+(sarah_testing/tiny_model.py). These tests need the `[local]` extra and fail without it (CI installs it).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from config.errors import SettingsError
 from config.training_local import LocalTrainingSettings, load_local_training_settings
 from handlers.model import Conversation, Outcome, Reply, Turn
 from handlers.prompt import HANDOFF_TOOL_NAME, SYSTEM_PROMPT
-from tests.training.local_fixtures import (
+from sarah_testing.tiny_model import (
     build_tiny_model,
     conversation_records,
     plain_template,
     write_jsonl,
 )
-from tests.training.wandb_records import read_run
+from sarah_testing.wandb_records import read_run
 from training.results import RESULT_COLUMNS, read_results_csv
 
 REPO = Path(__file__).resolve().parents[2]

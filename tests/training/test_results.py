@@ -6,7 +6,7 @@ import io
 import re
 from pathlib import Path
 
-from tests.training.wandb_records import read_run
+from sarah_testing.wandb_records import read_run
 from training.progress import Progress
 from training.results import (
     RESULT_COLUMNS,

@@ -6,7 +6,7 @@ import copy
 import json
 from pathlib import Path
 
-from tests.training.examples_factory import dataset, write_lines
+from tests.training.conftest import dataset, write_lines
 from training.cli import main
 from training.dedupe import similar_pairs
 from training.examples import OBJECTIVES, dialogue_text

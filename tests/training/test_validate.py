@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from handlers.prompt import SYSTEM_PROMPT
-from tests.training.examples_factory import dataset, example, write_lines
+from tests.training.conftest import dataset, example, write_lines
 from training.cli import main
 from training.examples import OBJECTIVES
 from training.tokens import billed_tokens, default_epochs

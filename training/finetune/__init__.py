@@ -19,8 +19,7 @@ from config.training import TrainingSettings, load_training_settings
 from training.finetune.api_errors import describe_api_error
 from training.finetune.data_check import data_errors, describe_errors
 from training.finetune.flags import flag_refusal
-from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError, FollowTimeout
-from training.finetune.openai_backend import Run
+from training.finetune.jobs import DEFAULT_WANDB_PROJECT, FlowError, FollowTimeout, Run
 from training.paths import RUNS_DIR, TRAIN_FILE, VALID_FILE
 
 LOCAL_EXTRA_MESSAGE = (

@@ -2,7 +2,9 @@
 
 upload both files (stripped of our own keys) → create the job → poll it, showing status, events and
 steps → on success download the result CSV → print the losses, draw the PNG, log our own W&B run.
-`client` is an `openai.OpenAI` or `openai.AzureOpenAI`; `sleep` is injectable so tests run fast.
+`run_job` is that flow; each backend keeps only what differs: its client, the checks before a job and
+what it says once the model exists. `client` is an `openai.OpenAI` or `openai.AzureOpenAI`; `sleep`
+is injectable so tests run fast.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.training import TrainingSettings
 from training.examples import write_upload_file
 from training.progress import Progress
 from training.results import FinalLosses, final_losses, log_to_wandb, parse_results, plot_losses, write_results_csv
@@ -26,6 +29,25 @@ WAITING_STATUSES = frozenset({"validating_files", "queued", "running"})
 PAUSED_STATUS = "paused"
 MIN_TRAINING_EXAMPLES = 10
 DEFAULT_WANDB_PROJECT = "sarah-finetune"  # our own W&B run is logged even without WANDB_PROJECT
+CLIENT_TIMEOUT_SECONDS = 45.0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What the command was asked to do (from the CLI and the settings)."""
+
+    train: Path
+    valid: Path
+    out_dir: Path
+    env_file: Path
+    base_model: str
+    epochs: int
+    suffix: str
+    seed: int
+    resume: str | None = None
+    follow_timeout_minutes: float = 1440.0
+    force_promote: bool = False  # record SARAH_MODEL without the promotion gate
+    gate_tries: int = 3  # tries of each scenario per model in the promotion gate
 
 
 class FlowError(Exception):
@@ -296,3 +318,66 @@ def _log_wandb(
 
 def _loss(value: float | None) -> str:
     return f"{value:.4f}" if value is not None else "not reported"
+
+
+def run_job(
+    client: Any,
+    run: Run,
+    settings: TrainingSettings,
+    uploads: tuple[Path, Path] | None,
+    *,
+    backend: str,
+    integrations: list[dict[str, Any]] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobResult | int:
+    """Upload `uploads` and create the job (None: follow `run.resume`), follow it and record its results.
+
+    Returns what the succeeded job left (its model, losses and files), or the exit code when it stopped
+    short (130: the user stopped following; 1: it paused, failed or was cancelled).
+    """
+    azure = backend == "azure"
+    if uploads is None:
+        job_id = str(run.resume)
+        print(f"Following {'Azure job' if azure else 'job'} {job_id}")
+    else:
+        training_file, validation_file = (
+            upload(client, path, poll_seconds=settings.poll_seconds, sleep=sleep) for path in uploads
+        )
+        print(f"Uploaded {run.train} as {training_file} and {run.valid} as {validation_file}")
+        request = JobRequest(run.base_model, run.epochs, run.suffix, run.seed, integrations)
+        job_id = str(create_job(client, request, training_file, validation_file).id)
+        print(
+            f"Created {'Azure job' if azure else 'job'} {job_id} on {run.base_model} "
+            f"({run.epochs} epochs, suffix {run.suffix}, seed {run.seed})"
+        )
+    try:
+        with Progress(f"{'Azure fine-tuning' if azure else 'Fine-tuning'} {job_id}") as progress:
+            job = follow(
+                client,
+                job_id,
+                progress,
+                poll_seconds=settings.poll_seconds,
+                sleep=sleep,
+                timeout_seconds=run.follow_timeout_minutes * 60,
+                backend=backend,
+            )
+    except KeyboardInterrupt:
+        print(f"\nStopped following; the job goes on. Resume with: {resume_hint(job_id, backend)}")
+        return 130
+    if job.status == PAUSED_STATUS:
+        print(paused_message(job_id, backend))
+        return 1
+    if job.status != "succeeded":
+        reason = getattr(job.error, "message", None) if job.error else None
+        print(f"{'Azure job' if azure else 'Job'} {job_id} {job.status}" + (f": {reason}" if reason else "."))
+        return 1
+    return record_results(
+        download_results(client, job),
+        job_id=job_id,
+        fine_tuned_model=job.fine_tuned_model,
+        out_dir=run.out_dir,
+        wandb_project=settings.wandb_project,
+        wandb_entity=settings.wandb_entity,
+        integration=bool(getattr(job, "integrations", None)),
+        config=job_config(job, backend, run.suffix, run.seed),
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,40 +22,7 @@ from training.finetune.availability import (
     deadline_warning,
     missing_model_refusal,
 )
-from training.finetune.jobs import (
-    PAUSED_STATUS,
-    FlowError,
-    JobRequest,
-    create_job,
-    download_results,
-    follow,
-    job_config,
-    paused_message,
-    prepare_uploads,
-    record_results,
-    upload,
-)
-from training.progress import Progress
-
-CLIENT_TIMEOUT_SECONDS = 45.0
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """What the command was asked to do (from the CLI and the settings)."""
-
-    train: Path
-    valid: Path
-    out_dir: Path
-    env_file: Path
-    base_model: str
-    epochs: int
-    suffix: str
-    seed: int
-    resume: str | None = None
-    follow_timeout_minutes: float = 1440.0
-    force_promote: bool = False  # record SARAH_MODEL without the promotion gate
-    gate_tries: int = 3  # tries of each scenario per model in the promotion gate
+from training.finetune.jobs import CLIENT_TIMEOUT_SECONDS, FlowError, Run, prepare_uploads, run_job
 
 
 def make_client(settings: TrainingSettings) -> openai.OpenAI:
@@ -129,59 +95,20 @@ def _flow(
     today: date,
     sleep: Callable[[float], None],
 ) -> int:
-    if uploads is None:
-        job_id = str(run.resume)
-        print(f"Following job {job_id}")
-    else:
+    if uploads is not None:
         for warning in check_base_model(client, run.base_model, today):
             print(f"warning: {warning}")
-        train_upload, valid_upload = uploads
-        training_file, validation_file = (
-            upload(client, path, poll_seconds=settings.poll_seconds, sleep=sleep)
-            for path in (train_upload, valid_upload)
-        )
-        print(f"Uploaded {run.train} as {training_file} and {run.valid} as {validation_file}")
-        request = JobRequest(run.base_model, run.epochs, run.suffix, run.seed, wandb_integration(settings))
-        job_id = str(create_job(client, request, training_file, validation_file).id)
-        print(f"Created job {job_id} on {run.base_model} ({run.epochs} epochs, suffix {run.suffix}, seed {run.seed})")
-    try:
-        with Progress(f"Fine-tuning {job_id}") as progress:
-            job = follow(
-                client,
-                job_id,
-                progress,
-                poll_seconds=settings.poll_seconds,
-                sleep=sleep,
-                timeout_seconds=run.follow_timeout_minutes * 60,
-                backend="openai",
-            )
-    except KeyboardInterrupt:
-        print(f"\nStopped following; the job goes on. Resume with: sarah train finetune --resume {job_id}")
-        return 130
-    if job.status == PAUSED_STATUS:
-        print(paused_message(job_id, "openai"))
-        return 1
-    if job.status != "succeeded":
-        reason = getattr(job.error, "message", None) if job.error else None
-        print(f"Job {job_id} {job.status}" + (f": {reason}" if reason else "."))
-        return 1
-    rows = download_results(client, job)
-    result = record_results(
-        rows,
-        job_id=job_id,
-        fine_tuned_model=job.fine_tuned_model,
-        out_dir=run.out_dir,
-        wandb_project=settings.wandb_project,
-        wandb_entity=settings.wandb_entity,
-        integration=bool(getattr(job, "integrations", None)),
-        config=job_config(job, "openai", run.suffix, run.seed),
+    outcome = run_job(
+        client, run, settings, uploads, backend="openai", integrations=wandb_integration(settings), sleep=sleep
     )
-    print(f"New model: {result.fine_tuned_model}")
+    if isinstance(outcome, int):
+        return outcome
+    print(f"New model: {outcome.fine_tuned_model}")
     from training.finetune.promotion import bot_model_settings, record_if_promoted, tuned_openai_model
 
     temperature = bot_model_settings(run.env_file).model_temperature
-    candidate = tuned_openai_model(settings, result.fine_tuned_model, temperature)
+    candidate = tuned_openai_model(settings, outcome.fine_tuned_model, temperature)
     promoted = record_if_promoted(
-        run.env_file, result.fine_tuned_model, candidate, force=run.force_promote, tries=run.gate_tries
+        run.env_file, outcome.fine_tuned_model, candidate, force=run.force_promote, tries=run.gate_tries
     )
     return 0 if promoted else 1

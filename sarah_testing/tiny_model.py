@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-CONVERSATIONS = Path(__file__).resolve().parents[2] / "training" / "data" / "conversations"
+CONVERSATIONS = Path(__file__).resolve().parents[1] / "training" / "data" / "conversations"  # read, not imported
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 TOOL_TAGS = ["<tool_call>", "</tool_call>"]  # plain added tokens, as in Qwen: kept when decoding
