@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -32,10 +33,14 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 
+from handlers.messages import InboundMessage, Kind, ThreadRef
+from handlers.store.keys import thread_keys
 from sarah_testing.openai_chat import Delay, KeepAlive
 from sarah_testing.slack_payloads import SIGNING_SECRET
+from sarah_testing.stalling_proxy import StallingProxy
 from tests.faults.traffic import (
     SUPPORT_CHANNEL,
+    TAG,
     Customers,
     Ledger,
     ModelScript,
@@ -45,6 +50,7 @@ from tests.faults.traffic import (
 from tests.processes import RedisCluster, RedisSentinel, RedisServer, SarahProcess, Supervisor, free_port
 
 DEAD_LETTERS = "sarah:{inbox}:dead"  # the worker's dead-letter stream
+INBOX = "sarah:{inbox}:stream"  # the inbox stream the ingress writes and the workers read
 
 
 @dataclass
@@ -87,7 +93,19 @@ class Options:
 class Deployment:
     """Fakes, Redis and Sarah's processes for one or more rows."""
 
-    def __init__(self, name: str, workdir: Path, *, redis: str = "single", ingress: int = 1, workers: int = 1) -> None:
+    def __init__(
+        self,
+        name: str,
+        workdir: Path,
+        *,
+        redis: str = "single",
+        ingress: int = 1,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        proxied_worker: bool = False,
+    ) -> None:
+        """`env`: settings of the row over the defaults; `proxied_worker`: the first worker reaches
+        Redis through a `StallingProxy` (`self.proxy`), the other processes directly."""
         self.name = name
         self.workdir = workdir / name
         self.redis_kind = redis
@@ -98,6 +116,9 @@ class Deployment:
         self.redis_server: RedisServer | None = None
         self.cluster: RedisCluster | None = None
         self.sentinel: RedisSentinel | None = None
+        self.extra_env = env or {}
+        self.proxied_worker = proxied_worker
+        self.proxy: StallingProxy | None = None
         self._channels = 0
 
     async def start(self) -> None:
@@ -113,15 +134,20 @@ class Deployment:
             self.redis_server = RedisServer(self.workdir / "redis")
             await asyncio.to_thread(self.redis_server.start)
         self.redis = self._client()
+        if self.proxied_worker:
+            assert self.redis_server is not None
+            self.proxy = StallingProxy(self.redis_server.port)
+            await self.proxy.start()
         ingress, workers = self.shape
         roles = ["all"] if workers == 0 else ["ingress"] * ingress + ["worker"] * workers
         counts: dict[str, int] = {}
         for role in roles:
             counts[role] = counts.get(role, 0) + 1
+            env = self._env(role)
+            if self.proxy is not None and role == "worker" and counts[role] == 1:
+                env["REDIS_URL"] = f"redis://127.0.0.1:{self.proxy.port}/0"
             # Every role serves /healthz on its port (SARAH_PORT and SARAH_HEALTH_PORT: tests/processes.py).
-            self.processes.append(
-                SarahProcess(f"{role}{counts[role]}", self._env(role), self.workdir / "sarah", port=free_port())
-            )
+            self.processes.append(SarahProcess(f"{role}{counts[role]}", env, self.workdir / "sarah", port=free_port()))
         for process in self.processes:
             process.start()
         await asyncio.gather(*(p.ready(self.session) for p in self.processes))
@@ -150,7 +176,7 @@ class Deployment:
             "MODEL_MAX_RETRIES": "1",
             "SUPPORT_CHANNEL": SUPPORT_CHANNEL,
             "SARAH_ROLE": role,
-            "THREAD_LEASE_SECONDS": "2",
+            "THREAD_LEASE_SECONDS": f"{LEASE_SECONDS:g}",
             "RECLAIM_IDLE_SECONDS": "5",
             "COALESCE_SECONDS": "0.05",
             "HANDOFF_REMINDER_MINUTES": "60",
@@ -163,7 +189,7 @@ class Deployment:
         else:
             assert self.redis_server is not None
             env["REDIS_URL"] = self.redis_server.url
-        return env
+        return env | self.extra_env
 
     def ingress_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{p.port}/slack/events" for p in self.ingresses()]
@@ -203,17 +229,40 @@ class Deployment:
         self.customers._tasks.add(task)  # awaited by Customers.sent_all / close
         task.add_done_callback(self.customers._tasks.discard)
 
-    async def healthy(self, within: float = 10.0) -> bool:
+    async def healthy(self, within: float = 10.0, *, alarms: frozenset[str] = frozenset()) -> bool:
         """Every process alive and its /healthz 200, now or within `within` s (a worker's
         liveness catches up a few seconds after Redis comes back: its reclaim loop beats on its own
-        interval)."""
+        interval). `alarms`: a 503 for these alarms alone still counts as healthy (an alarm holds
+        for a minute after the trouble was last met, by design)."""
         deadline = time.monotonic() + within
         while True:
-            if all([await p.healthy(self.session) for p in self.processes]):
+            if all([await self._healthy(p, alarms) for p in self.processes]):
                 return True
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.2)
+
+    async def _healthy(self, process: SarahProcess, alarms: frozenset[str]) -> bool:
+        if await process.healthy(self.session):
+            return True
+        if not alarms or process.exit_code() is not None:
+            return False
+        status, body = await self.health(process)
+        if status != 503 or body.get("redis") != "ok" or body.get("loops_ended"):
+            return False
+        worker = body.get("worker") or {}
+        raised = set(body.get("alarms") or {}) | set(worker.get("alarms") or {})
+        return not worker.get("stale") and bool(raised) and raised <= alarms
+
+    async def health(self, process: SarahProcess) -> tuple[int, dict[str, Any]]:
+        """/healthz's status and body (0 and {} when it does not answer)."""
+        try:
+            async with self.session.get(
+                f"http://127.0.0.1:{process.port}/healthz", timeout=aiohttp.ClientTimeout(total=3)
+            ) as response:
+                return response.status, await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return 0, {}
 
     async def kill(self, processes: list[SarahProcess]) -> None:
         """kill -9, and wait until they are gone (the supervisor then starts them again)."""
@@ -239,6 +288,8 @@ class Deployment:
         await asyncio.gather(*(p.stop() for p in self.processes), return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.redis.aclose()
+        if self.proxy is not None:
+            await self.proxy.close()
         for server in (self.redis_server, self.cluster, self.sentinel):
             if server is not None:
                 with contextlib.suppress(Exception):
@@ -252,8 +303,17 @@ class Deployment:
         return "\n".join(f"--- {p.name} ---\n{p.log_tail(15)}" for p in self.processes)
 
 
-async def finish(d: Deployment, row: Row, tags: set[str], fault_end: float, options: Options) -> Row:
-    """Wait for the answers, then fill the row from the ledger and the fake Slack."""
+async def finish(
+    d: Deployment,
+    row: Row,
+    tags: set[str],
+    fault_end: float,
+    options: Options,
+    *,
+    alarms: frozenset[str] = frozenset(),
+) -> Row:
+    """Wait for the answers, then fill the row from the ledger and the fake Slack. `alarms`: see
+    `Deployment.healthy`."""
     await d.customers.sent_all()
     await d.ledger.wait_answered(tags, options.wait_seconds)
     await asyncio.sleep(1.0)  # a late second answer still counts
@@ -265,7 +325,7 @@ async def finish(d: Deployment, row: Row, tags: set[str], fault_end: float, opti
     row.stuck = d.slack.stuck_placeholders(threads)
     row.restarts = d.supervisor.total_restarts() - _restarts_before.get(d.name, 0)
     _restarts_before[d.name] = d.supervisor.total_restarts()
-    row.healthy = await d.healthy()
+    row.healthy = await d.healthy(alarms=alarms)
     return row
 
 
@@ -407,6 +467,9 @@ def redis_outage(loaded: bool) -> Callable[[Deployment, Options], Awaitable[Row]
         d.customers.give_up_after = o.outage_seconds + 30
         tags = d.load(3, 1)
         await d.ledger.wait_answered(tags, o.wait_seconds)
+        # Answered and committed before the outage: an answer is posted before it is recorded, and
+        # stopping Redis in between would make these rows a crash recovery some runs and not others.
+        await _until_async(lambda: _inbox_empty(d), o.wait_seconds)
         await asyncio.to_thread(d.redis_server.stop)
         if loaded:
             tags |= d.load(4, 2)  # answered 500 by the ingress (Redis down): Slack retries them
@@ -459,12 +522,177 @@ async def sentinel(d: Deployment, o: Options) -> Row:
     return await finish(d, Row("Redis Sentinel"), d.load(4, 2), time.monotonic(), o)
 
 
+async def refused_lookup(d: Deployment, o: Options) -> Row:
+    """The worker is killed once Slack has stored its answer and before it hears back (so before the
+    commit); the takeover's look for that answer in the thread is refused twice, then answered."""
+    row = Row("worker kill -9 after Slack took the answer, its lookup refused twice")
+    worker = d.workers()[0]
+    killed: list[float] = []
+
+    def kill_once(thread: tuple[str, str], text: str) -> None:
+        if killed or not TAG.search(text):
+            return
+        killed.append(time.monotonic())
+        worker.signal(signal.SIGKILL)  # before the fake Slack's answer goes back to the worker
+        d.slack.refuse_lookups(LOOKUPS_REFUSED, thread[0])
+
+    d.slack.after_reply = kill_once
+    try:
+        tags = d.load(3, 2)
+        await _until(lambda: bool(killed), 20)
+        await worker.wait_exit(10)
+        await d.wait_processes()
+        # Its answer is in Slack already: the row waits for the takeover's commit, not the answer.
+        await _until_async(lambda: _inbox_empty(d), o.wait_seconds)
+        committed = time.monotonic()
+        row = await finish(d, row, tags, killed[0], o)
+        row.recovery = committed - killed[0]  # the customer saw the answer at once: this is the commit
+    finally:
+        d.slack.after_reply = None
+    if d.slack.lookups_refused < LOOKUPS_REFUSED:
+        row.problems.append(f"only {d.slack.lookups_refused} of {LOOKUPS_REFUSED} lookups were refused")
+    return row
+
+
+async def link_stall(d: Deployment, o: Options) -> Row:
+    """One worker's TCP link to Redis goes silent mid-answer for longer than the thread lease (and
+    RECLAIM_IDLE_SECONDS, so the other worker takes its messages over), then comes back with
+    everything it held back: a stale send check, commit or renewal must change nothing."""
+    row = Row("one worker's Redis link stalls past the lease")
+    assert d.proxy is not None
+    cut_off = d.workers()[0]
+    d.script.latency = 1.0
+    tags = d.load(6, 2)
+    await _until_async(lambda: _answering(d, cut_off), 20)
+    d.proxy.stall()
+    stalled = time.monotonic()
+    tags |= d.load(3, 1)
+    # The other worker takes the cut-off one's messages over (XAUTOCLAIM, once they are
+    # RECLAIM_IDLE_SECONDS old) and answers everything, while the stalled link still holds the first
+    # worker's send check or commit; only then does the link come back.
+    await _until_async(lambda: _holds_nothing(d, cut_off), STALL_WITHIN)
+    await d.ledger.wait_answered(tags, STALL_WITHIN - (time.monotonic() - stalled))
+    if time.monotonic() - stalled < LEASE_SECONDS:
+        row.problems.append("the link came back before the lease ran out: nothing was tested")
+    d.script.latency = 0.2
+    d.proxy.heal()
+    healed = time.monotonic()
+    row = await finish(d, row, tags, healed, o)
+    await _until_async(lambda: _inbox_empty(d), o.wait_seconds)
+    row.problems += await _stored_twice(d, tags)
+    return row
+
+
+async def full_inbox(d: Deployment, o: Options) -> Row:
+    """The workers are down and the inbox reaches STREAM_MAX_LENGTH: the ingress refuses new messages
+    with a 500 (Slack retries them) and tells each sender once; then the workers come back."""
+    row = Row(f"inbox full (STREAM_MAX_LENGTH {INBOX_CAP:,}), workers down")
+    for worker in d.workers():
+        await worker.stop()
+    await _fill_inbox(d, INBOX_CAP - INBOX_ROOM)
+    tags = d.load(INBOX_ROOM + INBOX_REFUSED, 1)
+
+    def told() -> int:
+        return len(d.slack.calls_to("chat.postEphemeral"))
+
+    await _until_async(lambda: _inbox_holds(d, INBOX_CAP), 20)
+    await _until(lambda: told() >= INBOX_REFUSED and d.customers.retries >= 2 * INBOX_REFUSED, 20)
+    status, body = await d.health(d.ingresses()[0])
+    if status != 503 or "inbox_full" not in (body.get("alarms") or body.get("worker", {}).get("alarms") or {}):
+        row.problems.append(f"the ingress's /healthz answered {status} while the inbox was full, not 503 inbox_full")
+    for worker in d.workers():
+        worker.start()
+    # (not `wait_processes`: the ingress's /healthz answers 503 for the alarm, as it should)
+    await asyncio.gather(*(worker.ready(d.session) for worker in d.workers()))
+    back = time.monotonic()
+    # The alarm holds for a minute after the last refusal (bot/ops/alarms.py): a 503 for it alone is expected.
+    row = await finish(d, row, tags, back, o, alarms=frozenset({"inbox_full"}))
+    if told() != INBOX_REFUSED:
+        row.problems.append(f"{told()} senders told the inbox was full, not {INBOX_REFUSED} (once each)")
+    alerts = [m for m in d.slack.messages if m.channel == SUPPORT_CHANNEL and "STREAM_MAX_LENGTH" in m.body]
+    if len(alerts) != 1:
+        row.problems.append(f"the team was alerted {len(alerts)} times, not once")
+    return row
+
+
+async def _fill_inbox(d: Deployment, entries: int) -> None:
+    """`entries` presses of a feedback button on answers in threads long forgotten: work the
+    workers acknowledge without a word, so only the row's own messages get answers."""
+    async with d.redis.pipeline(transaction=False) as pipe:
+        for n in range(entries):
+            ts = f"1700000000.{n:06d}"
+            press = InboundMessage(ThreadRef("D0FORGOTTEN", ts), ts, "UFORGOTTEN", "", Kind.FEEDBACK, ref=ts)
+            pipe.xadd(INBOX, {"m": press.to_json()})
+        await pipe.execute()
+
+
+async def _inbox_holds(d: Deployment, entries: int) -> bool:
+    return int(await d.redis.xlen(INBOX)) >= entries
+
+
+async def _inbox_empty(d: Deployment) -> bool:
+    """Every entry answered and acknowledged (acknowledged entries are deleted)."""
+    return int(await d.redis.xlen(INBOX)) == 0
+
+
+async def _answering(d: Deployment, worker: SarahProcess) -> bool:
+    """`worker` holds messages it has read and not answered, and a model call is in flight."""
+    if d.model.in_flight == 0:
+        return False
+    consumers = await d.redis.xinfo_consumers(INBOX, "sarah-workers")
+    mine = f"-{worker.pid}-"
+    return any(mine in _text(c["name"]) and int(c["pending"]) > 0 for c in consumers)
+
+
+async def _holds_nothing(d: Deployment, worker: SarahProcess) -> bool:
+    """No entry is pending for `worker` any more (another worker claimed them)."""
+    consumers = await d.redis.xinfo_consumers(INBOX, "sarah-workers")
+    mine = f"-{worker.pid}-"
+    return all(int(c["pending"]) == 0 for c in consumers if mine in _text(c["name"]))
+
+
+async def _stored_twice(d: Deployment, tags: set[str]) -> list[str]:
+    """Turns stored twice in the threads of `tags`: a customer line, or an answer to one message."""
+    problems: list[str] = []
+    for channel, root in {d.ledger.messages[t].thread for t in tags}:
+        raw = await d.redis.lrange(thread_keys(ThreadRef(channel, root)).turns, 0, -1)
+        turns = [json.loads(turn) for turn in raw]
+        if not turns:
+            problems.append(f"no turns stored for thread {channel}:{root}")
+        for role in ("user", "assistant"):
+            named = [tag for turn in turns if turn["role"] == role for tag in set(TAG.findall(turn["content"]))]
+            twice = sorted({tag for tag in named if named.count(tag) > 1})
+            if twice:
+                problems.append(f"{role} turns stored twice in {channel}:{root}: {', '.join(twice)}")
+    return problems
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def _until_async(predicate: Callable[[], Awaitable[bool]], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the condition did not come true in time")
+        await asyncio.sleep(0.05)
+
+
 async def _until(predicate: Callable[[], bool], within: float) -> None:
     deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("the condition did not come true in time")
         await asyncio.sleep(0.02)
+
+
+LOOKUPS_REFUSED = 2  # below DEAD_LETTER_AFTER_PASSES (5): the message is looked for again, not dead-lettered
+LEASE_SECONDS = 2.0  # THREAD_LEASE_SECONDS in every row
+STALL_WITHIN = 30.0  # the longest the link stays stalled (a takeover takes 5 to 8 s)
+INBOX_CAP = 1_000  # the smallest STREAM_MAX_LENGTH allowed
+INBOX_ROOM = 4  # the inbox is filled to this far below the cap before the row's messages come
+INBOX_REFUSED = 6  # the row's messages that find the inbox full
 
 
 @dataclass(frozen=True)
@@ -484,6 +712,7 @@ SCENARIOS = (
     Scenario("slack_429", slack_rate_limited, "shared"),
     Scenario("slack_5xx", slack_down, "shared"),
     Scenario("worker_kill", worker_killed, "shared"),
+    Scenario("refused_lookup", refused_lookup, "shared"),
     Scenario("ingress_kill", ingress_killed, "shared"),
     Scenario("sigterm", sigterm, "shared"),
     Scenario("long_message", long_message, "shared"),
@@ -494,6 +723,8 @@ SCENARIOS = (
     Scenario("redis_outage_load", redis_outage(True), "single"),
     Scenario("flushdb", flushdb, "single"),
     Scenario("replicas", replicas, "replicas"),
+    Scenario("link_stall", link_stall, "stall"),
+    Scenario("full_inbox", full_inbox, "full_inbox"),
     Scenario("cluster", cluster, "cluster"),
     Scenario("sentinel", sentinel, "sentinel"),
 )
@@ -503,6 +734,10 @@ NAMES = tuple(s.name for s in SCENARIOS)
 def _fresh(kind: str, name: str, workdir: Path) -> Deployment:
     if kind == "replicas":
         return Deployment(name, workdir, ingress=2, workers=2)
+    if kind == "stall":
+        return Deployment(name, workdir, ingress=1, workers=2, proxied_worker=True)
+    if kind == "full_inbox":
+        return Deployment(name, workdir, ingress=1, workers=1, env={"STREAM_MAX_LENGTH": str(INBOX_CAP)})
     if kind == "cluster":
         return Deployment(name, workdir, redis="cluster")
     if kind == "sentinel":
@@ -515,6 +750,7 @@ async def run_table(
 ) -> dict[str, Row]:
     """Run the chosen rows in table order; a row whose harness fails gets that failure as a problem."""
     options = options or Options()
+    _restarts_before.clear()  # deployments are new: their names may repeat from an earlier table
     workdir = Path(tempfile.mkdtemp(prefix="sarah-faults-"))
     rows: dict[str, Row] = {}
     shared: Deployment | None = None

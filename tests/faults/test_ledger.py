@@ -52,3 +52,12 @@ def test_an_unanswered_message_is_lost() -> None:
     ledger.reply(THREAD, "Answer [f00001]")
     sent, answered, _, _ = ledger.counts()
     assert sent - answered == 1
+
+
+def test_an_answer_edited_in_place_is_one_answer_and_a_second_message_is_a_double() -> None:
+    ledger = ledger_with("f00001", "f00002")
+    ledger.reply(THREAD, "Answer [f00001]", "1700000000.000011")
+    ledger.reply(THREAD, "Answer, finished after a crash [f00001] [f00002]", "1700000000.000011")  # edited
+    assert ledger.counts() == (2, 2, 0, 0)
+    ledger.reply(THREAD, "Answer [f00001]", "1700000000.000013")  # a second message
+    assert ledger.counts() == (2, 2, 1, 0)

@@ -4,8 +4,9 @@ fail on cue, and a ledger of which message got which answer.
 Every customer message carries a tag `[f00012]`. The model fake answers with the tags of the customer
 lines after the last assistant turn, so an answer in the fake Slack names the messages it answers; a
 reply without a tag (the apology when the model is down, a hand-off) answers every message of its
-thread still waiting. Counted per message: answered (at least one reply), doubled (more than one, or
-a reply when nothing was waiting), out of order (answered before an earlier message of its thread
+thread still waiting. A reply is one Slack message: editing it (a crash recovery that finishes the
+answer in place) is not a second answer. Counted per message: answered (at least one reply), doubled
+(more than one, or a reply when nothing was waiting), out of order (answered before an earlier message of its thread
 that Sarah had acknowledged first: a message Slack had to retry may fairly be answered after a later
 one that got through).
 """
@@ -49,6 +50,7 @@ class Ledger:
         self.threads: dict[tuple[str, str], list[Sent]] = {}
         self.extra_replies = 0  # replies when nothing in the thread was waiting
         self.answer_order: dict[tuple[str, str], list[str]] = {}
+        self.answered_by: dict[tuple[str, str], set[str]] = {}  # (channel, Slack message ts) → tags it answers
         self.last_answer = 0.0
         self.changed = asyncio.Event()
         self._counter = 0
@@ -63,16 +65,20 @@ class Ledger:
         messages.append(record)
         self.messages[tag] = record
 
-    def reply(self, thread: tuple[str, str], text: str) -> None:
-        """A final reply (not "typing…") posted or edited into `thread`."""
+    def reply(self, thread: tuple[str, str], text: str, message_ts: str = "") -> None:
+        """A final reply (not "typing…") posted or edited into `thread`; `message_ts`: the Slack
+        message it is (an edit of a message that answered a tag already answers it no second time)."""
         if thread not in self.threads:
             return  # not a thread of ours (the support channel, another scenario's probe)
         now = time.monotonic()
+        before = self.answered_by.setdefault((thread[0], message_ts), set()) if message_ts else set()
         tags = [tag for tag in dict.fromkeys(TAG.findall(text)) if tag in self.messages]
         if not tags:  # an apology or a hand-off: it answers whatever the thread was waiting for
             tags = [m.tag for m in self.threads[thread] if not m.answers and m.at <= now]
-            if not tags:
+            if not tags and not before:
                 self.extra_replies += 1
+        tags = [tag for tag in tags if tag not in before]
+        before.update(tags)
         for tag in tags:
             message = self.messages[tag]
             if not message.answers:
@@ -129,23 +135,39 @@ def _before(earlier: Sent, later: Sent) -> bool:
 
 class FaultSlack(FakeSlack):
     """The Slack fake, reporting final replies to the ledger, failing on cue: `fail_next(n, status)`
-    answers the next n calls with an HTTP error; a channel in `refused` answers channel_not_found."""
+    answers the next n calls with an HTTP error; a channel in `refused` answers channel_not_found;
+    `refuse_lookups(n, channel)` refuses the next n conversations.replies calls there. `after_reply` is called with
+    each final reply once Slack has stored it, before Sarah hears back (a crash can be planted there)."""
 
     def __init__(self, ledger: Ledger) -> None:
         super().__init__()
         self.ledger = ledger
         self.refused: set[str] = set()
+        self.after_reply: Callable[[tuple[str, str], str], None] | None = None
+        self.lookups_refused = 0
         self._failures: list[int] = []
+        self._lookups_to_refuse: dict[str, int] = {}
         self._by_ts: dict[tuple[str, str], Posted] = {}
 
     def fail_next(self, calls: int, status: int = 503) -> None:
         self._failures.extend([status] * calls)
+
+    def refuse_lookups(self, calls: int, channel: str) -> None:
+        self._lookups_to_refuse[channel] = self._lookups_to_refuse.get(channel, 0) + calls
 
     async def _handle(self, request: web.Request) -> web.Response:
         if self._failures and request.match_info["method"] != "auth.test":
             status = self._failures.pop(0)
             return web.json_response({"ok": False, "error": "fatal_error"}, status=status)
         return await super()._handle(request)
+
+    def _conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = str(p.get("channel"))
+        if self._lookups_to_refuse.get(channel, 0) > 0:
+            self._lookups_to_refuse[channel] -= 1
+            self.lookups_refused += 1
+            return {"ok": False, "error": "internal_error"}
+        return super()._conversations_replies(p)
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("channel") in self.refused:
@@ -154,7 +176,7 @@ class FaultSlack(FakeSlack):
         message = self.messages[-1]
         self._by_ts[(message.channel, message.ts)] = message
         if message.thread_ts:
-            self._report((message.channel, message.thread_ts), p)
+            self._report((message.channel, message.thread_ts), message.ts, p)
         return result
 
     def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -163,14 +185,16 @@ class FaultSlack(FakeSlack):
         result = super()._chat_update(p)
         message = self._by_ts.get((p["channel"], p["ts"]))
         if result.get("ok") and message is not None and message.thread_ts:
-            self._report((message.channel, message.thread_ts), p)
+            self._report((message.channel, message.thread_ts), message.ts, p)
         return result
 
-    def _report(self, thread: tuple[str, str], params: dict[str, Any]) -> None:
+    def _report(self, thread: tuple[str, str], ts: str, params: dict[str, Any]) -> None:
         text = _text_of(params)
         if THINKING.strip("_") in text and not TAG.search(text):
             return
-        self.ledger.reply(thread, text)
+        self.ledger.reply(thread, text, ts)
+        if self.after_reply is not None:
+            self.after_reply(thread, text)
 
     def stuck_placeholders(self, threads: set[tuple[str, str]]) -> int:
         """ "typing…" messages still showing in these threads."""
