@@ -363,10 +363,9 @@ class Sarah:
             team=parts.team,
             limits=parts.limits,
             forgetter=Forgetter(self.redis),
-            home=home,
             retention_days=self.settings.retention.conversation_ttl_days,
             metrics=self.metrics,
-        ).register(bolt)
+        ).register(bolt, home)
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await parts.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, parts.app_home)
