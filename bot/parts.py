@@ -156,6 +156,11 @@ def build_parts(
     service.breaches = Breaches(
         redis, store, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time, ttl_seconds=ttl
     )
+    ratings = (
+        Ratings(redis, slack, store, outbox, metrics=metrics, stats=stats, events=events, clock=time.time)
+        if in_slack
+        else None
+    )
     handoff = Handoff(
         store,
         ownership,
@@ -166,14 +171,8 @@ def build_parts(
         limits=limits,
         max_reminders=s.handoff.handoff_max_reminders,
         slot_ttl_seconds=ttl,
+        after_resolve=ratings.ask if ratings is not None and s.service.rating_after_resolve else None,
     )
-    ratings = None
-    if in_slack:
-        ratings = Ratings(
-            redis, slack, store, handoff, outbox, metrics=metrics, stats=stats, events=events, clock=time.time
-        )
-        if s.service.rating_after_resolve:
-            handoff.after_resolve = ratings.ask
     pipeline = ObservedPipeline(
         store,
         ownership,

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops.metrics import Metrics
 from bot.ops.service_watch import EventSink
-from handlers.handoff import Handoff
+from handlers.handoff import card_of
 from handlers.messages import ThreadRef
 from handlers.outbox import Outbox
 from handlers.store.keys import thread_keys
@@ -121,7 +121,6 @@ class Ratings:
         redis: Redis,
         slack: AsyncWebClient,
         store: ThreadStore,
-        handoff: Handoff,
         outbox: Outbox,
         *,
         metrics: Metrics,
@@ -132,7 +131,6 @@ class Ratings:
         self._redis = redis
         self._slack = slack
         self._store = store
-        self._handoff = handoff
         self._outbox = outbox
         self._metrics = metrics
         self._stats = stats
@@ -185,7 +183,7 @@ class Ratings:
             await self._events.emit("handoff.rated", thread, by=user, at=now, extra={"rating": score})
         card = (await self._store.state(thread)).card
         if card is not None:
-            await self._outbox.update_card(card, await self._handoff.card(thread))
+            await self._outbox.update_card(card, await card_of(self._store, thread))
 
     async def comment_pressed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """The thank-you's "Add a comment" button: the modal, for the customer who rated, once."""
