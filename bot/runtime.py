@@ -43,13 +43,10 @@ from bot.ops.server import add_ops_routes, start_ops_server
 from bot.ops.tracing import Tracing, build_tracing
 from bot.parts import Parts, build_parts
 from bot.ports import health_port
-from bot.slack.actions import SupportActions
-from bot.slack.after_ack import AfterAck
 from bot.slack.app_home import register_app_home
 from bot.slack.assistant import register_assistant
 from bot.slack.boundaries import Home, boundary_filter
 from bot.slack.front_door import build_bolt_app
-from bot.slack.message_limits import Notices
 from bot.slack.ratings import register_ratings
 from bot.startup import SlackStartError, cannot_listen, redis_failed, slack_unreachable
 from bot.stopping import sleep_or_stop
@@ -58,8 +55,6 @@ from config import Settings, SlackMode
 from config.settings import ModelSettings, RedisSettings, SlackSettings
 from handlers.model import Model
 from handlers.outbox import Outbox
-from handlers.store.forget import Forgetter
-from handlers.store.front_door import Door
 from sarah_model.retirement import check_model_retirement, published_notices
 
 if TYPE_CHECKING:
@@ -342,13 +337,9 @@ class Sarah:
         bolt = build_bolt_app(
             client=self.slack,
             signing_secret=secret,
-            door=Door(self.redis, inbox=parts.inbox, store=parts.store, limits=parts.limits),
+            door=parts.door,
             identity=identity,
-            notices=Notices(
-                max_open_threads=parts.limits.max_open_threads,
-                alarms=parts.health.alarms,
-                support_channel=self.settings.handoff.support_channel,
-            ),
+            notices=parts.notices,
             support_channel=self.settings.handoff.support_channel,
             home=home,
             metrics=self.metrics,
@@ -358,26 +349,13 @@ class Sarah:
         )
         # the work of presses and commands acknowledged already: finished after the door closes (cleanups
         # run last-in first-out), before Redis and Slack's session are closed
-        after = AfterAck()
-        self._cleanups.append(after.drain)
-        SupportActions(
-            inbox=parts.inbox,
-            store=parts.store,
-            handoff=parts.handoff,
-            ownership=parts.ownership,
-            team=parts.team,
-            limits=parts.limits,
-            forgetter=Forgetter(self.redis),
-            home=home,
-            retention_days=self.settings.retention.conversation_ttl_days,
-            metrics=self.metrics,
-            after=after,
-        ).register(bolt)
+        self._cleanups.append(parts.after_ack.drain)
+        parts.actions.register(bolt, home)
         register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
         await parts.app_home.remember_workspace(str(auth.get("url") or ""))
         register_app_home(bolt, parts.app_home)
         if parts.ratings is not None:
-            register_ratings(bolt, parts.ratings, after)
+            register_ratings(bolt, parts.ratings, parts.after_ack)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -479,11 +457,9 @@ class Sarah:
             if await sleep_or_stop(self._stop, interval):
                 return
             try:
-                if self.parts.stats is not None:
-                    await self.parts.stats.flush()  # the conversations counted in memory since the last beat
+                await self.parts.stats.flush()  # the conversations counted in memory since the last beat
                 await self.parts.handoff.remind_due()
-                if self.parts.breaches is not None:
-                    await self.parts.breaches.check_due()
+                await self.parts.breaches.check_due()
                 if self.parts.digest is not None:
                     await self.parts.digest.post_if_due()
             except Exception as error:  # a Slack or Redis hiccup must not end the reminders

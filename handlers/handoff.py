@@ -64,6 +64,7 @@ class Handoff:
         limits: Limits | None = None,
         max_reminders: int | None = None,
         slot_ttl_seconds: int = 30 * 86_400,
+        after_resolve: Callable[[ThreadRef], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._ownership = ownership
@@ -75,7 +76,7 @@ class Handoff:
         self._limits = limits  # one open hand-off per customer
         self._max_reminders = max_reminders  # None: remind until someone claims the card
         self._slot_ttl = slot_ttl_seconds
-        self.after_resolve: Callable[[ThreadRef], Awaitable[None]] | None = None  # e.g. ask for a rating
+        self._after_resolve = after_resolve  # e.g. ask the customer for a rating
 
     async def escalate(
         self, thread: ThreadRef, *, reason: str, failures: int, placeholder: str | None = None, summary: str = ""
@@ -147,8 +148,8 @@ class Handoff:
         await self._release_slot(thread)
         await self._outbox.send(thread, self._texts.resolved)
         await self._refresh_card(thread)
-        if self.after_resolve is not None:
-            await self.after_resolve(thread)
+        if self._after_resolve is not None:
+            await self._after_resolve(thread)
         return None
 
     async def withdraw(self, thread: ThreadRef, customer: str) -> bool:
@@ -247,22 +248,7 @@ class Handoff:
             await self._limits.release_handoff(customer, thread.key)
 
     async def card(self, thread: ThreadRef) -> Card:
-        state = await self._store.state(thread)
-        turns = [t for t in await self._store.history(thread) if t.role in ("user", "assistant", "agent")]
-        return Card(
-            thread=thread,
-            customer=state.customer,
-            reason=state.handoff_reason,
-            failures=state.failures if state.failures_at_handoff is None else state.failures_at_handoff,
-            summary=state.summary,
-            transcript=tuple(turns[-TRANSCRIPT_TURNS:]),
-            status=state.owner,
-            escalated_at=state.escalated_at,
-            status_by=state.owner_by,
-            status_at=state.owner_at,
-            files=state.files,
-            rating=state.rating,
-        )
+        return await card_of(self._store, thread)
 
     async def _after_agent_joined(self, thread: ThreadRef, agent: str) -> None:
         await self._ownership.cancel_reminder(thread)
@@ -310,3 +296,23 @@ def _why_not(owner: Owner) -> str:
         Owner.HUMAN: "Someone on the team has already claimed this conversation.",
         Owner.RESOLVED: "This conversation is already resolved.",
     }[owner]
+
+
+async def card_of(store: ThreadStore, thread: ThreadRef) -> Card:
+    """The hand-off card of `thread` as the store has it now (posted, refreshed, rated)."""
+    state = await store.state(thread)
+    turns = [t for t in await store.history(thread) if t.role in ("user", "assistant", "agent")]
+    return Card(
+        thread=thread,
+        customer=state.customer,
+        reason=state.handoff_reason,
+        failures=state.failures if state.failures_at_handoff is None else state.failures_at_handoff,
+        summary=state.summary,
+        transcript=tuple(turns[-TRANSCRIPT_TURNS:]),
+        status=state.owner,
+        escalated_at=state.escalated_at,
+        status_by=state.owner_by,
+        status_at=state.owner_at,
+        files=state.files,
+        rating=state.rating,
+    )

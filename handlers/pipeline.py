@@ -24,6 +24,7 @@ from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff
 from handlers.history import ThreadReader
+from handlers.hooks import NO_HOOKS, PipelineHooks
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, StreamingModel, Turn
@@ -131,6 +132,7 @@ class Pipeline:
         clock: Callable[[], float] = time.time,
         streams: Streams | None = None,
         thread_reader: ThreadReader | None = None,
+        hooks: PipelineHooks = NO_HOOKS,
     ) -> None:
         self._store = store
         self._ownership = ownership
@@ -148,8 +150,23 @@ class Pipeline:
         self._clock = clock
         self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
+        self._hooks = hooks  # a span and a count per pass, conversations counted (bot/ops/observers.py)
 
     async def answer_pending(
+        self,
+        thread: ThreadRef,
+        still_ours: Callable[[], bool] = lambda: True,
+        *,
+        lease: str = "",
+        first: Snapshot | None = None,
+    ) -> Answered:
+        """One pass over `thread` (`_pass` says what it does), inside the hooks' `around_pass`."""
+        with self._hooks.around_pass(thread) as seen:
+            answered = await self._pass(thread, still_ours, lease=lease, first=first)
+            seen.entries_answered = len(answered.entry_ids)
+        return answered
+
+    async def _pass(
         self,
         thread: ThreadRef,
         still_ours: Callable[[], bool] = lambda: True,
@@ -233,7 +250,7 @@ class Pipeline:
         own = _customers_own(thread, messages, state.customer)  # only these can move the thread
 
         if messages and not episode:
-            await self.conversation_started(thread)
+            await self._hooks.conversation_started(thread)
         if any(wants_human(p.message.text) for p in own):
             return await self._escalate(
                 thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None, lease=lease
@@ -341,10 +358,6 @@ class Pipeline:
         return await self._deliver(
             thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
         )
-
-    async def conversation_started(self, thread: ThreadRef) -> None:
-        """A customer's first message of a conversation (or of a fresh episode) is being answered:
-        a hook for whoever counts conversations (bot/ops/observed_pipeline.py)."""
 
     async def _ask_model(
         self,

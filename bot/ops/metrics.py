@@ -20,6 +20,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from handlers.prompt import HANDOFF_REASONS
+from handlers.store.open_handoffs import OpenHandoffs
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Every Slack method Sarah calls; anything else is counted as "other".
@@ -218,3 +219,12 @@ async def refresh_stream_gauges(metrics: Metrics, redis: Any, stream: str, group
     except ResponseError:  # no group yet: nobody has read anything
         summary = {}
     metrics.pending_entries.set(int((summary or {}).get("pending", 0)))
+
+
+async def refresh_queue_gauges(metrics: Metrics, queue: OpenHandoffs, now: float | None = None) -> None:
+    """The open and unclaimed hand-off gauges, read at scrape time."""
+    now = now or time.time()
+    open_count, unclaimed, oldest = await queue.counts(now)
+    metrics.open_handoffs.set(open_count)
+    metrics.unclaimed_cards.set(unclaimed)
+    metrics.oldest_unclaimed_seconds.set(max(0.0, now - oldest) if oldest is not None else 0.0)

@@ -1,6 +1,7 @@
-"""The model as the pipeline sees it, counted and traced: calls, errors, tokens, time, one span each.
+"""The model as the pipeline and the hand-off see it, counted and traced: calls, errors, tokens, time, one span each.
 
-A wrapper, so neither model implementation knows about metrics or traces. The span follows
+A wrapper, so neither model implementation knows about metrics or traces, and every caller's calls
+are measured (the pipeline's answers, the hand-off's summaries). The span follows
 OpenTelemetry's GenAI conventions (operation `chat`, provider, requested model, token usage,
 finish reasons, the thread key as gen_ai.conversation.id) and never records message content.
 """

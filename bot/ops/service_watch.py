@@ -1,8 +1,8 @@
 """What each step of a hand-off means for the team's numbers: metrics, the stored statistics, and
 (when configured) the hand-off events sent out to a ticketing system.
 
-`WatchedOwnership` (bot/ops/open_handoffs.py) records the step's times in the thread's state in one
-script, then tells this object what it saw. Nothing here may fail a change of hands: the caller
+`HandoffWatch` (bot/ops/observers.py) records the step's times in the thread's state in one script,
+then tells this object what it saw. Nothing here may fail a change of hands: the caller
 logs and carries on.
 """
 
@@ -33,14 +33,16 @@ class ServiceWatch:
         stats: ServiceStats | None = None,
         events: EventSink | None = None,
         topic_of: Callable[[ThreadRef], Awaitable[str]] | None = None,
+        breaches: Breaches | None = None,
     ) -> None:
-        """`topic_of`: the knowledge-base section a thread's customer asked about (read at hand-off only)."""
+        """`topic_of`: the knowledge-base section a thread's customer asked about (read at hand-off only);
+        `breaches`: the reminders before and at a missed target, watched from each hand-off."""
         self._metrics = metrics
         self._targets = targets
         self._stats = stats
         self._events = events
         self._topic_of = topic_of
-        self.breaches: Breaches | None = None  # set once the outbox exists (bot/parts.py)
+        self._breaches = breaches
 
     async def unsolved(self) -> None:
         """A conversation will not count as solved by Sarah (handed off, or an answer did not help)."""
@@ -54,8 +56,8 @@ class ServiceWatch:
         if self._stats is not None:
             topic = await self._topic_of(thread) if self._topic_of is not None else ""
             await self._stats.handed_off(reason, topic)
-        if self.breaches is not None and times is not None and times.escalated_at:
-            await self.breaches.watch(thread, times.escalated_at)
+        if self._breaches is not None and times is not None and times.escalated_at:
+            await self._breaches.watch(thread, times.escalated_at)
 
     async def card_posted(self, thread: ThreadRef, now: float) -> None:
         """The hand-off's card is in the support channel: the event carries its link."""
@@ -74,8 +76,8 @@ class ServiceWatch:
     async def closed(
         self, thread: ThreadRef, times: ServiceTimes | None, by: str, now: float, *, resolved: bool
     ) -> None:
-        if self.breaches is not None:
-            await self.breaches.forget(thread)
+        if self._breaches is not None:
+            await self._breaches.forget(thread)
         if times is None or not times.escalated_at:
             return
         first = self._targets.used(times.escalated_at, times.first_response_at) if times.first_response_at else None

@@ -46,6 +46,8 @@ from handlers.store.values import StoredTurn, parse_thread_key
 
 log = logging.getLogger(__name__)
 
+Change = Callable[[ThreadRef, str], Awaitable[str | None]]  # a card button's change of hands; why not, or None
+
 HELP = (
     "Try `/sarah human` to reach our support team, `/sarah reset` to start a fresh conversation, or "
     "`/sarah forget` to delete your conversations with me."
@@ -74,7 +76,7 @@ GONE_FOR_CUSTOMER = (
 
 
 class SupportActions:
-    """The listeners of the card buttons, the feedback buttons and `/sarah`, one method each."""
+    """The listeners of the card buttons, the feedback buttons and `/sarah`."""
 
     def __init__(
         self,
@@ -87,7 +89,6 @@ class SupportActions:
         team: SupportTeam,
         limits: Limits | None = None,
         forgetter: Forgetter | None = None,
-        home: Home | None = None,
         retention_days: float = 30,
         metrics: Metrics | None = None,
     ) -> None:
@@ -99,14 +100,16 @@ class SupportActions:
         self._team = team
         self._limits = limits
         self._forgetter = forgetter
-        self._home = home
         self._retention_days = retention_days
         self._metrics = metrics
 
-    def register(self, app: AsyncApp) -> None:
-        app.action(CLAIM)(self.claim)
-        app.action(RESOLVE)(self.resolve)
-        app.action(HAND_BACK)(self.hand_back)
+    def register(self, app: AsyncApp, home: Home | None = None) -> None:
+        """The listeners, on `app`; `home` (Sarah's workspace, learned as she starts) turns away a
+        card button pressed from another organisation."""
+        outsider = home.presser_is_external if home is not None else _nobody
+        app.action(CLAIM)(self._card_button(self._handoff.claim, outsider))
+        app.action(RESOLVE)(self._card_button(self._handoff.resolve, outsider))
+        app.action(HAND_BACK)(self._card_button(self._handoff.hand_back, outsider))
         app.action(HELPED)(self.feedback)
         app.action(NOT_HELPED)(self.feedback)
         app.action(FEEDBACK)(self.feedback)
@@ -114,30 +117,33 @@ class SupportActions:
 
     # -- the card's buttons (support team) -------------------------------------------------------------
 
-    async def claim(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await self._card_button(ack, body, client, self._handoff.claim)
+    def _card_button(
+        self, change: Change, outsider: Callable[[dict[str, Any]], bool]
+    ) -> Callable[[AsyncAck, dict[str, Any], AsyncWebClient], Awaitable[None]]:
+        """The listener of one card button (Bolt passes its arguments by name)."""
 
-    async def resolve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await self._card_button(ack, body, client, self._handoff.resolve)
+        async def pressed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await self._pressed(ack, body, client, change, outsider)
 
-    async def hand_back(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await self._card_button(ack, body, client, self._handoff.hand_back)
+        return pressed
 
-    async def _card_button(
+    async def _pressed(
         self,
         ack: AsyncAck,
         body: dict[str, Any],
         client: AsyncWebClient,
-        change: Callable[[ThreadRef, str], Awaitable[str | None]],
+        change: Change,
+        outsider: Callable[[dict[str, Any]], bool],
     ) -> None:
         await ack()
-        self._after.run(self._change_hands(body, client, change), _ephemeral(client, body), key=_key(body))
+        self._after.run(self._change_hands(body, client, change, outsider), _ephemeral(client, body), key=_key(body))
 
     async def _change_hands(
         self,
         body: dict[str, Any],
         client: AsyncWebClient,
         change: Callable[[ThreadRef, str], Awaitable[str | None]],
+        outsider: Callable[[dict[str, Any]], bool],
     ) -> None:
         action = body["actions"][0]
         if await self._replayed("action:" + str(action.get("action_ts") or body.get("trigger_id") or "")):
@@ -145,7 +151,7 @@ class SupportActions:
             return
         agent = body["user"]["id"]
         tell = _ephemeral(client, body)
-        if (self._home is not None and self._home.presser_is_external(body)) or not await self._team.is_member(agent):
+        if outsider(body) or not await self._team.is_member(agent):
             await tell(NOT_SUPPORT)
             return
         thread = _thread(action.get("value", ""))
@@ -349,3 +355,8 @@ def _answer(respond: AsyncRespond) -> Tell:
 def _thread(value: str) -> ThreadRef | None:
     thread = parse_thread_key(value)
     return thread if thread.channel and thread.thread_ts else None
+
+
+def _nobody(body: dict[str, Any]) -> bool:
+    """Without a known home workspace, no presser is taken for an outsider (the team check still applies)."""
+    return False

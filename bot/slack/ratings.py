@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.ops.metrics import Metrics
 from bot.ops.service_watch import EventSink
 from bot.slack.after_ack import AfterAck, Tell
-from handlers.handoff import Handoff
+from handlers.handoff import card_of
 from handlers.messages import ThreadRef
 from handlers.outbox import Outbox
 from handlers.store.keys import thread_keys
@@ -123,7 +123,6 @@ class Ratings:
         redis: Redis,
         slack: AsyncWebClient,
         store: ThreadStore,
-        handoff: Handoff,
         outbox: Outbox,
         *,
         metrics: Metrics,
@@ -134,7 +133,6 @@ class Ratings:
         self._redis = redis
         self._slack = slack
         self._store = store
-        self._handoff = handoff
         self._outbox = outbox
         self._metrics = metrics
         self._stats = stats
@@ -187,7 +185,7 @@ class Ratings:
             await self._events.emit("handoff.rated", thread, by=user, at=now, extra={"rating": score})
         card = (await self._store.state(thread)).card
         if card is not None:
-            await self._outbox.update_card(card, await self._handoff.card(thread))
+            await self._outbox.update_card(card, await card_of(self._store, thread))
 
     async def comment_pressed(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """The thank-you's "Add a comment" button: the modal, for the customer who rated, once (the

@@ -28,6 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from handlers.hooks import NO_HOOKS, DeadLetterHooks
 from handlers.messages import InboundMessage, ThreadRef
 from handlers.store.inbox import FAILED_PASSES, GROUP, STREAM, InboxFull, is_inbox_full
 from handlers.store.keys import DEAD_LETTERS as DEAD
@@ -67,8 +68,10 @@ class DeadLetters:
         inbox_stream: str = STREAM,
         retention_seconds: float = DEFAULT_RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
+        hooks: DeadLetterHooks = NO_HOOKS,
     ) -> None:
         self._redis = redis
+        self._hooks = hooks  # told how many messages each burial moved
         self._stream = stream
         self._inbox = inbox_stream
         self._max_length = max_length
@@ -101,6 +104,7 @@ class DeadLetters:
                 *pairs,
             ],
         )
+        self._hooks.buried(thread_key, int(moved))
         return int(moved)
 
     def _oldest_kept(self) -> str:

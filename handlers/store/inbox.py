@@ -29,6 +29,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from handlers.hooks import NO_HOOKS, InboxHooks
 from handlers.messages import InboundMessage
 from handlers.store import keys
 from handlers.store.scripts import Script, ScriptCall
@@ -60,8 +61,17 @@ class Entry:
 
 
 class Inbox:
-    def __init__(self, redis: Redis, *, dedupe_ttl_seconds: int, max_length: int, stream: str = STREAM) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        dedupe_ttl_seconds: int,
+        max_length: int,
+        stream: str = STREAM,
+        hooks: InboxHooks = NO_HOOKS,
+    ) -> None:
         self._redis = redis
+        self._hooks = hooks  # told of answered entries, once each
         self._stream = stream
         self._ttl = dedupe_ttl_seconds
         self._max_length = max_length
@@ -143,10 +153,11 @@ class Inbox:
         then they stay pending: a crash before it lets another worker reclaim them, and `accept`
         finds them answered and acknowledges them."""
         self._unacknowledged.extend(entry_id for entry_id in entry_ids if entry_id)
+        self._hooks.acknowledged(entry_ids)  # answered now, whenever the acknowledgement lands
 
     async def flush_acknowledgements(self) -> None:
         """Acknowledge what `acknowledge_later` holds now (the worker stops: no next read)."""
-        await self.done(self._take_unacknowledged())
+        await self._delete(self._take_unacknowledged())  # the hooks heard of them with `acknowledge_later`
 
     def _take_unacknowledged(self) -> list[str]:
         acks, self._unacknowledged = self._unacknowledged, []
@@ -215,6 +226,10 @@ class Inbox:
 
     async def done(self, entry_ids: list[str]) -> None:
         """Acknowledge and delete answered entries, so the stream holds only work still to do."""
+        await self._delete(entry_ids)
+        self._hooks.acknowledged(entry_ids)
+
+    async def _delete(self, entry_ids: list[str]) -> None:
         entry_ids = [entry_id for entry_id in entry_ids if entry_id]
         if not entry_ids:
             return

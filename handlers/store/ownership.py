@@ -19,21 +19,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from handlers.hooks import NO_HOOKS, OwnershipHooks
 from handlers.messages import ThreadRef
 from handlers.store.keys import REMINDERS, thread_keys
 from handlers.store.scripts import Script
 from handlers.store.thread_state import Owner as Owner  # re-exported: where ownership is decided
 from handlers.store.values import StoredTurn, as_text, parse_thread_key
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceTimes:
-    """What `service_event` saw: when the hand-off was made and when a person first answered (0: not yet)."""
-
-    escalated_at: float
-    first_response_at: float
-    reason: str
-    first_unsolved: bool = False  # "opened": the thread's first reason not to count it as solved by Sarah
+from handlers.store.thread_state import ServiceTimes as ServiceTimes  # re-exported: what `service_event` returns
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +35,9 @@ class Transition:
 
 
 class OwnershipStore:
-    def __init__(self, redis: Redis, *, ttl_seconds: int, max_turns: int) -> None:
+    def __init__(self, redis: Redis, *, ttl_seconds: int, max_turns: int, hooks: OwnershipHooks = NO_HOOKS) -> None:
         self._redis = redis
+        self._hooks = hooks  # told of each change of hands, a first answer, an unsolved conversation
         self._ttl = ttl_seconds
         self._max_turns = max_turns
         self._transition = Script(redis, "ownership_transition")
@@ -86,12 +79,19 @@ class OwnershipStore:
                 *pairs,
             ],
         )
-        return Transition(bool(changed), Owner(as_text(previous)))
+        moved = Transition(bool(changed), Owner(as_text(previous)))
+        if moved.changed:
+            reason = str(fields.get("handoff_reason", ""))
+            await self._hooks.hands_changed(thread, moved.previous, to, by=by, now=now, reason=reason)
+        return moved
 
     async def person_answered(self, thread: ThreadRef, by: str, now: float) -> ServiceTimes | None:
         """A person from the team answered the customer (in the thread or through the relay): the
         hand-off's first response if none was recorded yet (returned then), else nothing."""
-        return await self.service_event(thread, "answered", by=by, now=now)
+        times = await self.service_event(thread, "answered", by=by, now=now)
+        if times is not None:
+            await self._hooks.person_answered(thread, times, by=by, now=now)
+        return times
 
     async def service_event(
         self, thread: ThreadRef, event: str, *, by: str = "", now: float = 0.0, resolved: bool = False
@@ -114,12 +114,8 @@ class OwnershipStore:
         keys = thread_keys(thread)
         _, count, unsolved = await self._record_failure(keys=[keys.state, keys.failed], args=[key, self._ttl])
         if int(unsolved):
-            await self.conversation_unsolved(thread)
+            await self._hooks.conversation_unsolved(thread)
         return int(count)
-
-    async def conversation_unsolved(self, thread: ThreadRef) -> None:
-        """The customer said an answer did not help, a first time in this thread: a hook for whoever
-        counts the conversations Sarah solved alone (bot/ops/open_handoffs.py)."""
 
     async def reset_failures(self, thread: ThreadRef) -> None:
         await self._redis.hset(thread_keys(thread).state, "failures", 0)

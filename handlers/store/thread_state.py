@@ -32,6 +32,17 @@ class CardRef:
     ts: str
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceTimes:
+    """What `OwnershipStore.service_event` saw: when the hand-off was made and when a person first
+    answered (0: not yet)."""
+
+    escalated_at: float
+    first_response_at: float
+    reason: str
+    first_unsolved: bool = False  # "opened": the thread's first reason not to count it as solved by Sarah
+
+
 @dataclass(slots=True)
 class ThreadState:
     """One read of a thread's state; a pass updates its copy as it records fields (see the pipeline)."""

@@ -35,6 +35,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from handlers.hooks import NO_HOOKS, ThreadStoreHooks
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.store.keys import dm_conversations_key, thread_keys, user_threads_key
 from handlers.store.scripts import Script, ScriptCall, run_together
@@ -70,8 +71,10 @@ class ThreadStore:
         lease_seconds: float,
         hold_unknown_thread_seconds: float = 120,
         dm_idle_seconds: float = 120 * 60,
+        hooks: ThreadStoreHooks = NO_HOOKS,
     ) -> None:
         self._redis = redis
+        self._hooks = hooks  # told when a hand-off card is posted
         self._dm_idle = dm_idle_seconds
         self._dm = Script(redis, "dm_conversation")
         self._hold_ms = int(hold_unknown_thread_seconds * 1000)
@@ -249,6 +252,8 @@ class ThreadStore:
             pipe.hset(key, mapping=dict(fields))  # type: ignore[arg-type]
             pipe.expire(key, self._ttl)
             await pipe.execute()
+        if "card_ts" in fields:
+            await self._hooks.card_posted(thread)
 
     async def commit(
         self,

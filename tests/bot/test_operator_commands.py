@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.cli.doctor import run_doctor, summary_line
 from bot.ops.observed_model import ObservedModel
-from bot.ops.observed_pipeline import ObservedPipeline
+from bot.ops.observers import PassWatch
 from bot.ops.tracing import Tracing, build_tracing
 from bot.runtime import Sarah
 from config import load_settings
@@ -164,7 +164,7 @@ async def test_a_pass_and_its_model_call_are_spans_with_genai_attributes_and_no_
 
     slack = SlackSender(f"http://127.0.0.1:{sarah.http_port}/slack/events")
     try:
-        assert isinstance(sarah.parts.pipeline, ObservedPipeline)
+        assert isinstance(sarah.parts.pipeline._hooks, PassWatch)
         root = new_ts()
         await slack.event(dm("my ZenLock PIN is 9931, how do I change it?", ts=root))
         await fake_slack.wait_for(lambda: [m for m in fake_slack.thread("D0CUSTOMER", root) if "Answering" in m.body])

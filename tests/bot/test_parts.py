@@ -13,8 +13,8 @@ import pytest
 from fakeredis import FakeAsyncRedis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ops.handoff_watch import CardWatchingStore, WatchedOwnership
 from bot.ops.metrics import Metrics
+from bot.ops.observers import HandoffWatch
 from bot.ops.tracing import NO_TRACING
 from bot.parts import Parts, build_parts
 from bot.slack.outbox import SlackOutbox
@@ -86,9 +86,9 @@ def test_every_part_is_built_from_the_settings_without_a_call_to_slack_or_redis(
     assert parts.worker is not None and parts.health.worker == parts.worker.liveness.report
     assert len(parts.health.refreshers) == 2  # the stream's and the hand-off queue's gauges
     assert parts.health.loops == [] and not parts.health.needs_identity  # the runtime's, once started
-    assert isinstance(parts.store, CardWatchingStore) and isinstance(parts.ownership, WatchedOwnership)
-    for watched in (parts.store, parts.ownership):
-        assert watched.listeners.callbacks == [parts.app_home.refresh]  # App Home follows hand-offs
+    watch = parts.store._hooks
+    assert isinstance(watch, HandoffWatch) and parts.ownership._hooks is watch
+    assert watch._refreshes == (parts.app_home.refresh,)  # App Home follows hand-offs
 
 
 @pytest.mark.parametrize("role", ["ingress", "worker"])
@@ -115,5 +115,6 @@ def test_the_local_chat_has_no_support_team_and_prints_instead_of_posting() -> N
     assert parts.outbox is outbox and parts.pipeline._outbox is outbox and parts.handoff._outbox is outbox
     assert parts.pipeline._is_support is nobody_is_support
     assert parts.pipeline._thread_reader is None and parts.pipeline._streams is None
-    assert isinstance(parts.store, CardWatchingStore)
-    assert parts.store.listeners.callbacks == []  # no App Home to publish without Slack
+    watch = parts.store._hooks
+    assert isinstance(watch, HandoffWatch)
+    assert watch._refreshes == ()  # no App Home to publish without Slack
