@@ -41,13 +41,18 @@ from handlers.model import Model
 from handlers.outbox import Outbox
 from handlers.pipeline import Policy, Texts, nobody_is_support
 from handlers.service_levels import Targets
+from handlers.store.app_home_state import AppHomeState
 from handlers.store.dead_letters import DeadLetters
-from handlers.store.inbox import GROUP, Inbox
+from handlers.store.handoff_events import HandoffEventQueue
+from handlers.store.inbox import Inbox
 from handlers.store.limits import Limits
+from handlers.store.once import OnceMarkers
 from handlers.store.open_handoffs import OpenHandoffs
 from handlers.store.ownership import OwnershipStore
+from handlers.store.ratings import RatingStore
 from handlers.store.service_stats import ServiceStats
 from handlers.store.stream_budget import StreamBudget
+from handlers.store.target_checks import TargetChecks
 from handlers.store.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 from sarah_model.knowledge import load_knowledge_base
@@ -153,9 +158,8 @@ def build_parts(
         loading_messages=s.texts.loading_messages,
         streams=streams,
     )
-    service.breaches = Breaches(
-        redis, store, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time, ttl_seconds=ttl
-    )
+    checks = TargetChecks(redis, ttl_seconds=ttl)
+    service.breaches = Breaches(checks, store, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time)
     handoff = Handoff(
         store,
         ownership,
@@ -169,8 +173,9 @@ def build_parts(
     )
     ratings = None
     if in_slack:
+        rated = RatingStore(redis)
         ratings = Ratings(
-            redis, slack, store, handoff, outbox, metrics=metrics, stats=stats, events=events, clock=time.time
+            rated, slack, store, handoff, outbox, metrics=metrics, stats=stats, events=events, clock=time.time
         )
         if s.service.rating_after_resolve:
             handoff.after_resolve = ratings.ask
@@ -199,7 +204,7 @@ def build_parts(
         retention_seconds=s.retention.dead_letter_retention_days * 86_400,
         metrics=metrics,
     )
-    alarms = Alarms(redis=redis)  # the team is told once across the processes sharing this Redis
+    alarms = Alarms(once=OnceMarkers(redis))  # the team is told once across the processes sharing this Redis
     worker = None
     pass_seconds = None  # the offline model answers in milliseconds: no deadline to watch
     if not s.model.offline:
@@ -228,13 +233,13 @@ def build_parts(
         )
     health = Health(redis, metrics, alarms=alarms)
     health.refreshers += [
-        lambda: refresh_stream_gauges(metrics, redis, inbox.stream, GROUP),
+        lambda: refresh_stream_gauges(metrics, inbox),
         lambda: refresh_queue_gauges(metrics, open_handoffs),
     ]
     health.worker = worker.liveness.report if worker else None
     # App Home follows hand-offs from whichever process changes them (a worker escalates, the
     # ingress takes the Claim button), so every process connected to Slack publishes it.
-    app_home = AppHome(slack, redis, open_handoffs, team.is_member, ttl_seconds=ttl, targets=targets)
+    app_home = AppHome(slack, AppHomeState(redis, ttl_seconds=ttl), open_handoffs, team.is_member, targets=targets)
     if in_slack:
         ownership.listeners.callbacks.append(app_home.refresh)
         store.listeners.callbacks.append(app_home.refresh)
@@ -253,7 +258,7 @@ def build_parts(
         app_home=app_home,
         health=health,
         breaches=service.breaches,
-        digest=_digest(s, redis, slack, stats, topics) if in_slack else None,
+        digest=_digest(s, redis, slack, stats, topics, open_handoffs) if in_slack else None,
         webhooks=webhooks,
         ratings=ratings,
         stats=stats,
@@ -275,8 +280,9 @@ def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDel
     w = s.webhook
     if not w.handoff_webhook_url or w.handoff_webhook_secret is None:
         return None, None
+    queue = HandoffEventQueue(redis)
     delivery = WebhookDelivery(
-        redis,
+        queue,
         url=w.handoff_webhook_url,
         secret=w.handoff_webhook_secret.get_secret_value(),
         max_attempts=w.handoff_webhook_max_attempts,
@@ -284,24 +290,25 @@ def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDel
         timeout_seconds=w.handoff_webhook_timeout_seconds,
     )
     events = HandoffEvents(
-        redis,
+        queue,
         store,
         include_text=w.handoff_webhook_include_text,
-        workspace_url=workspace_url_from(redis),
+        workspace_url=workspace_url_from(AppHomeState(redis)),
         wake=delivery.wake,
     )
     return delivery, events
 
 
 def _digest(
-    s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats, topics: SectionFinder
+    s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats, topics: SectionFinder, queue: OpenHandoffs
 ) -> WeeklyDigest | None:
     schedule = parse_weekly(s.service.weekly_digest)
     if schedule is None or not s.handoff.support_channel:
         return None
     return WeeklyDigest(
-        redis,
+        OnceMarkers(redis),
         slack,
+        queue=queue,
         channel=s.handoff.support_channel,
         schedule=schedule,
         targets=Targets.from_settings(s.service),
