@@ -45,15 +45,20 @@ from handlers.model import Model
 from handlers.outbox import Outbox, Streams
 from handlers.pipeline import Pipeline, Policy, Texts, nobody_is_support
 from handlers.service_levels import Targets
+from handlers.store.app_home_state import AppHomeState
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.forget import Forgetter
+from handlers.store.handoff_events import HandoffEventQueue
 from handlers.store.front_door import Door
-from handlers.store.inbox import GROUP, Inbox
+from handlers.store.inbox import Inbox
 from handlers.store.limits import Limits
+from handlers.store.once import OnceMarkers
 from handlers.store.open_handoffs import OpenHandoffs
 from handlers.store.ownership import OwnershipStore
+from handlers.store.ratings import RatingStore
 from handlers.store.service_stats import ServiceStats
 from handlers.store.stream_budget import StreamBudget
+from handlers.store.target_checks import TargetChecks
 from handlers.store.thread_store import ThreadStore
 from handlers.tokens import encoder_for
 from sarah_model.knowledge import load_knowledge_base
@@ -126,12 +131,12 @@ def build_parts(
     else:
         streams = None
     breaches = Breaches(
-        redis, threads, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time, ttl_seconds=ttl
+        TargetChecks(redis, ttl_seconds=ttl), threads, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time
     )
     service = ServiceWatch(metrics, targets, stats, events, topic_of=_topic_of(threads, topics), breaches=breaches)
     # App Home follows hand-offs from whichever process changes them (a worker escalates, the
     # ingress takes the Claim button), so every process connected to Slack publishes it.
-    app_home = AppHome(slack, redis, open_handoffs, team.is_member, ttl_seconds=ttl, targets=targets)
+    app_home = AppHome(slack, AppHomeState(redis, ttl_seconds=ttl), open_handoffs, team.is_member, targets=targets)
     handoffs = HandoffWatch(
         service_times=service_times,
         queue=open_handoffs,
@@ -156,7 +161,7 @@ def build_parts(
     # A wrapper rather than a hook: the hand-off's summary calls the model too, and every call is measured.
     observed = ObservedModel(model, metrics, tracing, provider=provider_name(s.model.openai_base_url, s.model.offline))
     ratings = (
-        Ratings(redis, slack, store, outbox, metrics=metrics, stats=stats, events=events, clock=time.time)
+        Ratings(RatingStore(redis), slack, store, outbox, metrics=metrics, stats=stats, events=events, clock=time.time)
         if in_slack
         else None
     )
@@ -197,7 +202,7 @@ def build_parts(
         retention_seconds=s.retention.dead_letter_retention_days * 86_400,
         hooks=counts,
     )
-    alarms = Alarms(redis=redis)  # the team is told once across the processes sharing this Redis
+    alarms = Alarms(once=OnceMarkers(redis))  # the team is told once across the processes sharing this Redis
     worker = (
         _worker(s, inbox, store, pipeline, dead_letters, alarms) if s.worker.sarah_role in ("all", "worker") else None
     )
@@ -239,13 +244,13 @@ def build_parts(
             alarms=alarms,
             worker=worker.liveness.report if worker else None,
             refreshers=[
-                lambda: refresh_stream_gauges(metrics, redis, inbox.stream, GROUP),
+                lambda: refresh_stream_gauges(metrics, inbox),
                 lambda: refresh_queue_gauges(metrics, open_handoffs),
             ],
         ),
         stats=stats,
         breaches=breaches,
-        digest=_digest(s, redis, slack, stats, topics) if in_slack else None,
+        digest=_digest(s, redis, slack, stats, topics, open_handoffs) if in_slack else None,
         webhooks=webhooks,
         ratings=ratings,
     )
@@ -329,8 +334,9 @@ def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDel
     w = s.webhook
     if not w.handoff_webhook_url or w.handoff_webhook_secret is None:
         return None, None
+    queue = HandoffEventQueue(redis)
     delivery = WebhookDelivery(
-        redis,
+        queue,
         url=w.handoff_webhook_url,
         secret=w.handoff_webhook_secret.get_secret_value(),
         max_attempts=w.handoff_webhook_max_attempts,
@@ -338,24 +344,25 @@ def _webhooks(s: Settings, redis: Redis, store: ThreadStore) -> tuple[WebhookDel
         timeout_seconds=w.handoff_webhook_timeout_seconds,
     )
     events = HandoffEvents(
-        redis,
+        queue,
         store,
         include_text=w.handoff_webhook_include_text,
-        workspace_url=workspace_url_from(redis),
+        workspace_url=workspace_url_from(AppHomeState(redis)),
         wake=delivery.wake,
     )
     return delivery, events
 
 
 def _digest(
-    s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats, topics: SectionFinder
+    s: Settings, redis: Redis, slack: AsyncWebClient, stats: ServiceStats, topics: SectionFinder, queue: OpenHandoffs
 ) -> WeeklyDigest | None:
     schedule = parse_weekly(s.service.weekly_digest)
     if schedule is None or not s.handoff.support_channel:
         return None
     return WeeklyDigest(
-        redis,
+        OnceMarkers(redis),
         slack,
+        queue=queue,
         channel=s.handoff.support_channel,
         schedule=schedule,
         targets=Targets.from_settings(s.service),

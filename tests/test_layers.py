@@ -116,3 +116,13 @@ def test_a_cycle_through_a_function_or_type_checking_import_is_named(tmp_path: P
     (tmp_path / "training" / "sides.py").write_text("from training.evaluate import Side\n")
     (tmp_path / "training" / "cli.py").write_text("from training.evaluate import report\n")
     assert import_cycles(tmp_path, ["training"]) == [["training.evaluate", "training.report", "training.sides"]]
+
+
+def test_the_bot_reaches_redis_keys_only_through_the_stores() -> None:
+    """Every read and write of a key is in handlers/store/, beside the schema: the bot names no key."""
+    naming = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if project_imports(path.read_text(encoding="utf-8"), {"handlers.store.keys"})
+    ]
+    assert naming == []

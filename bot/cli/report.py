@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from config import SettingsError, load_settings
 from handlers.service_levels import Targets
 from handlers.service_report import report_lines
-from handlers.store.keys import OPEN_HANDOFFS
+from handlers.store.open_handoffs import open_count
 from handlers.store.service_stats import ServiceStats
 
 _SPAN = re.compile(r"(\d+)([hdw])")
@@ -69,7 +69,7 @@ async def print_report(redis_url: str, targets: Targets, span: float, out: TextI
     try:
         now = time.time()
         period = await ServiceStats(redis, clock=time.time).period(now - span, now)
-        open_now = int(await redis.zcard(OPEN_HANDOFFS))
+        open_now = await open_count(redis)
     except RedisError as error:
         print(f"sarah report: Redis did not answer ({type(error).__name__}); check REDIS_URL", file=err)
         return 2

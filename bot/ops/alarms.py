@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
 from bot.ops.outage import is_redis_trouble
-from handlers.store.keys import alarm_told_key
+from handlers.store.once import OnceMarkers
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +40,13 @@ class Alarms:
         *,
         hold_seconds: float = ALARM_HOLD_SECONDS,
         clock: Callable[[], float] = time.monotonic,
-        redis: Redis | None = None,
+        once: OnceMarkers | None = None,
     ) -> None:
-        """`redis`: shared with Sarah's other processes, so the team is told once across them
-        (None: once per process)."""
+        """`once`: in the Redis shared with Sarah's other processes, so the team is told once across
+        them (None: once per process)."""
         self._hold = hold_seconds
         self._clock = clock
-        self._redis = redis
+        self._once = once
         self._seen: dict[str, tuple[float, str]] = {}  # name → (last met, detail)
         self._told: dict[str, float] = {}  # name → when the team was last told
 
@@ -65,11 +64,11 @@ class Alarms:
         """After `raise_alarm` said this process should tell the team of `name`: True when no other
         process sharing Redis told it within ALARM_REPEAT_SECONDS (SET NX PX). When Redis refuses
         the write (maxmemory, an outage), True: the once per process already decided still holds."""
-        if self._redis is None:
+        if self._once is None:
             return True
         try:
             async with asyncio.timeout(TOLD_CHECK_SECONDS):
-                taken = await self._redis.set(alarm_told_key(name), "1", nx=True, px=int(ALARM_REPEAT_SECONDS * 1000))
+                taken = await self._once.first_to_tell_alarm(name, within_seconds=ALARM_REPEAT_SECONDS)
         except Exception as error:
             if not (is_redis_trouble(error) or isinstance(error, TimeoutError)):
                 raise

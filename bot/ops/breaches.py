@@ -2,10 +2,11 @@
 user group mentioned once at the breach. Never the customer's words, never `@channel`.
 
 Each open hand-off has one entry in a sorted set (thread key → when to look again), popped
-atomically by whichever process runs the reminders loop. Looking again reads the thread's state,
-works out which target is running (the first answer, then the resolution) and how far along it is
-in business time, says what is due, and schedules the next look. "Once" is a field of the thread's
-state set with HSETNX, so two processes never post the same reminder.
+atomically by whichever process runs the reminders loop (handlers/store/target_checks.py). Looking
+again reads the thread's state, works out which target is running (the first answer, then the
+resolution) and how far along it is in business time, says what is due, and schedules the next
+look. "Once" is a field of the thread's state set with HSETNX, so two processes never post the
+same reminder.
 """
 
 from __future__ import annotations
@@ -13,66 +14,52 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from redis.asyncio import Redis
-
 from handlers.messages import ThreadRef
 from handlers.outbox import Outbox
 from handlers.service_levels import Target, Targets, short_duration
-from handlers.store.keys import BREACH_CHECKS, thread_keys
 from handlers.store.ownership import Owner
+from handlers.store.target_checks import TargetChecks
 from handlers.store.thread_store import ThreadStore
-from handlers.store.values import as_text, parse_thread_key
 
 log = logging.getLogger(__name__)
 
 NAMES = {Target.FIRST_RESPONSE: "First-response", Target.RESOLUTION: "Resolution"}
 
-_POP_DUE = """
--- KEYS: checks   ARGV: now, limit
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
-return due
-"""
-
 
 class Breaches:
     def __init__(
         self,
-        redis: Redis,
+        checks: TargetChecks,
         store: ThreadStore,
         outbox: Outbox,
         targets: Targets,
         *,
         usergroup: str | None,
         clock: Callable[[], float],
-        ttl_seconds: int = 30 * 86_400,
     ) -> None:
-        self._redis = redis
+        self._checks = checks
         self._store = store
         self._outbox = outbox
         self._targets = targets
         self._usergroup = usergroup or ""
         self._clock = clock
-        self._ttl = ttl_seconds
-        self._pop = redis.register_script(_POP_DUE)
 
     async def watch(self, thread: ThreadRef, escalated_at: float) -> None:
         """A hand-off opened: look at it when its first-response warning is due."""
-        await self._look_at(thread, self._targets.warn_at(Target.FIRST_RESPONSE, escalated_at))
+        await self._checks.look_at(thread, self._targets.warn_at(Target.FIRST_RESPONSE, escalated_at))
 
     async def forget(self, thread: ThreadRef) -> None:
-        await self._redis.zrem(BREACH_CHECKS, thread.key)
+        await self._checks.forget(thread)
 
     async def check_due(self, limit: int = 100) -> int:
         """Post every warning and breach alert that is due; returns how many were posted."""
         now = self._clock()
         posted = 0
-        for member in await self._pop(keys=[BREACH_CHECKS], args=[now, limit]):
-            thread = parse_thread_key(as_text(member))
+        for thread in await self._checks.pop_due(now, limit):
             try:
                 posted += await self._check(thread, now)
             except Exception:
-                await self._look_at(thread, now + 60)  # Slack or Redis trouble: try again in a minute
+                await self._checks.look_at(thread, now + 60)  # Slack or Redis trouble: try again in a minute
                 raise
         return posted
 
@@ -85,16 +72,16 @@ class Breaches:
         due, warn = self._targets.due(target, escalated), self._targets.warn_at(target, escalated)
         posted = 0
         if now >= due:
-            if await self._once(thread, f"breached_{target.value}", now):
+            if await self._checks.first_to_mark(thread, f"breached_{target.value}", now):
                 await self._outbox.alert_team(
                     state.card, self._breach_text(target, escalated, now), usergroup=self._usergroup
                 )
                 posted = 1
             if target is Target.FIRST_RESPONSE:  # then watch the resolution
-                await self._look_at(thread, max(now, self._targets.warn_at(Target.RESOLUTION, escalated)))
+                await self._checks.look_at(thread, max(now, self._targets.warn_at(Target.RESOLUTION, escalated)))
             return posted
         if now >= warn and self._targets.warning_seconds > 0:
-            if await self._once(thread, f"warned_{target.value}", now):
+            if await self._checks.first_to_mark(thread, f"warned_{target.value}", now):
                 left = self._targets.left(target, escalated, now)
                 await self._outbox.support_note(
                     state.card,
@@ -102,9 +89,9 @@ class Breaches:
                     f"hours on this card (handed over {short_duration(now - escalated)} ago).",
                 )
                 posted = 1
-            await self._look_at(thread, due)
+            await self._checks.look_at(thread, due)
             return posted
-        await self._look_at(thread, warn if self._targets.warning_seconds > 0 else due)
+        await self._checks.look_at(thread, warn if self._targets.warning_seconds > 0 else due)
         return 0
 
     def _breach_text(self, target: Target, escalated: float, now: float) -> str:
@@ -113,12 +100,3 @@ class Breaches:
             f":rotating_light: {NAMES[target]} target ({goal} of business hours) "
             f"missed on this card: handed over {short_duration(now - escalated)} ago."
         )
-
-    async def _once(self, thread: ThreadRef, mark: str, now: float) -> bool:
-        return bool(await self._redis.hsetnx(thread_keys(thread).state, mark, now))
-
-    async def _look_at(self, thread: ThreadRef, when: float) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(BREACH_CHECKS, {thread.key: when})
-            pipe.expire(BREACH_CHECKS, self._ttl)
-            await pipe.execute()

@@ -13,12 +13,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bot.slack.text import plain_mrkdwn
 from handlers.service_levels import Targets
 from handlers.service_report import report_lines
-from handlers.store.keys import OPEN_HANDOFFS, digest_key
+from handlers.store.once import OnceMarkers
+from handlers.store.open_handoffs import OpenHandoffs
 from handlers.store.service_stats import ServiceStats
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,10 @@ def _utc_midnight(at: float) -> float:
 class WeeklyDigest:
     def __init__(
         self,
-        redis: Redis,
+        once: OnceMarkers,
         slack: Any,  # AsyncWebClient
         *,
+        queue: OpenHandoffs,
         channel: str,
         schedule: tuple[int, int],  # (weekday, minute after midnight) in the targets' time zone
         targets: Targets,
@@ -45,7 +45,8 @@ class WeeklyDigest:
         topic_title: Callable[[str], str] = lambda topic: topic,
     ) -> None:
         """`topic_title` shows a hand-off's topic (a knowledge-base section id) by its title."""
-        self._redis = redis
+        self._once = once
+        self._queue = queue
         self._topic_title = topic_title
         self._slack = slack
         self._channel = channel
@@ -71,21 +72,21 @@ class WeeklyDigest:
         if week == self._done_week or now - due > CATCH_UP_SECONDS:
             return False
         self._done_week = week
-        if not await self._redis.set(digest_key(week), "1", nx=True, ex=8 * 86_400):
+        if not await self._once.first_to_post_digest(week):
             return False  # another worker has it
         until = _utc_midnight(due)  # seven whole UTC days: the counters are per day, and weeks do not overlap
         try:
             await self._slack.chat_postMessage(channel=self._channel, text=await self.text(until - WEEK, until))
         except BaseException:  # not posted: give the week back, so the next round (of any worker) tries again
             self._done_week = ""
-            await self._redis.delete(digest_key(week))
+            await self._once.digest_not_posted(week)
             raise
         log.info("weekly digest posted", extra={"week": week})
         return True
 
     async def text(self, since: float, until: float) -> str:
         period = await self._stats.period(since, until)
-        open_now = int(await self._redis.zcard(OPEN_HANDOFFS))
+        open_now = await self._queue.size()
         lines = report_lines(period, self._targets, open_handoffs=open_now, topic_title=self._topic_title)
         title, *rest = (plain_mrkdwn(line) for line in lines)
         return "\n".join([f":bar_chart: *Weekly support digest* — {title}", *rest])

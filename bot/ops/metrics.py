@@ -20,6 +20,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from handlers.prompt import HANDOFF_REASONS
+from handlers.store.inbox import Inbox
 from handlers.store.open_handoffs import OpenHandoffs
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -209,16 +210,11 @@ def sample(metrics: Metrics, name: str, labels: dict[str, str] | None = None) ->
     return float(value or 0.0)
 
 
-async def refresh_stream_gauges(metrics: Metrics, redis: Any, stream: str, group: str) -> None:
+async def refresh_stream_gauges(metrics: Metrics, inbox: Inbox) -> None:
     """Stream depth and pending entries, read at scrape time (any role can report them)."""
-    from redis.exceptions import ResponseError
-
-    metrics.stream_depth.set(await redis.xlen(stream))
-    try:
-        summary = await redis.xpending(stream, group)
-    except ResponseError:  # no group yet: nobody has read anything
-        summary = {}
-    metrics.pending_entries.set(int((summary or {}).get("pending", 0)))
+    depth, pending = await inbox.depth()
+    metrics.stream_depth.set(depth)
+    metrics.pending_entries.set(pending)
 
 
 async def refresh_queue_gauges(metrics: Metrics, queue: OpenHandoffs, now: float | None = None) -> None:

@@ -26,59 +26,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from redis.asyncio import Redis
 
 from handlers.messages import ThreadRef
-from handlers.store.keys import HOME_WORKSPACE_URL, WEBHOOK_ATTEMPTS, WEBHOOK_DEAD, WEBHOOK_DUE, WEBHOOK_STREAM
+from handlers.store.app_home_state import AppHomeState
+from handlers.store.handoff_events import HandoffEventQueue
 from handlers.store.thread_store import ThreadStore
-from handlers.store.values import as_text
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 3_600.0
 IDLE_POLL_SECONDS = 1.0
-DEAD_LETTERS_KEPT = 10_000  # the oldest events set aside are dropped beyond this
-
-_ENQUEUE = """
--- KEYS: stream, due   ARGV: body, customer, now
-local id = redis.call('XADD', KEYS[1], '*', 'body', ARGV[1], 'customer', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], id)
-return id
-"""
-
-_CLAIM = """
--- KEYS: due   ARGV: now, until, limit
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
-return ids
-"""
-
-_DONE = """
--- KEYS: stream, due, attempts   ARGV: id
-redis.call('XDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-return 1
-"""
-
-_FAILED = """
--- KEYS: stream, due, attempts, dead   ARGV: id, max attempts, retry at, error, dead letters kept
-local n = redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
-if n < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-  return n
-end
-local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
-if #entry > 0 then
-  local fields = entry[1][2]
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[1], 'error', ARGV[4], 'attempts', n,
-    unpack(fields))
-end
-redis.call('XDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-return -n
-"""
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -88,23 +45,22 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class HandoffEvents:
-    """Turns a hand-off step into an event on the delivery stream (one script: entry and due time)."""
+    """Turns a hand-off step into an event on the delivery stream (handlers/store/handoff_events.py)."""
 
     def __init__(
         self,
-        redis: Redis,
+        queue: HandoffEventQueue,
         store: ThreadStore,
         *,
         include_text: bool,
         workspace_url: Callable[[], Awaitable[str]],
         wake: asyncio.Event | None = None,
     ) -> None:
-        self._redis = redis
+        self._queue = queue
         self._store = store
         self._include_text = include_text
         self._workspace_url = workspace_url
         self._wake = wake
-        self._enqueue = redis.register_script(_ENQUEUE)
 
     async def emit(self, event: str, thread: ThreadRef, *, by: str, at: float, extra: dict[str, object]) -> None:
         state = await self._store.state(thread)
@@ -133,19 +89,19 @@ class HandoffEvents:
         if self._include_text:
             body["summary"] = state.summary
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-        await self._enqueue(keys=[WEBHOOK_STREAM, WEBHOOK_DUE], args=[raw, state.customer, at])
+        await self._queue.enqueue(raw, customer=state.customer, at=at)
         if self._wake is not None:
             self._wake.set()
 
 
-def workspace_url_from(redis: Redis) -> Callable[[], Awaitable[str]]:
+def workspace_url_from(home: AppHomeState) -> Callable[[], Awaitable[str]]:
     """The workspace's URL as the ingress stored it (auth.test), read once it is there."""
     known = ""
 
     async def read() -> str:
         nonlocal known
         if not known:
-            known = as_text(await redis.get(HOME_WORKSPACE_URL) or b"")
+            known = await home.workspace_url()
         return known
 
     return read
@@ -164,7 +120,7 @@ def _link(workspace_url: str, channel: str, ts: str) -> str | None:
 class WebhookDelivery:
     def __init__(
         self,
-        redis: Redis,
+        queue: HandoffEventQueue,
         *,
         url: str,
         secret: str,
@@ -173,7 +129,7 @@ class WebhookDelivery:
         timeout_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._redis = redis
+        self._queue = queue
         self._url = url
         self._secret = secret
         self._max_attempts = max_attempts
@@ -181,9 +137,6 @@ class WebhookDelivery:
         self._timeout = timeout_seconds
         self._clock = clock
         self.wake = asyncio.Event()  # set by `HandoffEvents.emit`: deliver now rather than at the next poll
-        self._claim = redis.register_script(_CLAIM)
-        self._done = redis.register_script(_DONE)
-        self._failed = redis.register_script(_FAILED)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop`; a Redis or network hiccup is logged and retried, never fatal."""
@@ -206,29 +159,20 @@ class WebhookDelivery:
     async def deliver_due(self, session: aiohttp.ClientSession, limit: int = 50) -> int:
         """POST every event that is due; returns how many the receiver took."""
         now = self._clock()
-        ids = [as_text(i) for i in await self._claim(keys=[WEBHOOK_DUE], args=[now, now + self._timeout + 30, limit])]
         delivered = 0
-        for entry_id in ids:
-            entries = await self._redis.xrange(WEBHOOK_STREAM, entry_id, entry_id)
-            if not entries:  # forgotten meanwhile
-                await self._done(keys=[WEBHOOK_STREAM, WEBHOOK_DUE, WEBHOOK_ATTEMPTS], args=[entry_id])
+        for entry_id in await self._queue.claim_due(now, until=now + self._timeout + 30, limit=limit):
+            body = await self._queue.body(entry_id)
+            if body is None:  # forgotten meanwhile
+                await self._queue.done(entry_id)
                 continue
-            fields = {as_text(k): v for k, v in (entries[0][1] or {}).items()}
-            body = fields.get("body") or b""
-            error = await self._post(session, body if isinstance(body, bytes) else str(body).encode())
+            error = await self._post(session, body)
             if error is None:
-                await self._done(keys=[WEBHOOK_STREAM, WEBHOOK_DUE, WEBHOOK_ATTEMPTS], args=[entry_id])
+                await self._queue.done(entry_id)
                 delivered += 1
                 continue
-            attempts = await self._redis.hget(WEBHOOK_ATTEMPTS, entry_id)
-            tried = int(attempts or 0) + 1
+            tried = await self._queue.attempts(entry_id) + 1
             retry_at = self._clock() + min(self._retry * 2 ** (tried - 1), MAX_BACKOFF_SECONDS)
-            result = int(
-                await self._failed(
-                    keys=[WEBHOOK_STREAM, WEBHOOK_DUE, WEBHOOK_ATTEMPTS, WEBHOOK_DEAD],
-                    args=[entry_id, self._max_attempts, retry_at, error, DEAD_LETTERS_KEPT],
-                )
-            )
+            result = await self._queue.failed(entry_id, max_attempts=self._max_attempts, retry_at=retry_at, error=error)
             if result < 0:
                 log.error("a hand-off event was set aside after %d tries: %s", -result, error)
             else:

@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,15 +22,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.cards import REASONS, slack_file_link
 from bot.slack.text import is_user_id
 from handlers.service_levels import Target, Targets, short_duration
-from handlers.store import keys
+from handlers.store.app_home_state import AppHomeState
 from handlers.store.open_handoffs import OpenHandoff, OpenHandoffs
 from handlers.store.ownership import Owner
-from handlers.store.values import as_text
 
 log = logging.getLogger(__name__)
 
-VIEWERS = keys.HOME_VIEWERS
-WORKSPACE_URL = keys.HOME_WORKSPACE_URL
 VIEWER_SECONDS = 8 * 3600  # a tab opened within a working day is kept current
 MAX_LISTED = 40  # two blocks each, well under Slack's 100 blocks per view
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
@@ -162,19 +158,17 @@ class AppHome:
     def __init__(
         self,
         client: AsyncWebClient,
-        redis: Redis,
+        state: AppHomeState,
         queue: OpenHandoffs,
         is_support: Callable[[str], Awaitable[bool]],
         *,
         workspace_url: str = "",  # learnt from Redis when empty (a worker-only process)
-        ttl_seconds: int = 30 * 86_400,  # every key has a TTL: the conversations' retention
         clock: Callable[[], float] = time.time,
         targets: Targets | None = None,
     ) -> None:
         self._targets = targets  # the queue shows each hand-off's time left, missed ones first
-        self._ttl = ttl_seconds
         self._client = client
-        self._redis = redis
+        self._state = state
         self._queue = queue
         self._is_support = is_support
         self._workspace_url = workspace_url
@@ -183,27 +177,22 @@ class AppHome:
     async def remember_workspace(self, url: str) -> None:
         """The ingress learnt the workspace's URL (auth.test): card links in every process use it."""
         self._workspace_url = url
-        await self._redis.set(WORKSPACE_URL, url, ex=self._ttl)  # written again at every start
+        await self._state.remember_workspace_url(url)  # written again at every start
 
     async def _workspace(self) -> str:
         if not self._workspace_url:
-            self._workspace_url = as_text(await self._redis.get(WORKSPACE_URL) or b"")
+            self._workspace_url = await self._state.workspace_url()
         return self._workspace_url
 
     async def opened(self, user: str) -> None:
         """Someone opened the tab: publish what they may see, and keep it current for a while."""
-        now = self._clock()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(VIEWERS, {user: now})
-            pipe.expire(VIEWERS, min(VIEWER_SECONDS, self._ttl))
-            await pipe.execute()
+        await self._state.viewer_opened(user, self._clock(), keep_seconds=VIEWER_SECONDS)
         await self._publish(user, await self._view_for(user))
 
     async def refresh(self) -> None:
         """A hand-off changed hands: publish the queue again to support members with the tab open."""
         now = self._clock()
-        await self._redis.zremrangebyscore(VIEWERS, "-inf", now - VIEWER_SECONDS)
-        viewers = [as_text(u) for u in await self._redis.zrange(VIEWERS, 0, -1)]
+        viewers = await self._state.viewers_since(now - VIEWER_SECONDS)
         members = [u for u in viewers if await self._is_support(u)]
         if not members:
             return

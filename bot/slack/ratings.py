@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -29,10 +28,10 @@ from bot.slack.after_ack import AfterAck, Tell
 from handlers.handoff import card_of
 from handlers.messages import ThreadRef
 from handlers.outbox import Outbox
-from handlers.store.keys import thread_keys
+from handlers.store.ratings import RatingStore
 from handlers.store.service_stats import ServiceStats
 from handlers.store.thread_store import ThreadStore
-from handlers.store.values import as_text, located, parse_thread_key
+from handlers.store.values import located, parse_thread_key
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +41,6 @@ COMMENT_CHARS = 1_000
 QUESTION = "How did our support team do? 1 = poor, 5 = great."
 NOT_YOURS = "Only the person who asked can rate this conversation."
 ALREADY = "You have already rated this conversation. Thank you!"
-
-_RATE = """
--- KEYS: state   ARGV: user, score, now
-if redis.call('HGET', KEYS[1], 'customer') ~= ARGV[1] then return 'not_customer' end
-if redis.call('HGET', KEYS[1], 'rating_asked') ~= '1' then return 'not_asked' end
-if redis.call('HSETNX', KEYS[1], 'rating', ARGV[2]) == 0 then return 'already' end
-redis.call('HSET', KEYS[1], 'rated_at', ARGV[3])
-return 'ok'
-"""
-
-
-_COMMENT = """
--- KEYS: state   ARGV: user, comment
-if redis.call('HGET', KEYS[1], 'customer') ~= ARGV[1] then return 'not_customer' end
-if not redis.call('HGET', KEYS[1], 'rating') then return 'not_rated' end
-if redis.call('HSETNX', KEYS[1], 'rating_comment', ARGV[2]) == 0 then return 'already' end
-return 'ok'
-"""
 
 
 def rating_message(thread: ThreadRef) -> dict[str, Any]:
@@ -120,7 +101,7 @@ def comment_modal(thread: ThreadRef) -> dict[str, Any]:
 class Ratings:
     def __init__(
         self,
-        redis: Redis,
+        ratings: RatingStore,
         slack: AsyncWebClient,
         store: ThreadStore,
         outbox: Outbox,
@@ -130,7 +111,7 @@ class Ratings:
         events: EventSink | None,
         clock: Callable[[], float],
     ) -> None:
-        self._redis = redis
+        self._ratings = ratings
         self._slack = slack
         self._store = store
         self._outbox = outbox
@@ -138,18 +119,13 @@ class Ratings:
         self._stats = stats
         self._events = events
         self._clock = clock
-        self._rate = redis.register_script(_RATE)
-        self._comment = redis.register_script(_COMMENT)
 
     async def ask(self, thread: ThreadRef) -> None:
         """The hand-off was resolved: ask its customer, under their latest message."""
         state = await self._store.state(thread)
         if not state.customer:
             return
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(thread_keys(thread).state, "rating", "rated_at", "rating_comment")
-            pipe.hset(thread_keys(thread).state, "rating_asked", "1")
-            await pipe.execute()
+        await self._ratings.asked(thread)
         where = located(thread, state.reply_ts)
         try:
             await self._slack.chat_postMessage(
@@ -170,7 +146,7 @@ class Ratings:
         thread = parse_thread_key(str(action["value"]))
         score = int(match.group(1))
         now = self._clock()
-        verdict = as_text(await self._rate(keys=[thread_keys(thread).state], args=[user, score, now]))
+        verdict = await self._ratings.rate(thread, user, score, now)
         if verdict != "ok":
             text = ALREADY if verdict == "already" else NOT_YOURS
             await client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -193,10 +169,9 @@ class Ratings:
         action = body["actions"][0]
         user = str(body.get("user", {}).get("id", ""))
         thread = parse_thread_key(str(action.get("value", "")))
-        raw = await self._redis.hmget(thread_keys(thread).state, ["customer", "rating", "rating_comment"])
-        customer, rating, comment = (as_text(v) if v is not None else "" for v in raw)
-        if not user or user != customer or not rating or comment:
-            text = NOT_YOURS if user != customer else ALREADY
+        rated = await self._ratings.rated(thread)
+        if not user or user != rated.customer or not rated.rating or rated.comment:
+            text = NOT_YOURS if user != rated.customer else ALREADY
             await client.chat_postEphemeral(
                 channel=str((body.get("channel") or {}).get("id", "")), user=user, text=text
             )
@@ -205,7 +180,7 @@ class Ratings:
 
     async def comment_sent(self, thread: ThreadRef, user: str, text: str) -> None:
         """The modal was submitted (and closed): keep the comment once, and show it to the team on the card."""
-        verdict = as_text(await self._comment(keys=[thread_keys(thread).state], args=[user, text]))
+        verdict = await self._ratings.comment(thread, user, text)
         if verdict != "ok":
             return  # not theirs, not rated, or commented already: nothing changes
         log.info("a customer commented on their rating", extra={"thread_key": thread.key})

@@ -14,7 +14,12 @@ front_door.py     the ingress's work for one message, in one round trip on one R
 inbox.py          the stream from the ingress to the workers, and its consumer group
 limits.py         per-person limits and replay guards
 dead_letters.py   messages Sarah could not answer, set aside for an operator
-open_handoffs.py  the support team's queue, for App Home and the gauges
+open_handoffs.py  the support team's queue, for App Home, the gauges and the digest
+app_home_state.py who has App Home open, and the workspace's URL for links to cards
+target_checks.py  when to look again at each hand-off's service-level targets, and what was posted
+ratings.py        the customer's rating of a resolved hand-off and their comment
+handoff_events.py the outbox of hand-off events for the webhook: due times, tries, dead letters
+once.py           what one process does for all: the first to claim a marker (the digest, an alarm)
 stream_budget.py  how many answers a workspace may stream this minute
 service_stats.py  the support team's numbers over time
 forget.py         deletes what Sarah keeps about one person

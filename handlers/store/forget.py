@@ -10,7 +10,7 @@
 - Their entries in shared keys: messages waiting in the inbox and dead letters (theirs, and any of
   their conversations), so that a later `sarah dead-letters replay --all` cannot bring them back,
   and their App Home viewer entry.
-- Hand-off events about them waiting to be delivered, or set aside (bot/ops/webhooks.py).
+- Hand-off events about them waiting to be delivered, or set aside (handlers/store/handoff_events.py).
 
 What stays: lines the person wrote in other people's threads (they belong to those conversations),
 and what Slack itself holds (the messages, the cards), which the workspace's retention governs. A

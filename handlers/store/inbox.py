@@ -114,6 +114,16 @@ class Inbox:
         value = await self._redis.hget(keys.latest_key(user), channel)
         return as_text(value) if value else None
 
+    async def depth(self) -> tuple[int, int]:
+        """Entries in the stream (messages not answered yet), and those a worker has read but not
+        acknowledged (0 before the group exists)."""
+        length = int(await self._redis.xlen(self._stream))
+        try:
+            summary = await self._redis.xpending(self._stream, GROUP)
+        except ResponseError:  # no group yet: nobody has read anything
+            summary = {}
+        return length, int((summary or {}).get("pending", 0))
+
     async def ensure_group(self) -> None:
         try:
             await self._redis.xgroup_create(self._stream, GROUP, id="0", mkstream=True)

@@ -130,7 +130,7 @@ def digest_key(week: str) -> str:
 
 def alarm_told_key(name: str) -> str:
     """Taken (SET NX, with the alarm's repeat window as its TTL) by the one process that tells the
-    support team of alarm `name` (bot/ops/alarms.py), so N ingress replicas do not alert N times."""
+    support team of alarm `name` (handlers/store/once.py), so N ingress replicas do not alert N times."""
     return "sarah:{alarms}:told:" + name
 
 

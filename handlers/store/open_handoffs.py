@@ -27,6 +27,12 @@ UNCLAIMED = keys.UNCLAIMED_HANDOFFS
 LIST_LIMIT = 200  # the queue shown and measured; more than this means the team has bigger problems
 
 
+async def open_count(redis: Redis) -> int:
+    """How many hand-offs the queue holds (those past the retention included until App Home drops
+    them); for a reader with no thread store, like `sarah report`."""
+    return int(await redis.zcard(OPEN))
+
+
 @dataclass(frozen=True, slots=True)
 class OpenHandoff:
     thread: ThreadRef
@@ -85,6 +91,9 @@ class OpenHandoffs:
             pipe.zrangebyscore(UNCLAIMED, since, "+inf", start=0, num=1, withscores=True)
             open_count, unclaimed, oldest = await pipe.execute()
         return int(open_count), int(unclaimed), float(oldest[0][1]) if oldest else None
+
+    async def size(self) -> int:
+        return await open_count(self._redis)
 
     async def entries(self) -> list[OpenHandoff]:
         """Open hand-offs, oldest first; entries whose thread moved on or expired are dropped here."""

@@ -17,6 +17,7 @@ from bot.ops.alarms import Alarms
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.front_door import Door
 from handlers.store.inbox import STREAM, InboxFull
+from handlers.store.once import OnceMarkers
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
@@ -103,11 +104,11 @@ class RefusingRedis:
 async def test_alarms_sharing_a_redis_tell_the_team_once_and_once_per_process_when_it_refuses_writes(
     redis: Redis,
 ) -> None:
-    shared = [Alarms(redis=redis), Alarms(redis=redis)]
+    shared = [Alarms(once=OnceMarkers(redis)) for _ in range(2)]
     told = [a.raise_alarm("inbox_full", "full") and await a.first_to_tell("inbox_full") for a in shared]
     assert sorted(told) == [False, True]
 
-    refusing = [Alarms(redis=RefusingRedis()), Alarms(redis=RefusingRedis())]  # type: ignore[arg-type]
+    refusing = [Alarms(once=OnceMarkers(RefusingRedis())) for _ in range(2)]  # type: ignore[arg-type]
     told = [
         a.raise_alarm("redis_refuses_writes", "full") and await a.first_to_tell("redis_refuses_writes")
         for a in refusing

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
+from sarah_testing.handoff_steps import AGENT, CUSTOMER_DM, cards, in_thread, press, relay_ready
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import SlackSender, button_press, dm, new_ts, slash_command, view_submission
-from tests.bot.test_handoff import AGENT, CUSTOMER_DM, cards, in_thread, press, relay_ready
 from tests.conftest import SUPPORT_CHANNEL, StartSarah
 
 SLOW = 2.0  # seconds every Web API call takes once the test starts pressing

@@ -15,7 +15,10 @@ from bot.ops.digest import WeeklyDigest
 from config.support_hours import parse_days
 from handlers.business_hours import BusinessHours
 from handlers.service_levels import Targets
+from handlers.store.once import OnceMarkers
+from handlers.store.open_handoffs import OpenHandoffs
 from handlers.store.service_stats import ClosedHandoff, ServiceStats
+from handlers.store.thread_store import ThreadStore
 from sarah_testing.slack_api import FakeSlack
 from tests.conftest import SUPPORT_CHANNEL
 
@@ -27,8 +30,16 @@ MONDAY_9 = datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN).timestamp()
 def digest(redis: Redis, fake_slack: FakeSlack, now: list[float]) -> WeeklyDigest:
     client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
     stats = ServiceStats(redis, clock=lambda: now[0])
+    queue = OpenHandoffs(redis, ThreadStore(redis, ttl_seconds=86_400, max_turns=50, lease_seconds=15))
     return WeeklyDigest(
-        redis, client, channel=SUPPORT_CHANNEL, schedule=(0, 9 * 60), targets=TARGETS, stats=stats, clock=lambda: now[0]
+        OnceMarkers(redis),
+        client,
+        queue=queue,
+        channel=SUPPORT_CHANNEL,
+        schedule=(0, 9 * 60),
+        targets=TARGETS,
+        stats=stats,
+        clock=lambda: now[0],
     )
 
 

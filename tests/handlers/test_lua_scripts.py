@@ -60,8 +60,14 @@ def test_every_script_of_the_store_is_a_file_that_loads_with_its_declaration() -
     assert len(names) >= 28
     for name in names:
         assert "--- @" not in SCRIPTS[name].source, f"{name}: a directive was left in"
-    glued = [path.name for path in LUA.parent.glob("*.py") if "redis.call(" in path.read_text()]
-    assert not glued, f"Lua glued from Python strings (make it a file in lua/): {glued}"
+    root = LUA.parents[2]
+    glued = [
+        str(path.relative_to(root))
+        for package in ("handlers", "bot", "sarah_cli", "sarah_model", "training")
+        for path in (root / package).rglob("*.py")
+        if "redis.call(" in path.read_text()
+    ]
+    assert not glued, f"Lua glued from Python strings (make it a file in handlers/store/lua/): {glued}"
 
 
 def test_a_script_that_reads_a_position_by_number_is_refused(tmp_path: Path) -> None:

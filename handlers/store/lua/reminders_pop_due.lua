@@ -1,4 +1,5 @@
--- The due reminders, each handed to exactly one caller (handlers/store/ownership.py).
+-- The due entries of a sorted set, each handed to exactly one caller: the card reminders
+-- (handlers/store/ownership.py) and the service-level checks (handlers/store/target_checks.py).
 -- KEYS: reminders
 -- ARGV: now, limit
 local reminders = KEYS[1]
