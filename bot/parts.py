@@ -48,8 +48,8 @@ from handlers.service_levels import Targets
 from handlers.store.app_home_state import AppHomeState
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.forget import Forgetter
-from handlers.store.handoff_events import HandoffEventQueue
 from handlers.store.front_door import Door
+from handlers.store.handoff_events import HandoffEventQueue
 from handlers.store.inbox import Inbox
 from handlers.store.limits import Limits
 from handlers.store.once import OnceMarkers
@@ -131,7 +131,12 @@ def build_parts(
     else:
         streams = None
     breaches = Breaches(
-        TargetChecks(redis, ttl_seconds=ttl), threads, outbox, targets, usergroup=s.handoff.support_usergroup, clock=time.time
+        TargetChecks(redis, ttl_seconds=ttl),
+        threads,
+        outbox,
+        targets,
+        usergroup=s.handoff.support_usergroup,
+        clock=time.time,
     )
     service = ServiceWatch(metrics, targets, stats, events, topic_of=_topic_of(threads, topics), breaches=breaches)
     # App Home follows hand-offs from whichever process changes them (a worker escalates, the

@@ -43,11 +43,9 @@ from bot.ops.server import add_ops_routes, start_ops_server
 from bot.ops.tracing import Tracing, build_tracing
 from bot.parts import Parts, build_parts
 from bot.ports import health_port
-from bot.slack.app_home import register_app_home
-from bot.slack.assistant import register_assistant
 from bot.slack.boundaries import Home, boundary_filter
-from bot.slack.front_door import build_bolt_app
-from bot.slack.ratings import register_ratings
+from bot.slack.front_door import build_bolt_app, message_listener
+from bot.slack.listeners import register_listeners
 from bot.startup import SlackStartError, cannot_listen, redis_failed, slack_unreachable
 from bot.stopping import sleep_or_stop
 from bot.worker import LoopEnded
@@ -335,27 +333,31 @@ class Sarah:
         home = await self._home(auth)
         parts.health.identity_resolved = True
         bolt = build_bolt_app(
-            client=self.slack,
-            signing_secret=secret,
-            door=parts.door,
-            identity=identity,
-            notices=parts.notices,
-            support_channel=self.settings.handoff.support_channel,
+            client=self.slack, signing_secret=secret, identity=identity, middleware=(boundary_filter(home),)
+        )
+        await parts.app_home.remember_workspace(str(auth.get("url") or ""))
+        register_listeners(
+            bolt,
+            messages=message_listener(
+                door=parts.door,
+                notices=parts.notices,
+                support_channel=self.settings.handoff.support_channel,
+                home=home,
+                metrics=self.metrics,
+                max_message_chars=s.max_message_chars,
+                is_support=parts.team.is_member,
+            ),
+            actions=parts.actions,
             home=home,
-            metrics=self.metrics,
-            middleware=(boundary_filter(home),),
-            max_message_chars=s.max_message_chars,
-            is_support=parts.team.is_member,
+            app_home=parts.app_home,
+            ratings=parts.ratings,
+            after_ack=parts.after_ack,
+            prompts_title=self.settings.texts.suggested_prompts_title,
+            prompts=self.settings.texts.prompts,
         )
         # the work of presses and commands acknowledged already: finished after the door closes (cleanups
         # run last-in first-out), before Redis and Slack's session are closed
         self._cleanups.append(parts.after_ack.drain)
-        parts.actions.register(bolt, home)
-        register_assistant(bolt, title=self.settings.texts.suggested_prompts_title, prompts=self.settings.texts.prompts)
-        await parts.app_home.remember_workspace(str(auth.get("url") or ""))
-        register_app_home(bolt, parts.app_home)
-        if parts.ratings is not None:
-            register_ratings(bolt, parts.ratings, parts.after_ack)
         if s.mode is SlackMode.SOCKET:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

@@ -49,22 +49,14 @@ def build_bolt_app(
     *,
     client: AsyncWebClient,
     signing_secret: str | None,
-    door: Door,
     identity: AuthorizeResult,
-    notices: Notices,
-    support_channel: str | None = None,
-    home: Home | None = None,
     middleware: tuple[Middleware, ...] = (),
-    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
-    metrics: Metrics | None = None,
-    is_support: Callable[[str], Awaitable[bool]] | None = None,
 ) -> AsyncApp:
-    """`identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
-    first event and answer 200 (losing the event) if that call were rate-limited.
+    """Sarah's Bolt app, without listeners (bot/slack/listeners.py registers them all).
 
-    `middleware` runs before every listener, in order (the workspace boundary: bot/slack/boundaries.py).
-    `home` marks Slack Connect outsiders as external. Messages of the support team (`is_support`, a
-    cached lookup) in `support_channel` are never limited; everyone else's count there as anywhere."""
+    `identity` is Sarah's auth.test, made once at start: Bolt would otherwise call auth.test on the
+    first event and answer 200 (losing the event) if that call were rate-limited. `middleware` runs
+    before every listener, in order (the workspace boundary: bot/slack/boundaries.py)."""
 
     async def authorize(**_: Any) -> AuthorizeResult:
         return identity
@@ -90,6 +82,23 @@ def build_bolt_app(
     )
     for check in middleware:
         app.use(check)
+    return app
+
+
+def message_listener(
+    *,
+    door: Door,
+    notices: Notices,
+    support_channel: str | None = None,
+    home: Home | None = None,
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+    metrics: Metrics | None = None,
+    is_support: Callable[[str], Awaitable[bool]] | None = None,
+) -> Callable[..., Awaitable[None]]:
+    """The listener of `message` and `app_mention` events: classify, then queue through the door.
+
+    `home` marks Slack Connect outsiders as external. Messages of the support team (`is_support`, a
+    cached lookup) in `support_channel` are never limited; everyone else's count there as anywhere."""
 
     async def queue_message(
         body: dict[str, Any],
@@ -142,9 +151,7 @@ def build_bolt_app(
                 extra={"thread_key": admitted.message.thread.key, "chars": message.cut_from},
             )
 
-    app.event("message")(queue_message)
-    app.event("app_mention")(queue_message)
-    return app
+    return queue_message
 
 
 def _store_full(error: ResponseError) -> bool:
