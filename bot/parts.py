@@ -17,7 +17,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops.alarms import Alarms
 from bot.ops.breaches import Breaches
-from bot.ops.digest import WeeklyDigest
 from bot.ops.metrics import Metrics, refresh_queue_gauges, refresh_stream_gauges
 from bot.ops.observed_model import ObservedModel, provider_name
 from bot.ops.observers import HandoffWatch, PassWatch, QueueCounts
@@ -28,6 +27,7 @@ from bot.ops.webhooks import HandoffEvents, WebhookDelivery, workspace_url_from
 from bot.slack.actions import SupportActions
 from bot.slack.after_ack import AfterAck
 from bot.slack.app_home import AppHome
+from bot.slack.digest import WeeklyDigest
 from bot.slack.message_limits import Notices
 from bot.slack.outbox import SlackOutbox
 from bot.slack.ratings import Ratings

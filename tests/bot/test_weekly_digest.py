@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ops.digest import WeeklyDigest
+from bot.slack.digest import WeeklyDigest
 from config.support_hours import parse_days
 from handlers.business_hours import BusinessHours
 from handlers.service_levels import Targets
