@@ -126,3 +126,49 @@ def test_the_bot_reaches_redis_keys_only_through_the_stores() -> None:
         if project_imports(path.read_text(encoding="utf-8"), {"handlers.store.keys"})
     ]
     assert naming == []
+
+
+# Inside bot/, the floors: operations (metrics, health, alarms) serve Slack's side, and both serve the
+# process that runs them; the command line sits on top. A floor imports only the floors below it.
+BOT_FLOORS: dict[str, int] = {
+    "bot.ops": 1,
+    "bot.slack": 2,
+    "bot.worker": 3,
+    "bot.parts": 4,
+    "bot.runtime": 5,
+    "bot.cli": 6,
+}
+
+
+def bot_floor_breaks(root: Path) -> list[str]:
+    """One line per import in bot/ that reaches a floor above (or beside) its own, as `file imports module`."""
+
+    def floor(module: str) -> int | None:
+        return next(
+            (n for prefix, n in BOT_FLOORS.items() if module == prefix or module.startswith(prefix + ".")), None
+        )
+
+    paths = {module_name(root, path): path for path in sorted((root / "bot").rglob("*.py"))}
+    broken = []
+    for name, path in paths.items():
+        own = floor(name)
+        if own is None:
+            continue
+        for imported in sorted(project_imports(path.read_text(encoding="utf-8"), set(paths))):
+            other = floor(imported)
+            if other is not None and other > own:
+                broken.append(f"{path.relative_to(root)} imports {imported}")
+    return broken
+
+
+def test_the_bots_floors_import_only_downwards() -> None:
+    assert bot_floor_breaks(ROOT) == []
+
+
+def test_an_operations_module_importing_slack_is_named(tmp_path: Path) -> None:
+    (tmp_path / "bot" / "ops").mkdir(parents=True)
+    (tmp_path / "bot" / "slack").mkdir()
+    (tmp_path / "bot" / "slack" / "text.py").write_text("from bot.ops import metrics\n")
+    (tmp_path / "bot" / "ops" / "metrics.py").write_text("")
+    (tmp_path / "bot" / "ops" / "digest.py").write_text("from bot.slack.text import plain_mrkdwn\n")
+    assert bot_floor_breaks(tmp_path) == ["bot/ops/digest.py imports bot.slack.text"]
