@@ -94,6 +94,16 @@ class Row:
     messages: list[str]  # the ts of every message the customer wrote, the first one first
 
 
+def matrix(shape: str) -> tuple[list[Row], Row]:
+    """A row for each call of the pass, alone and with a follow-up; and a row where nothing crashes."""
+    rows: list[Row] = []
+    for follow_up in (False, True):
+        for step, call in enumerate(CALLS[shape]):
+            name = f"after call {step + 1} ({call}){' + follow-up' if follow_up else ''}"
+            rows.append(Row(name, f"D0ROW{len(rows)}", f"UROW{len(rows)}", step, follow_up, []))
+    return rows, Row("no crash", f"D0ROW{len(rows)}", f"UROW{len(rows)}", None, False, [])
+
+
 class SlackCalls:
     """Every call Slack accepted, per channel; kills a row's first pass right after its chosen one.
 
@@ -192,13 +202,7 @@ async def test_a_crash_after_any_slack_call_leaves_one_full_answer(
         fake_slack.refuse_status = "missing_scope"
     if refused:
         fake_slack.failing.add("conversations.replies")  # as Slack's 1-a-minute limit refuses it
-    rows = [
-        Row(f"{step}:{call}{'+follow-up' if follow_up else ''}", f"D0ROW{i}", f"UROW{i}", step, follow_up, [])
-        for i, (step, call, follow_up) in enumerate(
-            (step, call, follow_up) for follow_up in (False, True) for step, call in enumerate(CALLS[shape])
-        )
-    ]
-    control = Row("no crash", f"D0ROW{len(rows)}", f"UROW{len(rows)}", None, False, [])
+    rows, control = matrix(shape)
     senders: list[SlackSender] = []
 
     async def customer_writes_again(row: Row) -> None:  # they go on at the top level of the DM
