@@ -380,6 +380,7 @@ class _Lease:
         self._clock = clock
         self._renewed_at = clock() if taken_at is None else taken_at
         self._lost = False
+        self._ended = False  # the pass is over: renew no more
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -400,6 +401,9 @@ class _Lease:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # Not the cancellation alone: Python 3.11's asyncio.wait_for (inside the Redis client) loses
+        # one that comes with a renewal's reply, and the lease would be renewed for ever.
+        self._ended = True
         self._liveness.lease_ended(self.token)
         if self._task:
             self._task.cancel()
@@ -409,7 +413,7 @@ class _Lease:
     async def _renew(self) -> None:
         backoff = Backoff()
         delay = self._seconds / 3
-        while self.held:
+        while self.held and not self._ended:
             await asyncio.sleep(delay)
             sent_at = self._clock()
             try:
@@ -421,6 +425,8 @@ class _Lease:
                     log.warning("could not renew the lease of thread %s (%s)", self.thread.key, type(error).__name__)
                 delay = min(self._seconds / 3, backoff.next_delay())
                 continue
+            if self._ended:
+                return
             backoff.reset()
             delay = self._seconds / 3
             if renewed and self.held:  # a renewal that comes back too late does not bring it back

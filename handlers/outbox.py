@@ -11,7 +11,9 @@ that dies in between leaves the tag in Redis, and the next holder of the thread'
 again. So neither the "typing…" placeholder nor piece 2 of a split answer is
 ever left behind or posted twice. The tag records the thread the answer goes to (`reply_at`), so the
 search looks there even when a DM conversation has moved on to a newer message since; and a search
-Slack refuses (`PostsUnknown`) is never taken for "nothing was posted".
+Slack refuses (`PostsUnknown`) is never taken for "nothing was posted". A streamed answer carries
+its tag only from its last call on (chat.startStream takes no metadata): a stream started by a pass
+that died before recording it is found as Sarah's empty, untagged message, then stopped and edited.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ class Card:
 PartsRecorder = Callable[[list[str]], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class EarlierPosts:
+    """What `find_posts` found of an answer an earlier try began."""
+
+    parts: dict[int, str]  # part number → message id, of the messages that carry the answer's tag
+    # Sarah's empty, untagged message in the thread: a stream whose start was never recorded ("": none)
+    unrecorded_stream: str = ""
+
+
 class PostsUnknown(Exception):
     """`find_posts` could not ask (Slack refused or rate-limited the lookup): whether an earlier try
     posted its answer is unknown, so nothing may be posted until it is known."""
@@ -77,9 +88,10 @@ class Outbox(Protocol):
         answer right after it; until then `find_posts` finds it by its tag)."""
         ...
 
-    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
-        """Sarah's messages in the thread that carry `tag`, posted after `since` (Unix time, 0: any):
-        part number → message id. Raises `PostsUnknown` when the messages cannot be looked up."""
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> EarlierPosts:
+        """Sarah's messages in the thread that carry `tag`, posted after `since` (Unix time, 0: any),
+        and a stream started since and never tagged. Raises `PostsUnknown` when the messages cannot
+        be looked up."""
         ...
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:
@@ -145,8 +157,8 @@ class OffSlackOutbox:
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:
         return None
 
-    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
-        return {}  # nothing off Slack is lost in a crash: nothing to find again
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> EarlierPosts:
+        return EarlierPosts({})  # nothing off Slack is lost in a crash: nothing to find again
 
     async def update_card(self, ref: CardRef, card: Card) -> None:
         return None

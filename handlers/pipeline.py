@@ -831,7 +831,11 @@ class Pipeline:
         """A pass that tagged an answer and never committed it died mid-way: find the messages it
         posted but may not have recorded, so this pass edits them instead of posting again."""
         since = state.reply_since
-        found = await self._outbox.find_posts(thread, state.reply_pass, since=since)
+        earlier = await self._outbox.find_posts(thread, state.reply_pass, since=since)
+        found, stream_ts = dict(earlier.parts), state.stream_ts
+        if earlier.unrecorded_stream and 0 not in found and not state.placeholder:
+            # it died right after starting a stream: that message is stopped, then edited into the answer
+            found[0] = stream_ts = earlier.unrecorded_stream
         recorded = [state.placeholder, *state.reply_parts]
         count = max(len(recorded), max(found, default=-1) + 1)
         ids = [found.get(i) or (recorded[i] if i < len(recorded) else "") for i in range(count)]
@@ -841,8 +845,8 @@ class Pipeline:
                 "an earlier try posted messages it did not record; editing them instead of posting again",
                 extra={"thread_key": thread.key, "found": len(found)},
             )
-            await self._store.set_fields(thread, placeholder=first, reply_parts=json.dumps(parts))
-            state = replace(state, placeholder=first, reply_parts=parts)
+            await self._store.set_fields(thread, placeholder=first, reply_parts=json.dumps(parts), stream_ts=stream_ts)
+            state = replace(state, placeholder=first, reply_parts=parts, stream_ts=stream_ts)
         return state
 
     async def _support_members(self, thread: ThreadRef, batch: list[Pending], customer: str) -> set[str]:

@@ -42,7 +42,7 @@ from bot.slack.text import (
     usergroup_mention,
 )
 from handlers.messages import ThreadRef
-from handlers.outbox import AnswerStream, Card, CardRef, PartsRecorder, PostsUnknown
+from handlers.outbox import AnswerStream, Card, CardRef, EarlierPosts, PartsRecorder, PostsUnknown
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +189,9 @@ class SlackOutbox:
         if self._streams is not None:
             await self._streams.end_stream(thread, ts)
 
-    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> dict[int, str]:
+    async def find_posts(self, thread: ThreadRef, tag: str, *, since: float = 0.0) -> EarlierPosts:
         found: dict[int, str] = {}
+        stream = ""
         cursor = ""
         oldest = f"{since - _CLOCK_SLACK_SECONDS:.6f}" if since else None
         try:
@@ -208,6 +209,10 @@ class SlackOutbox:
                     payload = metadata.get("event_payload") or {}
                     if metadata.get("event_type") == REPLY_EVENT and payload.get("tag") == tag:
                         found[int(payload.get("part", 0))] = str(message["ts"])
+                    elif message.get("bot_id") and not metadata and not str(message.get("text") or "").strip():
+                        # every message Sarah posts has text but a stream nothing was appended to yet;
+                        # it is tagged when it stops: this one was started and never recorded
+                        stream = str(message["ts"])
                 cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
                 if not cursor:
                     break
@@ -215,7 +220,7 @@ class SlackOutbox:
             code = error.response.get("error")
             log.warning("could not look for an earlier try's messages in %s (%s)", thread.key, code)
             raise PostsUnknown(f"conversations.replies refused ({code})") from None
-        return found
+        return EarlierPosts(found, stream)
 
     async def withdraw(self, thread: ThreadRef, handle: str) -> None:
         try:

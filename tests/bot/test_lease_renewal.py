@@ -4,6 +4,7 @@ the pass's own commit (which gave the lease up) ends quietly with the pass."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -45,3 +46,32 @@ async def test_a_lease_lost_while_the_pass_goes_on_is_reported(
     async with lease(0.15):
         await asyncio.sleep(0.4)
     assert f"lease of thread {THREAD.key} lost" in caplog.text
+
+
+class LateReplyStore:
+    """A renewal's reply comes with the pass's end: the renewal returns and the cancellation is lost,
+    as in the Redis client under Python 3.11 (its asyncio.wait_for returns a reply that came with one)."""
+
+    def __init__(self) -> None:
+        self.in_flight = asyncio.Event()
+
+    async def renew_lease(self, thread: ThreadRef, token: str) -> bool:
+        self.in_flight.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3_600)
+        return True
+
+
+async def test_a_pass_ends_even_when_the_renewal_in_flight_loses_its_cancellation() -> None:
+    store = LateReplyStore()
+    liveness = Liveness(Limits(read_seconds=30, reclaim_seconds=30, lease_seconds=0.15))
+    held = _Lease(store, THREAD, "token", 0.15, liveness, Outage())  # type: ignore[arg-type]
+
+    async def one_pass() -> None:
+        async with held:
+            await store.in_flight.wait()  # the pass ends while a renewal is in flight
+
+    ending = asyncio.create_task(one_pass())
+    done, _ = await asyncio.wait({ending}, timeout=5)
+    ending.cancel()
+    assert ending in done  # else the lease would be renewed for ever and the thread never answered again
