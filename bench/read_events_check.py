@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from bench.redis_counts import Monitor
-from sarah_testing.redis_process import RedisProcess
+from sarah_testing.redis_process import RedisServer
 
 
 async def counters(control: Redis) -> tuple[int, dict[str, int]]:
@@ -38,7 +38,7 @@ async def delta(control: Redis, what: Callable[[], Awaitable[object]]) -> tuple[
 
 
 async def main() -> None:
-    with RedisProcess() as server:
+    with RedisServer() as server:
         control, work = Redis(port=server.port), Redis(port=server.port)
         await control.ping()
         await work.ping()  # connected before the first snapshot

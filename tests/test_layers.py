@@ -1,6 +1,8 @@
 """The packages import one way: config ← handlers ← sarah_model ← bot / training ← sarah_cli.
 
-The test doubles (sarah_testing) stand alone; the benchmark may use everything but the tests.
+The test doubles (sarah_testing) stand alone; the benchmark may use everything but the tests. A test
+module takes its helpers from sarah_testing or a conftest (its folder's or the top one), never from
+another module under tests/: each test module can be read, moved or deleted on its own.
 
 A newcomer can then read the code from the bottom up, and the bot never drags in the training pipeline
 (or the other way round). Inside a package, no two modules import each other, even through others: each
@@ -116,6 +118,46 @@ def test_a_cycle_through_a_function_or_type_checking_import_is_named(tmp_path: P
     (tmp_path / "training" / "sides.py").write_text("from training.evaluate import Side\n")
     (tmp_path / "training" / "cli.py").write_text("from training.evaluate import report\n")
     assert import_cycles(tmp_path, ["training"]) == [["training.evaluate", "training.report", "training.sides"]]
+
+
+def helpers_imported_across_tests(root: Path) -> list[str]:
+    """One line per import of a test module (tests/**/test_*.py) that reaches a module under tests/ other
+    than its own folder's conftest or tests/conftest.py, as `file imports module`."""
+    paths = {module_name(root, path): path for path in sorted((root / "tests").rglob("*.py"))}
+    broken = []
+    for path in sorted((root / "tests").rglob("test_*.py")):
+        own_conftest = module_name(root, path.with_name("conftest.py"))
+        allowed = {"tests.conftest", own_conftest}
+        for imported in sorted(project_imports(path.read_text(encoding="utf-8"), set(paths)) - allowed):
+            broken.append(f"{path.relative_to(root)} imports {imported}")
+    return broken
+
+
+def test_test_modules_take_helpers_only_from_sarah_testing_or_a_conftest() -> None:
+    assert helpers_imported_across_tests(ROOT) == []
+
+
+def test_a_test_module_importing_another_or_a_helper_under_tests_is_named(tmp_path: Path) -> None:
+    for folder in ("tests/bot", "tests/faults"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    (tmp_path / "tests" / "conftest.py").write_text("")
+    (tmp_path / "tests" / "faults" / "conftest.py").write_text("from tests.faults.runner import Row\n")
+    (tmp_path / "tests" / "faults" / "runner.py").write_text("")
+    (tmp_path / "tests" / "faults" / "test_ok.py").write_text(
+        "from sarah_testing.fault_traffic import Ledger\nfrom tests.conftest import StartSarah\n"
+        "from tests.faults.conftest import Row\n"
+    )
+    (tmp_path / "tests" / "faults" / "test_rows.py").write_text("from tests.faults import runner\n")
+    (tmp_path / "tests" / "bot" / "test_door.py").write_text(
+        "import tests.faults.test_ok\nfrom tests.faults.conftest import Row\n"
+    )
+    assert helpers_imported_across_tests(tmp_path) == [
+        "tests/bot/test_door.py imports tests.faults.conftest",
+        "tests/bot/test_door.py imports tests.faults.test_ok",
+        "tests/faults/test_rows.py imports tests.faults.runner",
+    ]
 
 
 def test_the_bot_reaches_redis_keys_only_through_the_stores() -> None:

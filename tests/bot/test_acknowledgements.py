@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.store.inbox import GROUP, Inbox
-from sarah_testing.redis_process import RedisProcess
+from sarah_testing.redis_process import RedisServer
 
 STREAM = "sarah:{inbox-test}:stream"
 
@@ -42,8 +42,8 @@ async def test_answered_entries_are_acknowledged_and_deleted_with_the_next_read(
 
 
 async def test_acknowledgements_survive_a_read_that_fails(tmp_path: Path) -> None:
-    with RedisProcess(persistent=True, data_dir=tmp_path) as server:
-        redis = Redis.from_url(server.url(), socket_connect_timeout=1)
+    with RedisServer(tmp_path) as server:
+        redis = Redis.from_url(server.url, socket_connect_timeout=1)
         inbox = Inbox(redis, dedupe_ttl_seconds=60, max_length=1000, stream=STREAM)
         await inbox.ensure_group()
         await inbox.put(message(1))

@@ -19,9 +19,9 @@ from handlers.store.keys import rate_key
 from handlers.store.limits import Limits, Verdict
 from handlers.store.scripts import CallMismatch, ScriptCall
 from handlers.store.thread_store import ThreadStore
+from sarah_testing.redis_process import RedisServer
 from sarah_testing.slack_api import BOT_USER_ID
 from sarah_testing.slack_payloads import channel_message, dm, mention, new_ts
-from tests.processes import RedisServer
 
 IDLE = 3600.0
 

@@ -19,7 +19,7 @@ from handlers.store.ownership import Owner
 from sarah_testing.handoff_steps import press
 from sarah_testing.openai_chat import FakeOpenAI
 from sarah_testing.probes import get, scrape, value
-from sarah_testing.redis_process import RedisProcess
+from sarah_testing.redis_process import RedisServer
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import mention, new_ts
 from tests.conftest import StartSarah, sarah_settings
@@ -52,9 +52,9 @@ async def test_an_admin_can_put_metrics_on_the_slack_port_explicitly(start_sarah
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of the test's own: its command statistics count Sarah's commands and nobody else's."""
-    with RedisProcess() as server:
+    with RedisServer() as server:
         yield server
 
 
@@ -88,9 +88,9 @@ async def hand_off(sarah: Sarah, threads: list[ThreadRef], at: float) -> None:
 
 
 async def test_a_scrape_costs_the_same_redis_work_with_three_or_forty_open_hand_offs(
-    own_redis: RedisProcess, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+    own_redis: RedisServer, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:
-    url = own_redis.url()
+    url = own_redis.url
     settings = sarah_settings(
         fake_slack,
         fake_openai,

@@ -18,11 +18,11 @@ import pytest
 
 from bot.ports import health_port
 from sarah_testing.openai_chat import FakeOpenAI
+from sarah_testing.redis_process import RedisServer
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL, StartSarah
-from tests.processes import RedisServer
 
 ROOT = Path(__file__).parents[2]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) ")

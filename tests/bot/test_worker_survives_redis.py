@@ -18,7 +18,7 @@ from bot.runtime import Sarah, SarahFailed
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.store.inbox import GROUP, STREAM
 from sarah_testing.openai_chat import Delay, FakeOpenAI, echo_responder, user_lines
-from sarah_testing.redis_process import RedisProcess
+from sarah_testing.redis_process import RedisServer
 from sarah_testing.server import eventually, eventually_async
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import SlackSender, dm, new_ts
@@ -26,20 +26,20 @@ from tests.conftest import REDIS_TEST_URL, StartSarah, sarah_settings
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of this test's own that keeps its data across a restart (append-only file)."""
-    with RedisProcess(persistent=True, data_dir=tmp_path) as server:
+    with RedisServer(tmp_path) as server:
         yield server
 
 
 @pytest.fixture
 async def start_on_own_redis(
-    own_redis: RedisProcess, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+    own_redis: RedisServer, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> AsyncIterator[StartSarah]:
     running: list[tuple[Sarah, SlackSender]] = []
 
     async def start(**groups: dict[str, Any]) -> tuple[Sarah, SlackSender]:
-        url = own_redis.url()
+        url = own_redis.url
         sarah = Sarah(sarah_settings(fake_slack, fake_openai, redis={"redis_url": url}, **groups), url)
         await sarah.start()
         sender = SlackSender(f"http://127.0.0.1:{sarah.http_port}/slack/events")
@@ -81,7 +81,7 @@ def answers(fake_slack: FakeSlack, ts: str) -> list[str]:
 
 async def test_a_redis_restart_loses_and_doubles_nothing(
     start_on_own_redis: StartSarah,
-    own_redis: RedisProcess,
+    own_redis: RedisServer,
     fake_slack: FakeSlack,
     fake_openai: FakeOpenAI,
     caplog: pytest.LogCaptureFixture,
@@ -101,7 +101,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
     # An entry delivered to this worker whose XREADGROUP reply was lost with the connection.
     stranded = new_ts()
     message = InboundMessage(ThreadRef("D0CUSTOMER", stranded), stranded, "UCUSTOMER", "stranded", Kind.DM)
-    other = Redis.from_url(own_redis.url())
+    other = Redis.from_url(own_redis.url)
     async with other.pipeline(transaction=True) as pipe:
         pipe.xadd(STREAM, {"m": message.to_json()})
         pipe.xreadgroup(GROUP, sarah.parts.worker.consumer, {STREAM: ">"}, count=1)
@@ -143,7 +143,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(
 
 
 async def test_a_redis_crash_under_load_strands_no_message(
-    start_on_own_redis: StartSarah, own_redis: RedisProcess, fake_slack: FakeSlack, fake_openai: FakeOpenAI
+    start_on_own_redis: StartSarah, own_redis: RedisServer, fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = lambda request: Delay(0.2, echo_responder(request))
     _, slack = await start_on_own_redis(
@@ -169,7 +169,7 @@ async def test_a_redis_crash_under_load_strands_no_message(
 
 
 async def test_the_first_event_after_a_quick_redis_restart_is_acknowledged_at_once(
-    start_on_own_redis: StartSarah, own_redis: RedisProcess, fake_slack: FakeSlack
+    start_on_own_redis: StartSarah, own_redis: RedisServer, fake_slack: FakeSlack
 ) -> None:
     _, slack = await start_on_own_redis()
     first, second = new_ts(), new_ts()

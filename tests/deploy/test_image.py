@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from sarah_testing.redis_process import free_port
 from sarah_testing.slack_api import FakeSlack
 from tests.conftest import REDIS_TEST_URL, SUPPORT_CHANNEL
-from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()

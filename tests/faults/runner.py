@@ -33,12 +33,10 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 
+from config.settings import SETTINGS_GROUPS
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.store.keys import thread_keys
-from sarah_testing.openai_chat import Delay, KeepAlive
-from sarah_testing.slack_payloads import SIGNING_SECRET
-from sarah_testing.stalling_proxy import StallingProxy
-from tests.faults.traffic import (
+from sarah_testing.fault_traffic import (
     SUPPORT_CHANNEL,
     TAG,
     Customers,
@@ -47,10 +45,16 @@ from tests.faults.traffic import (
     model_error,
     start_fakes,
 )
-from tests.processes import RedisCluster, RedisSentinel, RedisServer, SarahProcess, Supervisor, free_port
+from sarah_testing.openai_chat import Delay, KeepAlive
+from sarah_testing.redis_process import RedisCluster, RedisSentinel, RedisServer, free_port
+from sarah_testing.sarah_process import SarahProcess, Supervisor
+from sarah_testing.slack_payloads import SIGNING_SECRET
+from sarah_testing.stalling_proxy import StallingProxy
 
 DEAD_LETTERS = "sarah:{inbox}:dead"  # the worker's dead-letter stream
 INBOX = "sarah:{inbox}:stream"  # the inbox stream the ingress writes and the workers read
+# Sarah's settings: what her processes must not inherit from the environment the table runs in.
+SARAH_SETTINGS = frozenset(name for group in SETTINGS_GROUPS.values() for name in group.model_fields)
 
 
 @dataclass
@@ -146,8 +150,12 @@ class Deployment:
             env = self._env(role)
             if self.proxy is not None and role == "worker" and counts[role] == 1:
                 env["REDIS_URL"] = f"redis://127.0.0.1:{self.proxy.port}/0"
-            # Every role serves /healthz on its port (SARAH_PORT and SARAH_HEALTH_PORT: tests/processes.py).
-            self.processes.append(SarahProcess(f"{role}{counts[role]}", env, self.workdir / "sarah", port=free_port()))
+            # Every role serves /healthz on its port (SARAH_PORT and SARAH_HEALTH_PORT: sarah_testing/sarah_process.py).
+            self.processes.append(
+                SarahProcess(
+                    f"{role}{counts[role]}", env, self.workdir / "sarah", port=free_port(), setting_names=SARAH_SETTINGS
+                )
+            )
         for process in self.processes:
             process.start()
         await asyncio.gather(*(p.ready(self.session) for p in self.processes))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.faults.traffic import Ledger
+from sarah_testing.fault_traffic import Ledger
 
 THREAD = ("D0LEDGER", "1700000000.000001")
 
