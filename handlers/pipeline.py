@@ -25,14 +25,12 @@ from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff
 from handlers.history import ThreadReader
 from handlers.intents import says_it_did_not_work, wants_human
-from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.model import Model, Outcome, Reply, StreamingModel, Turn
+from handlers.messages import Kind, ThreadRef
+from handlers.model import Model, Outcome, Reply, StreamingModel
+from handlers.model_turns import customer_turns, turns_for_model
 from handlers.notes import is_internal
 from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
-from handlers.speaker_labels import AGENT_LABEL as AGENT_LABEL
-from handlers.speaker_labels import OTHER_LABEL as OTHER_LABEL
-from handlers.speaker_labels import defused
 from handlers.store import keys
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import (
@@ -52,7 +50,6 @@ from handlers.tokens import Encoder
 
 log = logging.getLogger(__name__)
 
-FILE_NOTE = "\n[The customer also attached a file, which Sarah cannot open.]"
 NOT_SUPPORT = (
     "Only the support team can reply to the customer here: your message was not sent to them, "
     "and the conversation stays with whoever has it."
@@ -363,13 +360,8 @@ class Pipeline:
         customer: str,
         on_text: Callable[[str], Awaitable[bool]] | None = None,
     ) -> Reply:
-        history = [_model_turn(thread, t.role, t.content, t.user, customer) for t in episode]
-        new_turns = [
-            _model_turn(thread, "user", _user_text(p.message), p.message.user, customer)
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-        ]
-        conversation = await fit_to_budget_off_loop(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
+        turns = turns_for_model(thread, episode, batch, customer)
+        conversation = await fit_to_budget_off_loop(SYSTEM_PROMPT, turns, self._encoder, self._budget)
         started = time.monotonic()
         if on_text is not None and self._streaming_model is not None:
             reply = await self._streaming_model.reply_streaming(conversation, on_text)
@@ -427,7 +419,7 @@ class Pipeline:
         )
         if not sent and not ours():
             return Answered([], release=Release.LOST)  # the lease moved on: the next holder answers these
-        turns = self._user_turns(batch)
+        turns = customer_turns(batch)
         if answered and sent:
             turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
         committed = await self._store.commit(thread, batch, turns, self._clock(), release=lease)
@@ -567,7 +559,7 @@ class Pipeline:
     ) -> Answered:
         """Record the batch and hand the thread to people; under a lease that is no longer the
         pass's own (`lease`), neither: the lease's new holder decides."""
-        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock(), lease=lease)
+        committed = await self._store.commit(thread, batch, customer_turns(batch), self._clock(), lease=lease)
         if committed.release is Release.LOST:
             log.info("not handing off: the thread's lease moved on", extra={"thread_key": thread.key})
             return Answered.of(batch, committed=committed)
@@ -600,7 +592,7 @@ class Pipeline:
                 await self._outbox.customer_said(
                     ref, state.customer or message.user, message.text, has_files=message.has_files
                 )
-        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock(), lease=lease)
+        committed = await self._store.commit(thread, batch, customer_turns(batch), self._clock(), lease=lease)
         return Answered.of(batch, committed=committed)
 
     async def _agents_wrote(
@@ -868,14 +860,6 @@ class Pipeline:
             await self._support_members(thread, pending, customer)
         )
 
-    @staticmethod
-    def _user_turns(batch: list[Pending]) -> list[StoredTurn]:
-        return [
-            StoredTurn("user", _user_text(p.message), p.message.ts, p.message.user)
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-        ]
-
 
 def _customers_own(thread: ThreadRef, batch: list[Pending], customer: str) -> list[Pending]:
     """The messages the thread's customer wrote (in a DM, or a thread whose customer is not recorded,
@@ -892,31 +876,3 @@ def _never() -> bool:
 
 def _ts_of(batch: list[Pending]) -> list[str]:
     return [p.message.ts for p in batch]
-
-
-def _user_text(message: InboundMessage) -> str:
-    if message.files_only:
-        return "[The customer sent a file without text.]"
-    if not message.text.strip():
-        return "[The customer called Sarah without writing anything yet.]"
-    return message.text + (FILE_NOTE if message.has_files else "")
-
-
-def _model_turn(thread: ThreadRef, role: str, content: str, user: str, customer: str) -> Turn:
-    """A stored turn as the model sees it. In a channel thread each turn says who spoke (`name`, and
-    a label in the text for servers that drop `name`), so another participant cannot pass for the
-    customer, nor anyone for support; a DM keeps the plain format the model was trained on."""
-    if role == "assistant":
-        return Turn("assistant", content)
-    if role == "agent":
-        return Turn("user", f"{AGENT_LABEL} {_unlabelled(content)}", name="support_agent")
-    if thread.is_dm:
-        return Turn("user", content)
-    if customer and user and user != customer:
-        return Turn("user", f"{OTHER_LABEL} {_unlabelled(content)}", name="other_participant")
-    return Turn("user", _unlabelled(content), name="customer")
-
-
-def _unlabelled(text: str) -> str:
-    """`text` with our speaker labels defused, so nobody can type one to pose as another speaker."""
-    return defused(text)
