@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from config.settings import TextSettings
+from handlers.answered import Answered, answering
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
 from handlers.handoff import Handoff
@@ -34,7 +35,6 @@ from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.store import keys
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import (
-    Committed,
     Pending,
     Release,
     SendCheck,
@@ -90,28 +90,6 @@ class Texts:
 class Policy:
     handoff_after_failures: int = 3
     consecutive: bool = False  # count failures in a row (reset by a good answer) instead of in total
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    """What one pass handled: the stream entries to acknowledge, and the model's reply if it was asked."""
-
-    entry_ids: list[str]
-    reply: Reply | None = None
-    release: Release | None = None  # the lease was given up (or found lost) with the answer's commit
-    next: Snapshot | None = None  # with Release.MORE: the next pass's read, made by the commit
-
-    @classmethod
-    def of(cls, batch: list[Pending], reply: Reply | None = None, committed: Committed | None = None) -> Answered:
-        """The batch's stream entries (a message the ingress queued has none until a worker reads it)."""
-        entry_ids = [p.entry_id for p in batch if p.entry_id]
-        if committed is None:
-            return cls(entry_ids, reply)
-        if committed.release is Release.LOST:
-            return cls([], reply, Release.LOST)  # nothing was recorded: the lease's new holder answers them
-        # a worker may have read the entry of a message this pass took from the ingress's copy
-        entry_ids += [entry for entry in committed.entry_ids if entry not in entry_ids]
-        return cls(entry_ids, reply, committed.release, committed.next)
 
 
 async def nobody_is_support(user: str) -> bool:
@@ -302,7 +280,7 @@ class Pipeline:
                     placeholder = await thinking  # the status is up before the answer replaces it
         kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
         # owner, queue and lease, read once for what follows
-        check = await self._store.send_check(thread, _ts_of(batch), lease=lease)
+        check = await self._store.send_check(thread, answering(batch), lease=lease)
         if not last_try and not kept and check.waiting > len(batch):
             return None  # start over with the new messages
         if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
@@ -407,7 +385,7 @@ class Pipeline:
             text = f"{text}\n\n{self._texts.message_cut}"
         if self._texts.files_shared and any(p.message.files for p in batch):
             text = f"{text}\n\n{self._texts.files_shared}"
-        check = check or await self._store.send_check(thread, _ts_of(batch), lease=lease)
+        check = check or await self._store.send_check(thread, answering(batch), lease=lease)
         # the batch is judged already: only what came since can stop the send
         if check.arrived and await self._people_are_coming(thread, state.customer, check.arrived):
             if stream is not None:
@@ -745,7 +723,7 @@ class Pipeline:
             live.claimed = True  # the sentence with the claim is never shown; the message is replaced
             return True
         if live.stream is None:
-            check = await self._store.send_check(thread, _ts_of(batch), lease=lease)  # read once
+            check = await self._store.send_check(thread, answering(batch), lease=lease)  # read once
             if not last_try and check.waiting > len(batch):
                 live.abandoned = True
                 return False
@@ -773,7 +751,7 @@ class Pipeline:
         elif not still_ours():
             live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
             return False
-        elif not (check := await self._store.send_check(thread, _ts_of(batch), lease=lease)).ours:
+        elif not (check := await self._store.send_check(thread, answering(batch), lease=lease)).ours:
             live.cut_short = True
             return False
         elif check.owner is not Owner.BOT or (await self._people_are_coming(thread, state.customer, check.arrived)):
@@ -872,7 +850,3 @@ def _customers_own(thread: ThreadRef, batch: list[Pending], customer: str) -> li
 
 def _never() -> bool:
     return False
-
-
-def _ts_of(batch: list[Pending]) -> list[str]:
-    return [p.message.ts for p in batch]

@@ -13,8 +13,9 @@ from typing import Any
 
 from bot.ops.metrics import Metrics
 from bot.ops.tracing import NO_TRACING, Tracing, conversation_id
+from handlers.answered import Answered
 from handlers.messages import ThreadRef
-from handlers.pipeline import Answered, Pipeline
+from handlers.pipeline import Pipeline
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.inbox import Inbox
 from handlers.store.service_stats import ServiceStats
