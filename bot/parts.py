@@ -39,7 +39,7 @@ from handlers.handoff import Handoff, HandoffTexts
 from handlers.messages import ThreadRef
 from handlers.model import Model
 from handlers.outbox import Outbox
-from handlers.pipeline import Policy, Texts, nobody_is_support
+from handlers.pipeline import Policy, Texts
 from handlers.service_levels import Targets
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.inbox import GROUP, Inbox
@@ -50,6 +50,7 @@ from handlers.store.service_stats import ServiceStats
 from handlers.store.stream_budget import StreamBudget
 from handlers.store.thread_store import ThreadStore
 from handlers.tokens import encoder_for
+from handlers.who_moves import nobody_is_support
 from sarah_model.knowledge import load_knowledge_base
 from sarah_model.sections import SectionFinder
 

@@ -47,6 +47,7 @@ from handlers.store.thread_store import (
 )
 from handlers.streaming import Live, ready_text
 from handlers.tokens import Encoder
+from handlers.who_moves import WhoMoves, customers_own, nobody_is_support
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,6 @@ class Policy:
     consecutive: bool = False  # count failures in a row (reset by a good answer) instead of in total
 
 
-async def nobody_is_support(user: str) -> bool:
-    """Where there is no support team (the local chat), nobody's message is an agent's."""
-    return False
-
-
 class Pipeline:
     def __init__(
         self,
@@ -132,6 +128,7 @@ class Pipeline:
         self._clock = clock
         self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
+        self._who_moves = WhoMoves(store, is_support)
 
     async def answer_pending(
         self,
@@ -176,7 +173,7 @@ class Pipeline:
                 await self._end_crashed_stream(thread, state)
             if state.relay_to:
                 return await self._relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
-            agents = await self._support_members(thread, batch, state.customer)
+            agents = await self._who_moves.support_members(thread, batch, state.customer)
             owner = state.owner
             if agents or owner in (Owner.WAITING, Owner.HUMAN):
                 await self._clear_placeholder(thread, state)
@@ -214,7 +211,7 @@ class Pipeline:
         previous = next((t for t in reversed(episode) if t.role == "assistant"), None)
         last_answer = previous.ts if previous is not None else ""
         failure_key = await self._judge_feedback(thread, feedback, state.customer)
-        own = _customers_own(thread, messages, state.customer)  # only these can move the thread
+        own = customers_own(thread, messages, state.customer)  # only these can move the thread
 
         if messages and not episode:
             await self.conversation_started(thread)
@@ -387,7 +384,7 @@ class Pipeline:
             text = f"{text}\n\n{self._texts.files_shared}"
         check = check or await self._store.send_check(thread, answering(batch), lease=lease)
         # the batch is judged already: only what came since can stop the send
-        if check.arrived and await self._people_are_coming(thread, state.customer, check.arrived):
+        if check.arrived and await self._who_moves.people_are_coming(thread, state.customer, check.arrived):
             if stream is not None:
                 await self._cut_short(thread, state, stream)
             return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
@@ -506,7 +503,7 @@ class Pipeline:
             if placeholder:
                 await self._outbox.withdraw(thread, placeholder)
             return
-        own = _customers_own(thread, messages, state.customer)
+        own = customers_own(thread, messages, state.customer)
         failed = Reply("", Outcome.UNAVAILABLE)
         if (
             own
@@ -732,7 +729,7 @@ class Pipeline:
                 not still_ours()
                 or not check.ours
                 or check.owner is not Owner.BOT
-                or await self._people_are_coming(thread, customer, check.arrived)
+                or await self._who_moves.people_are_coming(thread, customer, check.arrived)
             ):
                 live.one_message = True  # the checks before sending decide, as without streaming
                 return True
@@ -754,7 +751,9 @@ class Pipeline:
         elif not (check := await self._store.send_check(thread, answering(batch), lease=lease)).ours:
             live.cut_short = True
             return False
-        elif check.owner is not Owner.BOT or (await self._people_are_coming(thread, state.customer, check.arrived)):
+        elif check.owner is not Owner.BOT or (
+            await self._who_moves.people_are_coming(thread, state.customer, check.arrived)
+        ):
             await self._cut_short(thread, state, live.stream)
             live.cut_short = True
             return False
@@ -810,42 +809,6 @@ class Pipeline:
             await self._store.set_fields(thread, placeholder=first, reply_parts=json.dumps(parts))
             state = replace(state, placeholder=first, reply_parts=parts)
         return state
-
-    async def _support_members(self, thread: ThreadRef, batch: list[Pending], customer: str) -> set[str]:
-        """Support-team members among the authors (channel threads only: agents cannot see DMs).
-
-        The thread's own customer never counts: a support member who asks Sarah something is a
-        customer in that thread, not an agent taking it over.
-        """
-        if thread.is_dm:
-            return set()
-        return {
-            p.message.user
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-            and p.message.user != customer
-            and not p.message.external  # Slack Connect: someone from another org is never support
-            and await self._is_support(p.message.user)
-        }
-
-    async def _people_are_coming(self, thread: ThreadRef, customer: str, pending: list[Pending] | None = None) -> bool:
-        """Checked right before a send: is a hand-off request or an agent's line waiting in the queue?
-        (`pending`: the queue as just read; read here when None.)"""
-        if pending is None:
-            pending = await self._store.pending(thread)
-        own = _customers_own(thread, [p for p in pending if p.message.kind is not Kind.FEEDBACK], customer)
-        return any(wants_human(p.message.text) for p in own) or bool(
-            await self._support_members(thread, pending, customer)
-        )
-
-
-def _customers_own(thread: ThreadRef, batch: list[Pending], customer: str) -> list[Pending]:
-    """The messages the thread's customer wrote (in a DM, or a thread whose customer is not recorded,
-    all of them): only these ask for a person or count as failures. Bystanders in a channel thread
-    are answered, but cannot hand off, count against, or silence someone else's conversation."""
-    if thread.is_dm or not customer:
-        return batch
-    return [p for p in batch if p.message.user == customer]
 
 
 def _never() -> bool:

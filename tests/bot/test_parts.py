@@ -21,7 +21,8 @@ from bot.slack.outbox import SlackOutbox
 from config import Settings, SlackMode, load_settings
 from handlers.model import Conversation, Reply
 from handlers.outbox import Outbox
-from handlers.pipeline import Texts, nobody_is_support
+from handlers.pipeline import Texts
+from handlers.who_moves import nobody_is_support
 
 SLACK = {"slack_bot_token": "xoxb-test-token", "slack_signing_secret": "s3cret"}
 TEXTS = {"text_thinking": "_One moment…_", "text_apology": "Sorry, something broke on our side."}
