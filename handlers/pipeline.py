@@ -23,6 +23,7 @@ from config.settings import TextSettings
 from handlers.answered import Answered, answering
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
+from handlers.failures import DEFAULT_POLICY, Failures, Policy, answer_failed, message_failed, reply_failure
 from handlers.handoff import Handoff
 from handlers.history import ThreadReader
 from handlers.intents import says_it_did_not_work, wants_human
@@ -32,7 +33,6 @@ from handlers.model_turns import customer_turns, turns_for_model
 from handlers.notes import is_internal
 from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
-from handlers.store import keys
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import (
     Pending,
@@ -87,12 +87,6 @@ class Texts:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    handoff_after_failures: int = 3
-    consecutive: bool = False  # count failures in a row (reset by a good answer) instead of in total
-
-
 class Pipeline:
     def __init__(
         self,
@@ -105,7 +99,7 @@ class Pipeline:
         encoder: Encoder,
         token_budget: int,
         texts: Texts,
-        policy: Policy = Policy(),
+        policy: Policy = DEFAULT_POLICY,
         max_redrafts: int = 2,
         is_support: Callable[[str], Awaitable[bool]] = nobody_is_support,
         clock: Callable[[], float] = time.time,
@@ -122,13 +116,13 @@ class Pipeline:
         self._encoder = encoder
         self._budget = token_budget
         self._texts = texts
-        self._policy = policy
         self._max_redrafts = max_redrafts
         self._is_support = is_support
         self._clock = clock
         self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
         self._who_moves = WhoMoves(store, is_support)
+        self._failures = Failures(store, ownership, handoff, policy, clock)
 
     async def answer_pending(
         self,
@@ -210,19 +204,22 @@ class Pipeline:
         episode = episode_of(turns)
         previous = next((t for t in reversed(episode) if t.role == "assistant"), None)
         last_answer = previous.ts if previous is not None else ""
-        failure_key = await self._judge_feedback(thread, feedback, state.customer)
+        failure_key = await self._failures.judge_feedback(thread, feedback, state.customer)
         own = customers_own(thread, messages, state.customer)  # only these can move the thread
 
         if messages and not episode:
             await self.conversation_started(thread)
         if any(wants_human(p.message.text) for p in own):
-            return await self._escalate(
+            return await self._failures.escalate(
                 thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None, lease=lease
             )
         if not messages:  # only button presses
             if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
                 return Answered([], release=Release.LOST)
-            if failure_key and await self._over_threshold(thread, failure_key, batch, None, lease=lease) is None:
+            if (
+                failure_key
+                and await self._failures.over_threshold(thread, failure_key, batch, None, lease=lease) is None
+            ):
                 await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered.of(batch)
         # "nope, nothing" reports failed steps, but not when it answers "anything else?": the answer decides
@@ -231,7 +228,7 @@ class Pipeline:
             and last_answer
             and any(says_it_did_not_work(p.message.text, previous.content) for p in own)
         ):
-            failure_key = failure_key or keys.failure_key("answer", last_answer)
+            failure_key = failure_key or answer_failed(last_answer)
         if all(p.message.files_only for p in messages):
             return await self._deliver(
                 thread, state, batch, Reply(self._texts.files_only), None, still_ours, lease=lease
@@ -290,34 +287,27 @@ class Pipeline:
                 usage=reply.usage,
             )
             if own:
-                failure_key = failure_key or keys.failure_key("message", own[0].message.ts)
+                failure_key = failure_key or message_failed(own)
 
         moves = bool(own)  # bystanders alone are answered, but count no failure and hand nothing off
         if moves and reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
-            return await self._escalate(
+            return await self._failures.escalate(
                 thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary, lease=lease
             )
-        if moves and reply.outcome is Outcome.HANDOFF:
-            failure_key = failure_key or (
-                keys.failure_key("answer", last_answer)
-                if reply.reason == HandoffReason.STEPS_FAILED and last_answer
-                else keys.failure_key("message", own[0].message.ts)
-            )
-        elif moves and reply.outcome is Outcome.UNAVAILABLE:
-            failure_key = failure_key or keys.failure_key("message", own[0].message.ts)
+        failure_key = failure_key or reply_failure(reply, own, last_answer)
         stream = live.stream if live is not None else None
         if failure_key and stream is not None:
             await stream.stop()  # a hand-off may replace the message: end the stream first
             stream = None
         handed = (
-            await self._over_threshold(thread, failure_key, batch, placeholder, reply, lease=lease)
+            await self._failures.over_threshold(thread, failure_key, batch, placeholder, reply, lease=lease)
             if failure_key
             else None
         )
         if handed is not None:
             return replace(handed, reply=reply)
-        if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:
-            await self._ownership.reset_failures(thread)
+        if failure_key is None and reply.outcome is Outcome.ANSWERED:
+            await self._failures.answered_well(thread)
         fresh = check if failure_key is None else None  # a counted failure may have changed hands: read again
         return await self._deliver(
             thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
@@ -443,47 +433,6 @@ class Pipeline:
             thread, text, replace=placeholder, feedback=feedback, tag=tag, parts=parts, on_part=record
         )
 
-    # -- failures and hand-off ------------------------------------------------------------------------
-
-    async def _judge_feedback(self, thread: ThreadRef, feedback: list[Pending], customer: str) -> str | None:
-        key = None
-        for press in feedback:
-            if customer and press.message.user != customer:
-                continue  # only the person who asked rates the answers
-            if press.message.text == "not_helped":
-                key = keys.failure_key("answer", press.message.ref)
-            elif press.message.text == "helped" and self._policy.consecutive:
-                await self._ownership.reset_failures(thread)
-        return key
-
-    async def _over_threshold(
-        self,
-        thread: ThreadRef,
-        failure_key: str,
-        batch: list[Pending],
-        placeholder: str | None,
-        reply: Reply | None = None,
-        *,
-        lease: str = "",
-    ) -> Answered | None:
-        """Count the failure; hand off once the thread has failed often enough, returning what the
-        hand-off's commit recorded (None: not handed off)."""
-        failures = await self._ownership.record_failure(thread, failure_key)
-        log.info("failure counted", extra={"thread_key": thread.key, "failures": failures, "key": failure_key})
-        if failures < self._policy.handoff_after_failures:
-            return None
-        if reply and reply.outcome is Outcome.HANDOFF:
-            reason = reply.reason
-        elif reply and reply.outcome is Outcome.UNAVAILABLE:
-            reason = HandoffReason.MODEL_UNAVAILABLE
-        elif reply and reply.reason == HandoffReason.CLAIMED_ACTION:
-            reason = HandoffReason.CLAIMED_ACTION
-        else:
-            reason = HandoffReason.STEPS_FAILED
-        return await self._escalate(
-            thread, batch, reason, placeholder, reply.summary if reply else "", failures, lease=lease
-        )
-
     async def dead_lettered(
         self,
         thread: ThreadRef,
@@ -507,9 +456,7 @@ class Pipeline:
         failed = Reply("", Outcome.UNAVAILABLE)
         if (
             own
-            and await self._over_threshold(
-                thread, keys.failure_key("message", own[0].message.ts), [], placeholder, failed, lease=lease
-            )
+            and await self._failures.over_threshold(thread, message_failed(own), [], placeholder, failed, lease=lease)
             is not None
         ):
             return
@@ -520,28 +467,6 @@ class Pipeline:
             await self._store.set_fields(
                 thread, placeholder="", reply_pass="", reply_since="", reply_parts="", reply_at=""
             )
-
-    async def _escalate(
-        self,
-        thread: ThreadRef,
-        batch: list[Pending],
-        reason: str,
-        placeholder: str | None,
-        summary: str = "",
-        failures: int | None = None,
-        *,
-        lease: str = "",
-    ) -> Answered:
-        """Record the batch and hand the thread to people; under a lease that is no longer the
-        pass's own (`lease`), neither: the lease's new holder decides."""
-        committed = await self._store.commit(thread, batch, customer_turns(batch), self._clock(), lease=lease)
-        if committed.release is Release.LOST:
-            log.info("not handing off: the thread's lease moved on", extra={"thread_key": thread.key})
-            return Answered.of(batch, committed=committed)
-        if failures is None:
-            failures = (await self._store.state(thread)).failures
-        await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
-        return Answered.of(batch, committed=committed)
 
     # -- people have the thread ------------------------------------------------------------------------
 

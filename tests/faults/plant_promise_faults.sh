@@ -33,9 +33,9 @@ path, old, new = {
     "xack": ("handlers/store/inbox.py", "        pipe.xack(self._stream, GROUP, *entry_ids)\n", ""),
     "maxchars": ("bot/runtime.py", "            max_message_chars=s.max_message_chars,\n", ""),
     "total": (
-        "handlers/pipeline.py",
-        "if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:",
-        "if failure_key is None and reply.outcome is Outcome.ANSWERED:",
+        "handlers/failures.py",
+        "start again.\"\"\"\n        if self._policy.consecutive:",
+        "start again.\"\"\"\n        if True:",
     ),
     "readage": ("bot/ops/liveness.py", 'ages = {"read": now - self._last["read"],', 'ages = {"read": now - self._last["reclaim"],'),
 }[fault]
