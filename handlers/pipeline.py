@@ -30,9 +30,9 @@ from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, StreamingModel
 from handlers.model_turns import customer_turns, turns_for_model
-from handlers.notes import is_internal
-from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
+from handlers.outbox import AnswerStream, Outbox, Streams
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
+from handlers.relays import Relays
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import (
     Pending,
@@ -50,15 +50,6 @@ from handlers.tokens import Encoder
 from handlers.who_moves import WhoMoves, customers_own, nobody_is_support
 
 log = logging.getLogger(__name__)
-
-NOT_SUPPORT = (
-    "Only the support team can reply to the customer here: your message was not sent to them, "
-    "and the conversation stays with whoever has it."
-)
-KEPT_INTERNAL = (
-    "Kept internal: your message has a note line (`note:`, `internal:`, `[private]`, :lock: …), so none "
-    "of it was sent to the customer. Send what the customer should read as a message of its own."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +114,7 @@ class Pipeline:
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
         self._who_moves = WhoMoves(store, is_support)
         self._failures = Failures(store, ownership, handoff, policy, clock)
+        self._relays = Relays(store, ownership, handoff, outbox, is_support, clock)
 
     async def answer_pending(
         self,
@@ -166,14 +158,14 @@ class Pipeline:
             if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
                 await self._end_crashed_stream(thread, state)
             if state.relay_to:
-                return await self._relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
+                return await self._relays.relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
             agents = await self._who_moves.support_members(thread, batch, state.customer)
             owner = state.owner
             if agents or owner in (Owner.WAITING, Owner.HUMAN):
                 await self._clear_placeholder(thread, state)
                 if agents:
-                    return await self._agents_wrote(thread, batch, agents, lease=lease)
-                return await self._hold_for_people(thread, state, batch, still_ours, lease=lease)
+                    return await self._relays.agents_wrote(thread, batch, agents, lease=lease)
+                return await self._relays.hold_for_people(thread, state, batch, still_ours, lease=lease)
             if owner is Owner.RESOLVED:
                 await self._handoff.reopen(thread)
             answered = await self._answer(
@@ -468,121 +460,6 @@ class Pipeline:
                 thread, placeholder="", reply_pass="", reply_since="", reply_parts="", reply_at=""
             )
 
-    # -- people have the thread ------------------------------------------------------------------------
-
-    async def _hold_for_people(
-        self,
-        thread: ThreadRef,
-        state: ThreadState,
-        batch: list[Pending],
-        still_ours: Callable[[], bool] = lambda: True,
-        *,
-        lease: str = "",
-    ) -> Answered:
-        """Sarah stays silent; in a DM she passes the customer's lines to the card's thread (while the
-        lease is the pass's own: its next holder passes them on otherwise, once)."""
-        ref = state.card
-        if thread.is_dm and ref is not None:
-            for pending in batch:
-                message = pending.message
-                if message.kind is Kind.FEEDBACK or not (message.text.strip() or message.has_files):
-                    continue
-                if not await self._lease_held(thread, still_ours, lease):
-                    return Answered([], release=Release.LOST)
-                await self._outbox.customer_said(
-                    ref, state.customer or message.user, message.text, has_files=message.has_files
-                )
-        committed = await self._store.commit(thread, batch, customer_turns(batch), self._clock(), lease=lease)
-        return Answered.of(batch, committed=committed)
-
-    async def _agents_wrote(
-        self, thread: ThreadRef, batch: list[Pending], agents: set[str], *, lease: str = ""
-    ) -> Answered:
-        """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
-        for agent in sorted(agents):
-            await self._handoff.take_over(thread, agent)
-        first = next(p.message.user for p in batch if p.message.user in agents)
-        await self._ownership.person_answered(thread, first, self._clock())
-        turns = [
-            StoredTurn("agent" if p.message.user in agents else "user", p.message.text, p.message.ts, p.message.user)
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-        ]
-        committed = await self._store.commit(thread, batch, turns, self._clock(), lease=lease)
-        return Answered.of(batch, committed=committed)
-
-    async def _relay_from_support(
-        self,
-        card_thread: ThreadRef,
-        relay_to: str,
-        batch: list[Pending],
-        still_ours: Callable[[], bool] = lambda: True,
-        *,
-        lease: str = "",
-    ) -> Answered:
-        """Agents write in the card's thread; Sarah passes their lines to the customer's DM.
-
-        Only support-team members speak for ZenNest: anyone else is told so privately and takes
-        nothing over. A message with a note line anywhere (handlers/notes.py) stays internal, whole.
-        The agent gets a private copy of what the customer received; a file is announced to the
-        agent, never dropped silently. Each line goes out only while the card thread's lease is the
-        pass's own (`lease`); once it is not, nothing more is posted or recorded: the lease's new
-        holder relays the batch and stores its lines, once.
-        """
-        channel, _, thread_ts = relay_to.partition(":")
-        customer_thread = await self._store.locate(ThreadRef(channel, thread_ts))
-        ref = CardRef(card_thread.channel, card_thread.thread_ts)
-        relayed: list[StoredTurn] = []
-        for pending in batch:
-            message = pending.message
-            if message.kind is Kind.FEEDBACK:
-                continue
-            if not await self._lease_held(card_thread, still_ours, lease):
-                log.warning(
-                    "the card thread's lease moved on while relaying; its new holder relays the rest",
-                    extra={"thread_key": card_thread.key},
-                )
-                return Answered([], release=Release.LOST)
-            if not await self._is_support(message.user):
-                log.warning(
-                    "a line in a card's thread from outside the support team was not relayed",
-                    extra={"thread_key": card_thread.key},
-                )
-                await self._outbox.tell_agent(ref, message.user, NOT_SUPPORT)
-                continue
-            if is_internal(message.text):
-                await self._outbox.tell_agent(ref, message.user, KEPT_INTERNAL)
-                continue
-            owner = await self._ownership.owner(customer_thread)
-            if owner is Owner.WAITING:
-                await self._handoff.claim(customer_thread, message.user)
-            elif owner is not Owner.HUMAN:
-                await self._outbox.support_note(
-                    ref, "This conversation is not with the team any more; that line was not sent to the customer."
-                )
-                continue
-            if message.text.strip():
-                await self._outbox.relay_to_customer(customer_thread, ref, message.user, message.text)
-                relayed.append(StoredTurn("agent", message.text, message.ts, message.user))
-            if message.has_files:
-                await self._outbox.support_note(
-                    ref, "I can't pass files on to the customer. Please describe what it shows, or share a link."
-                )
-        committed = await self._store.commit(card_thread, batch, [], self._clock(), lease=lease)
-        if committed.release is Release.LOST:
-            return Answered.of(batch, committed=committed)  # the agents' lines are stored by the new holder
-        if relayed:
-            await self._ownership.transition(
-                customer_thread,
-                allowed=(Owner.HUMAN,),
-                to=Owner.HUMAN,
-                by=relayed[-1].user,
-                now=self._clock(),
-                turns=tuple(relayed),
-            )
-            await self._ownership.person_answered(customer_thread, relayed[0].user, self._clock())
-        return Answered.of(batch, committed=committed)
-
     # -- a first mention halfway down a thread ---------------------------------------------------------
 
     async def _read_thread_so_far(
@@ -607,11 +484,6 @@ class Pipeline:
         if state.placeholder:
             await self._outbox.withdraw(thread, state.placeholder)
             await self._store.set_fields(thread, placeholder="")
-
-    async def _lease_held(self, thread: ThreadRef, still_ours: Callable[[], bool], lease: str) -> bool:
-        """Checked right before a post to people: is the lease still the pass's own, on this
-        worker's clock (`still_ours`) and, with the pass's token, in Redis?"""
-        return still_ours() and (not lease or await self._store.holds_lease(thread, lease))
 
     async def _show_thinking(self, thread: ThreadRef, state: ThreadState) -> str | None:
         """Slack's loading status, or a "typing…" placeholder (recorded: the answer replaces it)."""
