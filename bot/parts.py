@@ -35,12 +35,12 @@ from bot.slack.thread_history import SlackThreadReader
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.support_hours import parse_weekly
+from handlers.delivery import Texts
 from handlers.failures import Policy
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.messages import ThreadRef
 from handlers.model import Model
 from handlers.outbox import Outbox
-from handlers.pipeline import Texts
 from handlers.service_levels import Targets
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.inbox import GROUP, Inbox

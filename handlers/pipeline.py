@@ -12,70 +12,41 @@ the model writes it, under the same checks (handlers/streaming.py says how).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from config.settings import TextSettings
 from handlers.answered import Answered, answering
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
+from handlers.delivery import Delivery, Texts
 from handlers.failures import DEFAULT_POLICY, Failures, Policy, answer_failed, message_failed, reply_failure
 from handlers.handoff import Handoff
 from handlers.history import ThreadReader
 from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, StreamingModel
-from handlers.model_turns import customer_turns, turns_for_model
-from handlers.outbox import AnswerStream, Outbox, Streams
+from handlers.model_turns import turns_for_model
+from handlers.outbox import Outbox, Streams
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.relays import Relays
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import (
     Pending,
     Release,
-    SendCheck,
     Snapshot,
     StoredTurn,
     ThreadState,
     ThreadStore,
     episode_of,
-    located,
 )
 from handlers.streaming import Live, ready_text
 from handlers.tokens import Encoder
 from handlers.who_moves import WhoMoves, customers_own, nobody_is_support
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Texts:
-    apology: str
-    files_only: str
-    cannot_resolve: str
-    not_helped: str
-    claimed_action: str = ""  # sent instead of an answer claiming an action; cannot_resolve when unset
-    message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
-    stream_stopped: str = ""  # closes a streamed answer cut short because people took the thread
-    files_shared: str = ""  # added to the answer when the customer shared a file (linked on the card)
-
-    @classmethod
-    def from_settings(cls, texts: TextSettings, max_message_chars: int) -> Texts:
-        """The pipeline's lines as configured (TEXT_*), the message cap written into TEXT_MESSAGE_CUT."""
-        return cls(
-            apology=texts.text_apology,
-            files_only=texts.text_files_only,
-            cannot_resolve=texts.text_cannot_resolve,
-            not_helped=texts.text_not_helped,
-            claimed_action=texts.text_claimed_action,
-            message_cut=texts.text_message_cut.replace("{limit}", f"{max_message_chars:,}"),
-            stream_stopped=texts.text_stream_stopped,
-            files_shared=texts.text_files_shared,
-        )
 
 
 class Pipeline:
@@ -113,6 +84,7 @@ class Pipeline:
         self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
         self._who_moves = WhoMoves(store, is_support)
+        self._delivery = Delivery(store, ownership, outbox, self._who_moves, texts, clock)
         self._failures = Failures(store, ownership, handoff, policy, clock)
         self._relays = Relays(store, ownership, handoff, outbox, is_support, clock)
 
@@ -145,13 +117,7 @@ class Pipeline:
                 return Answered([])
             state = snapshot.state
             if attempt == 0:
-                here = located(thread, state.reply_ts)  # a DM conversation: answer under the latest message
-                if state.reply_pass:  # an earlier try died mid-answer: its messages are where it tagged them
-                    there = located(thread, state.reply_at) if state.reply_at else here
-                    state = await self._recover_posts(there, state)
-                    if state.placeholder or state.reply_parts:
-                        here = there  # the answer goes on where Slack has it, edited: never a second one
-                thread = here
+                thread, state = await self._delivery.answer_here(thread, state)
             await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             if snapshot.tag:
                 state.reply_pass, state.reply_since = snapshot.tag, snapshot.tagged_at
@@ -212,7 +178,7 @@ class Pipeline:
                 failure_key
                 and await self._failures.over_threshold(thread, failure_key, batch, None, lease=lease) is None
             ):
-                await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
+                await self._delivery.send_if_ours(thread, self._texts.not_helped, None, still_ours)
             return Answered.of(batch)
         # "nope, nothing" reports failed steps, but not when it answers "anything else?": the answer decides
         if (
@@ -222,7 +188,7 @@ class Pipeline:
         ):
             failure_key = failure_key or answer_failed(last_answer)
         if all(p.message.files_only for p in messages):
-            return await self._deliver(
+            return await self._delivery.deliver(
                 thread, state, batch, Reply(self._texts.files_only), None, still_ours, lease=lease
             )
 
@@ -301,7 +267,7 @@ class Pipeline:
         if failure_key is None and reply.outcome is Outcome.ANSWERED:
             await self._failures.answered_well(thread)
         fresh = check if failure_key is None else None  # a counted failure may have changed hands: read again
-        return await self._deliver(
+        return await self._delivery.deliver(
             thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
         )
 
@@ -336,95 +302,6 @@ class Pipeline:
         )
         return reply
 
-    async def _deliver(
-        self,
-        thread: ThreadRef,
-        state: ThreadState,
-        batch: list[Pending],
-        reply: Reply,
-        placeholder: str | None,
-        still_ours: Callable[[], bool],
-        stream: AnswerStream | None = None,
-        *,
-        check: SendCheck | None = None,
-        lease: str = "",
-    ) -> Answered:
-        """Post Sarah's answer (or apology) if the thread is still hers, and record the turns.
-        With a `stream` in flight, the answer finishes it (or replaces it when it cannot).
-
-        `check` is the owner and queue read after the model answered (read here when None); with
-        `lease`, the commit gives the lease up when nothing else waits."""
-        answered = reply.outcome is Outcome.ANSWERED
-        text = (
-            reply.text
-            if answered
-            else (self._texts.cannot_resolve if reply.outcome is Outcome.HANDOFF else self._texts.apology)
-        )
-        if self._texts.message_cut and any(p.message.cut_from for p in batch):
-            text = f"{text}\n\n{self._texts.message_cut}"
-        if self._texts.files_shared and any(p.message.files for p in batch):
-            text = f"{text}\n\n{self._texts.files_shared}"
-        check = check or await self._store.send_check(thread, answering(batch), lease=lease)
-        # the batch is judged already: only what came since can stop the send
-        if check.arrived and await self._who_moves.people_are_coming(thread, state.customer, check.arrived):
-            if stream is not None:
-                await self._cut_short(thread, state, stream)
-            return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
-        ours = still_ours if check.ours else _never
-        sent, answer_ts = await self._send_if_ours(
-            thread, text, placeholder, ours, feedback=answered, state=state, stream=stream, owner=check.owner
-        )
-        if not sent and not ours():
-            return Answered([], release=Release.LOST)  # the lease moved on: the next holder answers these
-        turns = customer_turns(batch)
-        if answered and sent:
-            turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
-        committed = await self._store.commit(thread, batch, turns, self._clock(), release=lease)
-        return Answered.of(batch, reply, committed)
-
-    async def _send_if_ours(
-        self,
-        thread: ThreadRef,
-        text: str,
-        placeholder: str | None,
-        still_ours: Callable[[], bool],
-        *,
-        feedback: bool = False,
-        state: ThreadState | None = None,
-        stream: AnswerStream | None = None,
-        owner: Owner | None = None,
-    ) -> tuple[bool, str | None]:
-        """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
-        placeholder). Returns whether it was sent, and the id of the message.
-
-        `owner` is the owner as just read (read here when None). With the thread's `state`, the
-        answer is tagged and each piece recorded as it is posted, so a retried pass edits the
-        pieces an earlier try posted instead of posting them again."""
-        if not still_ours() or (owner or await self._ownership.owner(thread)) is not Owner.BOT:
-            log.info(
-                "not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key}
-            )
-            if stream is not None and still_ours() and state is not None:
-                await self._cut_short(thread, state, stream)
-            elif placeholder and still_ours():
-                await self._outbox.withdraw(thread, placeholder)
-            return False, None
-        if state is None:
-            return True, await self._outbox.send(thread, text, replace=placeholder, feedback=feedback)
-        tag = await self._reply_tag(thread, state)
-
-        async def record(ids: list[str]) -> None:
-            await self._store.set_fields(thread, placeholder=ids[0], reply_parts=json.dumps(ids[1:]))
-
-        if stream is not None:
-            if await stream.finish(text, feedback=feedback, tag=tag):
-                return True, stream.ts
-            placeholder = stream.ts  # the stream could not carry the whole answer: replace it
-        parts = list(state.reply_parts)
-        return True, await self._outbox.send(
-            thread, text, replace=placeholder, feedback=feedback, tag=tag, parts=parts, on_part=record
-        )
-
     async def dead_lettered(
         self,
         thread: ThreadRef,
@@ -452,7 +329,7 @@ class Pipeline:
             is not None
         ):
             return
-        sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
+        sent, _ = await self._delivery.send_if_ours(thread, self._texts.apology, placeholder, still_ours)
         if sent or placeholder:
             # The apology closes this answer: a replayed message gets an answer of its own, not an
             # edit of the apology by the crash recovery.
@@ -487,7 +364,7 @@ class Pipeline:
 
     async def _show_thinking(self, thread: ThreadRef, state: ThreadState) -> str | None:
         """Slack's loading status, or a "typing…" placeholder (recorded: the answer replaces it)."""
-        placeholder = await self._outbox.thinking(thread, tag=await self._reply_tag(thread, state))
+        placeholder = await self._outbox.thinking(thread, tag=await self._delivery.reply_tag(thread, state))
         if placeholder:
             await self._store.set_fields(thread, placeholder=placeholder)
             state.placeholder = placeholder
@@ -530,7 +407,7 @@ class Pipeline:
             ):
                 live.one_message = True  # the checks before sending decide, as without streaming
                 return True
-            tag = await self._reply_tag(thread, state)
+            tag = await self._delivery.reply_tag(thread, state)
             assert self._streams is not None
             stream = await self._streams.start_stream(
                 thread, recipient_user=customer, recipient_team=batch[-1].message.thread.team
@@ -551,21 +428,13 @@ class Pipeline:
         elif check.owner is not Owner.BOT or (
             await self._who_moves.people_are_coming(thread, state.customer, check.arrived)
         ):
-            await self._cut_short(thread, state, live.stream)
+            await self._delivery.cut_short(thread, state, live.stream)
             live.cut_short = True
             return False
         if not await live.stream.append(ready):
             live.one_message = True  # the stream cannot go on: the finished answer replaces it
         live.shown = ready
         return True
-
-    async def _cut_short(self, thread: ThreadRef, state: ThreadState, stream: AnswerStream) -> None:
-        """People took the thread while Sarah was writing: the stream ends at once with a closing
-        line and stays as it is (it is no longer this pass's placeholder, nothing replaces it)."""
-        log.info("a streamed answer was cut short: the thread is going to people", extra={"thread_key": thread.key})
-        await stream.stop(self._texts.stream_stopped)
-        await self._store.set_fields(thread, placeholder="", stream_ts="")
-        state.placeholder, state.stream_ts = "", ""
 
     async def _end_crashed_stream(self, thread: ThreadRef, state: ThreadState) -> None:
         """An earlier pass died mid-stream: stop its stream so this pass can replace the message."""
@@ -576,37 +445,3 @@ class Pipeline:
             await self._streams.end_stream(thread, state.stream_ts)
         await self._store.set_fields(thread, stream_ts="")
         state.stream_ts = ""
-
-    # -- one visible answer across a crash (see handlers/outbox.py) -----------------------------------
-
-    async def _reply_tag(self, thread: ThreadRef, state: ThreadState) -> str:
-        """The tag of this answer's messages, recorded in Redis BEFORE anything is posted with it."""
-        tag = state.reply_pass
-        if not tag:
-            tag = uuid.uuid4().hex
-            since = f"{self._clock():.3f}"
-            await self._store.set_fields(thread, reply_pass=tag, reply_since=since, reply_at=thread.thread_ts)
-            state.reply_pass, state.reply_since = tag, float(since)
-        return tag
-
-    async def _recover_posts(self, thread: ThreadRef, state: ThreadState) -> ThreadState:
-        """A pass that tagged an answer and never committed it died mid-way: find the messages it
-        posted but may not have recorded, so this pass edits them instead of posting again."""
-        since = state.reply_since
-        found = await self._outbox.find_posts(thread, state.reply_pass, since=since)
-        recorded = [state.placeholder, *state.reply_parts]
-        count = max(len(recorded), max(found, default=-1) + 1)
-        ids = [found.get(i) or (recorded[i] if i < len(recorded) else "") for i in range(count)]
-        first, parts = ids[0], [ts for ts in ids[1:] if ts]
-        if [first, *parts] != recorded:
-            log.warning(
-                "an earlier try posted messages it did not record; editing them instead of posting again",
-                extra={"thread_key": thread.key, "found": len(found)},
-            )
-            await self._store.set_fields(thread, placeholder=first, reply_parts=json.dumps(parts))
-            state = replace(state, placeholder=first, reply_parts=parts)
-        return state
-
-
-def _never() -> bool:
-    return False
