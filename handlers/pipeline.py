@@ -42,7 +42,7 @@ from handlers.store.thread_store import (
     ThreadStore,
     episode_of,
 )
-from handlers.streaming import Live, ready_text
+from handlers.streaming import Live, StreamSteps
 from handlers.tokens import Encoder
 from handlers.who_moves import WhoMoves, customers_own, nobody_is_support
 
@@ -85,6 +85,7 @@ class Pipeline:
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
         self._who_moves = WhoMoves(store, is_support)
         self._delivery = Delivery(store, ownership, outbox, self._who_moves, texts, clock)
+        self._streaming = StreamSteps(store, streams, self._delivery, self._who_moves)
         self._failures = Failures(store, ownership, handoff, policy, clock)
         self._relays = Relays(store, ownership, handoff, outbox, is_support, clock)
 
@@ -121,8 +122,8 @@ class Pipeline:
             await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             if snapshot.tag:
                 state.reply_pass, state.reply_since = snapshot.tag, snapshot.tagged_at
-            if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
-                await self._end_crashed_stream(thread, state)
+            if attempt == 0:
+                await self._streaming.end_crashed(thread, state)
             if state.relay_to:
                 return await self._relays.relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
             agents = await self._who_moves.support_members(thread, batch, state.customer)
@@ -213,7 +214,7 @@ class Pipeline:
                 batch,
                 episode,
                 state.customer,
-                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
+                lambda text: self._streaming.stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
             )
             if live.abandoned:
                 return None  # new messages arrived before anything was shown: start over with them
@@ -369,79 +370,3 @@ class Pipeline:
             await self._store.set_fields(thread, placeholder=placeholder)
             state.placeholder = placeholder
         return placeholder
-
-    # -- streamed answers (see handlers/streaming.py) -------------------------------------------------
-
-    async def _stream_some(
-        self,
-        thread: ThreadRef,
-        state: ThreadState,
-        batch: list[Pending],
-        live: Live,
-        text: str,
-        still_ours: Callable[[], bool],
-        last_try: bool,
-        lease: str = "",
-    ) -> bool:
-        """The model wrote more: show its complete sentences, if streaming this draft is still right.
-        Returns False to stop the model (the draft will not be kept, or the thread is not Sarah's)."""
-        if live.one_message or live.claimed:
-            return True  # read on: the answer goes out (or is replaced) as one message
-        ready = ready_text(text, live.shown)
-        if ready is None:
-            return True
-        if find_claims(ready):
-            live.claimed = True  # the sentence with the claim is never shown; the message is replaced
-            return True
-        if live.stream is None:
-            check = await self._store.send_check(thread, answering(batch), lease=lease)  # read once
-            if not last_try and check.waiting > len(batch):
-                live.abandoned = True
-                return False
-            customer = state.customer or batch[-1].message.user
-            if (
-                not still_ours()
-                or not check.ours
-                or check.owner is not Owner.BOT
-                or await self._who_moves.people_are_coming(thread, customer, check.arrived)
-            ):
-                live.one_message = True  # the checks before sending decide, as without streaming
-                return True
-            tag = await self._delivery.reply_tag(thread, state)
-            assert self._streams is not None
-            stream = await self._streams.start_stream(
-                thread, recipient_user=customer, recipient_team=batch[-1].message.thread.team
-            )
-            if stream is None:
-                live.one_message = True
-                return True
-            # Recorded before anything is appended: a pass that takes over finishes or replaces it.
-            await self._store.set_fields(thread, placeholder=stream.ts, stream_ts=stream.ts, reply_parts="[]")
-            state.placeholder, state.stream_ts, state.reply_parts, state.reply_pass = stream.ts, stream.ts, [], tag
-            live.stream = stream
-        elif not still_ours():
-            live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
-            return False
-        elif not (check := await self._store.send_check(thread, answering(batch), lease=lease)).ours:
-            live.cut_short = True
-            return False
-        elif check.owner is not Owner.BOT or (
-            await self._who_moves.people_are_coming(thread, state.customer, check.arrived)
-        ):
-            await self._delivery.cut_short(thread, state, live.stream)
-            live.cut_short = True
-            return False
-        if not await live.stream.append(ready):
-            live.one_message = True  # the stream cannot go on: the finished answer replaces it
-        live.shown = ready
-        return True
-
-    async def _end_crashed_stream(self, thread: ThreadRef, state: ThreadState) -> None:
-        """An earlier pass died mid-stream: stop its stream so this pass can replace the message."""
-        log.warning(
-            "an earlier pass died while streaming; its message will be replaced", extra={"thread_key": thread.key}
-        )
-        if self._streams is not None:
-            await self._streams.end_stream(thread, state.stream_ts)
-        await self._store.set_fields(thread, stream_ts="")
-        state.stream_ts = ""
