@@ -5,8 +5,25 @@ The pipeline knows nothing of Slack: it reads and writes the thread through the 
 so a thread's messages are handled one pass at a time, in order. Messages that arrive while the
 model is thinking are folded into a new draft (at most `max_redrafts` times), so three quick lines
 get one answer. The owner is read again right before every send: an answer drafted before a
-hand-off is never posted after it. With `streams`, a longer answer is shown sentence by sentence as
-the model writes it, under the same checks (handlers/streaming.py says how).
+hand-off is never posted after it.
+
+A pass, in order (`Pipeline.answer_pending`), and where each step lives:
+1. Read the thread's waiting messages and state (`ThreadStore.begin`, handlers/store/thread_store.py).
+2. Go on where an earlier try died: edit what it posted, stop the stream it left open
+   (handlers/delivery.py, handlers/streaming.py).
+3. People's threads: an agent's line in a card's thread goes to the customer, a customer's line to
+   the card, a support member who writes takes the thread; Sarah stays silent (handlers/relays.py,
+   handlers/who_moves.py).
+4. What the customer's own lines settle before the model is asked: a person asked for (a hand-off),
+   only buttons, only files; "not helped" and "it did not work" are failures (handlers/failures.py).
+5. The draft: the model is shown the episode (handlers/model_turns.py) within the token budget,
+   under "typing…", or streamed sentence by sentence as it writes (handlers/streaming.py). New
+   messages meanwhile: start over from 1.
+6. The judge: an answer claiming an action is replaced by an honest one (handlers/claims.py); a
+   hand-off, no answer, or a withheld claim is a failure, and enough failures hand the thread to
+   people (handlers/failures.py, handlers/handoff.py).
+7. The send: owner, queue and lease read again, the answer tagged before it is posted, its turns
+   recorded and the lease given up in one commit (handlers/delivery.py).
 """
 
 from __future__ import annotations
@@ -16,7 +33,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from handlers.answered import Answered, answering
 from handlers.claims import find_claims
@@ -29,13 +46,14 @@ from handlers.intents import says_it_did_not_work, wants_human
 from handlers.messages import Kind, ThreadRef
 from handlers.model import Model, Outcome, Reply, StreamingModel
 from handlers.model_turns import turns_for_model
-from handlers.outbox import Outbox, Streams
+from handlers.outbox import AnswerStream, Outbox, Streams
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.relays import Relays
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import (
     Pending,
     Release,
+    SendCheck,
     Snapshot,
     StoredTurn,
     ThreadState,
@@ -49,7 +67,28 @@ from handlers.who_moves import WhoMoves, customers_own, nobody_is_support
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """What the pass knows before the draft, for judging it."""
+
+    own: list[Pending]  # the customer's own messages: only these count failures or hand off
+    failure_key: str | None  # a failure reported already ("not helped", "it did not work")
+    last_answer: str  # the id of Sarah's previous answer in the episode ("" when none)
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A draft the pass keeps."""
+
+    reply: Reply
+    placeholder: str | None  # the message the answer replaces
+    stream: AnswerStream | None  # the stream showing it, open: the answer finishes it
+    check: SendCheck  # the owner, the queue and the lease, read once after the model answered
+
+
 class Pipeline:
+    """One thread's pass, built on the parts each step needs (given, or built here from what is given)."""
+
     def __init__(
         self,
         store: ThreadStore,
@@ -69,7 +108,6 @@ class Pipeline:
         thread_reader: ThreadReader | None = None,
     ) -> None:
         self._store = store
-        self._ownership = ownership
         self._handoff = handoff
         self._model = model
         # asked once: isinstance against a runtime-checkable Protocol costs about 30 µs a time
@@ -79,7 +117,7 @@ class Pipeline:
         self._budget = token_budget
         self._texts = texts
         self._max_redrafts = max_redrafts
-        self._is_support = is_support
+        self._is_support = is_support  # who is on the support team: the relays and the checks before a send
         self._clock = clock
         self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
@@ -124,16 +162,10 @@ class Pipeline:
                 state.reply_pass, state.reply_since = snapshot.tag, snapshot.tagged_at
             if attempt == 0:
                 await self._streaming.end_crashed(thread, state)
-            if state.relay_to:
-                return await self._relays.relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
-            agents = await self._who_moves.support_members(thread, batch, state.customer)
-            owner = state.owner
-            if agents or owner in (Owner.WAITING, Owner.HUMAN):
-                await self._clear_placeholder(thread, state)
-                if agents:
-                    return await self._relays.agents_wrote(thread, batch, agents, lease=lease)
-                return await self._relays.hold_for_people(thread, state, batch, still_ours, lease=lease)
-            if owner is Owner.RESOLVED:
+            held = await self._people_have_it(thread, state, batch, still_ours, lease)
+            if held is not None:
+                return held
+            if state.owner is Owner.RESOLVED:
                 await self._handoff.reopen(thread)
             answered = await self._answer(
                 thread, state, batch, snapshot.turns, still_ours, last_try=attempt == self._max_redrafts, lease=lease
@@ -142,6 +174,21 @@ class Pipeline:
                 return answered
             log.info("new messages arrived while drafting; starting over with them", extra={"thread_key": thread.key})
         raise AssertionError("unreachable: the last attempt always answers")
+
+    async def _people_have_it(
+        self, thread: ThreadRef, state: ThreadState, batch: list[Pending], still_ours: Callable[[], bool], lease: str
+    ) -> Answered | None:
+        """A card's thread, a thread a support member just wrote in, or one people have: Sarah does
+        not answer, she passes lines on (handlers/relays.py). None: the thread is Sarah's to answer."""
+        if state.relay_to:
+            return await self._relays.relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
+        agents = await self._who_moves.support_members(thread, batch, state.customer)
+        if agents or state.owner in (Owner.WAITING, Owner.HUMAN):
+            await self._clear_placeholder(thread, state)
+            if agents:
+                return await self._relays.agents_wrote(thread, batch, agents, lease=lease)
+            return await self._relays.hold_for_people(thread, state, batch, still_ours, lease=lease)
+        return None
 
     # -- Sarah answers ------------------------------------------------------------------------------
 
@@ -156,6 +203,8 @@ class Pipeline:
         last_try: bool,
         lease: str,
     ) -> Answered | None:
+        """What the customer's own lines settle before the model is asked (a person asked for, only
+        buttons, only files, a failure reported), then the draft. None: redraft with new messages."""
         feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
         if await self._read_thread_so_far(thread, state, messages, turns):
@@ -173,14 +222,7 @@ class Pipeline:
                 thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None, lease=lease
             )
         if not messages:  # only button presses
-            if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
-                return Answered([], release=Release.LOST)
-            if (
-                failure_key
-                and await self._failures.over_threshold(thread, failure_key, batch, None, lease=lease) is None
-            ):
-                await self._delivery.send_if_ours(thread, self._texts.not_helped, None, still_ours)
-            return Answered.of(batch)
+            return await self._buttons_only(thread, batch, failure_key, still_ours, lease)
         # "nope, nothing" reports failed steps, but not when it answers "anything else?": the answer decides
         if (
             previous is not None
@@ -192,7 +234,41 @@ class Pipeline:
             return await self._delivery.deliver(
                 thread, state, batch, Reply(self._texts.files_only), None, still_ours, lease=lease
             )
+        draft = await self._draft(thread, state, batch, episode, still_ours, last_try=last_try, lease=lease)
+        if draft is None:
+            return None  # start over with the new messages
+        judged = _Judged(own, failure_key, last_answer)
+        return await self._judge_and_send(thread, state, batch, draft, judged, still_ours, lease)
 
+    async def _buttons_only(
+        self,
+        thread: ThreadRef,
+        batch: list[Pending],
+        failure_key: str | None,
+        still_ours: Callable[[], bool],
+        lease: str,
+    ) -> Answered:
+        """Only button presses: recorded; "not helped" counts the answer's failure and, below the
+        threshold, Sarah says she is sorry it did not help (TEXT_NOT_HELPED)."""
+        if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
+            return Answered([], release=Release.LOST)
+        if failure_key and await self._failures.over_threshold(thread, failure_key, batch, None, lease=lease) is None:
+            await self._delivery.send_if_ours(thread, self._texts.not_helped, None, still_ours)
+        return Answered.of(batch)
+
+    async def _draft(
+        self,
+        thread: ThreadRef,
+        state: ThreadState,
+        batch: list[Pending],
+        episode: list[StoredTurn],
+        still_ours: Callable[[], bool],
+        *,
+        last_try: bool,
+        lease: str,
+    ) -> _Draft | None:
+        """The model's draft, under "typing…" or streamed as it is written. None: new messages arrived
+        meanwhile, and the draft is dropped (not on the last try, nor once a stream has shown it)."""
         placeholder: str | None = state.placeholder or None
         streamable = (
             self._streams is not None
@@ -206,55 +282,82 @@ class Pipeline:
                 placeholder = await self._show_thinking(thread, state)
             else:  # shown while the model drafts; awaited before anything else is posted
                 thinking = asyncio.ensure_future(self._show_thinking(thread, state))
-        live: Live | None = None
+        stream: AnswerStream | None = None
         if streamable and not placeholder:
-            live = Live()
-            reply = await self._ask_model(
-                thread,
-                batch,
-                episode,
-                state.customer,
-                lambda text: self._streaming.stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
+            streamed = await self._ask_streaming(
+                thread, state, batch, episode, placeholder, still_ours, last_try, lease
             )
-            if live.abandoned:
+            if streamed is None:
                 return None  # new messages arrived before anything was shown: start over with them
-            if live.stream is not None and not live.cut_short:
-                placeholder = live.stream.ts
-                if reply.outcome is not Outcome.ANSWERED or find_claims(reply.text):
-                    await live.stream.stop()  # it becomes a placeholder: replaced by what is sent instead
-                    live.stream = None
-            elif live.cut_short:
-                placeholder, live.stream = None, None  # the cut-short answer stays as it is, closed
+            reply, placeholder, stream = streamed
         else:
             try:
                 reply = await self._ask_model(thread, batch, episode, state.customer)
             finally:
                 if thinking is not None:
                     placeholder = await thinking  # the status is up before the answer replaces it
-        kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
         # owner, queue and lease, read once for what follows
         check = await self._store.send_check(thread, answering(batch), lease=lease)
-        if not last_try and not kept and check.waiting > len(batch):
-            return None  # start over with the new messages
-        if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
-            # Sarah cannot act on a home or account: such an answer would be a lie; an honest one goes
-            # out instead, and it counts as a failure toward the hand-off.
-            log.warning("answer withheld: it claimed an action Sarah cannot take", extra={"thread_key": thread.key})
-            reply = Reply(
-                self._texts.claimed_action or self._texts.cannot_resolve,
-                reason=HandoffReason.CLAIMED_ACTION,
-                usage=reply.usage,
-            )
-            if own:
-                failure_key = failure_key or message_failed(own)
+        if not last_try and stream is None and check.waiting > len(batch):  # a draft being streamed is kept
+            return None
+        return _Draft(reply, placeholder, stream, check)
 
+    async def _ask_streaming(
+        self,
+        thread: ThreadRef,
+        state: ThreadState,
+        batch: list[Pending],
+        episode: list[StoredTurn],
+        placeholder: str | None,
+        still_ours: Callable[[], bool],
+        last_try: bool,
+        lease: str,
+    ) -> tuple[Reply, str | None, AnswerStream | None] | None:
+        """Ask the model while its sentences are streamed (handlers/streaming.py): the reply, the
+        message it replaces, and the stream it finishes (None: it is sent as one message). None: new
+        messages arrived before anything was shown."""
+        live = Live()
+        reply = await self._ask_model(
+            thread,
+            batch,
+            episode,
+            state.customer,
+            lambda text: self._streaming.stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
+        )
+        if live.abandoned:
+            return None
+        if live.stream is not None and not live.cut_short:
+            placeholder = live.stream.ts
+            if reply.outcome is not Outcome.ANSWERED or find_claims(reply.text):
+                await live.stream.stop()  # it becomes a placeholder: replaced by what is sent instead
+                live.stream = None
+        elif live.cut_short:
+            placeholder, live.stream = None, None  # the cut-short answer stays as it is, closed
+        return reply, placeholder, live.stream
+
+    async def _judge_and_send(
+        self,
+        thread: ThreadRef,
+        state: ThreadState,
+        batch: list[Pending],
+        draft: _Draft,
+        judged: _Judged,
+        still_ours: Callable[[], bool],
+        lease: str,
+    ) -> Answered:
+        """Send the draft, or count the failure it is and hand off at the threshold (handlers/failures.py).
+        A hand-off the customer asked for is made at once; bystanders alone count no failure."""
+        reply, placeholder, own = self._honest(thread, draft.reply), draft.placeholder, judged.own
+        failure_key = judged.failure_key
+        if reply is not draft.reply and own:  # a withheld claim is a failure of the message
+            failure_key = failure_key or message_failed(own)
         moves = bool(own)  # bystanders alone are answered, but count no failure and hand nothing off
         if moves and reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
             return await self._failures.escalate(
                 thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary, lease=lease
             )
-        failure_key = failure_key or reply_failure(reply, own, last_answer)
-        stream = live.stream if live is not None else None
+        failure_key = failure_key or reply_failure(reply, own, judged.last_answer)
+        stream = draft.stream
         if failure_key and stream is not None:
             await stream.stop()  # a hand-off may replace the message: end the stream first
             stream = None
@@ -267,9 +370,21 @@ class Pipeline:
             return replace(handed, reply=reply)
         if failure_key is None and reply.outcome is Outcome.ANSWERED:
             await self._failures.answered_well(thread)
-        fresh = check if failure_key is None else None  # a counted failure may have changed hands: read again
+        fresh = draft.check if failure_key is None else None  # a counted failure may have changed hands: read again
         return await self._delivery.deliver(
             thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
+        )
+
+    def _honest(self, thread: ThreadRef, reply: Reply) -> Reply:
+        """Sarah cannot act on a home or account: an answer claiming she did would be a lie; an honest
+        one goes out instead (and it counts as a failure toward the hand-off)."""
+        if reply.outcome is not Outcome.ANSWERED or not find_claims(reply.text):
+            return reply
+        log.warning("answer withheld: it claimed an action Sarah cannot take", extra={"thread_key": thread.key})
+        return Reply(
+            self._texts.claimed_action or self._texts.cannot_resolve,
+            reason=HandoffReason.CLAIMED_ACTION,
+            usage=reply.usage,
         )
 
     async def conversation_started(self, thread: ThreadRef) -> None:
