@@ -399,6 +399,8 @@ class Pipeline:
         customer: str,
         on_text: Callable[[str], Awaitable[bool]] | None = None,
     ) -> Reply:
+        """One call of the model on the episode and the batch, fitted to the token budget; with
+        `on_text`, each piece it writes is passed on as it comes (a streamed answer)."""
         turns = turns_for_model(thread, episode, batch, customer)
         conversation = await fit_to_budget_off_loop(SYSTEM_PROMPT, turns, self._encoder, self._budget)
         started = time.monotonic()
