@@ -38,12 +38,14 @@ from bot.slack.thread_history import SlackThreadReader
 from bot.worker import Worker
 from config import Settings, SlackMode
 from config.support_hours import parse_weekly
+from handlers.delivery import Texts
+from handlers.failures import Policy
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.hooks import NO_HOOKS, ThreadStoreHooks
 from handlers.messages import ThreadRef
 from handlers.model import Model
 from handlers.outbox import Outbox, Streams
-from handlers.pipeline import Pipeline, Policy, Texts, nobody_is_support
+from handlers.pipeline import Pipeline
 from handlers.service_levels import Targets
 from handlers.store.app_home_state import AppHomeState
 from handlers.store.dead_letters import DeadLetters
@@ -61,6 +63,7 @@ from handlers.store.stream_budget import StreamBudget
 from handlers.store.target_checks import TargetChecks
 from handlers.store.thread_store import ThreadStore
 from handlers.tokens import encoder_for
+from handlers.who_moves import nobody_is_support
 from sarah_model.knowledge import load_knowledge_base
 from sarah_model.sections import SectionFinder
 

@@ -5,116 +5,84 @@ The pipeline knows nothing of Slack: it reads and writes the thread through the 
 so a thread's messages are handled one pass at a time, in order. Messages that arrive while the
 model is thinking are folded into a new draft (at most `max_redrafts` times), so three quick lines
 get one answer. The owner is read again right before every send: an answer drafted before a
-hand-off is never posted after it. With `streams`, a longer answer is shown sentence by sentence as
-the model writes it, under the same checks (handlers/streaming.py says how).
+hand-off is never posted after it.
+
+A pass, in order (`Pipeline.answer_pending`), and where each step lives:
+1. Read the thread's waiting messages and state (`ThreadStore.begin`, handlers/store/thread_store.py).
+2. Go on where an earlier try died: edit what it posted, stop the stream it left open
+   (handlers/delivery.py, handlers/streaming.py).
+3. People's threads: an agent's line in a card's thread goes to the customer, a customer's line to
+   the card, a support member who writes takes the thread; Sarah stays silent (handlers/relays.py,
+   handlers/who_moves.py).
+4. What the customer's own lines settle before the model is asked: a person asked for (a hand-off),
+   only buttons, only files; "not helped" and "it did not work" are failures (handlers/failures.py).
+5. The draft: the model is shown the episode (handlers/model_turns.py) within the token budget,
+   under "typing…", or streamed sentence by sentence as it writes (handlers/streaming.py). New
+   messages meanwhile: start over from 1.
+6. The judge: an answer claiming an action is replaced by an honest one (handlers/claims.py); a
+   hand-off, no answer, or a withheld claim is a failure, and enough failures hand the thread to
+   people (handlers/failures.py, handlers/handoff.py).
+7. The send: owner, queue and lease read again, the answer tagged before it is posted, its turns
+   recorded and the lease given up in one commit (handlers/delivery.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from config.settings import TextSettings
+from handlers.answered import Answered, answering
 from handlers.claims import find_claims
 from handlers.context import fit_to_budget_off_loop
+from handlers.delivery import Delivery, Texts
+from handlers.failures import DEFAULT_POLICY, Failures, Policy, answer_failed, message_failed, reply_failure
 from handlers.handoff import Handoff
 from handlers.history import ThreadReader
 from handlers.hooks import NO_HOOKS, PipelineHooks
 from handlers.intents import says_it_did_not_work, wants_human
-from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.model import Model, Outcome, Reply, StreamingModel, Turn
-from handlers.notes import is_internal
-from handlers.outbox import AnswerStream, CardRef, Outbox, Streams
+from handlers.messages import Kind, ThreadRef
+from handlers.model import Model, Outcome, Reply, StreamingModel
+from handlers.model_turns import turns_for_model
+from handlers.outbox import AnswerStream, Outbox, Streams
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
-from handlers.speaker_labels import AGENT_LABEL as AGENT_LABEL
-from handlers.speaker_labels import OTHER_LABEL as OTHER_LABEL
-from handlers.speaker_labels import defused
-from handlers.store import keys
+from handlers.relays import Relays
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_state import ThreadState
 from handlers.store.thread_store import ThreadStore
-from handlers.store.values import Committed, Pending, Release, SendCheck, Snapshot, StoredTurn, episode_of, located
-from handlers.streaming import Live, ready_text
+from handlers.store.values import Pending, Release, SendCheck, Snapshot, StoredTurn, episode_of
+from handlers.streaming import Live, StreamSteps
 from handlers.tokens import Encoder
+from handlers.who_moves import WhoMoves, customers_own, nobody_is_support
 
 log = logging.getLogger(__name__)
 
-FILE_NOTE = "\n[The customer also attached a file, which Sarah cannot open.]"
-NOT_SUPPORT = (
-    "Only the support team can reply to the customer here: your message was not sent to them, "
-    "and the conversation stays with whoever has it."
-)
-KEPT_INTERNAL = (
-    "Kept internal: your message has a note line (`note:`, `internal:`, `[private]`, :lock: …), so none "
-    "of it was sent to the customer. Send what the customer should read as a message of its own."
-)
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """What the pass knows before the draft, for judging it."""
+
+    own: list[Pending]  # the customer's own messages: only these count failures or hand off
+    failure_key: str | None  # a failure reported already ("not helped", "it did not work")
+    last_answer: str  # the id of Sarah's previous answer in the episode ("" when none)
 
 
 @dataclass(frozen=True, slots=True)
-class Texts:
-    apology: str
-    files_only: str
-    cannot_resolve: str
-    not_helped: str
-    claimed_action: str = ""  # sent instead of an answer claiming an action; cannot_resolve when unset
-    message_cut: str = ""  # added to the answer when a message was cut to MAX_MESSAGE_CHARS
-    stream_stopped: str = ""  # closes a streamed answer cut short because people took the thread
-    files_shared: str = ""  # added to the answer when the customer shared a file (linked on the card)
+class _Draft:
+    """A draft the pass keeps."""
 
-    @classmethod
-    def from_settings(cls, texts: TextSettings, max_message_chars: int) -> Texts:
-        """The pipeline's lines as configured (TEXT_*), the message cap written into TEXT_MESSAGE_CUT."""
-        return cls(
-            apology=texts.text_apology,
-            files_only=texts.text_files_only,
-            cannot_resolve=texts.text_cannot_resolve,
-            not_helped=texts.text_not_helped,
-            claimed_action=texts.text_claimed_action,
-            message_cut=texts.text_message_cut.replace("{limit}", f"{max_message_chars:,}"),
-            stream_stopped=texts.text_stream_stopped,
-            files_shared=texts.text_files_shared,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    handoff_after_failures: int = 3
-    consecutive: bool = False  # count failures in a row (reset by a good answer) instead of in total
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    """What one pass handled: the stream entries to acknowledge, and the model's reply if it was asked."""
-
-    entry_ids: list[str]
-    reply: Reply | None = None
-    release: Release | None = None  # the lease was given up (or found lost) with the answer's commit
-    next: Snapshot | None = None  # with Release.MORE: the next pass's read, made by the commit
-
-    @classmethod
-    def of(cls, batch: list[Pending], reply: Reply | None = None, committed: Committed | None = None) -> Answered:
-        """The batch's stream entries (a message the ingress queued has none until a worker reads it)."""
-        entry_ids = [p.entry_id for p in batch if p.entry_id]
-        if committed is None:
-            return cls(entry_ids, reply)
-        if committed.release is Release.LOST:
-            return cls([], reply, Release.LOST)  # nothing was recorded: the lease's new holder answers them
-        # a worker may have read the entry of a message this pass took from the ingress's copy
-        entry_ids += [entry for entry in committed.entry_ids if entry not in entry_ids]
-        return cls(entry_ids, reply, committed.release, committed.next)
-
-
-async def nobody_is_support(user: str) -> bool:
-    """Where there is no support team (the local chat), nobody's message is an agent's."""
-    return False
+    reply: Reply
+    placeholder: str | None  # the message the answer replaces
+    stream: AnswerStream | None  # the stream showing it, open: the answer finishes it
+    check: SendCheck  # the owner, the queue and the lease, read once after the model answered
 
 
 class Pipeline:
+    """One thread's pass, built on the parts each step needs (given, or built here from what is given)."""
+
     def __init__(
         self,
         store: ThreadStore,
@@ -126,7 +94,7 @@ class Pipeline:
         encoder: Encoder,
         token_budget: int,
         texts: Texts,
-        policy: Policy = Policy(),
+        policy: Policy = DEFAULT_POLICY,
         max_redrafts: int = 2,
         is_support: Callable[[str], Awaitable[bool]] = nobody_is_support,
         clock: Callable[[], float] = time.time,
@@ -135,7 +103,6 @@ class Pipeline:
         hooks: PipelineHooks = NO_HOOKS,
     ) -> None:
         self._store = store
-        self._ownership = ownership
         self._handoff = handoff
         self._model = model
         # asked once: isinstance against a runtime-checkable Protocol costs about 30 µs a time
@@ -144,13 +111,17 @@ class Pipeline:
         self._encoder = encoder
         self._budget = token_budget
         self._texts = texts
-        self._policy = policy
         self._max_redrafts = max_redrafts
-        self._is_support = is_support
+        self._is_support = is_support  # who is on the support team: the relays and the checks before a send
         self._clock = clock
         self._streams = streams  # streamed answers (Slack); None: every answer is one message
         self._thread_reader = thread_reader  # a mention halfway down a thread: read what came before
         self._hooks = hooks  # a span and a count per pass, conversations counted (bot/ops/observers.py)
+        self._who_moves = WhoMoves(store, is_support)
+        self._delivery = Delivery(store, ownership, outbox, self._who_moves, texts, clock)
+        self._streaming = StreamSteps(store, streams, self._delivery, self._who_moves)
+        self._failures = Failures(store, ownership, handoff, policy, clock)
+        self._relays = Relays(store, ownership, handoff, outbox, is_support, clock)
 
     async def answer_pending(
         self,
@@ -195,28 +166,16 @@ class Pipeline:
                 return Answered([])
             state = snapshot.state
             if attempt == 0:
-                here = located(thread, state.reply_ts)  # a DM conversation: answer under the latest message
-                if state.reply_pass:  # an earlier try died mid-answer: its messages are where it tagged them
-                    there = located(thread, state.reply_at) if state.reply_at else here
-                    state = await self._recover_posts(there, state)
-                    if state.placeholder or state.reply_parts:
-                        here = there  # the answer goes on where Slack has it, edited: never a second one
-                thread = here
+                thread, state = await self._delivery.answer_here(thread, state)
             await self._store.add_files(thread, [f for p in batch for f in p.message.files])
             if snapshot.tag:
                 state.reply_pass, state.reply_since = snapshot.tag, snapshot.tagged_at
-            if attempt == 0 and state.stream_ts and state.stream_ts == state.placeholder:
-                await self._end_crashed_stream(thread, state)
-            if state.relay_to:
-                return await self._relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
-            agents = await self._support_members(thread, batch, state.customer)
-            owner = state.owner
-            if agents or owner in (Owner.WAITING, Owner.HUMAN):
-                await self._clear_placeholder(thread, state)
-                if agents:
-                    return await self._agents_wrote(thread, batch, agents, lease=lease)
-                return await self._hold_for_people(thread, state, batch, still_ours, lease=lease)
-            if owner is Owner.RESOLVED:
+            if attempt == 0:
+                await self._streaming.end_crashed(thread, state)
+            held = await self._people_have_it(thread, state, batch, still_ours, lease)
+            if held is not None:
+                return held
+            if state.owner is Owner.RESOLVED:
                 await self._handoff.reopen(thread)
             answered = await self._answer(
                 thread, state, batch, snapshot.turns, still_ours, last_try=attempt == self._max_redrafts, lease=lease
@@ -225,6 +184,21 @@ class Pipeline:
                 return answered
             log.info("new messages arrived while drafting; starting over with them", extra={"thread_key": thread.key})
         raise AssertionError("unreachable: the last attempt always answers")
+
+    async def _people_have_it(
+        self, thread: ThreadRef, state: ThreadState, batch: list[Pending], still_ours: Callable[[], bool], lease: str
+    ) -> Answered | None:
+        """A card's thread, a thread a support member just wrote in, or one people have: Sarah does
+        not answer, she passes lines on (handlers/relays.py). None: the thread is Sarah's to answer."""
+        if state.relay_to:
+            return await self._relays.relay_from_support(thread, state.relay_to, batch, still_ours, lease=lease)
+        agents = await self._who_moves.support_members(thread, batch, state.customer)
+        if agents or state.owner in (Owner.WAITING, Owner.HUMAN):
+            await self._clear_placeholder(thread, state)
+            if agents:
+                return await self._relays.agents_wrote(thread, batch, agents, lease=lease)
+            return await self._relays.hold_for_people(thread, state, batch, still_ours, lease=lease)
+        return None
 
     # -- Sarah answers ------------------------------------------------------------------------------
 
@@ -239,6 +213,8 @@ class Pipeline:
         last_try: bool,
         lease: str,
     ) -> Answered | None:
+        """What the customer's own lines settle before the model is asked (a person asked for, only
+        buttons, only files, a failure reported), then the draft. None: redraft with new messages."""
         feedback = [p for p in batch if p.message.kind is Kind.FEEDBACK]
         messages = [p for p in batch if p.message.kind is not Kind.FEEDBACK]
         if await self._read_thread_so_far(thread, state, messages, turns):
@@ -246,33 +222,63 @@ class Pipeline:
         episode = episode_of(turns)
         previous = next((t for t in reversed(episode) if t.role == "assistant"), None)
         last_answer = previous.ts if previous is not None else ""
-        failure_key = await self._judge_feedback(thread, feedback, state.customer)
-        own = _customers_own(thread, messages, state.customer)  # only these can move the thread
+        failure_key = await self._failures.judge_feedback(thread, feedback, state.customer)
+        own = customers_own(thread, messages, state.customer)  # only these can move the thread
 
         if messages and not episode:
             await self._hooks.conversation_started(thread)
         if any(wants_human(p.message.text) for p in own):
-            return await self._escalate(
+            return await self._failures.escalate(
                 thread, batch, HandoffReason.CUSTOMER_ASKED, state.placeholder or None, lease=lease
             )
         if not messages:  # only button presses
-            if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
-                return Answered([], release=Release.LOST)
-            if failure_key and await self._over_threshold(thread, failure_key, batch, None, lease=lease) is None:
-                await self._send_if_ours(thread, self._texts.not_helped, None, still_ours)
-            return Answered.of(batch)
+            return await self._buttons_only(thread, batch, failure_key, still_ours, lease)
         # "nope, nothing" reports failed steps, but not when it answers "anything else?": the answer decides
         if (
             previous is not None
             and last_answer
             and any(says_it_did_not_work(p.message.text, previous.content) for p in own)
         ):
-            failure_key = failure_key or keys.failure_key("answer", last_answer)
+            failure_key = failure_key or answer_failed(last_answer)
         if all(p.message.files_only for p in messages):
-            return await self._deliver(
+            return await self._delivery.deliver(
                 thread, state, batch, Reply(self._texts.files_only), None, still_ours, lease=lease
             )
+        draft = await self._draft(thread, state, batch, episode, still_ours, last_try=last_try, lease=lease)
+        if draft is None:
+            return None  # start over with the new messages
+        judged = _Judged(own, failure_key, last_answer)
+        return await self._judge_and_send(thread, state, batch, draft, judged, still_ours, lease)
 
+    async def _buttons_only(
+        self,
+        thread: ThreadRef,
+        batch: list[Pending],
+        failure_key: str | None,
+        still_ours: Callable[[], bool],
+        lease: str,
+    ) -> Answered:
+        """Only button presses: recorded; "not helped" counts the answer's failure and, below the
+        threshold, Sarah says she is sorry it did not help (TEXT_NOT_HELPED)."""
+        if (await self._store.commit(thread, batch, [], self._clock(), lease=lease)).release is Release.LOST:
+            return Answered([], release=Release.LOST)
+        if failure_key and await self._failures.over_threshold(thread, failure_key, batch, None, lease=lease) is None:
+            await self._delivery.send_if_ours(thread, self._texts.not_helped, None, still_ours)
+        return Answered.of(batch)
+
+    async def _draft(
+        self,
+        thread: ThreadRef,
+        state: ThreadState,
+        batch: list[Pending],
+        episode: list[StoredTurn],
+        still_ours: Callable[[], bool],
+        *,
+        last_try: bool,
+        lease: str,
+    ) -> _Draft | None:
+        """The model's draft, under "typing…" or streamed as it is written. None: new messages arrived
+        meanwhile, and the draft is dropped (not on the last try, nor once a stream has shown it)."""
         placeholder: str | None = state.placeholder or None
         streamable = (
             self._streams is not None
@@ -286,77 +292,109 @@ class Pipeline:
                 placeholder = await self._show_thinking(thread, state)
             else:  # shown while the model drafts; awaited before anything else is posted
                 thinking = asyncio.ensure_future(self._show_thinking(thread, state))
-        live: Live | None = None
+        stream: AnswerStream | None = None
         if streamable and not placeholder:
-            live = Live()
-            reply = await self._ask_model(
-                thread,
-                batch,
-                episode,
-                state.customer,
-                lambda text: self._stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
+            streamed = await self._ask_streaming(
+                thread, state, batch, episode, placeholder, still_ours, last_try, lease
             )
-            if live.abandoned:
+            if streamed is None:
                 return None  # new messages arrived before anything was shown: start over with them
-            if live.stream is not None and not live.cut_short:
-                placeholder = live.stream.ts
-                if reply.outcome is not Outcome.ANSWERED or find_claims(reply.text):
-                    await live.stream.stop()  # it becomes a placeholder: replaced by what is sent instead
-                    live.stream = None
-            elif live.cut_short:
-                placeholder, live.stream = None, None  # the cut-short answer stays as it is, closed
+            reply, placeholder, stream = streamed
         else:
             try:
                 reply = await self._ask_model(thread, batch, episode, state.customer)
             finally:
                 if thinking is not None:
                     placeholder = await thinking  # the status is up before the answer replaces it
-        kept = live is not None and live.stream is not None  # a draft being streamed is the one kept
         # owner, queue and lease, read once for what follows
-        check = await self._store.send_check(thread, _ts_of(batch), lease=lease)
-        if not last_try and not kept and check.waiting > len(batch):
-            return None  # start over with the new messages
-        if reply.outcome is Outcome.ANSWERED and find_claims(reply.text):
-            # Sarah cannot act on a home or account: such an answer would be a lie; an honest one goes
-            # out instead, and it counts as a failure toward the hand-off.
-            log.warning("answer withheld: it claimed an action Sarah cannot take", extra={"thread_key": thread.key})
-            reply = Reply(
-                self._texts.claimed_action or self._texts.cannot_resolve,
-                reason=HandoffReason.CLAIMED_ACTION,
-                usage=reply.usage,
-            )
-            if own:
-                failure_key = failure_key or keys.failure_key("message", own[0].message.ts)
+        check = await self._store.send_check(thread, answering(batch), lease=lease)
+        if not last_try and stream is None and check.waiting > len(batch):  # a draft being streamed is kept
+            return None
+        return _Draft(reply, placeholder, stream, check)
 
+    async def _ask_streaming(
+        self,
+        thread: ThreadRef,
+        state: ThreadState,
+        batch: list[Pending],
+        episode: list[StoredTurn],
+        placeholder: str | None,
+        still_ours: Callable[[], bool],
+        last_try: bool,
+        lease: str,
+    ) -> tuple[Reply, str | None, AnswerStream | None] | None:
+        """Ask the model while its sentences are streamed (handlers/streaming.py): the reply, the
+        message it replaces, and the stream it finishes (None: it is sent as one message). None: new
+        messages arrived before anything was shown."""
+        live = Live()
+        reply = await self._ask_model(
+            thread,
+            batch,
+            episode,
+            state.customer,
+            lambda text: self._streaming.stream_some(thread, state, batch, live, text, still_ours, last_try, lease),
+        )
+        if live.abandoned:
+            return None
+        if live.stream is not None and not live.cut_short:
+            placeholder = live.stream.ts
+            if reply.outcome is not Outcome.ANSWERED or find_claims(reply.text):
+                await live.stream.stop()  # it becomes a placeholder: replaced by what is sent instead
+                live.stream = None
+        elif live.cut_short:
+            placeholder, live.stream = None, None  # the cut-short answer stays as it is, closed
+        return reply, placeholder, live.stream
+
+    async def _judge_and_send(
+        self,
+        thread: ThreadRef,
+        state: ThreadState,
+        batch: list[Pending],
+        draft: _Draft,
+        judged: _Judged,
+        still_ours: Callable[[], bool],
+        lease: str,
+    ) -> Answered:
+        """Send the draft, or count the failure it is and hand off at the threshold (handlers/failures.py).
+        A hand-off the customer asked for is made at once; bystanders alone count no failure."""
+        reply, placeholder, own = self._honest(thread, draft.reply), draft.placeholder, judged.own
+        failure_key = judged.failure_key
+        if reply is not draft.reply and own:  # a withheld claim is a failure of the message
+            failure_key = failure_key or message_failed(own)
         moves = bool(own)  # bystanders alone are answered, but count no failure and hand nothing off
         if moves and reply.outcome is Outcome.HANDOFF and reply.reason == HandoffReason.CUSTOMER_ASKED:
-            return await self._escalate(
+            return await self._failures.escalate(
                 thread, batch, HandoffReason.CUSTOMER_ASKED, placeholder, reply.summary, lease=lease
             )
-        if moves and reply.outcome is Outcome.HANDOFF:
-            failure_key = failure_key or (
-                keys.failure_key("answer", last_answer)
-                if reply.reason == HandoffReason.STEPS_FAILED and last_answer
-                else keys.failure_key("message", own[0].message.ts)
-            )
-        elif moves and reply.outcome is Outcome.UNAVAILABLE:
-            failure_key = failure_key or keys.failure_key("message", own[0].message.ts)
-        stream = live.stream if live is not None else None
+        failure_key = failure_key or reply_failure(reply, own, judged.last_answer)
+        stream = draft.stream
         if failure_key and stream is not None:
             await stream.stop()  # a hand-off may replace the message: end the stream first
             stream = None
         handed = (
-            await self._over_threshold(thread, failure_key, batch, placeholder, reply, lease=lease)
+            await self._failures.over_threshold(thread, failure_key, batch, placeholder, reply, lease=lease)
             if failure_key
             else None
         )
         if handed is not None:
             return replace(handed, reply=reply)
-        if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:
-            await self._ownership.reset_failures(thread)
-        fresh = check if failure_key is None else None  # a counted failure may have changed hands: read again
-        return await self._deliver(
+        if failure_key is None and reply.outcome is Outcome.ANSWERED:
+            await self._failures.answered_well(thread)
+        fresh = draft.check if failure_key is None else None  # a counted failure may have changed hands: read again
+        return await self._delivery.deliver(
             thread, state, batch, reply, placeholder, still_ours, stream, check=fresh, lease=lease
+        )
+
+    def _honest(self, thread: ThreadRef, reply: Reply) -> Reply:
+        """Sarah cannot act on a home or account: an answer claiming she did would be a lie; an honest
+        one goes out instead (and it counts as a failure toward the hand-off)."""
+        if reply.outcome is not Outcome.ANSWERED or not find_claims(reply.text):
+            return reply
+        log.warning("answer withheld: it claimed an action Sarah cannot take", extra={"thread_key": thread.key})
+        return Reply(
+            self._texts.claimed_action or self._texts.cannot_resolve,
+            reason=HandoffReason.CLAIMED_ACTION,
+            usage=reply.usage,
         )
 
     async def _ask_model(
@@ -367,13 +405,10 @@ class Pipeline:
         customer: str,
         on_text: Callable[[str], Awaitable[bool]] | None = None,
     ) -> Reply:
-        history = [_model_turn(thread, t.role, t.content, t.user, customer) for t in episode]
-        new_turns = [
-            _model_turn(thread, "user", _user_text(p.message), p.message.user, customer)
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-        ]
-        conversation = await fit_to_budget_off_loop(SYSTEM_PROMPT, history + new_turns, self._encoder, self._budget)
+        """One call of the model on the episode and the batch, fitted to the token budget; with
+        `on_text`, each piece it writes is passed on as it comes (a streamed answer)."""
+        turns = turns_for_model(thread, episode, batch, customer)
+        conversation = await fit_to_budget_off_loop(SYSTEM_PROMPT, turns, self._encoder, self._budget)
         started = time.monotonic()
         if on_text is not None and self._streaming_model is not None:
             reply = await self._streaming_model.reply_streaming(conversation, on_text)
@@ -390,136 +425,6 @@ class Pipeline:
             },
         )
         return reply
-
-    async def _deliver(
-        self,
-        thread: ThreadRef,
-        state: ThreadState,
-        batch: list[Pending],
-        reply: Reply,
-        placeholder: str | None,
-        still_ours: Callable[[], bool],
-        stream: AnswerStream | None = None,
-        *,
-        check: SendCheck | None = None,
-        lease: str = "",
-    ) -> Answered:
-        """Post Sarah's answer (or apology) if the thread is still hers, and record the turns.
-        With a `stream` in flight, the answer finishes it (or replaces it when it cannot).
-
-        `check` is the owner and queue read after the model answered (read here when None); with
-        `lease`, the commit gives the lease up when nothing else waits."""
-        answered = reply.outcome is Outcome.ANSWERED
-        text = (
-            reply.text
-            if answered
-            else (self._texts.cannot_resolve if reply.outcome is Outcome.HANDOFF else self._texts.apology)
-        )
-        if self._texts.message_cut and any(p.message.cut_from for p in batch):
-            text = f"{text}\n\n{self._texts.message_cut}"
-        if self._texts.files_shared and any(p.message.files for p in batch):
-            text = f"{text}\n\n{self._texts.files_shared}"
-        check = check or await self._store.send_check(thread, _ts_of(batch), lease=lease)
-        # the batch is judged already: only what came since can stop the send
-        if check.arrived and await self._people_are_coming(thread, state.customer, check.arrived):
-            if stream is not None:
-                await self._cut_short(thread, state, stream)
-            return Answered([])  # a hand-off request or an agent's line is queued: the next pass handles all
-        ours = still_ours if check.ours else _never
-        sent, answer_ts = await self._send_if_ours(
-            thread, text, placeholder, ours, feedback=answered, state=state, stream=stream, owner=check.owner
-        )
-        if not sent and not ours():
-            return Answered([], release=Release.LOST)  # the lease moved on: the next holder answers these
-        turns = self._user_turns(batch)
-        if answered and sent:
-            turns.append(StoredTurn("assistant", reply.text, ts=answer_ts or ""))
-        committed = await self._store.commit(thread, batch, turns, self._clock(), release=lease)
-        return Answered.of(batch, reply, committed)
-
-    async def _send_if_ours(
-        self,
-        thread: ThreadRef,
-        text: str,
-        placeholder: str | None,
-        still_ours: Callable[[], bool],
-        *,
-        feedback: bool = False,
-        state: ThreadState | None = None,
-        stream: AnswerStream | None = None,
-        owner: Owner | None = None,
-    ) -> tuple[bool, str | None]:
-        """Send unless the thread changed hands or the lease was lost meanwhile (then withdraw the
-        placeholder). Returns whether it was sent, and the id of the message.
-
-        `owner` is the owner as just read (read here when None). With the thread's `state`, the
-        answer is tagged and each piece recorded as it is posted, so a retried pass edits the
-        pieces an earlier try posted instead of posting them again."""
-        if not still_ours() or (owner or await self._ownership.owner(thread)) is not Owner.BOT:
-            log.info(
-                "not sending: the thread changed hands while Sarah was answering", extra={"thread_key": thread.key}
-            )
-            if stream is not None and still_ours() and state is not None:
-                await self._cut_short(thread, state, stream)
-            elif placeholder and still_ours():
-                await self._outbox.withdraw(thread, placeholder)
-            return False, None
-        if state is None:
-            return True, await self._outbox.send(thread, text, replace=placeholder, feedback=feedback)
-        tag = await self._reply_tag(thread, state)
-
-        async def record(ids: list[str]) -> None:
-            await self._store.set_fields(thread, placeholder=ids[0], reply_parts=json.dumps(ids[1:]))
-
-        if stream is not None:
-            if await stream.finish(text, feedback=feedback, tag=tag):
-                return True, stream.ts
-            placeholder = stream.ts  # the stream could not carry the whole answer: replace it
-        parts = list(state.reply_parts)
-        return True, await self._outbox.send(
-            thread, text, replace=placeholder, feedback=feedback, tag=tag, parts=parts, on_part=record
-        )
-
-    # -- failures and hand-off ------------------------------------------------------------------------
-
-    async def _judge_feedback(self, thread: ThreadRef, feedback: list[Pending], customer: str) -> str | None:
-        key = None
-        for press in feedback:
-            if customer and press.message.user != customer:
-                continue  # only the person who asked rates the answers
-            if press.message.text == "not_helped":
-                key = keys.failure_key("answer", press.message.ref)
-            elif press.message.text == "helped" and self._policy.consecutive:
-                await self._ownership.reset_failures(thread)
-        return key
-
-    async def _over_threshold(
-        self,
-        thread: ThreadRef,
-        failure_key: str,
-        batch: list[Pending],
-        placeholder: str | None,
-        reply: Reply | None = None,
-        *,
-        lease: str = "",
-    ) -> Answered | None:
-        """Count the failure; hand off once the thread has failed often enough, returning what the
-        hand-off's commit recorded (None: not handed off)."""
-        failures = await self._ownership.record_failure(thread, failure_key)
-        log.info("failure counted", extra={"thread_key": thread.key, "failures": failures, "key": failure_key})
-        if failures < self._policy.handoff_after_failures:
-            return None
-        if reply and reply.outcome is Outcome.HANDOFF:
-            reason = reply.reason
-        elif reply and reply.outcome is Outcome.UNAVAILABLE:
-            reason = HandoffReason.MODEL_UNAVAILABLE
-        elif reply and reply.reason == HandoffReason.CLAIMED_ACTION:
-            reason = HandoffReason.CLAIMED_ACTION
-        else:
-            reason = HandoffReason.STEPS_FAILED
-        return await self._escalate(
-            thread, batch, reason, placeholder, reply.summary if reply else "", failures, lease=lease
-        )
 
     async def dead_lettered(
         self,
@@ -540,160 +445,21 @@ class Pipeline:
             if placeholder:
                 await self._outbox.withdraw(thread, placeholder)
             return
-        own = _customers_own(thread, messages, state.customer)
+        own = customers_own(thread, messages, state.customer)
         failed = Reply("", Outcome.UNAVAILABLE)
         if (
             own
-            and await self._over_threshold(
-                thread, keys.failure_key("message", own[0].message.ts), [], placeholder, failed, lease=lease
-            )
+            and await self._failures.over_threshold(thread, message_failed(own), [], placeholder, failed, lease=lease)
             is not None
         ):
             return
-        sent, _ = await self._send_if_ours(thread, self._texts.apology, placeholder, still_ours)
+        sent, _ = await self._delivery.send_if_ours(thread, self._texts.apology, placeholder, still_ours)
         if sent or placeholder:
             # The apology closes this answer: a replayed message gets an answer of its own, not an
             # edit of the apology by the crash recovery.
             await self._store.set_fields(
                 thread, placeholder="", reply_pass="", reply_since="", reply_parts="", reply_at=""
             )
-
-    async def _escalate(
-        self,
-        thread: ThreadRef,
-        batch: list[Pending],
-        reason: str,
-        placeholder: str | None,
-        summary: str = "",
-        failures: int | None = None,
-        *,
-        lease: str = "",
-    ) -> Answered:
-        """Record the batch and hand the thread to people; under a lease that is no longer the
-        pass's own (`lease`), neither: the lease's new holder decides."""
-        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock(), lease=lease)
-        if committed.release is Release.LOST:
-            log.info("not handing off: the thread's lease moved on", extra={"thread_key": thread.key})
-            return Answered.of(batch, committed=committed)
-        if failures is None:
-            failures = (await self._store.state(thread)).failures
-        await self._handoff.escalate(thread, reason=reason, failures=failures, placeholder=placeholder, summary=summary)
-        return Answered.of(batch, committed=committed)
-
-    # -- people have the thread ------------------------------------------------------------------------
-
-    async def _hold_for_people(
-        self,
-        thread: ThreadRef,
-        state: ThreadState,
-        batch: list[Pending],
-        still_ours: Callable[[], bool] = lambda: True,
-        *,
-        lease: str = "",
-    ) -> Answered:
-        """Sarah stays silent; in a DM she passes the customer's lines to the card's thread (while the
-        lease is the pass's own: its next holder passes them on otherwise, once)."""
-        ref = state.card
-        if thread.is_dm and ref is not None:
-            for pending in batch:
-                message = pending.message
-                if message.kind is Kind.FEEDBACK or not (message.text.strip() or message.has_files):
-                    continue
-                if not await self._lease_held(thread, still_ours, lease):
-                    return Answered([], release=Release.LOST)
-                await self._outbox.customer_said(
-                    ref, state.customer or message.user, message.text, has_files=message.has_files
-                )
-        committed = await self._store.commit(thread, batch, self._user_turns(batch), self._clock(), lease=lease)
-        return Answered.of(batch, committed=committed)
-
-    async def _agents_wrote(
-        self, thread: ThreadRef, batch: list[Pending], agents: set[str], *, lease: str = ""
-    ) -> Answered:
-        """A support member posted in a channel thread: it is theirs; Sarah stays out of it."""
-        for agent in sorted(agents):
-            await self._handoff.take_over(thread, agent)
-        first = next(p.message.user for p in batch if p.message.user in agents)
-        await self._ownership.person_answered(thread, first, self._clock())
-        turns = [
-            StoredTurn("agent" if p.message.user in agents else "user", p.message.text, p.message.ts, p.message.user)
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-        ]
-        committed = await self._store.commit(thread, batch, turns, self._clock(), lease=lease)
-        return Answered.of(batch, committed=committed)
-
-    async def _relay_from_support(
-        self,
-        card_thread: ThreadRef,
-        relay_to: str,
-        batch: list[Pending],
-        still_ours: Callable[[], bool] = lambda: True,
-        *,
-        lease: str = "",
-    ) -> Answered:
-        """Agents write in the card's thread; Sarah passes their lines to the customer's DM.
-
-        Only support-team members speak for ZenNest: anyone else is told so privately and takes
-        nothing over. A message with a note line anywhere (handlers/notes.py) stays internal, whole.
-        The agent gets a private copy of what the customer received; a file is announced to the
-        agent, never dropped silently. Each line goes out only while the card thread's lease is the
-        pass's own (`lease`); once it is not, nothing more is posted or recorded: the lease's new
-        holder relays the batch and stores its lines, once.
-        """
-        channel, _, thread_ts = relay_to.partition(":")
-        customer_thread = await self._store.locate(ThreadRef(channel, thread_ts))
-        ref = CardRef(card_thread.channel, card_thread.thread_ts)
-        relayed: list[StoredTurn] = []
-        for pending in batch:
-            message = pending.message
-            if message.kind is Kind.FEEDBACK:
-                continue
-            if not await self._lease_held(card_thread, still_ours, lease):
-                log.warning(
-                    "the card thread's lease moved on while relaying; its new holder relays the rest",
-                    extra={"thread_key": card_thread.key},
-                )
-                return Answered([], release=Release.LOST)
-            if not await self._is_support(message.user):
-                log.warning(
-                    "a line in a card's thread from outside the support team was not relayed",
-                    extra={"thread_key": card_thread.key},
-                )
-                await self._outbox.tell_agent(ref, message.user, NOT_SUPPORT)
-                continue
-            if is_internal(message.text):
-                await self._outbox.tell_agent(ref, message.user, KEPT_INTERNAL)
-                continue
-            owner = await self._ownership.owner(customer_thread)
-            if owner is Owner.WAITING:
-                await self._handoff.claim(customer_thread, message.user)
-            elif owner is not Owner.HUMAN:
-                await self._outbox.support_note(
-                    ref, "This conversation is not with the team any more; that line was not sent to the customer."
-                )
-                continue
-            if message.text.strip():
-                await self._outbox.relay_to_customer(customer_thread, ref, message.user, message.text)
-                relayed.append(StoredTurn("agent", message.text, message.ts, message.user))
-            if message.has_files:
-                await self._outbox.support_note(
-                    ref, "I can't pass files on to the customer. Please describe what it shows, or share a link."
-                )
-        committed = await self._store.commit(card_thread, batch, [], self._clock(), lease=lease)
-        if committed.release is Release.LOST:
-            return Answered.of(batch, committed=committed)  # the agents' lines are stored by the new holder
-        if relayed:
-            await self._ownership.transition(
-                customer_thread,
-                allowed=(Owner.HUMAN,),
-                to=Owner.HUMAN,
-                by=relayed[-1].user,
-                now=self._clock(),
-                turns=tuple(relayed),
-            )
-            await self._ownership.person_answered(customer_thread, relayed[0].user, self._clock())
-        return Answered.of(batch, committed=committed)
 
     # -- a first mention halfway down a thread ---------------------------------------------------------
 
@@ -720,211 +486,10 @@ class Pipeline:
             await self._outbox.withdraw(thread, state.placeholder)
             await self._store.set_fields(thread, placeholder="")
 
-    async def _lease_held(self, thread: ThreadRef, still_ours: Callable[[], bool], lease: str) -> bool:
-        """Checked right before a post to people: is the lease still the pass's own, on this
-        worker's clock (`still_ours`) and, with the pass's token, in Redis?"""
-        return still_ours() and (not lease or await self._store.holds_lease(thread, lease))
-
     async def _show_thinking(self, thread: ThreadRef, state: ThreadState) -> str | None:
         """Slack's loading status, or a "typing…" placeholder (recorded: the answer replaces it)."""
-        placeholder = await self._outbox.thinking(thread, tag=await self._reply_tag(thread, state))
+        placeholder = await self._outbox.thinking(thread, tag=await self._delivery.reply_tag(thread, state))
         if placeholder:
             await self._store.set_fields(thread, placeholder=placeholder)
             state.placeholder = placeholder
         return placeholder
-
-    # -- streamed answers (see handlers/streaming.py) -------------------------------------------------
-
-    async def _stream_some(
-        self,
-        thread: ThreadRef,
-        state: ThreadState,
-        batch: list[Pending],
-        live: Live,
-        text: str,
-        still_ours: Callable[[], bool],
-        last_try: bool,
-        lease: str = "",
-    ) -> bool:
-        """The model wrote more: show its complete sentences, if streaming this draft is still right.
-        Returns False to stop the model (the draft will not be kept, or the thread is not Sarah's)."""
-        if live.one_message or live.claimed:
-            return True  # read on: the answer goes out (or is replaced) as one message
-        ready = ready_text(text, live.shown)
-        if ready is None:
-            return True
-        if find_claims(ready):
-            live.claimed = True  # the sentence with the claim is never shown; the message is replaced
-            return True
-        if live.stream is None:
-            check = await self._store.send_check(thread, _ts_of(batch), lease=lease)  # read once
-            if not last_try and check.waiting > len(batch):
-                live.abandoned = True
-                return False
-            customer = state.customer or batch[-1].message.user
-            if (
-                not still_ours()
-                or not check.ours
-                or check.owner is not Owner.BOT
-                or await self._people_are_coming(thread, customer, check.arrived)
-            ):
-                live.one_message = True  # the checks before sending decide, as without streaming
-                return True
-            tag = await self._reply_tag(thread, state)
-            assert self._streams is not None
-            stream = await self._streams.start_stream(
-                thread, recipient_user=customer, recipient_team=batch[-1].message.thread.team
-            )
-            if stream is None:
-                live.one_message = True
-                return True
-            # Recorded before anything is appended: a pass that takes over finishes or replaces it.
-            await self._store.set_fields(thread, placeholder=stream.ts, stream_ts=stream.ts, reply_parts="[]")
-            state.placeholder, state.stream_ts, state.reply_parts, state.reply_pass = stream.ts, stream.ts, [], tag
-            live.stream = stream
-        elif not still_ours():
-            live.cut_short = True  # the lease moved on: its next holder finishes or replaces the message
-            return False
-        elif not (check := await self._store.send_check(thread, _ts_of(batch), lease=lease)).ours:
-            live.cut_short = True
-            return False
-        elif check.owner is not Owner.BOT or (await self._people_are_coming(thread, state.customer, check.arrived)):
-            await self._cut_short(thread, state, live.stream)
-            live.cut_short = True
-            return False
-        if not await live.stream.append(ready):
-            live.one_message = True  # the stream cannot go on: the finished answer replaces it
-        live.shown = ready
-        return True
-
-    async def _cut_short(self, thread: ThreadRef, state: ThreadState, stream: AnswerStream) -> None:
-        """People took the thread while Sarah was writing: the stream ends at once with a closing
-        line and stays as it is (it is no longer this pass's placeholder, nothing replaces it)."""
-        log.info("a streamed answer was cut short: the thread is going to people", extra={"thread_key": thread.key})
-        await stream.stop(self._texts.stream_stopped)
-        await self._store.set_fields(thread, placeholder="", stream_ts="")
-        state.placeholder, state.stream_ts = "", ""
-
-    async def _end_crashed_stream(self, thread: ThreadRef, state: ThreadState) -> None:
-        """An earlier pass died mid-stream: stop its stream so this pass can replace the message."""
-        log.warning(
-            "an earlier pass died while streaming; its message will be replaced", extra={"thread_key": thread.key}
-        )
-        if self._streams is not None:
-            await self._streams.end_stream(thread, state.stream_ts)
-        await self._store.set_fields(thread, stream_ts="")
-        state.stream_ts = ""
-
-    # -- one visible answer across a crash (see handlers/outbox.py) -----------------------------------
-
-    async def _reply_tag(self, thread: ThreadRef, state: ThreadState) -> str:
-        """The tag of this answer's messages, recorded in Redis BEFORE anything is posted with it."""
-        tag = state.reply_pass
-        if not tag:
-            tag = uuid.uuid4().hex
-            since = f"{self._clock():.3f}"
-            await self._store.set_fields(thread, reply_pass=tag, reply_since=since, reply_at=thread.thread_ts)
-            state.reply_pass, state.reply_since = tag, float(since)
-        return tag
-
-    async def _recover_posts(self, thread: ThreadRef, state: ThreadState) -> ThreadState:
-        """A pass that tagged an answer and never committed it died mid-way: find the messages it
-        posted but may not have recorded, so this pass edits them instead of posting again."""
-        since = state.reply_since
-        earlier = await self._outbox.find_posts(thread, state.reply_pass, since=since)
-        found, stream_ts = dict(earlier.parts), state.stream_ts
-        if earlier.unrecorded_stream and 0 not in found and not state.placeholder:
-            # it died right after starting a stream: that message is stopped, then edited into the answer
-            found[0] = stream_ts = earlier.unrecorded_stream
-        recorded = [state.placeholder, *state.reply_parts]
-        count = max(len(recorded), max(found, default=-1) + 1)
-        ids = [found.get(i) or (recorded[i] if i < len(recorded) else "") for i in range(count)]
-        first, parts = ids[0], [ts for ts in ids[1:] if ts]
-        if [first, *parts] != recorded:
-            log.warning(
-                "an earlier try posted messages it did not record; editing them instead of posting again",
-                extra={"thread_key": thread.key, "found": len(found)},
-            )
-            await self._store.set_fields(thread, placeholder=first, reply_parts=json.dumps(parts), stream_ts=stream_ts)
-            state = replace(state, placeholder=first, reply_parts=parts, stream_ts=stream_ts)
-        return state
-
-    async def _support_members(self, thread: ThreadRef, batch: list[Pending], customer: str) -> set[str]:
-        """Support-team members among the authors (channel threads only: agents cannot see DMs).
-
-        The thread's own customer never counts: a support member who asks Sarah something is a
-        customer in that thread, not an agent taking it over.
-        """
-        if thread.is_dm:
-            return set()
-        return {
-            p.message.user
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-            and p.message.user != customer
-            and not p.message.external  # Slack Connect: someone from another org is never support
-            and await self._is_support(p.message.user)
-        }
-
-    async def _people_are_coming(self, thread: ThreadRef, customer: str, pending: list[Pending] | None = None) -> bool:
-        """Checked right before a send: is a hand-off request or an agent's line waiting in the queue?
-        (`pending`: the queue as just read; read here when None.)"""
-        if pending is None:
-            pending = await self._store.pending(thread)
-        own = _customers_own(thread, [p for p in pending if p.message.kind is not Kind.FEEDBACK], customer)
-        return any(wants_human(p.message.text) for p in own) or bool(
-            await self._support_members(thread, pending, customer)
-        )
-
-    @staticmethod
-    def _user_turns(batch: list[Pending]) -> list[StoredTurn]:
-        return [
-            StoredTurn("user", _user_text(p.message), p.message.ts, p.message.user)
-            for p in batch
-            if p.message.kind is not Kind.FEEDBACK
-        ]
-
-
-def _customers_own(thread: ThreadRef, batch: list[Pending], customer: str) -> list[Pending]:
-    """The messages the thread's customer wrote (in a DM, or a thread whose customer is not recorded,
-    all of them): only these ask for a person or count as failures. Bystanders in a channel thread
-    are answered, but cannot hand off, count against, or silence someone else's conversation."""
-    if thread.is_dm or not customer:
-        return batch
-    return [p for p in batch if p.message.user == customer]
-
-
-def _never() -> bool:
-    return False
-
-
-def _ts_of(batch: list[Pending]) -> list[str]:
-    return [p.message.ts for p in batch]
-
-
-def _user_text(message: InboundMessage) -> str:
-    if message.files_only:
-        return "[The customer sent a file without text.]"
-    if not message.text.strip():
-        return "[The customer called Sarah without writing anything yet.]"
-    return message.text + (FILE_NOTE if message.has_files else "")
-
-
-def _model_turn(thread: ThreadRef, role: str, content: str, user: str, customer: str) -> Turn:
-    """A stored turn as the model sees it. In a channel thread each turn says who spoke (`name`, and
-    a label in the text for servers that drop `name`), so another participant cannot pass for the
-    customer, nor anyone for support; a DM keeps the plain format the model was trained on."""
-    if role == "assistant":
-        return Turn("assistant", content)
-    if role == "agent":
-        return Turn("user", f"{AGENT_LABEL} {_unlabelled(content)}", name="support_agent")
-    if thread.is_dm:
-        return Turn("user", content)
-    if customer and user and user != customer:
-        return Turn("user", f"{OTHER_LABEL} {_unlabelled(content)}", name="other_participant")
-    return Turn("user", _unlabelled(content), name="customer")
-
-
-def _unlabelled(text: str) -> str:
-    """`text` with our speaker labels defused, so nobody can type one to pose as another speaker."""
-    return defused(text)

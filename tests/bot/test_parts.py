@@ -19,9 +19,10 @@ from bot.ops.tracing import NO_TRACING
 from bot.parts import Parts, build_parts
 from bot.slack.outbox import SlackOutbox
 from config import Settings, SlackMode, load_settings
+from handlers.delivery import Texts
 from handlers.model import Conversation, Reply
 from handlers.outbox import Outbox
-from handlers.pipeline import Texts, nobody_is_support
+from handlers.who_moves import nobody_is_support
 
 SLACK = {"slack_bot_token": "xoxb-test-token", "slack_signing_secret": "s3cret"}
 TEXTS = {"text_thinking": "_One moment…_", "text_apology": "Sorry, something broke on our side."}

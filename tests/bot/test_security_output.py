@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 
 from bot.cli.doctor import run_doctor
 from bot.runtime import Sarah, SlackStartError
-from handlers.pipeline import AGENT_LABEL, KEPT_INTERNAL, NOT_SUPPORT, OTHER_LABEL
+from handlers.relays import KEPT_INTERNAL, NOT_SUPPORT
+from handlers.speaker_labels import AGENT_LABEL, OTHER_LABEL
 from sarah_testing.handoff_steps import cards, escalated_dm, in_thread, said
 from sarah_testing.openai_chat import FakeOpenAI, echo_responder, user_lines
 from sarah_testing.server import eventually

@@ -3,7 +3,7 @@
 # and run the test file that guards it there: each run must report its own test as FAILED (xack also
 # trips the retried-event test, which checks XPENDING too).
 #   dedupe    the ingress's Lua no longer drops an event it has seen
-#   owner     Pipeline._send_if_ours no longer reads the owner before sending
+#   owner     Delivery.send_if_ours no longer reads the owner before sending
 #   lease     the worker never renews a thread's lease
 #   xack      the inbox deletes answered entries (XDEL) without acknowledging them (XACK)
 #   maxchars  the ingress is not given MAX_MESSAGE_CHARS (it cuts at the default instead)
@@ -21,7 +21,7 @@ root, fault = sys.argv[1], sys.argv[2]
 path, old, new = {
     "dedupe": ("handlers/store/inbox.py", "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n", ""),
     "owner": (
-        "handlers/pipeline.py",
+        "handlers/delivery.py",
         "if not still_ours() or (owner or await self._ownership.owner(thread)) is not Owner.BOT:",
         "if not still_ours():",
     ),
@@ -33,9 +33,9 @@ path, old, new = {
     "xack": ("handlers/store/inbox.py", "        pipe.xack(self._stream, GROUP, *entry_ids)\n", ""),
     "maxchars": ("bot/runtime.py", "            max_message_chars=s.max_message_chars,\n", ""),
     "total": (
-        "handlers/pipeline.py",
-        "if failure_key is None and self._policy.consecutive and reply.outcome is Outcome.ANSWERED:",
-        "if failure_key is None and reply.outcome is Outcome.ANSWERED:",
+        "handlers/failures.py",
+        "start again.\"\"\"\n        if self._policy.consecutive:",
+        "start again.\"\"\"\n        if True:",
     ),
     "readage": ("bot/ops/liveness.py", 'ages = {"read": now - self._last["read"],', 'ages = {"read": now - self._last["reclaim"],'),
 }[fault]

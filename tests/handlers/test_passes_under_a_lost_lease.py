@@ -10,11 +10,12 @@ from typing import Any
 from redis.asyncio import Redis
 
 from config.settings import TextSettings
+from handlers.delivery import Texts
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Conversation, Reply
 from handlers.outbox import Card, CardRef, OffSlackOutbox
-from handlers.pipeline import Pipeline, Texts
+from handlers.pipeline import Pipeline
 from handlers.store.keys import thread_keys
 from handlers.store.ownership import OwnershipStore
 from handlers.store.thread_store import ThreadStore

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from handlers.messages import ThreadRef
-from handlers.pipeline import AGENT_LABEL, OTHER_LABEL, _model_turn
+from handlers.model_turns import model_turn as _model_turn
+from handlers.speaker_labels import AGENT_LABEL, OTHER_LABEL
 
 CHANNEL_THREAD = ThreadRef("C0GENERAL", "1800000000.000100", "TZEN")
 CUSTOMER, OTHER = "UCUSTOMER", "UOTHER"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from handlers.answered import Answered
 from handlers.messages import InboundMessage, Kind, ThreadRef
-from handlers.pipeline import Answered
 from handlers.store.keys import thread_keys
 from handlers.store.scripts import run_together
 from handlers.store.thread_store import ThreadStore

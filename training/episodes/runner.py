@@ -17,11 +17,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from config.settings import TextSettings
+from handlers.delivery import Texts
+from handlers.failures import Policy
 from handlers.handoff import Handoff, HandoffTexts
 from handlers.messages import InboundMessage, Kind, ThreadRef
 from handlers.model import Conversation, Model, Reply
 from handlers.outbox import Card, CardRef, OffSlackOutbox, PartsRecorder
-from handlers.pipeline import Pipeline, Policy, Texts
+from handlers.pipeline import Pipeline
 from handlers.store.ownership import Owner, OwnershipStore
 from handlers.store.thread_store import ThreadStore
 from handlers.tokens import encoder_for
