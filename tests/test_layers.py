@@ -214,3 +214,27 @@ def test_an_operations_module_importing_slack_is_named(tmp_path: Path) -> None:
     (tmp_path / "bot" / "ops" / "metrics.py").write_text("")
     (tmp_path / "bot" / "ops" / "digest.py").write_text("from bot.slack.text import plain_mrkdwn\n")
     assert bot_floor_breaks(tmp_path) == ["bot/ops/digest.py imports bot.slack.text"]
+
+
+def long_functions(root: Path, package: str, limit: int = 50) -> list[str]:
+    """Functions of `package` longer than `limit` lines, as `file:function (lines)`."""
+    found = []
+    for path in sorted((root / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    found.append(f"{path.relative_to(root)}:{node.name} ({lines})")
+    return found
+
+
+def test_every_function_of_the_pipeline_and_its_stores_fits_on_a_screen() -> None:
+    """handlers/ is where a message's fate is decided: each step stays short enough to read whole."""
+    assert long_functions(ROOT, "handlers") == []
+
+
+def test_a_long_function_is_named(tmp_path: Path) -> None:
+    (tmp_path / "handlers").mkdir()
+    body = "".join(f"    x{i} = {i}\n" for i in range(50))
+    (tmp_path / "handlers" / "pipeline.py").write_text(f"def short():\n    pass\n\n\ndef _answer():\n{body}")
+    assert long_functions(tmp_path, "handlers") == ["handlers/pipeline.py:_answer (51)"]
