@@ -400,11 +400,18 @@ class _Lease:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._liveness.lease_ended(self.token)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        # The cancel below may be lost: on Python 3.11 redis-py returns the reply of a command whose
+        # send had just finished when the cancel came (`asyncio.wait_for`). So the renewal loop is
+        # also told to stop, and the lease leaves the liveness report only once that loop is over:
+        # a reply that comes back late neither renews the lease again nor reports it as held.
+        self.held = False
+        try:
+            if self._task:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        finally:
+            self._liveness.lease_ended(self.token)
 
     async def _renew(self) -> None:
         backoff = Backoff()
