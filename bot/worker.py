@@ -401,14 +401,18 @@ class _Lease:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        # Not the cancellation alone: Python 3.11's asyncio.wait_for (inside the Redis client) loses
-        # one that comes with a renewal's reply, and the lease would be renewed for ever.
+        # The cancel below may be lost: on Python 3.11 redis-py returns the reply of a command whose
+        # send had just finished when the cancel came (`asyncio.wait_for`). So the renewal loop is
+        # also told to stop, and the lease leaves the liveness report only once that loop is over:
+        # a reply that comes back late neither renews the lease again nor reports it as held.
         self._ended = True
-        self._liveness.lease_ended(self.token)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        try:
+            if self._task:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        finally:
+            self._liveness.lease_ended(self.token)
 
     async def _renew(self) -> None:
         backoff = Backoff()

@@ -1,5 +1,6 @@
 """A thread's lease renewal says "lost" only when the lease really was lost: a renewal that crosses
-the pass's own commit (which gave the lease up) ends quietly with the pass."""
+the pass's own commit (which gave the lease up) ends quietly with the pass. And a renewal that comes
+back after its pass ended (its cancel lost on the way) neither renews the lease nor keeps it on /healthz."""
 
 from __future__ import annotations
 
@@ -75,3 +76,42 @@ async def test_a_pass_ends_even_when_the_renewal_in_flight_loses_its_cancellatio
     done, _ = await asyncio.wait({ending}, timeout=5)
     ending.cancel()
     assert ending in done  # else the lease would be renewed for ever and the thread never answered again
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RenewalOutlivingItsCancel:
+    """The first renewal comes back with its reply even though the pass cancelled it on the way out:
+    redis-py sends a command under `asyncio.wait_for`, which on Python 3.11 returns the result of a
+    send that had just finished when the cancel came. By then the pass has given the lease back."""
+
+    def __init__(self) -> None:
+        self.sent = asyncio.Event()
+        self.renewals = 0
+
+    async def renew_lease(self, thread: ThreadRef, token: str) -> bool:
+        self.renewals += 1
+        if self.renewals > 1:
+            return False  # the pass's commit gave the lease up
+        self.sent.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()  # the reply, cut short by the cancel, which goes no further
+        return True
+
+
+async def test_a_renewal_that_outlives_its_cancel_leaves_the_worker_healthy() -> None:
+    clock = Clock()
+    liveness = Liveness(Limits(read_seconds=30, reclaim_seconds=30, lease_seconds=0.3), clock)
+    store = RenewalOutlivingItsCancel()
+    async with _Lease(store, THREAD, "token", 0.3, liveness, Outage(), clock=clock):  # type: ignore[arg-type]
+        await store.sent.wait()  # the pass ends while a renewal is on its way
+    clock.now += 5  # long after the pass: no lease of it is left to renew
+    healthy, details = liveness.report()
+    assert healthy, details  # /healthz would answer 503 for a lease nobody holds any more
+    assert store.renewals == 1  # and nothing renewed the lease after its pass ended
