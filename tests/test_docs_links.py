@@ -55,3 +55,36 @@ def test_a_link_to_a_missing_file_a_missing_heading_or_outside_the_repository_is
         "guide.md: #no-such-heading (no such heading)",
         "guide.md: ../outside.md (no such file in the repository)",
     ]
+
+
+# `path/file.py` `Name.function` (or `function`) as the architecture's walk writes each step
+_STEP = re.compile(r"`([\w/]+\.py)` `([\w.]+)`")
+
+
+def stale_steps(page: Path, root: Path = ROOT) -> list[str]:
+    """The walk's `file` `function` pairs whose file no longer defines that function (or class)."""
+    stale = []
+    for path, dotted in _STEP.findall(page.read_text(encoding="utf-8")):
+        file = root / path
+        names = (
+            set(re.findall(r"^\s*(?:async def|def|class) (\w+)", file.read_text(encoding="utf-8"), re.M))
+            if file.is_file()
+            else set()
+        )
+        missing = [part for part in dotted.split(".") if part not in names]
+        if missing:
+            stale.append(f"{path} {dotted}")
+    return stale
+
+
+def test_the_walk_of_one_message_names_functions_that_exist() -> None:
+    """docs/architecture.md follows a message file by file: a renamed function makes it lie."""
+    assert stale_steps(ROOT / "docs" / "architecture.md") == []
+
+
+def test_a_renamed_step_is_named(tmp_path: Path) -> None:
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "worker.py").write_text("class Worker:\n    async def _drain(self): ...\n")
+    page = tmp_path / "walk.md"
+    page.write_text("| 9 | `bot/worker.py` `Worker._drain` | … |\n| 10 | `bot/worker.py` `Worker._answer` | … |\n")
+    assert stale_steps(page, tmp_path) == ["bot/worker.py Worker._answer"]
