@@ -19,7 +19,7 @@ for fault in dedupe owner lease xack maxchars total readage; do
 import sys
 root, fault = sys.argv[1], sys.argv[2]
 path, old, new = {
-    "dedupe": ("handlers/store/inbox.py", "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n", ""),
+    "dedupe": ("handlers/store/lua/inbox_put.lua", "if redis.call('EXISTS', seen) == 1 then return false end\n", ""),
     "owner": (
         "handlers/delivery.py",
         "if not still_ours() or (owner or await self._ownership.owner(thread)) is not Owner.BOT:",
