@@ -26,9 +26,9 @@ from handlers.model import Outcome, Reply
 from handlers.model_turns import customer_turns
 from handlers.outbox import AnswerStream, Outbox
 from handlers.store.ownership import Owner, OwnershipStore
-from handlers.store.thread_state import ThreadState
 from handlers.store.thread_store import ThreadStore
 from handlers.store.values import Pending, Release, SendCheck, StoredTurn, located
+from handlers.thread_state import ThreadState
 from handlers.who_moves import WhoMoves
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from handlers.messages import ThreadRef
-from handlers.store.thread_state import Owner, ServiceTimes
+from handlers.thread_state import Owner, ServiceTimes
 
 
 @dataclass(slots=True)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from handlers.messages import SharedFile, ThreadRef
-from handlers.store.thread_state import CardRef as CardRef  # re-exported: what an outbox posts to
-from handlers.store.thread_state import Owner
 from handlers.store.values import StoredTurn
+from handlers.thread_state import CardRef as CardRef  # re-exported: what an outbox posts to
+from handlers.thread_state import Owner
 
 
 @dataclass(frozen=True, slots=True)

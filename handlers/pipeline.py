@@ -51,10 +51,10 @@ from handlers.outbox import AnswerStream, Outbox, Streams
 from handlers.prompt import SYSTEM_PROMPT, HandoffReason
 from handlers.relays import Relays
 from handlers.store.ownership import Owner, OwnershipStore
-from handlers.store.thread_state import ThreadState
 from handlers.store.thread_store import ThreadStore
 from handlers.store.values import Pending, Release, SendCheck, Snapshot, StoredTurn, episode_of
 from handlers.streaming import Live, StreamSteps
+from handlers.thread_state import ThreadState
 from handlers.tokens import Encoder
 from handlers.who_moves import WhoMoves, customers_own, nobody_is_support
 

@@ -20,9 +20,9 @@ from handlers.model_turns import customer_turns
 from handlers.notes import is_internal
 from handlers.outbox import CardRef, Outbox
 from handlers.store.ownership import Owner, OwnershipStore
-from handlers.store.thread_state import ThreadState
 from handlers.store.thread_store import ThreadStore
 from handlers.store.values import Pending, Release, StoredTurn
+from handlers.thread_state import ThreadState
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from handlers.delivery import Delivery
 from handlers.messages import ThreadRef
 from handlers.outbox import AnswerStream, Streams
 from handlers.store.ownership import Owner
-from handlers.store.thread_state import ThreadState
 from handlers.store.thread_store import ThreadStore
 from handlers.store.values import Pending
+from handlers.thread_state import ThreadState
 from handlers.who_moves import WhoMoves
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from handlers.handoff import REOPENED_MARKER
 from handlers.store.forget import person_digest
 from handlers.store.keys import FORGOTTEN_PEOPLE, thread_keys
-from handlers.store.thread_state import Owner, ThreadState
 from handlers.store.values import StoredTurn, as_text, parse_thread_key
+from handlers.thread_state import Owner, ThreadState
 
 STATE_PATTERN = "sarah:{*}:state"
 

@@ -6,8 +6,8 @@ lua/              the Lua scripts, one file each, with a header naming its KEYS 
 scripts.py        reads those files once, checks every call against its script's header, builds
                   scripts run as one (the front door's), and runs several in one round trip
 values.py         what the stores take and return (a pass's snapshot, a queued message, a stored
-                  turn …), importable without a store or a Redis client
-thread_state.py   a thread's `state` hash as one typed object (its owner, its card …)
+                  turn …), importable without a store or a Redis client; a thread's `state` hash
+                  as one typed object is handlers/thread_state.py, which the observers read too
 thread_store.py   one thread's memory: its turns, its queue, its lease; a person's DM conversation
 ownership.py      who answers a thread (bot → waiting → human), failures, reminders, hand-off times
 front_door.py     the ingress's work for one message, in one round trip on one Redis server

@@ -23,9 +23,9 @@ from handlers.hooks import NO_HOOKS, OwnershipHooks
 from handlers.messages import ThreadRef
 from handlers.store.keys import REMINDERS, thread_keys
 from handlers.store.scripts import Script
-from handlers.store.thread_state import Owner as Owner  # re-exported: where ownership is decided
-from handlers.store.thread_state import ServiceTimes as ServiceTimes  # re-exported: what `service_event` returns
 from handlers.store.values import StoredTurn, as_text, parse_thread_key
+from handlers.thread_state import Owner as Owner  # re-exported: where ownership is decided
+from handlers.thread_state import ServiceTimes as ServiceTimes  # re-exported: what `service_event` returns
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,6 @@ from handlers.hooks import NO_HOOKS, ThreadStoreHooks
 from handlers.messages import InboundMessage, Kind, SharedFile, ThreadRef
 from handlers.store.keys import dm_conversations_key, thread_keys, user_threads_key
 from handlers.store.scripts import Script, ScriptCall, run_together
-from handlers.store.thread_state import Owner, ThreadState
 from handlers.store.values import (
     Accepted,
     Committed,
@@ -53,6 +52,7 @@ from handlers.store.values import (
     located,
     parse_thread_key,
 )
+from handlers.thread_state import Owner, ThreadState
 
 log = logging.getLogger(__name__)
 

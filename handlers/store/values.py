@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from handlers.messages import InboundMessage, ThreadRef
-from handlers.store.thread_state import Owner, ThreadState
 from handlers.text_clean import clean
+from handlers.thread_state import Owner, ThreadState
 
 
 class Accepted(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.messages import SharedFile
-from handlers.store.thread_state import CardRef, Owner, ThreadState
+from handlers.thread_state import CardRef, Owner, ThreadState
 
 
 def test_a_thread_with_no_state_is_sarahs_with_no_card_and_no_failures() -> None:
