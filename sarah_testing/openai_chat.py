@@ -104,6 +104,22 @@ def echo_responder(request: dict[str, Any]) -> Any:
     return "Answering: " + " | ".join(user_lines(request))
 
 
+# Long sentences, so that a streamed answer is shown in several appends (at least 256 new characters each).
+LONG_STEPS = (
+    "First unplug your ZenHub from the wall socket and count slowly to ten before you plug it back in "
+    "again, because the hub needs a few seconds without power to clear its radio, and a quick unplug and "
+    "replug often leaves it exactly where it was before, still blinking red at you from the shelf. "
+    "Then open the ZenNest app, choose Devices, pick the hub and wait until its light turns a steady "
+    "white, which can take up to two minutes while it looks for your network, downloads any update it "
+    "missed and checks in with every sensor in your home one after the other, so please be patient. "
+)
+
+
+def long_steps_responder(request: dict[str, Any]) -> str:
+    """`LONG_STEPS`, then what the model was given: an answer long enough to stream, naming its questions."""
+    return LONG_STEPS + "Answering: " + " | ".join(user_lines(request)) + "."
+
+
 class FakeOpenAI(LocalServer):
     def __init__(self, responder: Callable[[dict[str, Any]], Any] = echo_responder) -> None:
         self.responder = responder

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.messages import ThreadRef
 from handlers.store.keys import thread_keys
 from handlers.store.stream_budget import StreamBudget
-from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.openai_chat import FakeOpenAI, long_steps_responder
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import SlackSender, dm, new_ts
 from tests.conftest import StartSarah
@@ -66,20 +66,6 @@ CALLS = {
 FIRST = "my hub is offline"
 FOLLOW_UP = "the app says offline too"
 TYPING = "Sarah is typing"
-
-# Long sentences, so that a streamed answer is shown in several appends (handlers/streaming.py).
-STEPS = (
-    "First unplug your ZenHub from the wall socket and count slowly to ten before you plug it back in "
-    "again, because the hub needs a few seconds without power to clear its radio, and a quick unplug and "
-    "replug often leaves it exactly where it was before, still blinking red at you from the shelf. "
-    "Then open the ZenNest app, choose Devices, pick the hub and wait until its light turns a steady "
-    "white, which can take up to two minutes while it looks for your network, downloads any update it "
-    "missed and checks in with every sensor in your home one after the other, so please be patient. "
-)
-
-
-def responder(request: dict[str, Any]) -> str:
-    return STEPS + "Answering: " + " | ".join(user_lines(request)) + "."
 
 
 @dataclass
@@ -193,7 +179,7 @@ async def test_a_crash_after_any_slack_call_leaves_one_full_answer(
     shape: str,
     refused: bool,
 ) -> None:
-    fake_openai.responder = responder
+    fake_openai.responder = long_steps_responder
     # The rows stream side by side in one workspace: its streaming limits are not what is tested here.
     fake_slack.tier2_per_minute = 1_000
     monkeypatch.setattr(StreamBudget, "left", always)

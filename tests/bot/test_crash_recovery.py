@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from handlers.messages import ThreadRef
 from handlers.store.keys import thread_keys
 from handlers.store.thread_store import ThreadStore
-from sarah_testing.openai_chat import FakeOpenAI, user_lines
+from sarah_testing.openai_chat import FakeOpenAI, long_steps_responder
 from sarah_testing.slack_api import FakeSlack, Posted
 from sarah_testing.slack_payloads import dm, new_ts
 from tests.conftest import StartSarah
@@ -26,24 +26,9 @@ class Crash(RuntimeError):
     """The process "dies" here: nothing after this line of the pass runs."""
 
 
-# Long sentences (streamed one at a time, handlers/streaming.py), then what the model was given.
-STEPS = (
-    "First unplug your ZenHub from the wall socket and count slowly to ten before you plug it back in "
-    "again, because the hub needs a few seconds without power to clear its radio, and a quick unplug and "
-    "replug often leaves it exactly where it was before, still blinking red at you from the shelf. "
-    "Then open the ZenNest app, choose Devices, pick the hub and wait until its light turns a steady "
-    "white, which can take up to two minutes while it looks for your network, downloads any update it "
-    "missed and checks in with every sensor in your home one after the other, so please be patient. "
-)
-
-
 def answers(fake_slack: FakeSlack) -> list[Posted]:
     """Sarah's answers in the customer's DM (a stream counts from its first sentence)."""
     return [m for m in fake_slack.messages if m.channel == CHANNEL and "ZenHub" in m.body]
-
-
-def responder(request: dict[str, Any]) -> str:
-    return STEPS + "Answering: " + " | ".join(user_lines(request)) + "."
 
 
 def crash_once_at_the_commit(monkeypatch: pytest.MonkeyPatch, before_crash: Any = None) -> list[bool]:
@@ -71,7 +56,7 @@ async def test_a_follow_up_at_the_top_level_does_not_get_the_answer_posted_twice
     monkeypatch: pytest.MonkeyPatch,
     streamed: bool,
 ) -> None:
-    fake_openai.responder = responder
+    fake_openai.responder = long_steps_responder
     senders: list[Any] = []
     follow_up = new_ts()
 
@@ -98,7 +83,7 @@ async def test_a_refused_lookup_waits_and_looks_again_instead_of_posting_twice(
     monkeypatch: pytest.MonkeyPatch,
     redis: Redis,
 ) -> None:
-    fake_openai.responder = responder
+    fake_openai.responder = long_steps_responder
     crashed = crash_once_at_the_commit(monkeypatch)
     fake_slack.failing.add("conversations.replies")  # as Slack's 1-a-minute limit refuses it
     _, slack = await start_sarah(slack={"stream_answers": False})
@@ -128,7 +113,7 @@ async def test_a_crash_mid_stream_leaves_one_answer(
     monkeypatch: pytest.MonkeyPatch,
     follow_up: bool,
 ) -> None:
-    fake_openai.responder = responder
+    fake_openai.responder = long_steps_responder
     set_fields = ThreadStore.set_fields
     crashed: list[bool] = []
     senders: list[Any] = []
